@@ -1,0 +1,1 @@
+"""spec2img: audio to editable spectrogram images and back."""
