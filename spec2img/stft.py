@@ -9,16 +9,44 @@ Conventions match :func:`librosa.stft` / :func:`librosa.istft`: periodic window 
 of ``n_fft // 2`` samples, frame ``t`` starting at ``t * hop_length`` of the padded
 signal, no normalisation of the forward transform, and a window-sum-square normalised
 overlap-add inverse.
+
+How it is fast
+--------------
+Frames are processed in blocks of a few dozen, so that a block's frames, spectra and
+overlap-add buffer stay in the CPU cache.  The inverse streams: each block of spectra
+is inverse-transformed, windowed and added into a short accumulator, and the samples
+no later frame can touch are normalised by the (precomputed) window sum square and
+written out.  :meth:`Stft.project` chains the inverse and the forward transform the same
+way — the projection onto consistent spectrograms that every Griffin-Lim iteration
+performs — without ever holding a whole signal or a whole frame matrix.  Windowing,
+overlap-add and normalisation run as one fused compiled kernel (see ``_jit.py``).
+
+Inside the iterative loops spectrograms use the layout ``(channels, frames, bins)``,
+contiguous along the FFT axis; the public :meth:`Stft.forward` and :meth:`Stft.inverse`
+use librosa's ``(..., bins, frames)``.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import numpy as np
 import scipy.fft
 
+from ._jit import kernel
 from .errors import ParameterError
 
-__all__ = ["Stft", "get_window"]
+__all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
+
+#: Threads ``scipy.fft`` uses when ``workers=None``.  Measured on a 2-core machine
+#: (``bench/phase.py``): see the README's phase-retrieval table.  ``SPEC2IMG_WORKERS``
+#: in the environment overrides it.
+DEFAULT_WORKERS = 1
+
+#: Samples per block of the streaming transforms: ``block`` frames of ``n_fft``
+#: samples for all channels, tuned so that a block's buffers stay in the L2 cache.
+BLOCK_SAMPLES = 1 << 17
 
 # Periodic ("fftbins=True") forms of the windows people actually use, as cosine sums.
 _COSINE_WINDOWS = {
@@ -82,11 +110,109 @@ def _window_spec(name: str):
         raise ParameterError(f"unknown window {name!r}: bad parameter") from None
 
 
+#: Time-frequency ratio of the Gaussian closest to a Hann window of length L is
+#: 0.25645 L**2 (Průša, Balazs & Søndergaard 2017, section IV).
+_HANN_LAMBDA = 0.25645
+
+
+def window_lambda(window: str, win_length: int, n_fft: int | None = None) -> float:
+    """Time-frequency ratio ``λ`` (samples²) of the Gaussian ``exp(-π t² / λ)`` that
+    best stands in for ``window``.
+
+    Hann windows use the published fit ``0.25645 * win_length**2``.  Other windows are
+    matched by their energy spread: the Gaussian whose square has the same variance
+    ``σ²`` as the squared window has ``λ = 4π σ²`` (exact for Gaussian windows).
+
+    Returns
+    -------
+    float > 0
+    """
+    if window.lower().strip() in ("hann", "hanning"):
+        return _HANN_LAMBDA * win_length**2
+    w2 = get_window(window, win_length, n_fft) ** 2
+    total = w2.sum()
+    if not total > 0:
+        raise ParameterError(f"window {window!r} is zero everywhere")
+    t = np.arange(w2.size, dtype=np.float64)
+    mean = (t * w2).sum() / total
+    var = ((t - mean) ** 2 * w2).sum() / total
+    return float(4 * np.pi * max(var, 1e-3))
+
+
+def _default_workers() -> int:
+    raw = os.environ.get("SPEC2IMG_WORKERS", "")
+    if raw.strip():
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ParameterError(f"SPEC2IMG_WORKERS must be an integer, not {raw!r}") from None
+        if value < 1:
+            raise ParameterError(f"SPEC2IMG_WORKERS must be >= 1, not {value}")
+        return value
+    return DEFAULT_WORKERS
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _ola_frame_np(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
+    """NumPy version of :func:`_ola_frame`."""
+    n_ch, n_in, n_fft = fin.shape
+    if n_in:
+        n_chunks = -(-n_fft // hop)
+        span = n_chunks * hop
+        fw = np.zeros((n_ch, n_in, span), np.float32)
+        np.multiply(fin, w, out=fw[..., :n_fft])
+        chunks = fw.reshape(n_ch, n_in, n_chunks, hop)
+        for r in range(n_chunks):
+            start = off_in + r * hop
+            acc[:, start : start + n_in * hop] += chunks[:, :, r, :].reshape(n_ch, n_in * hop)
+    if hi > lo:
+        acc[:, lo:hi] *= gain[g0 + lo : g0 + hi]
+    n_out = fout.shape[1]
+    if n_out:
+        view = np.lib.stride_tricks.sliding_window_view(acc[:, off_out:], n_fft, axis=-1)
+        np.multiply(view[:, : (n_out - 1) * hop + 1 : hop], w, out=fout)
+
+
+@kernel(fallback=_ola_frame_np)
+def _ola_frame(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
+    """One streaming step: overlap-add windowed frames, normalise, cut windowed frames.
+
+    ``acc[c, off_in + b*hop + k] += fin[c, b, k] * w[k]``; then
+    ``acc[c, lo:hi] *= gain[g0 + lo : g0 + hi]``; then
+    ``fout[c, b, k] = acc[c, off_out + b*hop + k] * w[k]``.
+    (One-dimensional slices in the inner loops let the compiler vectorise them.)
+    """
+    n_ch, n_in, n_fft = fin.shape
+    n_out = fout.shape[1]
+    for c in range(n_ch):
+        row = acc[c]
+        for b in range(n_in):
+            dst = row[off_in + b * hop : off_in + b * hop + n_fft]
+            src = fin[c, b]
+            for k in range(n_fft):
+                dst[k] += src[k] * w[k]
+        seg = row[lo:hi]
+        g = gain[g0 + lo : g0 + hi]
+        for j in range(hi - lo):
+            seg[j] *= g[j]
+        for b in range(n_out):
+            src = row[off_out + b * hop : off_out + b * hop + n_fft]
+            dst = fout[c, b]
+            for k in range(n_fft):
+                dst[k] = src[k] * w[k]
+
+
+# --------------------------------------------------------------------------- engine
+
+
 class Stft:
     """A reusable STFT/iSTFT pair for one set of framing parameters.
 
-    The window, its padded form and buffers that do not depend on the signal are
-    computed once, so that an iterative phase-retrieval loop pays only for the FFTs.
+    The window and the window-sum-square normalisation are computed once, and the
+    transforms stream over blocks of frames, so that an iterative phase-retrieval loop
+    pays little more than its FFTs.
 
     Parameters
     ----------
@@ -95,9 +221,12 @@ class Stft:
     win_length : int <= n_fft or None
     window : str
     center : bool
-    workers : int or None
-        Threads for ``scipy.fft``; ``None`` means 1 (measured faster on a loaded
-        2-core machine than 2).
+    workers : int > 0 or None
+        Threads for ``scipy.fft``; ``None`` means :data:`DEFAULT_WORKERS` (or the
+        ``SPEC2IMG_WORKERS`` environment variable).
+    block : int > 0 or None
+        Frames per streaming block; ``None`` means :data:`BLOCK_SAMPLES` samples
+        (all channels) per block.
     """
 
     def __init__(
@@ -109,16 +238,34 @@ class Stft:
         center: bool = True,
         *,
         workers: int | None = None,
+        block: int | None = None,
     ) -> None:
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
         self.win_length = self.n_fft if win_length is None else int(win_length)
+        if self.n_fft < 1 or self.hop_length < 1 or not 1 <= self.win_length <= self.n_fft:
+            raise ParameterError(
+                f"bad framing n_fft={n_fft}, hop_length={hop_length}, win_length={win_length}"
+            )
         self.window_name = window
         self.center = bool(center)
-        self.workers = 1 if workers is None else int(workers)
+        self.workers = _default_workers() if workers is None else int(workers)
+        if self.workers < 1:
+            raise ParameterError(f"workers must be >= 1, not {workers!r}")
+        if block is not None and int(block) < 1:
+            raise ParameterError(f"block must be >= 1, not {block!r}")
+        self._block = None if block is None else int(block)
         self.window = get_window(window, self.win_length, self.n_fft).astype(np.float32)
         self.n_bins = self.n_fft // 2 + 1
-        self._wss_cache: dict[int, np.ndarray] = {}
+        # Frames after frame t that still overlap it.
+        self._k = -(-self.n_fft // self.hop_length) - 1
+        self._gain_cache: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def block_frames(self, n_channels: int = 1) -> int:
+        """Frames per streaming block for ``n_channels`` channels."""
+        if self._block is not None:
+            return self._block
+        return max(4, BLOCK_SAMPLES // (n_channels * self.n_fft))
 
     @classmethod
     def from_params(cls, params, *, workers: int | None = None) -> Stft:
@@ -134,6 +281,13 @@ class Stft:
             return 1 + n_samples // self.hop_length
         return 1 + max(0, n_samples - self.n_fft) // self.hop_length
 
+    def signal_length(self, n_frames: int) -> int:
+        """Samples :meth:`inverse` returns for ``n_frames`` frames when ``length=None``."""
+        n = self.n_fft + self.hop_length * (n_frames - 1)
+        return n - 2 * (self.n_fft // 2) if self.center else n
+
+    # ------------------------------------------------------------------ public API
+
     def forward(self, y: np.ndarray) -> np.ndarray:
         """STFT of ``y``.
 
@@ -146,17 +300,24 @@ class Stft:
         np.ndarray [shape=(..., n_fft // 2 + 1, t), dtype=complex64]
         """
         y = np.asarray(y, dtype=np.float32)
+        lead = y.shape[:-1]
+        y = y.reshape(-1, y.shape[-1])
+        n_fft, hop = self.n_fft, self.hop_length
         if self.center:
-            pad = [(0, 0)] * (y.ndim - 1) + [(self.n_fft // 2, self.n_fft // 2)]
-            y = np.pad(y, pad)
-        if y.shape[-1] < self.n_fft:
-            raise ParameterError(
-                f"signal of {y.shape[-1]} samples is shorter than n_fft={self.n_fft}"
-            )
-        frames = np.lib.stride_tricks.sliding_window_view(y, self.n_fft, axis=-1)
-        frames = frames[..., :: self.hop_length, :] * self.window
-        spec = scipy.fft.rfft(frames, axis=-1, workers=self.workers)
-        return np.ascontiguousarray(np.swapaxes(spec, -1, -2))
+            y = np.pad(y, [(0, 0), (n_fft // 2, n_fft // 2)])
+        if y.shape[-1] < n_fft:
+            raise ParameterError(f"signal of {y.shape[-1]} samples is shorter than n_fft={n_fft}")
+        n_frames = 1 + (y.shape[-1] - n_fft) // hop
+        frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)[:, ::hop]
+        out = np.empty((y.shape[0], self.n_bins, n_frames), np.complex64)
+        block = self.block_frames(y.shape[0])
+        buf = np.empty((y.shape[0], min(block, n_frames), n_fft), np.float32)
+        for a in range(0, n_frames, block):
+            b = min(a + block, n_frames)
+            np.multiply(frames[:, a:b], self.window, out=buf[:, : b - a])
+            spec = scipy.fft.rfft(buf[:, : b - a], axis=-1, workers=self.workers)
+            out[:, :, a:b] = spec.transpose(0, 2, 1)
+        return out.reshape(*lead, self.n_bins, n_frames)
 
     def inverse(self, spec: np.ndarray, length: int | None = None) -> np.ndarray:
         """Inverse STFT by window-sum-square normalised overlap-add.
@@ -171,52 +332,128 @@ class Stft:
         -------
         np.ndarray [shape=(..., length), dtype=float32]
         """
-        n_fft, hop = self.n_fft, self.hop_length
-        n_frames = spec.shape[-1]
-        if length is not None:
-            padded = length + 2 * (n_fft // 2) if self.center else length
-            n_frames = min(n_frames, -(-padded // hop))
-        spec = spec[..., :n_frames]
-        frames = scipy.fft.irfft(
-            np.swapaxes(spec, -1, -2), n=n_fft, axis=-1, workers=self.workers
-        ).astype(np.float32, copy=False)
-        frames *= self.window
-        y = self._overlap_add(frames)
-        wss = self._window_sumsquare(n_frames)
-        y /= wss
-        start = n_fft // 2 if self.center else 0
-        if length is None:
-            end = y.shape[-1] - (n_fft // 2 if self.center else 0)
-            return np.ascontiguousarray(y[..., start:end])
-        y = y[..., start : start + length]
-        if y.shape[-1] < length:
-            pad = [(0, 0)] * (y.ndim - 1) + [(0, length - y.shape[-1])]
-            y = np.pad(y, pad)
-        return np.ascontiguousarray(y)
+        spec = np.asarray(spec)
+        self._check_bins(spec.shape[-2])
+        lead = spec.shape[:-2]
+        X = np.swapaxes(spec, -1, -2).reshape(-1, spec.shape[-1], spec.shape[-2])
+        y = self.inverse_tf(X, length)
+        return y.reshape(*lead, y.shape[-1])
 
-    def _overlap_add(self, frames: np.ndarray) -> np.ndarray:
-        """Sum frames ``(..., t, n_fft)`` at hop spacing into ``(..., n_fft + hop*(t-1))``."""
-        hop, n_fft = self.hop_length, self.n_fft
-        n_frames = frames.shape[-2]
-        n_chunks = -(-n_fft // hop)
-        span = n_chunks * hop
-        if span != n_fft:  # hop does not divide n_fft: pad frames to whole chunks
-            pad = [(0, 0)] * (frames.ndim - 1) + [(0, span - n_fft)]
-            frames = np.pad(frames, pad)
-        out = np.zeros((*frames.shape[:-2], hop * (n_frames + n_chunks - 1)), np.float32)
-        chunks = frames.reshape(*frames.shape[:-1], n_chunks, hop)
-        for r in range(n_chunks):
-            out[..., r * hop : (r + n_frames) * hop] += chunks[..., r, :].reshape(
-                *frames.shape[:-2], n_frames * hop
+    # ------------------------------------------------------- (channels, t, bins) API
+
+    def inverse_tf(self, X: np.ndarray, length: int | None = None) -> np.ndarray:
+        """Inverse STFT of ``X`` [shape=(channels, t, n_fft // 2 + 1)] -> (channels, n)."""
+        n_ch, n_frames, _ = X.shape
+        length = self.signal_length(n_frames) if length is None else int(length)
+        y = np.zeros((n_ch, length), np.float32)
+        v0 = self.n_fft // 2 if self.center else 0
+        for base, lo, hi, acc, _ in self._stream(X, length, want_frames=False):
+            p0, p1 = max(base + lo, v0), min(base + hi, v0 + length)
+            if p1 > p0:
+                y[:, p0 - v0 : p1 - v0] = acc[:, p0 - base : p1 - base]
+        return y
+
+    def project(
+        self,
+        X: np.ndarray,
+        update: Callable[[np.ndarray, int, int], None],
+        length: int | None = None,
+    ) -> None:
+        """Stream ``STFT(iSTFT(X, length))`` block by block into ``update``.
+
+        Parameters
+        ----------
+        X : np.ndarray [shape=(channels, t, n_fft // 2 + 1), dtype=complex64]
+            Spectrogram to make consistent.
+        update : callable(rebuilt, t0, t1)
+            Receives the consistent spectrogram of frames ``t0:t1``
+            [shape=(channels, t1 - t0, bins)]; it may overwrite ``X[:, t0:t1]``, which
+            is no longer needed by the stream.
+        length : int or None
+            Length of the signal between the transforms, as in :meth:`inverse`.
+        """
+        n_frames = X.shape[1]
+        length = self.signal_length(n_frames) if length is None else int(length)
+        for _, _, _, _, (u0, u1, frames) in self._stream(X, length, want_frames=True):
+            if u1 > u0:
+                rebuilt = scipy.fft.rfft(frames, axis=-1, workers=self.workers)
+                update(rebuilt, u0, u1)
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_bins(self, n_bins: int) -> None:
+        if n_bins != self.n_bins:
+            raise ParameterError(
+                f"spectrogram has {n_bins} frequency bins; n_fft={self.n_fft} needs {self.n_bins}"
             )
-        return out[..., : n_fft + hop * (n_frames - 1)]
 
-    def _window_sumsquare(self, n_frames: int) -> np.ndarray:
-        """Window-sum-square envelope; tiny values become 1 so division leaves them."""
-        wss = self._wss_cache.get(n_frames)
-        if wss is None:
-            sq = np.broadcast_to(self.window**2, (n_frames, self.n_fft))
-            wss = self._overlap_add(sq)
-            wss[wss <= np.finfo(np.float32).tiny] = 1.0
-            self._wss_cache = {n_frames: wss}
-        return wss
+    def _gain(self, n_frames: int, length: int, block: int) -> np.ndarray:
+        """1 / window sum square over the padded signal, 0 outside the kept samples.
+
+        Index ``p + k*hop`` holds the gain of padded sample ``p``; the zeros in front
+        and behind let the streaming blocks read past both ends.
+        """
+        key = (n_frames, length, block)
+        gain = self._gain_cache.get(key)
+        if gain is not None:
+            return gain
+        n_fft, hop, k = self.n_fft, self.hop_length, self._k
+        total = n_fft + hop * (n_frames - 1)
+        wss = np.zeros(total + hop, np.float64)
+        sq = self.window.astype(np.float64) ** 2
+        n_chunks = k + 1
+        padded = np.zeros(n_chunks * hop)
+        padded[:n_fft] = sq
+        for r in range(n_chunks):  # every frame adds the same chunk r at hop spacing
+            wss[r * hop : (r + n_frames) * hop] += np.tile(
+                padded[r * hop : (r + 1) * hop], n_frames
+            )
+        wss = wss[:total].astype(np.float32)
+        tiny = np.finfo(np.float32).tiny
+        inv = np.where(wss > tiny, 1.0 / np.where(wss > tiny, wss, 1.0), 1.0).astype(np.float32)
+        v0 = n_fft // 2 if self.center else 0
+        inv[:v0] = 0.0
+        inv[v0 + length :] = 0.0
+        front = k * hop
+        gain = np.zeros(front + total + (block + 2 * k + 2) * hop + n_fft, np.float32)
+        gain[front : front + total] = inv
+        self._gain_cache = {key: gain}
+        return gain
+
+    def _stream(self, X: np.ndarray, length: int, *, want_frames: bool):
+        """Yield ``(base, lo, hi, acc, (t0, t1, frames))`` per block of ``X``'s frames.
+
+        After each step ``acc[:, lo:hi]`` holds finished, normalised samples of the
+        padded signal starting at padded sample ``base + lo``; ``frames`` are the
+        windowed frames ``t0:t1`` cut from it (when ``want_frames``).
+        """
+        n_ch, n_frames, n_bins = X.shape
+        self._check_bins(n_bins)
+        n_fft, hop, k = self.n_fft, self.hop_length, self._k
+        block = self.block_frames(n_ch)
+        gain = self._gain(n_frames, length, block)
+        w = self.window
+        size = (block + k) * hop + n_fft
+        acc = np.zeros((n_ch, size), np.float32)
+        fout = np.empty((n_ch, block + k if want_frames else 0, n_fft), np.float32)
+        empty = fout[:, :0]
+        front = k * hop
+        for a in range(0, n_frames, block):
+            b = min(a + block, n_frames)
+            last = b == n_frames
+            fin = scipy.fft.irfft(X[:, a:b], n=n_fft, axis=-1, workers=self.workers)
+            if fin.dtype != np.float32:
+                fin = fin.astype(np.float32)
+            base = (a - k) * hop  # padded sample at acc[:, 0]
+            hi = (b - a + k - 1) * hop + n_fft if last else (b - a + k) * hop
+            u0, u1 = max(0, a - k), (n_frames if last else b - k)
+            frames = fout[:, : max(0, u1 - u0)] if want_frames else empty
+            _ola_frame(
+                fin, w, acc, front, gain, base + front, front, hi,
+                frames, (u0 - a + k) * hop, hop,
+            )  # fmt: skip
+            yield base, front, hi, acc, (u0, u1, frames)
+            if not last:
+                shift = (b - a) * hop
+                acc[:, : size - shift] = acc[:, shift:]
+                acc[:, size - shift :] = 0.0

@@ -1,0 +1,186 @@
+"""The STFT engine: librosa parity, streaming projection, kernels, import cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spec2img import stft as stft_mod
+from spec2img.errors import ParameterError
+from spec2img.stft import Stft, get_window, window_lambda
+
+librosa = pytest.importorskip("librosa")
+
+FRAMINGS = [
+    # n_fft, hop, win_length
+    (512, 128, None),
+    (512, 131, None),  # odd hop that does not divide n_fft
+    (256, 64, 200),  # win_length < n_fft, (n_fft - win) even
+    (255, 50, 101),  # odd n_fft
+    (64, 64, None),  # no overlap
+]
+WINDOWS = ["hann", "hamming", "blackman", "boxcar", "kaiser:8.6"]
+
+
+def _librosa_window(window: str):
+    if ":" in window:
+        name, arg = window.split(":")
+        return (name, float(arg))
+    return window
+
+
+def _signal(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("window", WINDOWS)
+def test_forward_matches_librosa(center, framing, window):
+    n_fft, hop, win = framing
+    y = _signal((2, 3001))
+    engine = Stft(n_fft, hop, win, window, center, block=7)
+    X = engine.forward(y)
+    ref = librosa.stft(
+        y, n_fft=n_fft, hop_length=hop, win_length=win, window=_librosa_window(window),
+        center=center, pad_mode="constant",
+    )  # fmt: skip
+    assert X.dtype == np.complex64
+    assert X.shape == ref.shape
+    assert X.shape[-1] == engine.n_frames(y.shape[-1])
+    np.testing.assert_allclose(X, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("length", [None, "same", "short", "long"])
+def test_inverse_matches_librosa(center, framing, window, length):
+    n_fft, hop, win = framing
+    y = _signal((2, 3001), seed=1)
+    kw = dict(n_fft=n_fft, hop_length=hop, win_length=win, window=_librosa_window(window))
+    X = librosa.stft(y, center=center, **kw)
+    n = {None: None, "same": 3001, "short": 2000, "long": 4000}[length]
+    out = Stft(n_fft, hop, win, window, center, block=5).inverse(X, n)
+    ref = librosa.istft(X, center=center, length=n, **kw)
+    assert out.dtype == np.float32
+    assert out.shape == ref.shape
+    np.testing.assert_allclose(out, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("block", [1, 3, 64, None])
+def test_round_trip_is_exact_for_any_block_size(block):
+    y = _signal((3, 2, 5000), seed=2)
+    engine = Stft(1024, 256, block=block)
+    out = engine.inverse(engine.forward(y), y.shape[-1])
+    assert out.shape == y.shape
+    np.testing.assert_allclose(out, y, atol=2e-5)
+
+
+def test_workers_do_not_change_the_result():
+    y = _signal((2, 20000), seed=3)
+    one, two = Stft(512, 128, workers=1), Stft(512, 128, workers=2)
+    np.testing.assert_array_equal(one.forward(y), two.forward(y))
+    X = one.forward(y)
+    np.testing.assert_array_equal(one.inverse(X, 20000), two.inverse(X, 20000))
+
+
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("framing", [(512, 128, None), (400, 150, 300)])
+@pytest.mark.parametrize("length", [None, 6000, 9000])
+def test_project_is_forward_of_inverse(center, framing, length):
+    n_fft, hop, win = framing
+    engine = Stft(n_fft, hop, win, "hann", center, block=6)
+    n_frames = engine.n_frames(7000)
+    rng = np.random.default_rng(4)
+    X = (rng.standard_normal((2, n_frames, engine.n_bins)) * (1 + 1j)).astype(np.complex64)
+    rebuilt = np.full_like(X, np.nan)
+    seen = []
+
+    def update(c, t0, t1):
+        seen.append((t0, t1))
+        rebuilt[:, t0:t1] = c
+
+    engine.project(X, update, length)
+    y = engine.inverse(np.swapaxes(X, -1, -2), length)
+    ref = np.swapaxes(engine.forward(y), -1, -2)
+    t = min(n_frames, ref.shape[1])
+    assert [a for a, _ in seen] == sorted(a for a, _ in seen)
+    assert sum(b - a for a, b in seen) == n_frames
+    np.testing.assert_allclose(rebuilt[:, :t], ref[:, :t], atol=1e-5 * np.abs(ref).max())
+
+
+def test_compiled_kernel_matches_numpy_fallback():
+    rng = np.random.default_rng(5)
+    n_fft, hop, k = 64, 24, 2
+    fin = rng.standard_normal((2, 5, n_fft)).astype(np.float32)
+    w = rng.random(n_fft).astype(np.float32)
+    acc = rng.standard_normal((2, (5 + k) * hop + n_fft)).astype(np.float32)
+    gain = rng.random(400).astype(np.float32)
+    outs = []
+    for impl in (stft_mod._ola_frame, stft_mod._ola_frame.fallback):
+        a, f = acc.copy(), np.zeros((2, 6, n_fft), np.float32)
+        impl(fin, w, a, k * hop, gain, 30, k * hop, (5 + k) * hop, f, hop, hop)
+        outs.append((a, f))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6, atol=1e-6)
+
+
+def test_shapes_and_errors():
+    engine = Stft(512, 128, center=False)
+    with pytest.raises(ParameterError, match="shorter than n_fft=512"):
+        engine.forward(np.zeros(100, np.float32))
+    with pytest.raises(ParameterError, match="257"):
+        engine.inverse(np.zeros((100, 5), np.complex64))
+    with pytest.raises(ParameterError, match="workers"):
+        Stft(512, 128, workers=0)
+    with pytest.raises(ParameterError, match="win_length"):
+        Stft(512, 128, win_length=600)
+    with pytest.raises(ParameterError, match="unknown window 'nope'"):
+        get_window("nope", 64)
+    assert Stft(512, 128).forward(np.zeros(1000)).shape == (257, 8)
+    assert Stft(512, 128).inverse(np.zeros((257, 8), np.complex64)).shape == (896,)
+
+
+def test_window_lambda():
+    assert window_lambda("hann", 1024) == pytest.approx(0.25645 * 1024**2)
+    # exact for a Gaussian window: exp(-t²/(2σ²)) = exp(-π t²/λ) with λ = 2πσ²
+    assert window_lambda("gaussian:100", 2048) == pytest.approx(2 * np.pi * 100**2, rel=1e-4)
+    # and close to the published fit for Hann
+    assert window_lambda("hanning ", 1024, 2048) == pytest.approx(0.25645 * 1024**2)
+    assert window_lambda("blackman", 1024) < window_lambda("hamming", 1024)
+
+
+def test_default_workers_from_environment(monkeypatch):
+    monkeypatch.setenv("SPEC2IMG_WORKERS", "2")
+    assert Stft(256, 64).workers == 2
+    monkeypatch.setenv("SPEC2IMG_WORKERS", "two")
+    with pytest.raises(ParameterError, match="'two'"):
+        Stft(256, 64)
+
+
+def test_linear_path_imports_neither_librosa_nor_scipy_signal():
+    code = (
+        "import sys, numpy as np\n"
+        "import spec2img.phase as p\n"
+        "from spec2img.stft import Stft\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('librosa', 'numba')"
+        " or m.startswith('scipy.signal')]\n"
+        "assert not bad, bad\n"
+        "e = Stft(256, 64)\n"
+        "S = np.abs(e.forward(np.random.default_rng(0).standard_normal(4000)))\n"
+        "p.reconstruct(S, e, n_iter=2)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'librosa'"
+        " or m.startswith('scipy.signal')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=_repo_root())
+
+
+def _repo_root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1]
