@@ -1,34 +1,136 @@
-"""Fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): Griffin-Lim with momentum."""
+"""Fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): Griffin-Lim with momentum.
+
+Each iteration projects the current estimate onto consistent spectrograms
+(``STFT(iSTFT(X))``, streamed block by block by :meth:`spec2img.stft.Stft.project`),
+extrapolates along the last step, ``t = c + momentum * (c - c_prev)``, and puts the
+target magnitude back, ``X = S * t / |t|``.  The last three steps are one fused kernel
+per block, so an iteration costs two FFT passes and two passes over the frames.
+"""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
+from .._jit import kernel
 from ..errors import ParameterError
+from .start import random_phase
+
+DEFAULT_MOMENTUM = 0.99
+_TINY = 1e-30
 
 
-def fgla(S, engine, *, n_iter, init, rng, length, progress=None, momentum=0.99):
+def _update_np(c, prev, S, X, t0, momentum):
+    """NumPy version of :func:`_update` (same arguments)."""
+    c = c.view(np.complex64)
+    X = X.view(np.complex64)
+    t1 = t0 + c.shape[1]
+    if prev.shape[1]:
+        p = prev.view(np.complex64)[:, t0:t1]
+        t = np.float32(1 + momentum) * c - np.float32(momentum) * p
+        p[...] = c
+    else:
+        t = c
+    mag = np.abs(t)
+    s = S[:, t0:t1]
+    ok = mag > _TINY
+    X[:, t0:t1] = np.where(ok, t * (s / np.where(ok, mag, 1.0)), s)
+
+
+@kernel(fallback=_update_np)
+def _update(c, prev, S, X, t0, momentum):
+    """``t = (1 + m) c - m prev``, ``prev = c``, ``X = S t / |t|`` on frames ``t0:``.
+
+    Complex arrays come as float32 views ``(channels, t, 2 * bins)`` (interleaved real
+    and imaginary parts) so that the loops vectorise.  ``c`` holds frames
+    ``t0 : t0 + c.shape[1]``; ``prev`` with no frames means no momentum (plain
+    Griffin-Lim).  Where ``t`` is 0 the phase is taken as 0.
+    """
+    n_ch, n_t, n2 = c.shape
+    n_bins = n2 // 2
+    m = np.float32(momentum)
+    m1 = np.float32(1.0) + m
+    tiny = np.float32(_TINY)
+    zero = np.float32(0.0)
+    use_prev = prev.shape[1] > 0
+    for ch in range(n_ch):
+        for j in range(n_t):
+            u = t0 + j
+            cc = c[ch, j]
+            xx = X[ch, u]
+            ss = S[ch, u]
+            pp = prev[ch, u] if use_prev else cc
+            for f in range(n_bins):
+                re = cc[2 * f]
+                im = cc[2 * f + 1]
+                if use_prev:
+                    pr = pp[2 * f]
+                    pi = pp[2 * f + 1]
+                    pp[2 * f] = re
+                    pp[2 * f + 1] = im
+                    re = m1 * re - m * pr
+                    im = m1 * im - m * pi
+                mag2 = re * re + im * im
+                g = ss[f] / np.sqrt(max(mag2, tiny))
+                xx[2 * f] = re * g if mag2 > tiny else ss[f]
+                xx[2 * f + 1] = im * g if mag2 > tiny else zero
+
+
+def check_momentum(momentum) -> float:
+    """Validate ``momentum``: a finite number >= 0 (warns above 1, where FGLA diverges)."""
+    if isinstance(momentum, bool) or not isinstance(momentum, int | float | np.floating):
+        raise ParameterError(f"momentum must be a number, not {momentum!r}")
+    if not math.isfinite(momentum) or momentum < 0:
+        raise ParameterError(f"fgla() called with momentum={momentum} < 0 or not finite")
+    if momentum > 1:
+        warnings.warn(f"momentum={momentum} > 1 is unstable", stacklevel=4)
+    return float(momentum)
+
+
+def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, total=None):
+    """Run ``n_iter`` FGLA iterations in place on ``X`` (= ``S`` times a unit phase).
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(channels, t, bins), dtype=float32]
+    X : np.ndarray [shape=(channels, t, bins), dtype=complex64]
+        Starting estimate; overwritten with the final one.
+    engine : Stft
+    n_iter : int >= 0
+    momentum : float >= 0
+        0 is classic Griffin-Lim (no momentum buffer is allocated).
+    length : int or None
+    progress : callable(done, total) or None
+        Called after each iteration with ``done + i`` of ``total``.
+    """
+    total = n_iter if total is None else total
+    if n_iter == 0:
+        return X
+    prev = np.zeros_like(X) if momentum > 0 else np.empty((X.shape[0], 0, X.shape[2]), X.dtype)
+
+    prev_f, X_f = prev.view(np.float32), X.view(np.float32)
+
+    def update(c, t0, t1):
+        _update(c.view(np.float32), prev_f, S, X_f, t0, momentum)
+
+    for i in range(n_iter):
+        engine.project(X, update, length)
+        if progress is not None:
+            progress(done + i + 1, total)
+    del prev
+    return X
+
+
+def fgla(S, engine, *, n_iter, init, rng, length, progress=None, momentum=DEFAULT_MOMENTUM):
     """Fast Griffin-Lim; see :func:`spec2img.phase.reconstruct` for the arguments.
 
     ``momentum`` (>= 0, default 0.99) extrapolates each projected estimate along the
     last step, which converges much faster than plain Griffin-Lim for values near 1.
     """
-    from . import random_phase
-
-    if not np.isfinite(momentum) or momentum < 0:
-        raise ParameterError(f"momentum must be >= 0, not {momentum!r}")
-    if momentum > 1:
-        import warnings
-
-        warnings.warn(f"momentum={momentum} > 1 is unstable", stacklevel=3)
-    angles = random_phase(S.shape, rng) if init is None else init
-    prev = None
-    for i in range(n_iter):
-        y = engine.inverse(S * angles, length)
-        rebuilt = engine.forward(y)
-        t = rebuilt if prev is None else rebuilt + momentum * (rebuilt - prev)
-        prev = rebuilt
-        angles = t / np.maximum(np.abs(t), 1e-16)
-        if progress is not None:
-            progress(i + 1, n_iter)
-    return engine.inverse(S * angles, length)
+    momentum = check_momentum(momentum)
+    X = random_phase(S.shape, rng, nyquist=engine.n_fft % 2 == 0) if init is None else init
+    X *= S
+    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress)
+    return engine.inverse_tf(X, length)

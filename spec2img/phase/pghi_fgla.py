@@ -1,0 +1,30 @@
+"""PGHI as the initial phase, then fast Griffin-Lim.
+
+PGHI lands close to a good solution in one pass but leaves local phase errors; FGLA
+from there removes them far faster than from a random phase (−30 dB after 16
+iterations instead of about −20 dB on music).
+"""
+
+from __future__ import annotations
+
+from .fgla import DEFAULT_MOMENTUM, check_momentum, iterate
+from .pghi import DEFAULT_TOL, pghi_phase
+
+
+def pghi_fgla(
+    S, engine, *, n_iter, init, rng, length, progress=None,
+    momentum=DEFAULT_MOMENTUM, tol=DEFAULT_TOL,
+):  # fmt: skip
+    """PGHI then FGLA; see :func:`spec2img.phase.reconstruct` for the arguments.
+
+    A given ``init`` replaces the PGHI step (FGLA starts from it).  ``momentum`` as in
+    ``fgla``, ``tol`` as in ``pghi``.
+    """
+    momentum = check_momentum(momentum)
+    if init is None:
+        X = pghi_phase(S, engine, rng=rng, tol=tol)
+    else:
+        X = init
+        X *= S
+    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress)
+    return engine.inverse_tf(X, length)
