@@ -155,7 +155,18 @@ def _default_workers() -> int:
 # --------------------------------------------------------------------------- kernels
 
 
-def _ola_frame_np(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
+def _gain_slice(gain, p0, p1):
+    """Gains of padded samples ``p0:p1`` from the compact form (NumPy)."""
+    head, per, tail, h1, t1, total, v0, v1 = gain
+    p = np.arange(p0, p1)
+    g = per[p % per.size]
+    g = np.where(p < h1, head[np.clip(p, 0, max(h1 - 1, 0))] if h1 else g, g)
+    g = np.where(p >= t1, tail[np.clip(p - t1, 0, max(tail.size - 1, 0))] if tail.size else g, g)
+    keep = (p >= max(v0, 0)) & (p < min(v1, total))
+    return np.where(keep, g, 0).astype(np.float32)
+
+
+def _ola_frame_np(fin, w, acc, off_in, gain, base, lo, hi, fout, off_out, hop):
     """NumPy version of :func:`_ola_frame`."""
     n_ch, n_in, n_fft = fin.shape
     if n_in:
@@ -168,7 +179,7 @@ def _ola_frame_np(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
             start = off_in + r * hop
             acc[:, start : start + n_in * hop] += chunks[:, :, r, :].reshape(n_ch, n_in * hop)
     if hi > lo:
-        acc[:, lo:hi] *= gain[g0 + lo : g0 + hi]
+        acc[:, lo:hi] *= _gain_slice(gain, base + lo, base + hi)
     n_out = fout.shape[1]
     if n_out:
         view = np.lib.stride_tricks.sliding_window_view(acc[:, off_out:], n_fft, axis=-1)
@@ -176,16 +187,18 @@ def _ola_frame_np(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
 
 
 @kernel(fallback=_ola_frame_np)
-def _ola_frame(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
+def _ola_frame(fin, w, acc, off_in, gain, base, lo, hi, fout, off_out, hop):
     """One streaming step: overlap-add windowed frames, normalise, cut windowed frames.
 
-    ``acc[c, off_in + b*hop + k] += fin[c, b, k] * w[k]``; then
-    ``acc[c, lo:hi] *= gain[g0 + lo : g0 + hi]``; then
-    ``fout[c, b, k] = acc[c, off_out + b*hop + k] * w[k]``.
+    ``acc[c, off_in + b*hop + k] += fin[c, b, k] * w[k]``; then ``acc[c, lo:hi]`` is
+    multiplied by the gains of padded samples ``base + lo : base + hi`` (see
+    :meth:`Stft._gain`); then ``fout[c, b, k] = acc[c, off_out + b*hop + k] * w[k]``.
     (One-dimensional slices in the inner loops let the compiler vectorise them.)
     """
+    head, per, tail, h1, t1, total, v0, v1 = gain
     n_ch, n_in, n_fft = fin.shape
     n_out = fout.shape[1]
+    keep0, keep1 = max(v0, 0, base + lo), min(v1, total, base + hi)
     for c in range(n_ch):
         row = acc[c]
         for b in range(n_in):
@@ -193,10 +206,29 @@ def _ola_frame(fin, w, acc, off_in, gain, g0, lo, hi, fout, off_out, hop):
             src = fin[c, b]
             for k in range(n_fft):
                 dst[k] += src[k] * w[k]
-        seg = row[lo:hi]
-        g = gain[g0 + lo : g0 + hi]
-        for j in range(hi - lo):
-            seg[j] *= g[j]
+        # row[j] is padded sample base + j: zero outside the kept samples, else scale
+        for j in range(lo, hi):
+            if base + j >= keep0:
+                break
+            row[j] = 0.0
+        for j in range(max(lo, keep1 - base), hi):
+            row[j] = 0.0
+        if keep1 > keep0:
+            for p in range(keep0, min(keep1, h1)):
+                row[p - base] *= head[p]
+            p = max(keep0, h1)
+            stop = min(keep1, t1)
+            r = p % hop
+            while p < stop:
+                n = min(hop - r, stop - p)
+                dst = row[p - base : p - base + n]
+                src = per[r : r + n]
+                for q in range(n):
+                    dst[q] *= src[q]
+                p += n
+                r = 0
+            for p in range(max(keep0, t1), keep1):
+                row[p - base] *= tail[p - t1]
         for b in range(n_out):
             src = row[off_out + b * hop : off_out + b * hop + n_fft]
             dst = fout[c, b]
@@ -259,7 +291,7 @@ class Stft:
         self.n_bins = self.n_fft // 2 + 1
         # Frames after frame t that still overlap it.
         self._k = -(-self.n_fft // self.hop_length) - 1
-        self._gain_cache: dict[tuple[int, int, int], np.ndarray] = {}
+        self._gain_cache: dict[tuple[int, int], tuple] = {}
 
     def block_frames(self, n_channels: int = 1) -> int:
         """Frames per streaming block for ``n_channels`` channels."""
@@ -387,36 +419,51 @@ class Stft:
                 f"spectrogram has {n_bins} frequency bins; n_fft={self.n_fft} needs {self.n_bins}"
             )
 
-    def _gain(self, n_frames: int, length: int, block: int) -> np.ndarray:
-        """1 / window sum square over the padded signal, 0 outside the kept samples.
+    def _gain(self, n_frames: int, length: int) -> tuple:
+        """Inverse window sum square of the padded signal, compactly, 0 outside the kept
+        samples ``[v0, v1)``.
 
-        Index ``p + k*hop`` holds the gain of padded sample ``p``; the zeros in front
-        and behind let the streaming blocks read past both ends.
+        The window sum square is periodic (period ``hop``) except over the first and
+        last ``n_fft - hop`` samples, so it is kept as ``(head, per, tail, h1, t1,
+        total, v0, v1)``: sample ``p`` has gain ``head[p]`` below ``h1``,
+        ``tail[p - t1]`` from ``t1`` on, ``per[p % hop]`` between — a few kilobytes
+        however long the signal.
         """
-        key = (n_frames, length, block)
+        key = (n_frames, length)
         gain = self._gain_cache.get(key)
         if gain is not None:
             return gain
-        n_fft, hop, k = self.n_fft, self.hop_length, self._k
+        n_fft, hop = self.n_fft, self.hop_length
         total = n_fft + hop * (n_frames - 1)
-        wss = np.zeros(total + hop, np.float64)
+        h1 = min(max(0, n_fft - hop), total)
+        t1 = max(h1, min(n_frames * hop, total))
         sq = self.window.astype(np.float64) ** 2
-        n_chunks = k + 1
-        padded = np.zeros(n_chunks * hop)
-        padded[:n_fft] = sq
-        for r in range(n_chunks):  # every frame adds the same chunk r at hop spacing
-            wss[r * hop : (r + n_frames) * hop] += np.tile(
-                padded[r * hop : (r + 1) * hop], n_frames
-            )
-        wss = wss[:total].astype(np.float32)
         tiny = np.finfo(np.float32).tiny
-        inv = np.where(wss > tiny, 1.0 / np.where(wss > tiny, wss, 1.0), 1.0).astype(np.float32)
+
+        def inverse(wss):
+            wss = wss.astype(np.float32)
+            return np.where(wss > tiny, 1 / np.where(wss > tiny, wss, 1), 1).astype(np.float32)
+
+        def exact(p0, p1):  # window sum square of padded samples p0:p1
+            p = np.arange(p0, p1)
+            wss = np.zeros(p.size)
+            for j in range(self._k + 2):
+                t = p // hop - j
+                k = p - t * hop
+                ok = (t >= 0) & (t < n_frames) & (k < n_fft)
+                wss[ok] += sq[k[ok]]
+            return wss
+
+        r = np.arange(hop)
+        per = np.zeros(hop)
+        for j in range(self._k + 1):  # every frame overlapping, as far from the ends
+            k = r + j * hop
+            per[k < n_fft] += sq[k[k < n_fft]]
         v0 = n_fft // 2 if self.center else 0
-        inv[:v0] = 0.0
-        inv[v0 + length :] = 0.0
-        front = k * hop
-        gain = np.zeros(front + total + (block + 2 * k + 2) * hop + n_fft, np.float32)
-        gain[front : front + total] = inv
+        gain = (
+            inverse(exact(0, h1)), inverse(per), inverse(exact(t1, total)),
+            h1, t1, total, v0, v0 + length,
+        )  # fmt: skip
         self._gain_cache = {key: gain}
         return gain
 
@@ -431,7 +478,7 @@ class Stft:
         self._check_bins(n_bins)
         n_fft, hop, k = self.n_fft, self.hop_length, self._k
         block = self.block_frames(n_ch)
-        gain = self._gain(n_frames, length, block)
+        gain = self._gain(n_frames, length)
         w = self.window
         size = (block + k) * hop + n_fft
         acc = np.zeros((n_ch, size), np.float32)
@@ -449,7 +496,7 @@ class Stft:
             u0, u1 = max(0, a - k), (n_frames if last else b - k)
             frames = fout[:, : max(0, u1 - u0)] if want_frames else empty
             _ola_frame(
-                fin, w, acc, front, gain, base + front, front, hi,
+                fin, w, acc, front, gain, base, front, hi,
                 frames, (u0 - a + k) * hop, hop,
             )  # fmt: skip
             yield base, front, hi, acc, (u0, u1, frames)

@@ -113,20 +113,35 @@ def test_project_is_forward_of_inverse(center, framing, length):
     np.testing.assert_allclose(rebuilt[:, :t], ref[:, :t], atol=1e-5 * np.abs(ref).max())
 
 
-def test_compiled_kernel_matches_numpy_fallback():
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("base", [-48, 0, 100, 480])
+def test_compiled_kernel_matches_numpy_fallback(center, base):
     rng = np.random.default_rng(5)
     n_fft, hop, k = 64, 24, 2
+    engine = Stft(n_fft, hop, center=center)
+    gain = engine._gain(25, 500)
     fin = rng.standard_normal((2, 5, n_fft)).astype(np.float32)
-    w = rng.random(n_fft).astype(np.float32)
+    w = engine.window
     acc = rng.standard_normal((2, (5 + k) * hop + n_fft)).astype(np.float32)
-    gain = rng.random(400).astype(np.float32)
     outs = []
     for impl in (stft_mod._ola_frame, stft_mod._ola_frame.fallback):
         a, f = acc.copy(), np.zeros((2, 6, n_fft), np.float32)
-        impl(fin, w, a, k * hop, gain, 30, k * hop, (5 + k) * hop, f, hop, hop)
+        impl(fin, w, a, k * hop, gain, base, k * hop, (5 + k) * hop, f, hop, hop)
         outs.append((a, f))
     np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6, atol=1e-6)
+
+
+def test_gain_is_the_inverse_window_sum_square():
+    for n_fft, hop, frames in [(64, 24, 25), (64, 16, 2), (64, 64, 5), (60, 7, 40)]:
+        engine = Stft(n_fft, hop, center=False)
+        total = n_fft + hop * (frames - 1)
+        gain = stft_mod._gain_slice(engine._gain(frames, total), 0, total)
+        wss = np.zeros(total)
+        for t in range(frames):
+            wss[t * hop : t * hop + n_fft] += engine.window.astype(np.float64) ** 2
+        expected = np.where(wss > 1e-30, 1 / np.where(wss > 1e-30, wss, 1), 1)
+        np.testing.assert_allclose(gain, expected, rtol=1e-5)
 
 
 def test_shapes_and_errors():
