@@ -23,7 +23,7 @@ spread otherwise), which degrades gracefully as the window departs from a bell s
 
 The integration runs on blocks of about a million bins, in time order, each block
 starting from the last frame of the one before, so that memory stays bounded on long
-recordings.  It is a compiled kernel (a few tenths of a second for 1025 × 2600 bins).
+recordings.  It is a compiled kernel (about 0.15 s for 1025 × 2600 bins).
 """
 
 from __future__ import annotations
@@ -40,102 +40,96 @@ from ..stft import window_lambda
 DEFAULT_TOL = 1e-5
 #: Floor of the log-magnitude below the loudest bin, in nepers (about -95 dB).
 _LOG_RANGE = 11.0
+#: Levels of the bucket queue over the log-magnitude range (0.02 dB apart).
+_N_LEVELS = 4096
 #: Bins per integration block.
 BLOCK_BINS = 1 << 20
 
 
 @kernel()
-def _integrate(S, X, t0, t1, prev, has_prev, nyq, tg_shift, cf, ct, fg0, tol, log_floor, rnd, last):
-    """Integrate the phase of frames ``t0:t1`` of every channel, write ``X = S e^{iφ}``.
+def _integrate(logs, S, phase, has_prev, nyq, tg_shift, cf, ct, fg0, tol, log_floor, scratch):
+    """Integrate the phase of one block of frames, every channel.
 
     Parameters
     ----------
-    S : float32 (channels, t, bins) magnitude
-    X : complex64 (channels, t, bins) output; frames t0:t1 are written
-    prev : float64 (channels, bins) phase of frame t0 - 1 (used if has_prev)
-    nyq : bool, the last bin is the Nyquist bin (n_fft even)
-    tg_shift : float64 (bins,) 2π (hop m mod n_fft) / n_fft
-    cf, ct, fg0 : gradient coefficients hop n_fft / λ, λ / (hop n_fft), -2π c / n_fft
-    tol : float32 magnitude below which bins get phase 2π rnd
-    log_floor : float32 lower clip of log S; the loudest bin has log S <= log_floor + 11
-    rnd : float32 (channels, t1 - t0, bins) uniform numbers in [0, 1)
-    last : float64 (channels, bins) receives the phase of frame t1 - 1
+    logs : float32 (channels, rows + 2, bins)
+        log S of the block's rows with one frame more on each side (the signal's first
+        and last frames repeated at its ends), clipped below at ``log_floor``.
+    S : float32 (channels, rows, bins)
+        Magnitude of the block's rows.
+    phase : float32 (channels, rows, bins)
+        In: row 0 holds the previous frame's phase if ``has_prev``, and bins below
+        ``tol`` hold their (random) phase.  Out: the phase of every bin.
+    has_prev : bool
+        Row 0 is the last frame of the previous block (known phase, not rewritten).
+    nyq : bool
+        The last bin is the Nyquist bin (n_fft even).
+    tg_shift : float32 (bins,)
+        ``2π (hop m mod n_fft) / n_fft``: the phase advance per frame of bin ``m``.
+    cf, ct, fg0 : float
+        ``hop n_fft / λ``, ``λ / (hop n_fft)`` and ``-2π c / n_fft``.
+    tol : float32
+        Bins with ``S <= tol`` keep their phase and do not pass phase on.
+    log_floor : float32
+        The loudest possible bin has ``log S <= log_floor + 11``.
+    scratch : tuple of arrays
+        Work space from :func:`_scratch`, reused from block to block.
 
-    The "heap" is a bucket queue on the log-magnitude quantised to ``n_levels`` steps
-    (0.02 dB): push and pop-max are O(1), and the strongest bin not yet reached is
-    found by walking a counting sort of the same levels.  Within a level the order is
-    last in, first out.
+    The queue is a bucket queue on the log-magnitude quantised to 4096 levels: push
+    and pop-max are O(1), and the strongest bin not yet reached is found by walking a
+    counting sort of the same levels.  Within a level the order is last in, first out.
     """
-    n_ch, n_t, n_bins = S.shape
-    r0 = t0 - 1 if has_prev else t0  # global frame of local row 0
-    n_rows = t1 - r0
+    n_ch, n_rows, n_bins = S.shape
     n = n_rows * n_bins
     two_pi = 2.0 * np.pi
     n_levels = 4096
     scale = np.float32((n_levels - 1) / 11.0)
-    logs = np.empty((n_rows + 2, n_bins), np.float32)
-    tg = np.empty((n_rows, n_bins), np.float64)
-    fg = np.empty((n_rows, n_bins), np.float64)
-    phase = np.zeros((n_rows, n_bins), np.float64)
-    level = np.empty(n, np.int32)
-    done = np.zeros(n, np.uint8)
-    head = np.empty(n_levels, np.int32)
-    nxt = np.empty(n, np.int32)
-    count = np.empty(n_levels + 1, np.int64)
-    order = np.empty(n, np.int32)
+    half = np.float32(0.5)
+    grad_all, level, nxt, order, head, count = scratch
+    grad = grad_all[:n_rows]  # (dφ/dn, dφ/dm) side by side; level -1: bin has its phase
     for ch in range(n_ch):
-        # log-magnitude of rows r0 - 1 .. t1 (clipped to the signal)
-        for i in range(n_rows + 2):
-            g = min(max(r0 - 1 + i, 0), n_t - 1)
-            for m in range(n_bins):
-                logs[i, m] = max(np.log(max(S[ch, g, m], 1e-30)), log_floor)
-        # phase gradients and queue levels of rows r0 .. t1 - 1
+        lg = logs[ch]
+        ph = phase[ch]
+        # phase gradients; central differences, one-sided where a neighbour is missing
         for i in range(n_rows):
-            g = r0 + i
-            lo = i if g > 0 else i + 1  # one-sided differences at the ends
-            hi = i + 2 if g < n_t - 1 else i + 1
-            span = hi - lo if hi > lo else 1
-            row = logs[i + 1]
-            for m in range(n_bins):
-                if 0 < m < n_bins - 1:
-                    dm = 0.5 * (row[m + 1] - row[m - 1])
-                elif m == n_bins - 1 and m > 0 and not nyq:
-                    dm = row[m] - row[m - 1]  # odd n_fft: the last bin is not Nyquist
-                else:
-                    dm = 0.0  # DC and Nyquist: the magnitude is even about them
-                dn = (logs[hi, m] - logs[lo, m]) / span
-                tg[i, m] = tg_shift[m] + cf * dm
-                fg[i, m] = fg0 - ct * dn
-                q = int((row[m] - log_floor) * scale)
-                level[i * n_bins + m] = min(max(q, 0), n_levels - 1)
-        # bins below tol get a random phase; row 0 comes from the previous block
+            row, up, down = lg[i + 1], lg[i + 2], lg[i]
+            g = grad[i]
+            for m in range(1, n_bins - 1):
+                g[m, 0] = tg_shift[m] + cf * half * (row[m + 1] - row[m - 1])
+                g[m, 1] = fg0 - ct * half * (up[m] - down[m])
+            g[0, 0] = tg_shift[0]  # the magnitude is even about DC and Nyquist
+            g[0, 1] = fg0 - ct * half * (up[0] - down[0])
+            last = n_bins - 1
+            if last > 0:
+                dm = np.float32(0.0) if nyq else row[last] - row[last - 1]
+                g[last, 0] = tg_shift[last] + cf * dm
+                g[last, 1] = fg0 - ct * half * (up[last] - down[last])
+        # queue levels; row 0 of a continued block is done but seeds the queue
         head[:] = -1
         top = -1
         for i in range(n_rows):
+            srow = S[ch, i]
+            row = lg[i + 1]
             for m in range(n_bins):
                 j = i * n_bins + m
-                s = S[ch, r0 + i, m]
-                if has_prev and i == 0:
-                    phase[i, m] = prev[ch, m]
-                    done[j] = 1
-                    if s > tol:
-                        q = level[j]
-                        nxt[j] = head[q]
-                        head[q] = j
-                        top = max(top, q)
-                elif s <= tol:
-                    phase[i, m] = two_pi * rnd[ch, r0 + i - t0, m]
-                    done[j] = 1
+                q = min(max(int((row[m] - log_floor) * scale), 0), n_levels - 1)
+                if srow[m] <= tol:
+                    level[j] = -1
+                elif has_prev and i == 0:
+                    level[j] = -1
+                    nxt[j] = head[q]
+                    head[q] = j
+                    top = max(top, q)
                 else:
-                    done[j] = 0
-        # seeds: bins by decreasing level (counting sort)
+                    level[j] = q
+        # seeds: bins by decreasing level (counting sort); done bins are skipped later
         count[:] = 0
         for j in range(n):
-            count[n_levels - level[j]] += 1
+            count[n_levels - 1 - max(level[j], 0) + 1] += 1
         for q in range(1, n_levels + 1):
             count[q] += count[q - 1]
         for j in range(n):
-            k = n_levels - 1 - level[j]
+            k = n_levels - 1 - max(level[j], 0)
             order[count[k]] = j
             count[k] += 1
         next_seed = 0
@@ -143,61 +137,54 @@ def _integrate(S, X, t0, t1, prev, has_prev, nyq, tg_shift, cf, ct, fg0, tol, lo
             while top >= 0 and head[top] < 0:
                 top -= 1
             if top < 0:  # start a new region at the strongest bin not reached
-                while next_seed < n and done[order[next_seed]]:
+                while next_seed < n and level[order[next_seed]] < 0:
                     next_seed += 1
                 if next_seed == n:
                     break
                 j = order[next_seed]
-                done[j] = 1
-                phase[j // n_bins, j % n_bins] = 0.0
                 top = level[j]
+                level[j] = -1
+                ph[j // n_bins, j % n_bins] = 0.0
                 nxt[j] = head[top]
                 head[top] = j
             j = head[top]
             head[top] = nxt[j]
             i, m = j // n_bins, j % n_bins
+            base = np.float64(ph[i, m])
             for d in range(4):
                 if d == 0:
-                    ni, nm = i + 1, m
+                    ni, nm, sign, axis = i + 1, m, 1.0, 0
                 elif d == 1:
-                    ni, nm = i - 1, m
+                    ni, nm, sign, axis = i - 1, m, -1.0, 0
                 elif d == 2:
-                    ni, nm = i, m + 1
+                    ni, nm, sign, axis = i, m + 1, 1.0, 1
                 else:
-                    ni, nm = i, m - 1
+                    ni, nm, sign, axis = i, m - 1, -1.0, 1
                 if ni < 0 or ni >= n_rows or nm < 0 or nm >= n_bins:
                     continue
                 nj = ni * n_bins + nm
-                if done[nj]:
-                    continue
-                if d == 0:
-                    phi = phase[i, m] + 0.5 * (tg[i, m] + tg[ni, nm])
-                elif d == 1:
-                    phi = phase[i, m] - 0.5 * (tg[i, m] + tg[ni, nm])
-                elif d == 2:
-                    phi = phase[i, m] + 0.5 * (fg[i, m] + fg[ni, nm])
-                else:
-                    phi = phase[i, m] - 0.5 * (fg[i, m] + fg[ni, nm])
-                phase[ni, nm] = phi - two_pi * np.floor(phi / two_pi)
-                done[nj] = 1
                 q = level[nj]
+                if q < 0:
+                    continue
+                phi = base + sign * 0.5 * (
+                    np.float64(grad[i, m, axis]) + np.float64(grad[ni, nm, axis])
+                )
+                ph[ni, nm] = phi - two_pi * np.floor(phi / two_pi)
+                level[nj] = -1
                 nxt[nj] = head[q]
                 head[q] = nj
                 if q > top:
                     top = q
-        # write S e^{iφ}; DC and Nyquist real (0 or π)
-        first = 1 if has_prev else 0
-        for i in range(first, n_rows):
-            g = r0 + i
-            for m in range(n_bins):
-                s = S[ch, g, m]
-                p = phase[i, m]
-                if m == 0 or (m == n_bins - 1 and nyq):
-                    X[ch, g, m] = s if np.cos(p) >= 0 else -s
-                else:
-                    X[ch, g, m] = complex(s * np.cos(p), s * np.sin(p))
-        for m in range(n_bins):
-            last[ch, m] = phase[n_rows - 1, m]
+
+
+def _scratch(n_rows, n_bins):
+    """Work space of :func:`_integrate` for up to ``n_rows`` rows."""
+    n = n_rows * n_bins
+    return (
+        np.empty((n_rows, n_bins, 2), np.float32), np.empty(n, np.int16),
+        np.empty(n, np.int32), np.empty(n, np.int32), np.empty(_N_LEVELS, np.int32),
+        np.empty(_N_LEVELS + 1, np.int64),
+    )  # fmt: skip
 
 
 def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
@@ -216,33 +203,58 @@ def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
     Returns
     -------
     np.ndarray [shape=(channels, t, bins), dtype=complex64]
+        DC and Nyquist are real (phase 0 or π).
     """
     if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < 1:
         raise ParameterError(f"pghi() called with tol={tol!r}; it must be in (0, 1)")
     n_ch, n_frames, n_bins = S.shape
     n_fft, hop = engine.n_fft, engine.hop_length
+    nyq = n_fft % 2 == 0
     lam = window_lambda(engine.window_name, engine.win_length, n_fft)
     centre = (n_fft - engine.win_length) // 2 + engine.win_length / 2
     m = np.arange(n_bins, dtype=np.int64)
-    tg_shift = 2 * np.pi * ((hop * m) % n_fft) / n_fft
+    tg_shift = (2 * np.pi * ((hop * m) % n_fft) / n_fft).astype(np.float32)
     X = np.empty(S.shape, np.complex64) if out is None else out
     peak = float(S.max()) if S.size else 0.0
     if not peak > 0:
         X[...] = S
         return X
     abs_tol = np.float32(peak * tol)
-    log_floor = np.float32(math.log(peak) - _LOG_RANGE)
+    floor = np.float32(peak * math.exp(-_LOG_RANGE))
+    log_floor = np.float32(np.log(floor))
     block = max(1, BLOCK_BINS // n_bins)
-    prev = np.zeros((n_ch, n_bins))
-    last = np.zeros((n_ch, n_bins))
+    # buffers reused from block to block (block + 1 rows: the previous frame, then ours)
+    rows_max = min(block, n_frames) + 1
+    scratch = _scratch(rows_max, n_bins)
+    logs_buf = np.empty(n_ch * (rows_max + 2) * n_bins, np.float32)
+    phase_buf = np.empty(n_ch * rows_max * n_bins, np.float32)
+    last_phase = None
     for t0 in range(0, n_frames, block):
         t1 = min(t0 + block, n_frames)
-        rnd = rng.random((n_ch, t1 - t0, n_bins), dtype=np.float32)
+        r0 = t0 - 1 if last_phase is not None else t0  # first row: the previous frame
+        rows = np.clip(np.arange(r0 - 1, t1 + 1), 0, n_frames - 1)
+        logs = logs_buf[: n_ch * rows.size * n_bins].reshape(n_ch, rows.size, n_bins)
+        np.take(S, rows, axis=1, out=logs)
+        np.maximum(logs, floor, out=logs)
+        np.log(logs, out=logs)
+        phase = phase_buf[: n_ch * (t1 - r0) * n_bins].reshape(n_ch, t1 - r0, n_bins)
+        rng.random(out=phase, dtype=np.float32)
+        phase *= np.float32(2 * np.pi)
+        if last_phase is not None:
+            phase[:, 0] = last_phase
         _integrate(
-            S, X, t0, t1, prev, t0 > 0, n_fft % 2 == 0, tg_shift, hop * n_fft / lam, lam / (hop * n_fft),
-            -2 * np.pi * centre / n_fft, abs_tol, log_floor, rnd, last,
+            logs, S[:, r0:t1], phase, last_phase is not None, nyq, tg_shift,
+            hop * n_fft / lam, lam / (hop * n_fft), -2 * np.pi * centre / n_fft,
+            abs_tol, log_floor, scratch,
         )  # fmt: skip
-        prev, last = last, prev
+        last_phase = phase[:, -1].copy()
+        ph = phase[:, t0 - r0 :]
+        Xb = X[:, t0:t1]
+        np.cos(ph, out=Xb.real)
+        np.sin(ph, out=Xb.imag)
+        Xb *= S[:, t0:t1]
+        edges = [0, -1] if nyq and n_bins > 1 else [0]
+        Xb[..., edges] = np.copysign(S[:, t0:t1][..., edges], Xb[..., edges].real)
     return X
 
 
