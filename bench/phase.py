@@ -57,11 +57,26 @@ def median_time(fn, runs: int) -> float:
     return statistics.median(times)
 
 
-def per_iteration_ms(run, runs: int, lo: int = 2, hi: int = 32) -> float:
-    """(time of ``hi`` iterations - time of ``lo``) / (hi - lo), in ms: no set-up cost."""
-    t_lo = median_time(lambda: run(lo), runs)
-    t_hi = median_time(lambda: run(hi), runs)
-    return (t_hi - t_lo) / (hi - lo) * 1e3
+def per_iteration_ms(runners: dict, runs: int, lo: int = 2, hi: int = 32) -> dict:
+    """ms per iteration of each ``runners[name](n_iter)``, set-up cost excluded.
+
+    Each run times ``lo`` and ``hi`` iterations of every runner in turn, so that all
+    runners see the same machine load; the result per runner is the median over runs
+    of ``(t_hi - t_lo) / (hi - lo)``, in wall time and in CPU time of this process.
+    """
+    wall: dict = {name: [] for name in runners}
+    cpu: dict = {name: [] for name in runners}
+    for _ in range(runs):
+        for name, run in runners.items():
+            w, c = [], []
+            for n in (lo, hi):
+                w0, c0 = time.perf_counter(), time.process_time()
+                run(n)
+                w.append(time.perf_counter() - w0)
+                c.append(time.process_time() - c0)
+            wall[name].append((w[1] - w[0]) / (hi - lo) * 1e3)
+            cpu[name].append((c[1] - c[0]) / (hi - lo) * 1e3)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runners}
 
 
 def fft_floor_ms(engine: Stft, n_frames: int, runs: int) -> float:
@@ -114,8 +129,9 @@ def bench_excerpt(seconds: int, runs: int) -> dict:
     ours(1)  # compile or load the kernels once
     ours(1, method="pghi+fgla")
     theirs(1)
-    res["ms_ours"] = per_iteration_ms(ours, runs)
-    res["ms_librosa"] = per_iteration_ms(theirs, runs)
+    ms = per_iteration_ms({"ours": ours, "librosa": theirs}, runs)
+    res["ms_ours"], res["cpu_ours"] = ms["ours"]
+    res["ms_librosa"], res["cpu_librosa"] = ms["librosa"]
     res["ms_floor"] = fft_floor_ms(engine, S.shape[-1], runs)
 
     res["sc"] = {}
@@ -165,7 +181,7 @@ def bench_workers(runs: int) -> dict:
                     return phase.reconstruct(S, engine, method="fgla", n_iter=k, length=y.size)
 
                 run(1)
-                out[(loaded, workers)] = per_iteration_ms(run, runs)
+                out[(loaded, workers)] = per_iteration_ms({"fgla": run}, runs)["fgla"][0]
         finally:
             if hog is not None:
                 hog.kill()
@@ -247,7 +263,8 @@ def memory_child(n_iter: int = 4) -> int:
     out = phase.reconstruct(np.swapaxes(S, -1, -2), engine, n_iter=n_iter, length=n)
     dt = time.perf_counter() - t0
     assert out.shape == (S.shape[0], n) and np.isfinite(out).all()
-    print(f"magnitude_bytes={S.nbytes} decode_s={dt:.2f} n_iter={n_iter} shape={S.shape}")
+    shape = "x".join(map(str, S.shape))
+    print(f"magnitude_bytes={S.nbytes} decode_s={dt:.2f} n_iter={n_iter} shape={shape}")
     return 0
 
 
@@ -255,14 +272,14 @@ def fmt_db(x: float) -> str:
     return f"{x:.1f}"
 
 
-def report(excerpts, workers, startup, memory, runs: int) -> str:
+def report(excerpts, workers, startup, memory, runs: int, load0: float) -> str:
     lines = []
     import librosa
     import scipy
 
     lines.append(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.2f}; Python {platform.python_version()}, "
+        f"load average {load0:.2f} at start, {os.getloadavg()[0]:.2f} at end; Python {platform.python_version()}, "
         f"numpy {np.__version__}, scipy {scipy.__version__}, librosa {librosa.__version__}. "
         f"Medians of {runs} runs; mono 22050 Hz, n_fft {N_FFT}, hop {HOP}; "
         f"default workers = {DEFAULT_WORKERS}."
@@ -271,14 +288,17 @@ def report(excerpts, workers, startup, memory, runs: int) -> str:
     lines.append("**Speed** (ms per iteration; set-up excluded)")
     lines.append("")
     lines.append(
-        "| excerpt | librosa.griffinlim | spec2img fgla | speed-up | bare FFTs | fgla / FFTs |"
+        "| excerpt | librosa.griffinlim | spec2img fgla | speed-up | bare FFTs | fgla / FFTs "
+        "| speed-up in CPU time |"
     )
-    lines.append("|---|---:|---:|---:|---:|---:|")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for r in excerpts:
         lines.append(
             f"| {r['seconds']} s ({r['frames']} frames) | {r['ms_librosa']:.1f} | "
             f"{r['ms_ours']:.1f} | **{r['ms_librosa'] / r['ms_ours']:.1f}×** | "
-            f"{r['ms_floor']:.1f} | {r['ms_ours'] / r['ms_floor']:.2f}× |"
+            f"{r['ms_floor']:.1f} | {r['ms_ours'] / r['ms_floor']:.2f}× | "
+            f"{r['cpu_librosa'] / r['cpu_ours']:.1f}× ({r['cpu_librosa']:.1f} / "
+            f"{r['cpu_ours']:.1f} ms) |"
         )
     lines.append("")
     lines.append(
@@ -332,8 +352,8 @@ def report(excerpts, workers, startup, memory, runs: int) -> str:
         lines.append("- peak memory: /usr/bin/time not found (apt-get install time)")
     else:
         lines.append(
-            f"- decoding a 10-minute stereo 44.1 kHz magnitude {memory['shape']} "
-            f"({memory['magnitude_mb']:.0f} MB as float32, default method, "
+            f"- decoding a 10-minute stereo 44.1 kHz magnitude ({memory['shape']}, "
+            f"{memory['magnitude_mb']:.0f} MB as float32; default method, "
             f"{memory['n_iter']} iterations, {memory['seconds']:.1f} s): peak "
             f"{memory['peak_mb']:.0f} MB = **{memory['ratio']:.2f}×** the magnitude "
             f"— {'PASS' if memory['ratio'] <= 6 else 'FAIL'} (≤ 6×)"
@@ -352,11 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_child:
         return memory_child()
     runs = max(3, args.runs)
+    load0 = os.getloadavg()[0]
     excerpts = [bench_excerpt(s, runs) for s in (30, 60)]
     workers = bench_workers(runs)
     startup = bench_startup(runs)
     memory = bench_memory()
-    text = report(excerpts, workers, startup, memory, runs)
+    text = report(excerpts, workers, startup, memory, runs, load0)
     print(text)
     out = ROOT / "bench" / "results" / "phase.md"
     out.parent.mkdir(exist_ok=True)
