@@ -30,15 +30,15 @@ _COSINE_WINDOWS = {
 _FLAT_WINDOWS = ("boxcar", "rect", "rectangular", "ones", "box")
 
 
-def get_window(window: str, win_length: int, n_fft: int | None = None) -> np.ndarray:
+def get_window(window, win_length: int, n_fft: int | None = None) -> np.ndarray:
     """Periodic window of ``win_length`` samples, zero-padded and centred in ``n_fft``.
 
     Parameters
     ----------
-    window : str
+    window : str or np.ndarray
         Window name as :func:`scipy.signal.get_window` takes it (``"hann"``,
         ``"hamming"``, ``"blackman"``, ``"boxcar"`` are computed here; other names load
-        scipy.signal).
+        scipy.signal), or the window's samples (``win_length`` of them).
     win_length : int > 0
         Length of the window itself.
     n_fft : int >= win_length or None
@@ -49,9 +49,19 @@ def get_window(window: str, win_length: int, n_fft: int | None = None) -> np.nda
     np.ndarray [shape=(n_fft,), dtype=float64]
     """
     n_fft = win_length if n_fft is None else n_fft
-    name = window.lower().strip()
+    if not isinstance(window, str):
+        w = np.asarray(window, dtype=np.float64)
+        if w.ndim != 1 or len(w) != win_length or not np.all(np.isfinite(w)):
+            raise ParameterError(
+                f"window array must be {win_length} finite samples, not shape {w.shape}"
+            )
+        name = None
+    else:
+        name = window.lower().strip()
     n = np.arange(win_length)
-    if name in _COSINE_WINDOWS:
+    if name is None:
+        pass
+    elif name in _COSINE_WINDOWS:
         w = np.zeros(win_length)
         for k, a in enumerate(_COSINE_WINDOWS[name]):
             w += (-1) ** k * a * np.cos(2 * np.pi * k * n / win_length)
@@ -98,6 +108,11 @@ class Stft:
     workers : int or None
         Threads for ``scipy.fft``; ``None`` means 1 (measured faster on a loaded
         2-core machine than 2).
+    wss_floor : float in [0, 1)
+        The inverse divides by the window-sum-square envelope, floored at this
+        fraction of its maximum.  0 (librosa's behaviour) divides everywhere it is
+        non-zero; low-overlap framings, whose envelope nearly vanishes between
+        frames, need a floor such as 0.1 so that those samples are not blown up.
     """
 
     def __init__(
@@ -109,6 +124,7 @@ class Stft:
         center: bool = True,
         *,
         workers: int | None = None,
+        wss_floor: float = 0.0,
     ) -> None:
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
@@ -118,6 +134,9 @@ class Stft:
         self.workers = 1 if workers is None else int(workers)
         self.window = get_window(window, self.win_length, self.n_fft).astype(np.float32)
         self.n_bins = self.n_fft // 2 + 1
+        if not 0.0 <= wss_floor < 1.0:
+            raise ParameterError(f"wss_floor must be in [0, 1), not {wss_floor!r}")
+        self.wss_floor = float(wss_floor)
         self._wss_cache: dict[int, np.ndarray] = {}
 
     @classmethod
@@ -217,6 +236,8 @@ class Stft:
         if wss is None:
             sq = np.broadcast_to(self.window**2, (n_frames, self.n_fft))
             wss = self._overlap_add(sq)
+            if self.wss_floor > 0:
+                np.maximum(wss, np.float32(self.wss_floor * wss.max()), out=wss)
             wss[wss <= np.finfo(np.float32).tiny] = 1.0
             self._wss_cache = {n_frames: wss}
         return wss
