@@ -1,1 +1,45 @@
-"""spec2img: audio to editable spectrogram images and back."""
+"""spec2img: audio to editable 16-bit spectrogram images, and images back to audio.
+
+The public API is re-exported here.  The names are resolved on first use (PEP 562) so
+that ``spec2img --help`` does not pay for numpy and scipy.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "encode": "pipeline",
+    "decode": "pipeline",
+    "audio_to_image": "pipeline",
+    "image_to_audio": "pipeline",
+    "load": "image",
+    "SpectrogramImage": "image",
+    "SpecParams": "params",
+    "Metadata": "params",
+    "load_audio": "audio",
+    "save_audio": "audio",
+    "Spec2ImgError": "errors",
+    "ParameterError": "errors",
+    "InputError": "errors",
+    "MetadataError": "errors",
+    "OutputError": "errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spec2img' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -58,15 +58,15 @@ _COSINE_WINDOWS = {
 _FLAT_WINDOWS = ("boxcar", "rect", "rectangular", "ones", "box")
 
 
-def get_window(window: str, win_length: int, n_fft: int | None = None) -> np.ndarray:
+def get_window(window, win_length: int, n_fft: int | None = None) -> np.ndarray:
     """Periodic window of ``win_length`` samples, zero-padded and centred in ``n_fft``.
 
     Parameters
     ----------
-    window : str
+    window : str or np.ndarray
         Window name as :func:`scipy.signal.get_window` takes it (``"hann"``,
         ``"hamming"``, ``"blackman"``, ``"boxcar"`` are computed here; other names load
-        scipy.signal).
+        scipy.signal), or the window's samples (``win_length`` of them).
     win_length : int > 0
         Length of the window itself.
     n_fft : int >= win_length or None
@@ -77,9 +77,19 @@ def get_window(window: str, win_length: int, n_fft: int | None = None) -> np.nda
     np.ndarray [shape=(n_fft,), dtype=float64]
     """
     n_fft = win_length if n_fft is None else n_fft
-    name = window.lower().strip()
+    if not isinstance(window, str):
+        w = np.asarray(window, dtype=np.float64)
+        if w.ndim != 1 or len(w) != win_length or not np.all(np.isfinite(w)):
+            raise ParameterError(
+                f"window array must be {win_length} finite samples, not shape {w.shape}"
+            )
+        name = None
+    else:
+        name = window.lower().strip()
     n = np.arange(win_length)
-    if name in _COSINE_WINDOWS:
+    if name is None:
+        pass
+    elif name in _COSINE_WINDOWS:
         w = np.zeros(win_length)
         for k, a in enumerate(_COSINE_WINDOWS[name]):
             w += (-1) ** k * a * np.cos(2 * np.pi * k * n / win_length)
@@ -115,19 +125,20 @@ def _window_spec(name: str):
 _HANN_LAMBDA = 0.25645
 
 
-def window_lambda(window: str, win_length: int, n_fft: int | None = None) -> float:
+def window_lambda(window, win_length: int, n_fft: int | None = None) -> float:
     """Time-frequency ratio ``λ`` (samples²) of the Gaussian ``exp(-π t² / λ)`` that
     best stands in for ``window``.
 
-    Hann windows use the published fit ``0.25645 * win_length**2``.  Other windows are
-    matched by their energy spread: the Gaussian whose square has the same variance
+    ``window`` is a name or an array, as for :func:`get_window`.  Hann windows use the
+    published fit ``0.25645 * win_length**2``.  Other windows are matched by their
+    energy spread: the Gaussian whose square has the same variance
     ``σ²`` as the squared window has ``λ = 4π σ²`` (exact for Gaussian windows).
 
     Returns
     -------
     float > 0
     """
-    if window.lower().strip() in ("hann", "hanning"):
+    if isinstance(window, str) and window.lower().strip() in ("hann", "hanning"):
         return _HANN_LAMBDA * win_length**2
     w2 = get_window(window, win_length, n_fft) ** 2
     total = w2.sum()
@@ -259,6 +270,11 @@ class Stft:
     block : int > 0 or None
         Frames per streaming block; ``None`` means :data:`BLOCK_SAMPLES` samples
         (all channels) per block.
+    wss_floor : float in [0, 1)
+        The inverse divides by the window-sum-square envelope, floored at this
+        fraction of its maximum.  0 (librosa's behaviour) divides everywhere it is
+        non-zero; low-overlap framings, whose envelope nearly vanishes between
+        frames, need a floor such as 0.1 so that those samples are not blown up.
     """
 
     def __init__(
@@ -271,6 +287,7 @@ class Stft:
         *,
         workers: int | None = None,
         block: int | None = None,
+        wss_floor: float = 0.0,
     ) -> None:
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
@@ -279,7 +296,9 @@ class Stft:
             raise ParameterError(
                 f"bad framing n_fft={n_fft}, hop_length={hop_length}, win_length={win_length}"
             )
-        self.window_name = window
+        #: The window as given: a name, or an array of samples.
+        self.window_spec = window
+        self.window_name = window if isinstance(window, str) else "custom"
         self.center = bool(center)
         self.workers = _default_workers() if workers is None else int(workers)
         if self.workers < 1:
@@ -288,6 +307,9 @@ class Stft:
             raise ParameterError(f"block must be >= 1, not {block!r}")
         self._block = None if block is None else int(block)
         self.window = get_window(window, self.win_length, self.n_fft).astype(np.float32)
+        if not 0.0 <= wss_floor < 1.0:
+            raise ParameterError(f"wss_floor must be in [0, 1), not {wss_floor!r}")
+        self.wss_floor = float(wss_floor)
         self.n_bins = self.n_fft // 2 + 1
         # Frames after frame t that still overlap it.
         self._k = -(-self.n_fft // self.hop_length) - 1
@@ -440,9 +462,11 @@ class Stft:
         sq = self.window.astype(np.float64) ** 2
         tiny = np.finfo(np.float32).tiny
 
-        def inverse(wss):
-            wss = wss.astype(np.float32)
-            return np.where(wss > tiny, 1 / np.where(wss > tiny, wss, 1), 1).astype(np.float32)
+        r = np.arange(hop)
+        per_wss = np.zeros(hop)
+        for j in range(self._k + 1):  # every frame overlapping, as far from the ends
+            k = r + j * hop
+            per_wss[k < n_fft] += sq[k[k < n_fft]]
 
         def exact(p0, p1):  # window sum square of padded samples p0:p1
             p = np.arange(p0, p1)
@@ -454,14 +478,20 @@ class Stft:
                 wss[ok] += sq[k[ok]]
             return wss
 
-        r = np.arange(hop)
-        per = np.zeros(hop)
-        for j in range(self._k + 1):  # every frame overlapping, as far from the ends
-            k = r + j * hop
-            per[k < n_fft] += sq[k[k < n_fft]]
+        head_wss, tail_wss = exact(0, h1), exact(t1, total)
+        floor = 0.0
+        if self.wss_floor > 0:
+            mid = per_wss if t1 - h1 >= hop else exact(h1, t1)
+            peak = max(x.max(initial=0.0) for x in (head_wss, mid, tail_wss))
+            floor = self.wss_floor * peak
+
+        def inverse(wss):
+            wss = np.maximum(wss, floor).astype(np.float32)
+            return np.where(wss > tiny, 1 / np.where(wss > tiny, wss, 1), 1).astype(np.float32)
+
         v0 = n_fft // 2 if self.center else 0
         gain = (
-            inverse(exact(0, h1)), inverse(per), inverse(exact(t1, total)),
+            inverse(head_wss), inverse(per_wss), inverse(tail_wss),
             h1, t1, total, v0, v0 + length,
         )  # fmt: skip
         self._gain_cache = {key: gain}

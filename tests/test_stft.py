@@ -199,3 +199,35 @@ def _repo_root():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1]
+
+
+def test_window_array_is_the_same_as_its_name():
+    y = _signal(3000, seed=6)
+    named = Stft(512, 128, 400, "hamming")
+    arrayed = Stft(512, 128, 400, get_window("hamming", 400))
+    np.testing.assert_array_equal(named.forward(y), arrayed.forward(y))
+    assert window_lambda(get_window("hamming", 400), 400) == pytest.approx(
+        window_lambda("hamming", 400)
+    )
+    with pytest.raises(ParameterError, match="400 finite samples"):
+        Stft(512, 128, 400, np.ones(300))
+
+
+@pytest.mark.parametrize("n_samples", [600, 5000])
+def test_wss_floor_limits_the_gain_between_sparse_frames(n_samples):
+    n_fft, hop, floor = 256, 224, 0.1
+    engine = Stft(n_fft, hop, wss_floor=floor, center=False)
+    rng = np.random.default_rng(7)
+    n_frames = engine.n_frames(n_samples)
+    X = (rng.standard_normal((engine.n_bins, n_frames)) * (1 + 1j)).astype(np.complex64)
+    out = engine.inverse(X)
+    frames = np.fft.irfft(X.T, n=n_fft, axis=-1) * engine.window
+    total = n_fft + hop * (n_frames - 1)
+    y, wss = np.zeros(total), np.zeros(total)
+    for t in range(n_frames):
+        y[t * hop : t * hop + n_fft] += frames[t]
+        wss[t * hop : t * hop + n_fft] += engine.window.astype(np.float64) ** 2
+    expected = y / np.maximum(wss, floor * wss.max())
+    np.testing.assert_allclose(out, expected, atol=1e-5 * np.abs(expected).max())
+    with pytest.raises(ParameterError, match="wss_floor"):
+        Stft(256, 64, wss_floor=1.0)

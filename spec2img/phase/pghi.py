@@ -210,7 +210,7 @@ def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
     n_ch, n_frames, n_bins = S.shape
     n_fft, hop = engine.n_fft, engine.hop_length
     nyq = n_fft % 2 == 0
-    lam = window_lambda(engine.window_name, engine.win_length, n_fft)
+    lam = window_lambda(engine.window_spec, engine.win_length, n_fft)
     centre = (n_fft - engine.win_length) // 2 + engine.win_length / 2
     m = np.arange(n_bins, dtype=np.int64)
     tg_shift = (2 * np.pi * ((hop * m) % n_fft) / n_fft).astype(np.float32)

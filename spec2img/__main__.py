@@ -1,0 +1,3 @@
+from spec2img.cli import run
+
+run()

@@ -1,0 +1,162 @@
+"""Reading and writing audio with soundfile: channels, resampling, level and clipping."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import InputError, ParameterError
+
+#: Output container by file extension, and its default subtype.
+FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".oga": ("OGG", "VORBIS"),
+    ".aiff": ("AIFF", "PCM_16"),
+    ".aif": ("AIFF", "PCM_16"),
+}
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+#: Peak level of ``normalize=True``: -1 dBFS.
+NORMALIZE_PEAK = 10 ** (-1 / 20)
+
+
+def load_audio(
+    path: str | os.PathLike, *, sr: int | None = None, mono: bool = False
+) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 ``(channels, n)``.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3 where supported).
+    sr : int > 0 or None
+        Resample to this rate (soxr, high quality); ``None`` keeps the file's rate.
+    mono : bool
+        Average the channels into one.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(channels, n), dtype=float32]
+    sr : int
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an audio file")
+    try:
+        data, file_sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise InputError(f"{path}: not a readable audio file ({_first_line(e)})") from None
+    except MemoryError:
+        raise InputError(f"{path}: audio too large to read into memory") from None
+    y = np.ascontiguousarray(data.T)
+    if y.shape[-1] == 0:
+        raise InputError(f"{path}: audio has no samples")
+    bad = int(y.size - np.count_nonzero(np.isfinite(y)))
+    if bad:
+        raise InputError(f"{path}: audio has {bad} NaN or infinite samples")
+    if mono and y.shape[0] > 1:
+        y = y.mean(axis=0, keepdims=True)
+    if sr is not None and sr != file_sr:
+        y = resample(y, file_sr, sr)
+        file_sr = sr
+    return y, int(file_sr)
+
+
+def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample ``(channels, n)`` audio with soxr (high quality)."""
+    import soxr
+
+    if isinstance(sr_out, bool) or not isinstance(sr_out, int) or not 1 <= sr_out <= 1_000_000:
+        raise ParameterError(f"sr must be an integer in [1, 1000000], not {sr_out!r}")
+    out = soxr.resample(np.ascontiguousarray(y.T), sr_in, sr_out, quality="HQ")
+    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, y.shape[0]).T)
+
+
+def output_format(path: str | os.PathLike, subtype: str | None = None) -> tuple[str, str]:
+    """``(format, subtype)`` for an output path, checking the subtype is valid there."""
+    import soundfile as sf
+
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        raise ParameterError(
+            f"{path}: unknown audio extension {ext!r}; use one of {sorted(FORMATS)}"
+        )
+    fmt, default = FORMATS[ext]
+    subtype = default if subtype is None else subtype.upper()
+    if not sf.check_format(fmt, subtype):
+        ok = sorted(sf.available_subtypes(fmt))
+        raise ParameterError(f"subtype must be one of {ok!r} for {fmt}, not {subtype!r}")
+    return fmt, subtype
+
+
+def prepare_for_output(y: np.ndarray, subtype: str, *, normalize: bool = False) -> np.ndarray:
+    """Scale or clip ``y`` so that it fits the output subtype; never wrap.
+
+    With ``normalize`` the peak is scaled to -1 dBFS.  Otherwise samples beyond full
+    scale are clipped (for integer and lossy formats) with a warning that counts them.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if normalize:
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        if peak > 0:
+            y = y * np.float32(NORMALIZE_PEAK / peak)
+        return y
+    if subtype in _FLOAT_SUBTYPES:
+        return y
+    over = int(np.count_nonzero(np.abs(y) > 1.0))
+    if over:
+        warnings.warn(
+            f"clipped {over} samples ({100 * over / y.size:.3g}%) beyond full scale; "
+            "use --normalize (normalize=True) or a FLOAT subtype to keep them",
+            stacklevel=3,
+        )
+        y = np.clip(y, -1.0, 1.0)
+    return y
+
+
+def save_audio(
+    path: str | os.PathLike,
+    y: np.ndarray,
+    sr: int,
+    *,
+    subtype: str | None = None,
+    normalize: bool = False,
+    inputs=(),
+) -> Path:
+    """Write ``(channels, n)`` or ``(n,)`` audio atomically; format from the extension.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.wav``, ``.flac``, ``.ogg`` (``.aiff``) output.
+    y : np.ndarray [shape=(channels, n) or (n,)]
+    sr : int > 0
+    subtype : str or None
+        soundfile subtype (``PCM_16`` default for WAV, ``PCM_24``, ``FLOAT``).
+    normalize : bool
+        Scale the peak to -1 dBFS instead of clipping.
+    inputs : iterable of path-like
+        Files this output must never overwrite.
+    """
+    import soundfile as sf
+
+    fmt, subtype = output_format(path, subtype)
+    y = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    y = prepare_for_output(y, subtype, normalize=normalize)
+    with atomic_path(path, inputs) as tmp:
+        sf.write(tmp, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype)
+    return Path(path)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return (text.splitlines()[0] if text else type(e).__name__)[:200]

@@ -1,0 +1,67 @@
+"""Shared test helpers: seeded signals (from fixtures/make_fixtures.py) and measures."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+_spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+signals = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(signals)
+
+SR = signals.SR
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_slow = os.environ.get("CI") and not os.environ.get("SPEC2IMG_SLOW")
+    for item in items:
+        if skip_slow and "slow" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="slow; set SPEC2IMG_SLOW=1 to run in CI"))
+        if "corpus" in item.keywords and not CORPUS.is_dir():
+            item.add_marker(pytest.mark.skip(reason=f"{CORPUS} is absent"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def rms_db(y: np.ndarray) -> float:
+    """RMS level in dBFS."""
+    return float(20 * np.log10(np.sqrt(np.mean(np.square(y, dtype=np.float64))) + 1e-300))
+
+
+def sc_db(reference: np.ndarray, estimate: np.ndarray, **stft) -> float:
+    """Spectral convergence of ``estimate`` against ``reference``'s STFT magnitude, dB."""
+    from spec2img.phase import spectral_convergence
+    from spec2img.stft import Stft
+
+    stft = {"n_fft": 2048, "hop_length": 512, **stft}
+    engine = Stft(stft["n_fft"], stft["hop_length"])
+    return spectral_convergence(np.abs(engine.forward(reference)), estimate, engine)
+
+
+@pytest.fixture
+def wav(tmp_path):
+    """Write a named synthetic signal to a WAV in tmp_path and return its path."""
+    import soundfile as sf
+
+    def make(name: str = "mixture", sr: int = SR, subtype: str = "FLOAT") -> Path:
+        y = (
+            np.atleast_2d(getattr(signals, name)())
+            if name != "silence"
+            else np.zeros((1, int(SR * signals.DURATION)), np.float32)
+        )
+        path = tmp_path / f"{name}.wav"
+        sf.write(path, y.T, sr, subtype=subtype)
+        return path
+
+    return make

@@ -1,0 +1,92 @@
+import math
+
+import pytest
+
+from spec2img.errors import MetadataError, ParameterError
+from spec2img.params import KEYS, Metadata, SpecParams
+
+
+def test_defaults_follow_librosa():
+    p = SpecParams(sample_rate=22050)
+    assert (p.n_fft, p.win_length, p.hop_length) == (2048, 2048, 512)
+    assert p.fmax == 11025.0 and p.n_bins == 1025
+    assert SpecParams(sample_rate=22050, n_fft=1024, win_length=800).hop_length == 200
+    assert SpecParams(sample_rate=8000, scale="mel", n_mels=40).n_bins == 40
+
+
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        ({"sample_rate": 0}, "sample_rate=0"),
+        ({"sample_rate": 2_000_000}, "sample_rate=2000000"),
+        ({"n_fft": 3}, "n_fft=3"),
+        ({"n_fft": 2**17}, "n_fft=131072"),
+        ({"hop_length": 0}, "hop_length=0"),
+        ({"n_fft": 512, "hop_length": 600}, "hop_length=600"),
+        ({"n_fft": 512, "win_length": 1024}, "win_length=1024"),
+        ({"scale": "bark"}, "'bark'"),
+        ({"fmin": 5000.0, "fmax": 4000.0}, "fmin=5000"),
+        ({"fmax": 1e6}, "fmax=1e+06"),
+        ({"fmin": math.nan}, "finite"),
+        ({"n_fft": 2048.5}, "integer"),
+        ({"center": "yes"}, "center"),
+    ],
+)
+def test_bad_params_name_the_value(kw, words):
+    with pytest.raises(ParameterError, match=words.replace("+", r"\+").replace("(", r"\(")):
+        SpecParams(**{"sample_rate": 22050, **kw})
+
+
+def _meta(**kw):
+    base = dict(params=SpecParams(sample_rate=22050), db_min=-100.0, db_max=20.0,
+                n_samples=22050, channels=2)  # fmt: skip
+    base.update(kw)
+    return Metadata(**base)
+
+
+def test_text_round_trip_is_exact():
+    m = _meta(db_min=-87.123456789, db_max=12.5)
+    text = m.to_text()
+    assert list(text) == list(KEYS)
+    assert all(isinstance(v, str) for v in text.values())
+    back = Metadata.from_text(text)
+    assert back == m
+    assert back.shape == (2 * 1025, 44)
+
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("n_fft", "3", "n_fft=3"),
+        ("hop_length", "0", "hop_length=0"),
+        ("db_min", "30", "db_min=30"),
+        ("db_max", "nan", "db_max"),
+        ("db_max", "inf", "db_max"),
+        ("n_samples", "-1", "n_samples=-1"),
+        ("n_samples", "1000000000000000", "n_samples"),
+        ("version", "2", "version=2"),
+        ("version", "one", "version"),
+        ("channels", "65", "channels=65"),
+        ("center", "maybe", "center"),
+        ("sample_rate", "__import__('os')", "sample_rate"),
+        ("window", "x" * 10_000, "too long"),
+    ],
+)
+def test_bad_text_is_refused_with_the_key(key, value, words):
+    text = _meta().to_text()
+    text[key] = value
+    with pytest.raises(MetadataError, match=words.replace("(", r"\(")):
+        Metadata.from_text(text)
+
+
+def test_missing_keys_are_listed():
+    text = _meta().to_text()
+    del text["n_fft"], text["db_max"]
+    with pytest.raises(MetadataError, match="n_fft, db_max"):
+        Metadata.from_text(text)
+
+
+def test_extra_keys_survive():
+    text = _meta().to_text()
+    text["future_key"] = "42"
+    assert Metadata.from_text(text).to_text()["future_key"] == "42"

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from spec2img import scale
+from spec2img.errors import ParameterError
+from spec2img.params import SpecParams
+
+
+def test_db_pixels_round_trip_within_half_a_step(rng):
+    db = rng.uniform(-120, 20, size=(3, 50)).astype(np.float32)
+    pix = scale.db_to_pixels(db, -120.0, 20.0)
+    assert pix.dtype == np.uint16 and pix.min() >= 0 and pix.max() <= 65535
+    step = 140.0 / 65535
+    assert np.max(np.abs(scale.pixels_to_db(pix, -120.0, 20.0) - db)) <= step / 2 + 1e-4
+
+
+def test_pixel_zero_is_silence_and_top_is_db_max():
+    amp = scale.pixels_to_amplitude(np.array([0, 1, 65535], np.uint16), -100.0, 0.0)
+    assert amp[0] == 0.0
+    assert amp[1] == pytest.approx(10 ** (-100 / 20), rel=1e-3)
+    assert amp[2] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_silence_gives_finite_range_and_black_pixels():
+    db = scale.amplitude_to_db(np.zeros((4, 4)))
+    lo, hi = scale.db_range(db, 120.0)
+    assert np.isfinite([lo, hi]).all() and hi - lo == 120.0
+    assert not scale.db_to_pixels(db, lo, hi).any()
+
+
+@pytest.mark.parametrize("top_db", [0, -5, np.nan, np.inf])
+def test_bad_top_db(top_db):
+    with pytest.raises(ParameterError, match="top_db"):
+        scale.db_range(np.zeros(3), top_db)
+
+
+def test_mel_nnls_inverse_is_non_negative_and_beats_pinv(rng):
+    p = SpecParams(sample_rate=22050, n_fft=1024, scale="mel", n_mels=64)
+    basis = scale.mel_basis(p)
+    S = np.abs(rng.standard_normal((2, 513, 20))).astype(np.float32) ** 2
+    M = scale.linear_to_mel(S, basis)
+    S_nnls = scale.mel_to_linear(M, basis)
+    assert S_nnls.shape == S.shape and S_nnls.min() >= 0
+    err_nnls = np.linalg.norm(scale.linear_to_mel(S_nnls, basis) - M)
+    S_pinv = np.maximum(np.einsum("fm,cmt->cft", np.linalg.pinv(basis), M), 0)
+    err_pinv = np.linalg.norm(scale.linear_to_mel(S_pinv, basis) - M)
+    assert err_nnls < 0.5 * err_pinv
