@@ -19,6 +19,12 @@ from .errors import Spec2ImgError
 
 PROG = "spec2img"
 
+# Phase retrieval methods and defaults, spelled out here so that --help need not import
+# numpy (tests/test_cli_phase.py checks them against spec2img.phase).
+METHODS = ("pghi+fgla", "fgla", "pghi", "gla")
+DEFAULT_METHOD = "pghi+fgla"
+DEFAULT_N_ITER = 100
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -81,6 +87,11 @@ def _add_encode(sub) -> None:
         "--top-db", type=_float, default=120.0,
         help="dynamic range kept below the peak, dB (120)",
     )  # fmt: skip
+    g.add_argument(
+        "--keep-phase", action="store_true",
+        help="also write the STFT phase to IMAGE.phase.png; decoding starts from it "
+        "(near-lossless round trips, edits converge from the original phase)",
+    )  # fmt: skip
     _add_common(p)
     p.set_defaults(func=_cmd_encode)
 
@@ -94,10 +105,25 @@ def _add_decode(sub) -> None:
     p.add_argument("image", help="input spectrogram PNG")
     p.add_argument("audio", help="output audio: .wav, .flac or .ogg")
     g = p.add_argument_group("phase retrieval")
-    g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
-    g.add_argument("--n-iter", type=_nonneg_int, default=None, help="iterations")
+    g.add_argument(
+        "--method", default=None, metavar="|".join(METHODS),
+        help=f"phase retrieval method (default {DEFAULT_METHOD}: PGHI, then fast "
+        "Griffin-Lim)",
+    )  # fmt: skip
+    g.add_argument(
+        "--n-iter", type=_nonneg_int, default=None,
+        help=f"Griffin-Lim iterations ({DEFAULT_N_ITER})",
+    )  # fmt: skip
     g.add_argument("--momentum", type=_float, default=None, help="FGLA momentum (0.99)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random phases (0)")
+    ph = g.add_mutually_exclusive_group()
+    ph.add_argument(
+        "--phase", metavar="FILE",
+        help="start from this kept-phase image (default: the one the image names)",
+    )  # fmt: skip
+    ph.add_argument(
+        "--no-phase", action="store_true", help="ignore a kept-phase image (--keep-phase)"
+    )
     o = p.add_argument_group("output")
     o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
     o.add_argument(
@@ -140,11 +166,15 @@ def _cmd_encode(args) -> int:
         args.audio, args.image, sr=args.sr, mono=args.mono, n_fft=args.n_fft,
         hop_length=args.hop_length, win_length=args.win_length, window=args.window,
         scale=args.scale, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
-        top_db=args.top_db, workers=args.workers,
+        top_db=args.top_db, keep_phase=args.keep_phase, workers=args.workers,
     )  # fmt: skip
     if not args.quiet:
         h, w = image.pixels.shape
         _say(f"wrote {args.image} ({w}x{h}, {image.meta.channels} channel(s))")
+        if image.phase is not None:
+            from .keep_phase import sidecar_path
+
+            _say(f"wrote {sidecar_path(args.image)} (its phase)")
     return 0
 
 
@@ -153,6 +183,7 @@ def _cmd_decode(args) -> int:
     from .progress import ProgressBar
 
     options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
+    options["phase"] = False if args.no_phase else (args.phase or True)
     if args.method is not None:
         options["method"] = args.method
     if args.momentum is not None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import keep_phase
 from .errors import MetadataError, in_file
 from .params import Metadata
 from .png import DEFAULT_MAX_PIXELS, read_png, write_png
@@ -33,10 +35,14 @@ class SpectrogramImage:
         (65535); 0 means silence.
     meta : Metadata
         Everything needed to invert the image.
+    phase : np.ndarray [shape=(channels * (n_fft // 2 + 1), n_frames), dtype=uint16] or None
+        The kept STFT phase (``encode(..., keep_phase=True)``), laid out like a linear
+        image; pixel ``q`` is ``2π q / 65536`` radians.  See :mod:`spec2img.keep_phase`.
     """
 
     pixels: np.ndarray
     meta: Metadata
+    phase: np.ndarray | None = None
 
     @property
     def params(self):
@@ -61,8 +67,17 @@ class SpectrogramImage:
         """Linear magnitude ``(channels, n_bins, n_frames)`` on the image's own scale."""
         return pixels_to_amplitude(self.blocks(), self.meta.db_min, self.meta.db_max)
 
+    def phase_radians(self) -> np.ndarray | None:
+        """The kept phase ``(channels, n_fft // 2 + 1, n_frames)`` in radians, or None."""
+        if self.phase is None:
+            return None
+        return keep_phase.pixels_to_phase(self.phase, self.meta.channels)
+
     def save(self, path: str | os.PathLike, *, inputs=()) -> Path:
         """Write the image as a 16-bit PNG with metadata, atomically.
+
+        With a kept phase, ``NAME.phase.png`` is written first, beside it (and removed
+        again if the spectrogram cannot be written).
 
         Parameters
         ----------
@@ -71,7 +86,18 @@ class SpectrogramImage:
         inputs : iterable of path-like
             Files that must never be overwritten (the source audio).
         """
-        return write_png(path, self.pixels, self.meta.to_text(), inputs=inputs)
+        if self.phase is None:
+            return write_png(path, self.pixels, keep_phase.linked_text(self.meta, None),
+                             inputs=inputs)  # fmt: skip
+        sidecar = keep_phase.sidecar_path(path)
+        inputs = [*inputs, path]
+        keep_phase.write_phase(sidecar, self.phase, self.meta, inputs=inputs)
+        try:
+            return write_png(path, self.pixels, keep_phase.linked_text(self.meta, sidecar),
+                             inputs=[*inputs[:-1], sidecar])  # fmt: skip
+        except BaseException:
+            sidecar.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def from_blocks(cls, pixels: np.ndarray, meta: Metadata) -> SpectrogramImage:
@@ -81,7 +107,10 @@ class SpectrogramImage:
 
 
 def load(
-    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    phase: bool | str | os.PathLike = True,
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
 
@@ -90,6 +119,10 @@ def load(
     path : path-like
     max_pixels : int or None
         Refuse images with more pixels than this (``None``: no limit).
+    phase : bool or path-like
+        ``True``: also read the kept phase image the metadata names, if it is there
+        (a missing one is a warning); ``False``: ignore it; a path: read that phase
+        image.
 
     Returns
     -------
@@ -110,7 +143,24 @@ def load(
         meta = Metadata.from_text(text)
     except MetadataError as e:
         raise in_file(path, e) from None
-    return SpectrogramImage(_as_uint16(path, pixels, mode), _check_shape(path, pixels, meta))
+    if keep_phase.is_phase_image(meta):
+        raise MetadataError(
+            f"{path}: this is a kept-phase image (from encode --keep-phase); decode the "
+            "spectrogram image it belongs to"
+        )
+    image = SpectrogramImage(_as_uint16(path, pixels, mode), _check_shape(path, pixels, meta))
+    if phase is True and keep_phase.LINK_KEY in meta.extra:
+        sidecar = Path(path).parent / Path(meta.extra[keep_phase.LINK_KEY]).name
+        if sidecar.exists():
+            image.phase = keep_phase.read_phase(sidecar, meta, max_pixels=max_pixels)
+        else:
+            warnings.warn(
+                f"{path}: its kept phase {sidecar} is missing; decoding without it",
+                stacklevel=2,
+            )
+    elif phase is not True and phase is not False:
+        image.phase = keep_phase.read_phase(phase, meta, max_pixels=max_pixels)
+    return image
 
 
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:

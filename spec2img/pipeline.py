@@ -18,6 +18,7 @@ from .atomic import check_output
 from .audio import load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
 from .image import SpectrogramImage, load
+from .keep_phase import phase_to_pixels
 from .params import MAX_CHANNELS, Metadata, SpecParams
 from .stft import Stft
 
@@ -38,6 +39,7 @@ def encode(
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
+    keep_phase: bool = False,
     workers: int | None = None,
 ) -> SpectrogramImage:
     """Encode audio as a spectrogram image.
@@ -57,13 +59,16 @@ def encode(
         Mel filterbank range in Hz (``fmax=None``: ``sr / 2``).
     top_db : float > 0
         Dynamic range kept below the peak; quieter cells become pixel 0 (silence).
+    keep_phase : bool
+        Also keep the STFT phase (``image.phase``; saved as ``NAME.phase.png``), so
+        that decoding starts from it: near-lossless round trips.
     workers : int or None
         FFT threads.
 
     Returns
     -------
     SpectrogramImage
-        Call ``.save(path)`` to write the PNG.
+        Call ``.save(path)`` to write the PNG (and the phase image).
 
     Examples
     --------
@@ -79,13 +84,21 @@ def encode(
         window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
     )  # fmt: skip
     y = _check_audio(y, params)
-    S = magnitude(y, params, workers=workers)
+    engine = Stft.from_params(params, workers=workers)
+    X = engine.forward(y)
+    kept = phase_to_pixels(np.angle(X)) if keep_phase else None
+    S = np.abs(X)
+    del X
+    if params.scale == "mel":
+        S = _scale.linear_to_mel(S, _scale.mel_basis(params))
     db = _scale.amplitude_to_db(S)
     db_min, db_max = _scale.db_range(db, top_db)
     meta = Metadata(
         params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1], channels=y.shape[0]
     )
-    return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
+    image = SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
+    image.phase = kept
+    return image
 
 
 def magnitude(
@@ -123,6 +136,7 @@ def decode(
     n_iter: int | None = None,
     seed: int | None = 0,
     init: np.ndarray | None = None,
+    use_phase: bool = True,
     workers: int | None = None,
     progress=None,
     **options,
@@ -141,7 +155,10 @@ def decode(
     seed : int or None
         Seed of the initial phase: the same seed gives the same output, bit for bit.
     init : np.ndarray or None
-        Initial phase ``(channels, n_fft//2+1, frames)`` in radians.
+        Initial phase ``(channels, n_fft//2+1, frames)`` in radians; ``None``: the
+        image's kept phase if it has one (and ``use_phase``), else the method's own.
+    use_phase : bool
+        Start from the image's kept phase (``image.phase``) when there is one.
     workers : int or None
         FFT threads.
     progress : callable(done, total) or None
@@ -157,6 +174,8 @@ def decode(
     """
     meta = image.meta
     S = linear_magnitude(image)
+    if init is None and use_phase and image.phase is not None:
+        init = image.phase_radians()
     engine = Stft.from_params(meta.params, workers=workers)
     y = phase.reconstruct(
         S, engine,
@@ -227,6 +246,7 @@ def image_to_audio(
     subtype: str | None = None,
     normalize: bool = False,
     max_pixels: int | None = None,
+    phase: bool | str | os.PathLike = True,
     **options,
 ) -> tuple[np.ndarray, int]:
     """Read a spec2img PNG, decode it and write the audio atomically.
@@ -243,6 +263,9 @@ def image_to_audio(
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
         Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``).
+    phase : bool or path-like
+        ``True``: start from the kept phase image the spectrogram names, if present;
+        ``False``: ignore it; a path: start from that phase image.
     **options
         Keyword arguments of :func:`decode`.
 
@@ -253,7 +276,7 @@ def image_to_audio(
     output_format(dst, subtype)  # fail before a long decode, not after
     check_output(dst, [src])
     kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-    image = load(src, **kw)
+    image = load(src, phase=phase, **kw)
     try:
         y, sr = decode(image, **options)
     except Spec2ImgError as e:

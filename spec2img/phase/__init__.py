@@ -14,6 +14,7 @@ real at DC and Nyquist, owned by the method: it may overwrite them), and ``y`` i
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -118,12 +119,26 @@ def reconstruct(
                 f"init has shape {init.shape}, expected {(*lead, n_bins, n_frames)}"
             )
         init = unit_phase(_internal(init, n_frames, n_bins, None), nyquist=engine.n_fft % 2 == 0)
+    allowed = method_options(method)
+    for name in options:
+        if name not in allowed:
+            raise ParameterError(
+                f"method {method!r} has no option {name!r} "
+                f"(its options: {', '.join(allowed) or 'none'})"
+            )
     rng = np.random.default_rng(seed)
     y = METHODS[method](
         S, engine, n_iter=int(n_iter), init=init, rng=rng,
         length=None if length is None else int(length), progress=progress, **options,
     )  # fmt: skip
     return y.reshape(*lead, y.shape[-1])
+
+
+def method_options(method: str) -> list[str]:
+    """Names of the options (``**options`` of :func:`reconstruct`) ``method`` takes."""
+    common = {"n_iter", "init", "rng", "length", "progress"}
+    params = inspect.signature(METHODS[method]).parameters.values()
+    return [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in common]
 
 
 def _internal(A: np.ndarray, n_frames: int, n_bins: int, dtype) -> np.ndarray:
