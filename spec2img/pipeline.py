@@ -116,17 +116,37 @@ def linear_magnitude(image: SpectrogramImage) -> np.ndarray:
     """The image's magnitude on the linear STFT grid ``(channels, n_fft//2+1, frames)``.
 
     Mel images are inverted with non-negative least squares.  An image one frame
-    wider or narrower than its metadata says is trimmed or edge-padded to fit.
+    wider or narrower than its metadata says is trimmed or edge-padded to fit.  The
+    result is the transpose of a C-contiguous ``(channels, frames, bins)`` array, the
+    layout phase retrieval works in, so that it needs no copy; linear images are
+    converted a block of frames at a time, so the conversion needs no temporaries as
+    large as the image.
     """
-    S = image.magnitude()
+    meta = image.meta
+    want = meta.n_frames
     if image.params.scale == "mel":
-        S = _scale.mel_to_linear(S, _scale.mel_basis(image.params))
-    want = image.meta.n_frames
+        S = _scale.mel_to_linear(image.magnitude(), _scale.mel_basis(image.params))
+        S = _fit_width(S, want)
+        return np.swapaxes(np.ascontiguousarray(np.swapaxes(S, 1, 2), dtype=np.float32), 1, 2)
+    blocks = image.blocks()
+    n_ch, n_bins, width = blocks.shape
+    out = np.empty((n_ch, want, n_bins), np.float32)
+    step = max(1, (1 << 22) // max(1, n_ch * n_bins))
+    for t0 in range(0, min(width, want), step):
+        t1 = min(t0 + step, width, want)
+        amp = _scale.pixels_to_amplitude(blocks[:, :, t0:t1], meta.db_min, meta.db_max)
+        out[:, t0:t1] = amp.transpose(0, 2, 1)
+    if width < want:
+        out[:, width:] = out[:, width - 1 : width]
+    return np.swapaxes(out, 1, 2)
+
+
+def _fit_width(S: np.ndarray, want: int) -> np.ndarray:
     if S.shape[-1] > want:
-        S = S[..., :want]
-    elif S.shape[-1] < want:
-        S = np.pad(S, [(0, 0), (0, 0), (0, want - S.shape[-1])], mode="edge")
-    return np.ascontiguousarray(S, dtype=np.float32)
+        return S[..., :want]
+    if S.shape[-1] < want:
+        return np.pad(S, [(0, 0), (0, 0), (0, want - S.shape[-1])], mode="edge")
+    return S
 
 
 def decode(
@@ -172,10 +192,26 @@ def decode(
         Exactly ``n_samples`` samples per channel, at the original RMS level.
     sr : int
     """
-    meta = image.meta
+    S, energy, init = _prepare(image, init, use_phase)
+    return _decode_magnitude(
+        S, energy, image.meta, method=method, n_iter=n_iter, seed=seed, init=init,
+        workers=workers, progress=progress, **options,
+    )  # fmt: skip
+
+
+def _prepare(image: SpectrogramImage, init, use_phase: bool):
+    """What decoding needs from an image: magnitude, energy per channel, start phase."""
     S = linear_magnitude(image)
+    energy = image_energy(image)
     if init is None and use_phase and image.phase is not None:
         init = image.phase_radians()
+    return S, energy, init
+
+
+def _decode_magnitude(
+    S, energy, meta: Metadata, *, method=None, n_iter=None, seed=0, init=None,
+    workers=None, progress=None, **options,
+):  # fmt: skip
     engine = Stft.from_params(meta.params, workers=workers)
     y = phase.reconstruct(
         S, engine,
@@ -183,8 +219,22 @@ def decode(
         n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
         init=init, seed=seed, length=meta.n_samples, progress=progress, **options,
     )  # fmt: skip
-    y = match_level(y, image.magnitude(), meta.params, engine)
+    del S, init
+    y = match_energy(y, energy, meta.params, engine)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
+
+
+def image_energy(image: SpectrogramImage) -> np.ndarray:
+    """Spectral energy (sum of squared magnitudes) of each channel, on the image's scale."""
+    blocks = image.blocks()
+    n_ch, n_bins, width = blocks.shape
+    total = np.zeros(n_ch)
+    step = max(1, (1 << 22) // max(1, n_ch * n_bins))
+    for t0 in range(0, width, step):
+        amp = _scale.pixels_to_amplitude(blocks[:, :, t0 : t0 + step], image.meta.db_min,
+                                         image.meta.db_max)  # fmt: skip
+        total += np.einsum("cft,cft->c", amp, amp, dtype=np.float64)
+    return total
 
 
 def match_level(y: np.ndarray, target: np.ndarray, params: SpecParams, engine: Stft) -> np.ndarray:
@@ -195,11 +245,25 @@ def match_level(y: np.ndarray, target: np.ndarray, params: SpecParams, engine: S
     comparison is made on the image's own scale (mel bands for a mel image), where the
     target is exact, rather than against an NNLS estimate.
     """
-    X = magnitude(y, params, engine=engine)
-    got = np.sqrt(np.sum(np.square(X, dtype=np.float64), axis=(-2, -1)))
-    want = np.sqrt(np.sum(np.square(target, dtype=np.float64), axis=(-2, -1)))
-    gain = np.where(got > 0, want / np.where(got > 0, got, 1.0), 0.0)
-    return (y * gain[..., None].astype(np.float32)).astype(np.float32)
+    want = np.sum(np.square(target, dtype=np.float64), axis=(-2, -1))
+    return match_energy(y, want, params, engine)
+
+
+def match_energy(y: np.ndarray, energy: np.ndarray, params: SpecParams, engine: Stft) -> np.ndarray:
+    """Scale each channel of ``y`` so that its spectral energy on ``params``' scale is
+    ``energy`` (the STFT is taken a block of frames at a time)."""
+    y = np.atleast_2d(y)
+    basis = _scale.mel_basis(params) if params.scale == "mel" else None
+    got = np.zeros(y.shape[0])
+    for _, _, spec in engine.forward_blocks(y):
+        S = np.abs(spec)
+        if basis is not None:
+            S = np.einsum("mf,ctf->ctm", basis, S)
+        got += np.einsum("ctf,ctf->c", S, S, dtype=np.float64)
+    got, want = np.sqrt(got), np.sqrt(np.asarray(energy, dtype=np.float64))
+    gain = np.where(got > 0, want / np.where(got > 0, got, 1.0), 0.0).astype(np.float32)
+    y *= gain[:, None]
+    return y
 
 
 def audio_to_image(
@@ -277,8 +341,12 @@ def image_to_audio(
     check_output(dst, [src])
     kw = {} if max_pixels is None else {"max_pixels": max_pixels}
     image = load(src, phase=phase, **kw)
+    meta = image.meta
     try:
-        y, sr = decode(image, **options)
+        S, energy, init = _prepare(image, options.pop("init", None),
+                                   options.pop("use_phase", True))  # fmt: skip
+        del image  # the pixels are not needed any more: free them before the long part
+        y, sr = _decode_magnitude(S, energy, meta, init=init, **options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])

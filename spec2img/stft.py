@@ -356,22 +356,50 @@ class Stft:
         y = np.asarray(y, dtype=np.float32)
         lead = y.shape[:-1]
         y = y.reshape(-1, y.shape[-1])
-        n_fft, hop = self.n_fft, self.hop_length
-        if self.center:
-            y = np.pad(y, [(0, 0), (n_fft // 2, n_fft // 2)])
-        if y.shape[-1] < n_fft:
-            raise ParameterError(f"signal of {y.shape[-1]} samples is shorter than n_fft={n_fft}")
-        n_frames = 1 + (y.shape[-1] - n_fft) // hop
-        frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)[:, ::hop]
+        n_frames = self._check_length(y.shape[-1])
         out = np.empty((y.shape[0], self.n_bins, n_frames), np.complex64)
+        for a, b, spec in self.forward_blocks(y):
+            out[:, :, a:b] = spec.transpose(0, 2, 1)
+        return out.reshape(*lead, self.n_bins, n_frames)
+
+    def forward_blocks(self, y: np.ndarray):
+        """The STFT of ``y`` [shape=(channels, n)], block of frames by block of frames.
+
+        Yields
+        ------
+        t0, t1 : int
+            The block's frames.
+        spec : np.ndarray [shape=(channels, t1 - t0, n_fft // 2 + 1), dtype=complex64]
+            Valid until the next block is requested.
+
+        Neither the padded signal nor the whole spectrogram is ever held, so a reduction
+        over the STFT (an energy, say) costs a block of memory, not a spectrogram.
+        """
+        y = np.asarray(y, dtype=np.float32)
+        n_fft, hop = self.n_fft, self.hop_length
+        n_frames = self._check_length(y.shape[-1])
+        pad = n_fft // 2 if self.center else 0
         block = self.block_frames(y.shape[0])
+        span = (min(block, n_frames) - 1) * hop + n_fft
+        seg = np.zeros((y.shape[0], span), np.float32)
         buf = np.empty((y.shape[0], min(block, n_frames), n_fft), np.float32)
         for a in range(0, n_frames, block):
             b = min(a + block, n_frames)
-            np.multiply(frames[:, a:b], self.window, out=buf[:, : b - a])
-            spec = scipy.fft.rfft(buf[:, : b - a], axis=-1, workers=self.workers)
-            out[:, :, a:b] = spec.transpose(0, 2, 1)
-        return out.reshape(*lead, self.n_bins, n_frames)
+            # padded samples a*hop .. (b-1)*hop + n_fft, zero beyond the signal's ends
+            p0, p1 = a * hop - pad, (b - 1) * hop + n_fft - pad
+            lo, hi = max(p0, 0), min(p1, y.shape[-1])
+            seg[:, : p1 - p0] = 0.0
+            seg[:, lo - p0 : hi - p0] = y[:, lo:hi]
+            frames = np.lib.stride_tricks.sliding_window_view(seg[:, : p1 - p0], n_fft, axis=-1)
+            np.multiply(frames[:, ::hop], self.window, out=buf[:, : b - a])
+            yield a, b, scipy.fft.rfft(buf[:, : b - a], axis=-1, workers=self.workers)
+
+    def _check_length(self, n_samples: int) -> int:
+        """Frames of an ``n_samples`` signal; an error if it is shorter than a frame."""
+        padded = n_samples + (2 * (self.n_fft // 2) if self.center else 0)
+        if padded < self.n_fft:
+            raise ParameterError(f"signal of {padded} samples is shorter than n_fft={self.n_fft}")
+        return 1 + (padded - self.n_fft) // self.hop_length
 
     def inverse(self, spec: np.ndarray, length: int | None = None) -> np.ndarray:
         """Inverse STFT by window-sum-square normalised overlap-add.
