@@ -49,6 +49,7 @@ class Kernel:
         self.py_func = func
         self.fallback = func if fallback is None else fallback
         self._compiled: Callable[..., Any] | None = None
+        self._tried = False
         self.__name__ = func.__name__
         self.__doc__ = func.__doc__
 
@@ -67,7 +68,22 @@ class Kernel:
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
-        return self._impl()(*args)
+        if self._tried:
+            return self._compiled(*args)  # type: ignore[misc]
+        impl = self._impl()
+        try:
+            result = impl(*args)
+        except RuntimeError as e:  # no writable cache folder: compile for this run only
+            if "cannot cache" not in str(e):
+                raise
+            import numba
+
+            warnings.warn(f"numba cannot cache {self.__name__} ({e}); compiling it each run",
+                          stacklevel=2)  # fmt: skip
+            self._compiled = numba.njit(cache=False, nogil=True)(self.py_func)
+            result = self._compiled(*args)
+        self._tried = True
+        return result
 
 
 def kernel(fallback: Callable[..., Any] | None = None) -> Callable[[Callable[..., Any]], Kernel]:

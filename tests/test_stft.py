@@ -231,3 +231,35 @@ def test_wss_floor_limits_the_gain_between_sparse_frames(n_samples):
     np.testing.assert_allclose(out, expected, atol=1e-5 * np.abs(expected).max())
     with pytest.raises(ParameterError, match="wss_floor"):
         Stft(256, 64, wss_floor=1.0)
+
+
+def _add(a, b):
+    return a + b
+
+
+def test_kernel_compiles_uncached_when_numba_cannot_cache():
+    pytest.importorskip("numba")
+    from spec2img._jit import Kernel
+
+    k = Kernel(_add)
+
+    def no_cache(*args):
+        raise RuntimeError("cannot cache function '_add': no locator available for file")
+
+    k._compiled = no_cache
+    with pytest.warns(UserWarning, match="cannot cache _add"):
+        assert k(1, 2) == 3
+    assert k(2, 3) == 5
+
+
+def test_kernel_reraises_other_errors():
+    from spec2img._jit import Kernel
+
+    k = Kernel(_add)
+
+    def broken(*args):
+        raise RuntimeError("something else")
+
+    k._compiled = broken
+    with pytest.raises(RuntimeError, match="something else"):
+        k(1, 2)
