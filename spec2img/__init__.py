@@ -27,6 +27,7 @@ _EXPORTS = {
     "InputError": "errors",
     "MetadataError": "errors",
     "OutputError": "errors",
+    "invert_scipy_spectrogram": "scipy_compat",
 }
 
 __all__ = ["__version__", *_EXPORTS]
