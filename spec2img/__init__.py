@@ -28,6 +28,8 @@ _EXPORTS = {
     "MetadataError": "errors",
     "OutputError": "errors",
     "invert_scipy_spectrogram": "scipy_compat",
+    "to_image": "arrays",
+    "from_array": "arrays",
 }
 
 __all__ = ["__version__", *_EXPORTS]
