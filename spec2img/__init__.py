@@ -30,6 +30,10 @@ _EXPORTS = {
     "invert_scipy_spectrogram": "scipy_compat",
     "to_image": "arrays",
     "from_array": "arrays",
+    "decompose": "nmf",
+    "recompose": "nmf",
+    "load_factors": "nmf",
+    "Factors": "nmf",
 }
 
 __all__ = ["__version__", *_EXPORTS]
