@@ -34,6 +34,7 @@ _EXPORTS = {
     "recompose": "nmf",
     "load_factors": "nmf",
     "Factors": "nmf",
+    "mosaic": "mosaicing",
 }
 
 __all__ = ["__version__", *_EXPORTS]

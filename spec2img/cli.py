@@ -128,7 +128,7 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_encode, _add_decode, _add_info, _add_decompose, _add_recompose):
+    for add in (_add_encode, _add_decode, _add_info, _add_decompose, _add_recompose, _add_mosaic):
         add(sub)
     return parser
 
@@ -323,4 +323,50 @@ def _cmd_recompose(args) -> int:
         else:
             h, w = result.pixels.shape
             _say(f"wrote {args.output} ({w}x{h})")
+    return 0
+
+
+def _add_mosaic(sub) -> None:
+    p = sub.add_parser(
+        "mosaic", help="rebuild TARGET audio out of SOURCE audio's spectral frames",
+        description="Audio mosaicing (Driedger, Pratzlich & Mueller 2015): learn how "
+        "to mix SOURCE's spectral frames so that they imitate TARGET, and write the "
+        "mosaic, as long as TARGET.",
+    )  # fmt: skip
+    p.add_argument("source", help="audio whose sounds are used")
+    p.add_argument("target", help="audio to imitate")
+    p.add_argument("output", help="output audio: .wav, .flac or .ogg")
+    p.add_argument("--n-iter", type=_positive_int, default=100,
+                   help="updates of the activations (100)")  # fmt: skip
+    p.add_argument("--sparse", type=_positive_int, default=None, metavar="K",
+                   help="keep the K strongest source frames per target frame")  # fmt: skip
+    p.add_argument(
+        "--phase", choices=["target", "retrieve", "source"], default="target",
+        help="target's phase (default), phase retrieval, or the source frames' own",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of the random start (0)")
+    p.add_argument("--n-fft", type=_positive_int, default=2048, help="FFT size (2048)")
+    p.add_argument("--hop-length", type=_positive_int, help="hop (default n_fft / 4)")
+    o = p.add_argument_group("output")
+    o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
+    o.add_argument("--normalize", action="store_true",
+                   help="scale the peak to -1 dBFS instead of clipping")  # fmt: skip
+    _add_common(p)
+    p.set_defaults(func=_cmd_mosaic)
+
+
+def _cmd_mosaic(args) -> int:
+    from .mosaicing import mosaic_files
+    from .progress import ProgressBar
+
+    with ProgressBar(f"mosaicing {os.path.basename(args.target)}",
+                     enabled=None if not args.quiet else False) as bar:  # fmt: skip
+        y, sr = mosaic_files(
+            args.source, args.target, args.output, subtype=args.subtype,
+            normalize=args.normalize, n_fft=args.n_fft, hop_length=args.hop_length,
+            n_iter=args.n_iter, sparse=args.sparse, phase=args.phase, seed=args.seed,
+            workers=args.workers, progress=bar,
+        )  # fmt: skip
+    if not args.quiet:
+        _say(f"wrote {args.output} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
     return 0
