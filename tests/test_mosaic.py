@@ -7,6 +7,7 @@ from conftest import SR, rms_db, signals
 
 import spec2img
 from spec2img.cli import main
+from spec2img.errors import ParameterError
 from spec2img.mosaicing import learn_activations, mosaic, source_templates
 from spec2img.stft import Stft
 
@@ -140,6 +141,15 @@ def test_cli_mosaic_errors_name_the_file(tmp_path, capsys):
         assert code == 1 and len(err.splitlines()) == 1 and words in err, err
     assert not (tmp_path / "out.wav").exists()
     assert main(["mosaic", "a.wav", "b.wav", "c.wav", "--phase", "random"]) == 2
+
+
+def test_bad_parameters():
+    with pytest.raises(ParameterError, match="n_fft=8"):
+        mosaic(signals.tone(), signals.tone(), SR, n_fft=8)
+    with pytest.raises(ParameterError, match="phase must be one of"):
+        mosaic(signals.tone(), signals.tone(), SR, phase="random")
+    with pytest.raises(ParameterError, match="sparse must be"):
+        mosaic(signals.tone(), signals.tone(), SR, sparse=0)
 
 
 def test_public_name():
