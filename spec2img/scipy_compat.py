@@ -178,10 +178,12 @@ def invert_scipy_spectrogram(
     --------
     >>> import numpy as np, scipy.signal, spec2img
     >>> fs = 16000
-    >>> x = np.random.default_rng(0).standard_normal(fs).astype(np.float32) * 0.1
+    >>> x = np.random.default_rng(0).standard_normal(15900).astype(np.float32) * 0.1
     >>> f, t, Sxx = scipy.signal.spectrogram(x, fs, window="hann", nperseg=320)
+    >>> Sxx.shape  # 56 frames, 280 samples apart
+    (161, 56)
     >>> y = spec2img.invert_scipy_spectrogram(Sxx, fs, window="hann", nperseg=320)
-    >>> y.shape  # frames cover 320 + (56 - 1) * 280 of the 16000 samples
+    >>> y.shape  # what the frames cover: 320 + 55 * 280; the last 180 samples are not in Sxx
     (15720,)
 
     With the modern API, pass the ``ShortTimeFFT`` instead of ``fs``:
@@ -189,7 +191,7 @@ def invert_scipy_spectrogram(
     >>> SFT = scipy.signal.ShortTimeFFT.from_window("hann", fs, 320, 160, scale_to="psd")
     >>> y = spec2img.invert_scipy_spectrogram(SFT.spectrogram(x), SFT, length=len(x))
     >>> y.shape
-    (16000,)
+    (15900,)
     """
     import scipy.signal  # slow to import; only this function needs it
 
