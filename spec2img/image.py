@@ -110,6 +110,11 @@ def load(
         meta = Metadata.from_text(text)
     except MetadataError as e:
         raise in_file(path, e) from None
+    if "nmf_role" in meta.extra:
+        raise MetadataError(
+            f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
+            "multiply the pair back with spec2img recompose"
+        )
     return SpectrogramImage(_as_uint16(path, pixels, mode), _check_shape(path, pixels, meta))
 
 
