@@ -27,6 +27,14 @@ _EXPORTS = {
     "InputError": "errors",
     "MetadataError": "errors",
     "OutputError": "errors",
+    "invert_scipy_spectrogram": "scipy_compat",
+    "to_image": "arrays",
+    "from_array": "arrays",
+    "decompose": "nmf",
+    "recompose": "nmf",
+    "load_factors": "nmf",
+    "Factors": "nmf",
+    "mosaic": "mosaicing",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -154,7 +154,7 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_encode, _add_decode, _add_info):
+    for add in (_add_encode, _add_decode, _add_info, _add_decompose, _add_recompose, _add_mosaic):
         add(sub)
     return parser
 
@@ -271,3 +271,133 @@ def run() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())
+
+
+def _add_decompose(sub) -> None:
+    p = sub.add_parser(
+        "decompose", help="spectrogram PNG -> NMF components.png + activations.png",
+        description="Factor a spectrogram image with NMF into OUTDIR/components.png "
+        "(spectra: frequency x K) and OUTDIR/activations.png (K x frames), 16-bit PNGs "
+        "you can edit; paint a row of activations.png black to silence that component.",
+    )  # fmt: skip
+    p.add_argument("image", help="input spectrogram PNG")
+    p.add_argument("outdir", help="output folder (created if missing)")
+    p.add_argument("--components", "-k", type=_positive_int, required=True, metavar="K",
+                   help="number of components")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of the initialisation (0)")
+    p.add_argument(
+        "--beta-loss", default="kullback-leibler",
+        choices=["kullback-leibler", "frobenius"],
+        help="divergence NMF minimises (kullback-leibler)",
+    )  # fmt: skip
+    p.add_argument("--max-iter", type=_positive_int, default=200, help="iterations (200)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_decompose)
+
+
+def _cmd_decompose(args) -> int:
+    from .errors import in_file
+    from .image import load
+    from .nmf import decompose
+
+    image = load(args.image)
+    try:
+        factors = decompose(
+            image, args.components, seed=args.seed, beta_loss=args.beta_loss,
+            max_iter=args.max_iter, workers=args.workers,
+        )  # fmt: skip
+    except Spec2ImgError as e:
+        raise in_file(args.image, e) from None
+    factors.source = os.path.basename(args.image)
+    w, h = factors.save(args.outdir, inputs=[args.image])
+    if not args.quiet:
+        _say(f"wrote {w} and {h} ({args.components} components)")
+    return 0
+
+
+def _add_recompose(sub) -> None:
+    p = sub.add_parser(
+        "recompose", help="components.png x activations.png -> spectrogram PNG or audio",
+        description="Multiply NMF components by activations (W x H), possibly edited, "
+        "into a spectrogram PNG, or into audio with the phase recovered.",
+    )  # fmt: skip
+    p.add_argument("components", help="components.png from spec2img decompose")
+    p.add_argument("activations", help="activations.png from spec2img decompose")
+    p.add_argument("output", help="output .png (spectrogram) or .wav/.flac/.ogg (audio)")
+    p.add_argument("--top-db", type=_float, default=None,
+                   help="dynamic range of an output PNG (default: the source's)")  # fmt: skip
+    g = p.add_argument_group("audio output")
+    g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
+    g.add_argument("--n-iter", type=_nonneg_int, default=None, help="iterations")
+    g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
+    g.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
+    g.add_argument("--normalize", action="store_true",
+                   help="scale the peak to -1 dBFS instead of clipping")  # fmt: skip
+    _add_common(p)
+    p.set_defaults(func=_cmd_recompose)
+
+
+def _cmd_recompose(args) -> int:
+    from .nmf import recompose
+
+    options = {"seed": args.seed, "n_iter": args.n_iter, "workers": args.workers}
+    if args.method is not None:
+        options["method"] = args.method
+    result = recompose(
+        args.components, args.activations, args.output, top_db=args.top_db,
+        subtype=args.subtype, normalize=args.normalize, **options,
+    )  # fmt: skip
+    if not args.quiet:
+        if isinstance(result, tuple):
+            y, sr = result
+            _say(f"wrote {args.output} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+        else:
+            h, w = result.pixels.shape
+            _say(f"wrote {args.output} ({w}x{h})")
+    return 0
+
+
+def _add_mosaic(sub) -> None:
+    p = sub.add_parser(
+        "mosaic", help="rebuild TARGET audio out of SOURCE audio's spectral frames",
+        description="Audio mosaicing (Driedger, Pratzlich & Mueller 2015): learn how "
+        "to mix SOURCE's spectral frames so that they imitate TARGET, and write the "
+        "mosaic, as long as TARGET.",
+    )  # fmt: skip
+    p.add_argument("source", help="audio whose sounds are used")
+    p.add_argument("target", help="audio to imitate")
+    p.add_argument("output", help="output audio: .wav, .flac or .ogg")
+    p.add_argument("--n-iter", type=_positive_int, default=100,
+                   help="updates of the activations (100)")  # fmt: skip
+    p.add_argument("--sparse", type=_positive_int, default=None, metavar="K",
+                   help="keep the K strongest source frames per target frame")  # fmt: skip
+    p.add_argument(
+        "--phase", choices=["target", "retrieve", "source"], default="target",
+        help="target's phase (default), phase retrieval, or the source frames' own",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of the random start (0)")
+    p.add_argument("--n-fft", type=_positive_int, default=2048, help="FFT size (2048)")
+    p.add_argument("--hop-length", type=_positive_int, help="hop (default n_fft / 4)")
+    o = p.add_argument_group("output")
+    o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
+    o.add_argument("--normalize", action="store_true",
+                   help="scale the peak to -1 dBFS instead of clipping")  # fmt: skip
+    _add_common(p)
+    p.set_defaults(func=_cmd_mosaic)
+
+
+def _cmd_mosaic(args) -> int:
+    from .mosaicing import mosaic_files
+    from .progress import ProgressBar
+
+    with ProgressBar(f"mosaicing {os.path.basename(args.target)}",
+                     enabled=None if not args.quiet else False) as bar:  # fmt: skip
+        y, sr = mosaic_files(
+            args.source, args.target, args.output, subtype=args.subtype,
+            normalize=args.normalize, n_fft=args.n_fft, hop_length=args.hop_length,
+            n_iter=args.n_iter, sparse=args.sparse, phase=args.phase, seed=args.seed,
+            workers=args.workers, progress=bar,
+        )  # fmt: skip
+    if not args.quiet:
+        _say(f"wrote {args.output} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+    return 0

@@ -143,6 +143,11 @@ def load(
         meta = Metadata.from_text(text)
     except MetadataError as e:
         raise in_file(path, e) from None
+    if "nmf_role" in meta.extra:
+        raise MetadataError(
+            f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
+            "multiply the pair back with spec2img recompose"
+        )
     if keep_phase.is_phase_image(meta):
         raise MetadataError(
             f"{path}: this is a kept-phase image (from encode --keep-phase); decode the "

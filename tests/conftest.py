@@ -65,3 +65,27 @@ def wav(tmp_path):
         return path
 
     return make
+
+
+def mel_lsd(reference: np.ndarray, estimate: np.ndarray, sr: int, *, floor_db: float = 80.0):
+    """Mel log-spectral distance in dB (lower is better), on a framing of its own.
+
+    80 mel bands of a 1024-point STFT (hop 256) of both signals, cut to the shorter
+    one; both floored ``floor_db`` below the reference's peak; the RMS over bands of
+    the dB difference, averaged over frames.  Channels are averaged.
+    """
+    import librosa
+
+    reference, estimate = np.atleast_2d(reference), np.atleast_2d(estimate)
+    n = min(reference.shape[-1], estimate.shape[-1])
+
+    def mel_db(y):
+        M = librosa.feature.melspectrogram(
+            y=np.asarray(y[..., :n], np.float32), sr=sr, n_fft=1024, hop_length=256, n_mels=80
+        )
+        return 10 * np.log10(np.maximum(M, 1e-30))
+
+    a, b = mel_db(reference), mel_db(estimate)
+    floor = a.max(axis=(-2, -1), keepdims=True) - floor_db
+    a, b = np.maximum(a, floor), np.maximum(b, floor)
+    return float(np.mean(np.sqrt(np.mean((a - b) ** 2, axis=-2))))
