@@ -25,6 +25,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -190,46 +191,102 @@ def bench_workers(runs: int) -> dict:
 
 
 def bench_startup(runs: int) -> dict:
-    """Whole-process wall time of one-liners, median of ``max(runs, 5)`` runs."""
+    """Whole-process wall time of one-liners, median of ``max(runs, 5)`` runs: ``--help``,
+    and the encode and default decode of a 5-s mono clip of the music at 22050 Hz."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    if (ROOT / "spec2img" / "cli.py").exists() and (ROOT / "spec2img" / "__main__.py").exists():
-        cmds = {"python -m spec2img --help": [sys.executable, "-m", "spec2img", "--help"]}
-    else:
-        cmds = {
-            'python -c "import spec2img.phase"': [sys.executable, "-c", "import spec2img.phase"]
-        }
-    out = {}
-    for label, cmd in cmds.items():
-        subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT)
-        out[label] = median_time(
-            lambda cmd=cmd: subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT),
-            max(runs, 5),
-        )
+    cli = (ROOT / "spec2img" / "cli.py").exists() and (ROOT / "spec2img" / "__main__.py").exists()
+    tmp = Path(tempfile.mkdtemp(prefix="spec2img-bench-"))
+    try:
+        if cli:
+            import soundfile as sf
+
+            sf.write(tmp / "clip.wav", load_excerpt(5), SR)
+            spec = [sys.executable, "-m", "spec2img"]
+            cmds = {
+                "spec2img --help": [*spec, "--help"],
+                "spec2img encode clip.wav clip.png (5 s)": [
+                    *spec, "encode", str(tmp / "clip.wav"), str(tmp / "clip.png"), "-q"
+                ],
+                "spec2img decode clip.png back.wav (5 s, default)": [
+                    *spec, "decode", str(tmp / "clip.png"), str(tmp / "back.wav"), "-q"
+                ],
+            }  # fmt: skip
+        else:
+            cmds = {
+                'python -c "import spec2img.phase"': [sys.executable, "-c", "import spec2img.phase"]
+            }
+        out = {}
+        for label, cmd in cmds.items():
+            subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT)
+            out[label] = median_time(
+                lambda cmd=cmd: subprocess.run(
+                    cmd, check=True, capture_output=True, env=env, cwd=ROOT
+                ),
+                max(runs, 5),
+            )
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _peak_rss(cmd: list[str]) -> tuple[float, str]:
+    """Peak resident memory (bytes) of ``cmd`` under ``/usr/bin/time -v``, and its stdout."""
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}")
+    kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)[1])
+    return kb * 1024.0, proc.stdout
+
+
+def bench_memory(n_iter: int = 4) -> dict | None:
+    """Peak RSS of decoding 10 minutes of stereo 44.1 kHz music: the phase retrieval on
+    its magnitude (a child process), and ``spec2img decode`` of its image (whole CLI)."""
+    if not Path("/usr/bin/time").exists():
+        return None
+    peak, stdout = _peak_rss([sys.executable, str(Path(__file__).resolve()), "--memory-child"])
+    info = dict(line.split("=", 1) for line in stdout.split() if "=" in line)
+    mag = int(info["magnitude_bytes"])
+    out = {
+        "peak_mb": peak / 1e6, "magnitude_mb": mag / 1e6, "ratio": peak / mag,
+        "seconds": float(info["decode_s"]), "n_iter": int(info["n_iter"]),
+        "shape": info["shape"],
+    }  # fmt: skip
+    if (ROOT / "spec2img" / "cli.py").exists():
+        tmp = Path(tempfile.mkdtemp(prefix="spec2img-bench-"))
+        try:
+            subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--make-image", str(tmp / "m.png")],
+                check=True, cwd=ROOT,
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            peak, _ = _peak_rss([
+                sys.executable, "-m", "spec2img", "decode", str(tmp / "m.png"),
+                str(tmp / "m.wav"), "--n-iter", str(n_iter), "-q",
+            ])  # fmt: skip
+            out["cli_s"] = time.perf_counter() - t0
+            out["cli_peak_mb"] = peak / 1e6
+            out["cli_ratio"] = peak / mag
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
-def bench_memory() -> dict | None:
-    """Peak RSS of a child process that decodes a 10-minute stereo 44.1 kHz magnitude."""
-    gnu_time = "/usr/bin/time"
-    if not Path(gnu_time).exists():
-        return None
-    proc = subprocess.run(
-        [gnu_time, "-v", sys.executable, str(Path(__file__).resolve()), "--memory-child"],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise RuntimeError(f"memory child failed:\n{proc.stdout}\n{proc.stderr}")
-    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)[1])
-    info = dict(line.split("=", 1) for line in proc.stdout.split() if "=" in line)
-    mag = int(info["magnitude_bytes"])
-    return {
-        "peak_mb": peak_kb * 1024 / 1e6,
-        "magnitude_mb": mag / 1e6,
-        "ratio": peak_kb * 1024 / mag,
-        "seconds": float(info["decode_s"]),
-        "n_iter": int(info["n_iter"]),
-        "shape": info["shape"],
-    }
+def ten_minutes() -> np.ndarray:
+    """The corpus music (44.1 kHz stereo) repeated to 10 minutes, float32 (2, n)."""
+    import soundfile as sf
+
+    audio, sr = sf.read(CORPUS / MUSIC, dtype="float32", always_2d=True)
+    assert sr == 44100, sr
+    return np.ascontiguousarray(np.resize(audio.T, (audio.shape[1], 600 * sr)))
+
+
+def make_image(path: str) -> int:
+    """Encode :func:`ten_minutes` to a spec2img PNG at ``path``."""
+    import spec2img
+
+    spec2img.encode(ten_minutes(), 44100, n_fft=N_FFT, hop_length=HOP).save(path)
+    return 0
 
 
 def memory_child(n_iter: int = 4) -> int:
@@ -240,14 +297,8 @@ def memory_child(n_iter: int = 4) -> int:
     layout and handed over as its transpose (no copy); the audio is freed first, so
     the peak is the decoder's.  Peak memory does not depend on the iteration count.
     """
-    import soundfile as sf
-
-    sr_hi = 44100
-    audio, sr = sf.read(CORPUS / MUSIC, dtype="float32", always_2d=True)
-    assert sr == sr_hi, sr
-    n = 600 * sr_hi
-    y = np.ascontiguousarray(np.resize(audio.T, (audio.shape[1], n)))
-    del audio
+    y = ten_minutes()
+    n = y.shape[-1]
     engine = Stft(N_FFT, HOP)
     frames = engine.n_frames(n)
     S = np.empty((y.shape[0], frames, engine.n_bins), np.float32)
@@ -351,13 +402,20 @@ def report(excerpts, workers, startup, memory, runs: int, load0: float) -> str:
     if memory is None:
         lines.append("- peak memory: /usr/bin/time not found (apt-get install time)")
     else:
+        m = memory
         lines.append(
-            f"- decoding a 10-minute stereo 44.1 kHz magnitude ({memory['shape']}, "
-            f"{memory['magnitude_mb']:.0f} MB as float32; default method, "
-            f"{memory['n_iter']} iterations, {memory['seconds']:.1f} s): peak "
-            f"{memory['peak_mb']:.0f} MB = **{memory['ratio']:.2f}×** the magnitude "
-            f"— {'PASS' if memory['ratio'] <= 6 else 'FAIL'} (≤ 6×)"
+            f"- phase retrieval of a 10-minute stereo 44.1 kHz magnitude ({m['shape']}, "
+            f"{m['magnitude_mb']:.0f} MB as float32; default method, {m['n_iter']} "
+            f"iterations, {m['seconds']:.1f} s): peak {m['peak_mb']:.0f} MB = "
+            f"**{m['ratio']:.2f}×** the magnitude — {'PASS' if m['ratio'] <= 6 else 'FAIL'} (≤ 6×)"
         )
+        if "cli_ratio" in m:
+            lines.append(
+                f"- `spec2img decode` of that image (PNG -> WAV, whole process, "
+                f"{m['n_iter']} iterations, {m['cli_s']:.1f} s): peak {m['cli_peak_mb']:.0f} MB "
+                f"= **{m['cli_ratio']:.2f}×** the magnitude — "
+                f"{'PASS' if m['cli_ratio'] <= 6 else 'FAIL'} (≤ 6×)"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -365,12 +423,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--make-image", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not (CORPUS / MUSIC).exists():
         print(f"skipped: {CORPUS / MUSIC} not found")
         return 0
     if args.memory_child:
         return memory_child()
+    if args.make_image:
+        return make_image(args.make_image)
     runs = max(3, args.runs)
     load0 = os.getloadavg()[0]
     excerpts = [bench_excerpt(s, runs) for s in (30, 60)]
