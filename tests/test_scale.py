@@ -47,19 +47,14 @@ def test_mel_nnls_inverse_is_non_negative_and_beats_pinv(rng):
     assert err_nnls < 0.5 * err_pinv
 
 
-def test_mel_nnls_on_a_long_sparse_filterbank_is_fast_and_fits(rng):
-    # Riffusion-sized: 512 HTK bands over 8821 bins (0.2% non-zero).  A dense solver
-    # with an SVD pseudo-inverse took ~20 s here; the Gram-matrix start and sparse
-    # products take well under a second.
-    import time
-
+def test_mel_nnls_on_a_long_sparse_filterbank_fits(rng):
+    # Riffusion-sized: 512 HTK bands over 8821 bins (0.2% non-zero), solved through the
+    # Gram matrix and sparse products (a dense SVD pseudo-inverse took ~20 s here).
     import librosa
 
     basis = librosa.filters.mel(sr=44100, n_fft=17640, n_mels=512, fmax=10000, htk=True,
                                 norm=None, dtype=np.float32)  # fmt: skip
     S = rng.random((8821, 60)).astype(np.float32) ** 4
     M = basis @ S
-    start = time.perf_counter()
     X = scale.mel_to_linear(M, basis)
-    assert time.perf_counter() - start < 5.0
     assert X.min() >= 0 and np.linalg.norm(basis @ X - M) < 1e-3 * np.linalg.norm(M)
