@@ -40,6 +40,17 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        size = None
+    if not sep or size is None or min(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 256x256, got {text!r}")
+    return size
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)
@@ -80,6 +91,11 @@ def _add_encode(sub) -> None:
     g.add_argument(
         "--top-db", type=_float, default=120.0,
         help="dynamic range kept below the peak, dB (120)",
+    )  # fmt: skip
+    g.add_argument(
+        "--size", type=_size, metavar="WxH",
+        help="write the image at W x H pixels (fixed-size training sets); the STFT grid "
+        "is kept in the metadata and restored on decode",
     )  # fmt: skip
     _add_common(p)
     p.set_defaults(func=_cmd_encode)
@@ -140,7 +156,7 @@ def _cmd_encode(args) -> int:
         args.audio, args.image, sr=args.sr, mono=args.mono, n_fft=args.n_fft,
         hop_length=args.hop_length, win_length=args.win_length, window=args.window,
         scale=args.scale, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
-        top_db=args.top_db, workers=args.workers,
+        top_db=args.top_db, size=args.size, workers=args.workers,
     )  # fmt: skip
     if not args.quiet:
         h, w = image.pixels.shape

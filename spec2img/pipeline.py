@@ -15,11 +15,15 @@ import numpy as np
 from . import phase
 from . import scale as _scale
 from .atomic import check_output
-from .audio import load_audio, output_format, save_audio
+from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
-from .image import SpectrogramImage, load
+from .image import GRID_KEY, SpectrogramImage, load
 from .params import MAX_CHANNELS, Metadata, SpecParams
+from .resize import resize
 from .stft import Stft
+
+#: Largest side of an image written with ``size=``.
+MAX_SIZE = 65535
 
 DEFAULT_TOP_DB = 120.0
 
@@ -38,6 +42,7 @@ def encode(
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
+    size: tuple[int, int] | None = None,
     workers: int | None = None,
 ) -> SpectrogramImage:
     """Encode audio as a spectrogram image.
@@ -57,6 +62,12 @@ def encode(
         Mel filterbank range in Hz (``fmax=None``: ``sr / 2``).
     top_db : float > 0
         Dynamic range kept below the peak; quieter cells become pixel 0 (silence).
+    size : (int, int) or None
+        Write the image at ``(width, height)`` pixels instead of one pixel per cell
+        (for training sets with a fixed image size).  The dB values are averaged where
+        the image shrinks and interpolated where it grows; the height is shared
+        equally by the channels.  The metadata key ``grid`` records the STFT grid so
+        that :func:`load` and :func:`decode` resample back to it.
     workers : int or None
         FFT threads.
 
@@ -82,10 +93,36 @@ def encode(
     S = magnitude(y, params, workers=workers)
     db = _scale.amplitude_to_db(S)
     db_min, db_max = _scale.db_range(db, top_db)
+    extra = {}
+    if size is not None:
+        width, height = _check_size(size, y.shape[0])
+        c, bins, frames = db.shape
+        if (height // c, width) != (bins, frames):
+            db = resize(db, (height // c, width), grow="nearest")
+            extra[GRID_KEY] = f"{frames}x{c * bins}"
     meta = Metadata(
-        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1], channels=y.shape[0]
-    )
+        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1],
+        channels=y.shape[0], extra=extra,
+    )  # fmt: skip
     return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
+
+
+def _check_size(size, channels: int) -> tuple[int, int]:
+    try:
+        width, height = size
+    except (TypeError, ValueError):
+        raise ParameterError(f"size must be (width, height), not {size!r}") from None
+    for name, v in (("width", width), ("height", height)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_SIZE:
+            raise ParameterError(
+                f"size {name} must be a whole number in [1, {MAX_SIZE}], not {v!r}"
+            )
+    if height % channels:
+        raise ParameterError(
+            f"size height {height} must be a multiple of the {channels} channels "
+            "(they are stacked vertically)"
+        )
+    return int(width), int(height)
 
 
 def magnitude(
@@ -103,8 +140,10 @@ def linear_magnitude(image: SpectrogramImage) -> np.ndarray:
     """The image's magnitude on the linear STFT grid ``(channels, n_fft//2+1, frames)``.
 
     Mel images are inverted with non-negative least squares.  An image one frame
-    wider or narrower than its metadata says is trimmed or edge-padded to fit.
+    wider or narrower than its metadata says is trimmed or edge-padded to fit; a
+    resized image (``encode(..., size=...)``) is resampled to its grid.
     """
+    image = image.on_grid()
     S = image.magnitude()
     if image.params.scale == "mel":
         S = _scale.mel_to_linear(S, _scale.mel_basis(image.params))
@@ -152,9 +191,12 @@ def decode(
     Returns
     -------
     y : np.ndarray [shape=(n,) for mono, (channels, n) otherwise, dtype=float32]
-        Exactly ``n_samples`` samples per channel, at the original RMS level.
+        Exactly ``n_samples`` samples per channel, at the original RMS level; or, for
+        images whose level is unknown (metadata ``level=relative``: plots, Riffusion),
+        with the peak at -1 dBFS.
     sr : int
     """
+    image = image.on_grid()
     meta = image.meta
     S = linear_magnitude(image)
     engine = Stft.from_params(meta.params, workers=workers)
@@ -165,6 +207,10 @@ def decode(
         init=init, seed=seed, length=meta.n_samples, progress=progress, **options,
     )  # fmt: skip
     y = match_level(y, image.magnitude(), meta.params, engine)
+    if meta.extra.get("level") == "relative":
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        if peak > 0:
+            y = (y * np.float32(NORMALIZE_PEAK / peak)).astype(np.float32)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
 
