@@ -124,8 +124,70 @@ def _add_decode(sub) -> None:
         "--max-pixels", type=_positive_int, default=None,
         help="accept images with more pixels than the default limit (2**28)",
     )  # fmt: skip
+    _add_plain_options(p)
     _add_common(p)
     p.set_defaults(func=_cmd_decode)
+
+
+#: decode options of the plain-image group, as names of plain_spec() arguments.
+PLAIN_OPTIONS = (
+    "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
+    "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
+    "crop",
+)  # fmt: skip
+
+
+def _add_plain_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "images without spec2img metadata (plots, JPEGs, GAN outputs)",
+        "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
+        "and --duration (or --frames) are needed unless --params-from supplies them.",
+    )
+    g.add_argument("--sr", type=_float, help="sample rate, Hz")
+    g.add_argument("--n-fft", type=_float, help="FFT size")
+    g.add_argument("--hop-length", type=_float, help="hop (default win_length / 4)")
+    g.add_argument("--win-length", type=_float, help="window length (default n_fft)")
+    g.add_argument("--window", help="window name (hann)")
+    t = g.add_mutually_exclusive_group()
+    t.add_argument("--duration", type=_float, metavar="SECONDS", help="length of the audio")
+    t.add_argument("--frames", type=_float, metavar="N", help="number of STFT frames")
+    g.add_argument(
+        "--cmap", metavar="NAME",
+        help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
+        "magma, viridis, inferno, ...",
+    )  # fmt: skip
+    d = g.add_mutually_exclusive_group()
+    d.add_argument(
+        "--db-range", type=_float, nargs=2, metavar=("LOW", "HIGH"),
+        help="absolute dB of the colormap's ends; keeps the level",
+    )  # fmt: skip
+    d.add_argument(
+        "--top-db", type=_float, metavar="DB",
+        help="dB range below an unknown peak (80, as librosa's amplitude_to_db); "
+        "the output is normalised to -1 dBFS",
+    )  # fmt: skip
+    g.add_argument(
+        "--y-axis", metavar="AXIS", help="specshow's y_axis: linear (default), log, or "
+        "mel (rows are mel bands)",
+    )  # fmt: skip
+    g.add_argument("--fmin", type=_float, help="lowest frequency shown (mel: of the bands), Hz")
+    g.add_argument("--fmax", type=_float, help="highest frequency shown (mel: of the bands), Hz")
+    g.add_argument("--n-mels", type=_float, help="mel bands of a --y-axis mel image (128)")
+    g.add_argument(
+        "--mel-power", type=_float, metavar="P",
+        help="2 if the mel bands are power (librosa.feature.melspectrogram, default for "
+        "plots), 1 if magnitude",
+    )  # fmt: skip
+    g.add_argument(
+        "--params-from", metavar="PATH",
+        help="take every parameter from a spec2img image, an 'info --json' file or a "
+        "dataset JSON (e.g. the GAN's training set)",
+    )  # fmt: skip
+    g.add_argument(
+        "--crop", metavar="L,T,R,B",
+        help="the plot area as a pixel box (left,top,right,bottom; right and bottom "
+        "exclusive); default: trim uniform borders and find the axes frame",
+    )  # fmt: skip
 
 
 def _add_info(sub) -> None:
@@ -177,11 +239,42 @@ def _cmd_decode(args) -> int:
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
         y, sr = image_to_audio(
             args.image, args.audio, subtype=args.subtype, normalize=args.normalize,
-            max_pixels=args.max_pixels, progress=bar, **options,
+            max_pixels=args.max_pixels, plain=_plain_options(args), progress=bar, **options,
         )  # fmt: skip
     if not args.quiet:
         _say(f"wrote {args.audio} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
     return 0
+
+
+def _plain_options(args) -> dict:
+    """The plain-image options given on the command line, as plain_spec() arguments."""
+    from .errors import ParameterError
+
+    given = {k: getattr(args, k) for k in PLAIN_OPTIONS if getattr(args, k) is not None}
+    for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):
+        if k in given:
+            v = given[k]
+            if not float(v).is_integer():
+                raise ParameterError(f"--{k.replace('_', '-')} must be a whole number, not {v:g}")
+            given[k] = int(v)
+    if "db_range" in given:
+        given["db_range"] = tuple(given["db_range"])
+    if "crop" in given:
+        given["crop"] = _crop(given["crop"])
+    return given
+
+
+def _crop(text: str) -> tuple[float, float, float, float]:
+    from .errors import ParameterError
+
+    parts = text.replace(" ", "").split(",")
+    try:
+        box = tuple(float(v) for v in parts)
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(v == v and abs(v) != float("inf") for v in box):
+        raise ParameterError(f"--crop must be four numbers L,T,R,B, not {text!r}")
+    return box
 
 
 def _cmd_info(args) -> int:

@@ -16,9 +16,9 @@ from .scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
-    "give the parameters by hand: --sr and --n-fft (and --hop-length, --win-length, "
-    "--window, --db-range LOW HIGH or --top-db, --cmap, --y-axis as they apply), or "
-    "--params-from a spec2img image"
+    "give the parameters by hand: --sr, --n-fft and --duration (or --frames) (and "
+    "--hop-length, --win-length, --window, --db-range LOW HIGH or --top-db, --cmap, "
+    "--y-axis as they apply), or --params-from a spec2img image"
 )
 #: Metadata key of an image resized away from its STFT grid: the grid, ``"WxH"``.
 GRID_KEY = "grid"

@@ -9,6 +9,8 @@ This is the only module (besides the CLI) that knows about more than one stage.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -266,6 +268,69 @@ def audio_to_image(
     return image
 
 
+def load_image(
+    path: str | os.PathLike,
+    *,
+    plain: Mapping | None = None,
+    max_pixels: int | None = None,
+) -> SpectrogramImage:
+    """Read any spectrogram image: spec2img PNG, Riffusion image, or plain image.
+
+    Parameters
+    ----------
+    path : path-like
+    plain : mapping or None
+        Parameters of a plain image: keyword arguments of
+        :func:`spec2img.plain.plain_spec` plus ``crop``.  Given (and not empty), the
+        image is read as a plain image even if it has spec2img metadata (which then
+        supplies the parameters not given).
+    max_pixels : int or None
+        Pixel limit (default: ``spec2img.png.DEFAULT_MAX_PIXELS`` for spec2img images,
+        none for plain images, which the user chose).
+
+    Returns
+    -------
+    SpectrogramImage
+        For plain and Riffusion images a linear-frequency image; its metadata says
+        ``level=relative`` when the absolute level is unknown.
+    """
+    from . import plain as _plain
+
+    options = {k: v for k, v in (plain or {}).items() if v is not None}
+    crop = options.pop("crop", None)
+    kind = image_kind(path)
+    if not options and crop is None:
+        if kind == "spec2img":
+            return load(path) if max_pixels is None else load(path, max_pixels=max_pixels)
+    if kind == "spec2img" and "params_from" not in options:
+        options["params_from"] = path
+    try:
+        spec = _plain.plain_spec(image_name=path, **options)
+    except ParameterError as e:
+        raise in_file(path, e) from None
+    return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
+
+
+def image_kind(path) -> str:
+    """``"spec2img"`` or ``"plain"``, from the image's header."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .png import PREFIX
+    from .raster import no_bomb_limit
+
+    try:
+        with no_bomb_limit(), Image.open(path) as img:
+            if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.info):
+                return "spec2img"
+            w, h = img.size
+            if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
+                if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
+                    return "spec2img"
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError):
+        return "spec2img"  # let the loader report what is wrong with the file
+    return "plain"
+
+
 def image_to_audio(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -273,14 +338,15 @@ def image_to_audio(
     subtype: str | None = None,
     normalize: bool = False,
     max_pixels: int | None = None,
+    plain: Mapping | None = None,
     **options,
 ) -> tuple[np.ndarray, int]:
-    """Read a spec2img PNG, decode it and write the audio atomically.
+    """Read a spectrogram image, decode it and write the audio atomically.
 
     Parameters
     ----------
     src : path-like
-        spec2img PNG.
+        spec2img PNG, Riffusion image, or any image with ``plain`` parameters.
     dst : path-like
         ``.wav``, ``.flac`` or ``.ogg`` output; never the same file as ``src``.
     subtype : str or None
@@ -288,7 +354,10 @@ def image_to_audio(
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
-        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``).
+        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``
+        for spec2img images, none for plain ones).
+    plain : mapping or None
+        Parameters of an image without spec2img metadata (see :func:`load_image`).
     **options
         Keyword arguments of :func:`decode`.
 
@@ -298,12 +367,18 @@ def image_to_audio(
     """
     output_format(dst, subtype)  # fail before a long decode, not after
     check_output(dst, [src])
-    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-    image = load(src, **kw)
+    image = load_image(src, plain=plain, max_pixels=max_pixels)
     try:
         y, sr = decode(image, **options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
+    if image.meta.extra.get("level") == "relative":
+        warnings.warn(
+            f"{src}: the image does not record its absolute level, so the audio is "
+            "normalised to a peak of -1 dBFS; give --db-range LOW HIGH in absolute dB to "
+            "keep a level",
+            stacklevel=2,
+        )
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
 

@@ -54,6 +54,7 @@ def raster_weights(edges: np.ndarray, n_px: int):
     px = np.flatnonzero(inside)
     owner = owner[inside]
     rows, cols, vals = [owner], [px], [np.ones(px.size)]
+    centre = (edges[:-1] + edges[1:]) / 2
 
     # Cells that own no pixel: between the nearest owning cells, by cell index.
     counts = np.bincount(owner, minlength=n_cells)
@@ -74,6 +75,10 @@ def raster_weights(edges: np.ndarray, n_px: int):
         rows += [empty, empty]
         cols += [px[near_lo], px[near_hi]]
         vals += [1.0 - t, t]
+    elif empty.size:  # no pixel centre falls in any cell: the pixel under each centre
+        rows.append(empty)
+        cols.append(np.clip(np.floor(centre[empty]), 0, n_px - 1).astype(np.int64))
+        vals.append(np.ones(empty.size))
 
     return _normalised(rows, cols, vals, (n_cells, n_px))
 
