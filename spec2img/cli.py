@@ -141,7 +141,8 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group(
         "images without spec2img metadata (plots, JPEGs, GAN outputs)",
         "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
-        "and --duration (or --frames) are needed unless --params-from supplies them.",
+        "and --duration (or --frames) are needed unless --params-from supplies them.  "
+        "Riffusion images need none.",
     )
     g.add_argument("--sr", type=_float, help="sample rate, Hz")
     g.add_argument("--n-fft", type=_float, help="FFT size")

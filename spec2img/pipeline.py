@@ -295,6 +295,7 @@ def load_image(
         ``level=relative`` when the absolute level is unknown.
     """
     from . import plain as _plain
+    from . import riffusion
 
     options = {k: v for k, v in (plain or {}).items() if v is not None}
     crop = options.pop("crop", None)
@@ -302,6 +303,8 @@ def load_image(
     if not options and crop is None:
         if kind == "spec2img":
             return load(path) if max_pixels is None else load(path, max_pixels=max_pixels)
+        if kind == "riffusion":
+            return riffusion.load_riffusion(path, max_pixels=max_pixels)
     if kind == "spec2img" and "params_from" not in options:
         options["params_from"] = path
     try:
@@ -312,11 +315,12 @@ def load_image(
 
 
 def image_kind(path) -> str:
-    """``"spec2img"`` or ``"plain"``, from the image's header."""
+    """``"spec2img"``, ``"riffusion"`` or ``"plain"``, from the image's header."""
     from PIL import Image, UnidentifiedImageError
 
     from .png import PREFIX
     from .raster import no_bomb_limit
+    from .riffusion import is_riffusion
 
     try:
         with no_bomb_limit(), Image.open(path) as img:
@@ -326,6 +330,8 @@ def image_kind(path) -> str:
             if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
                 if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
                     return "spec2img"
+            if is_riffusion(img.getexif()):
+                return "riffusion"
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError):
         return "spec2img"  # let the loader report what is wrong with the file
     return "plain"
@@ -373,10 +379,13 @@ def image_to_audio(
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     if image.meta.extra.get("level") == "relative":
+        hint = (
+            "" if image.meta.extra.get("source") == "riffusion"
+            else "; give --db-range LOW HIGH in absolute dB to keep a level"
+        )  # fmt: skip
         warnings.warn(
             f"{src}: the image does not record its absolute level, so the audio is "
-            "normalised to a peak of -1 dBFS; give --db-range LOW HIGH in absolute dB to "
-            "keep a level",
+            f"normalised to a peak of -1 dBFS{hint}",
             stacklevel=2,
         )
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
