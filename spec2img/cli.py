@@ -191,6 +191,24 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_show(sub) -> None:
+    p = sub.add_parser(
+        "show", help="draw a labelled preview of an image or audio file",
+        description="Draw a spectrogram image (or the spectrogram of an audio file) with "
+        "time in seconds, frequency in Hz and a dB colour bar.",
+    )  # fmt: skip
+    p.add_argument("input", help="spec2img image, Riffusion image, or audio file")
+    p.add_argument(
+        "-o", "--output", metavar="PREVIEW",
+        help="write the figure (.png, .pdf, .svg, .jpg); default: open a window, or "
+        "write INPUT_preview.png in the current folder when there is no display",
+    )  # fmt: skip
+    p.add_argument("--dpi", type=_positive_int, default=100, help="resolution (100)")
+    p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status line")
+    p.set_defaults(func=_cmd_show)
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
     p.add_argument("image")
@@ -207,7 +225,7 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_encode, _add_decode, _add_info):
+    for add in (_add_encode, _add_decode, _add_info, _add_show):
         add(sub)
     return parser
 
@@ -276,6 +294,15 @@ def _crop(text: str) -> tuple[float, float, float, float]:
     if len(box) != 4 or not all(v == v and abs(v) != float("inf") for v in box):
         raise ParameterError(f"--crop must be four numbers L,T,R,B, not {text!r}")
     return box
+
+
+def _cmd_show(args) -> int:
+    from .preview import show
+
+    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap)
+    if out is not None and not args.quiet:
+        _say(f"wrote {out}")
+    return 0
 
 
 def _cmd_info(args) -> int:
