@@ -330,7 +330,8 @@ def image_kind(path) -> str:
             if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
                 if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
                     return "spec2img"
-            if is_riffusion(img.getexif()):
+            # a PNG's getexif() decodes the whole image unless the EXIF came first
+            if (img.format != "PNG" or "exif" in img.info) and is_riffusion(img.getexif()):
                 return "riffusion"
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError):
         return "spec2img"  # let the loader report what is wrong with the file
