@@ -33,6 +33,7 @@ DRAFT_BUDGET = 1 << 28
 FRAME_SEARCH_PIXELS = 40_000_000
 _BG_TOLERANCE = 40
 _DARK = 96
+_MAX_TICK = 40  # pixels a tick mark may extend the frame's left line
 _GRAY_MODES = {"L": 255.0, "I;16": 65535.0, "I;16B": 65535.0, "I;16L": 65535.0, "I": 65535.0}
 
 
@@ -254,7 +255,13 @@ def _trim_uniform(raster: Raster) -> tuple[int, int, int, int]:
         return (0, 0, w, h)
     r = np.flatnonzero(rows)
     c = np.flatnonzero(cols)
-    return (int(c[0]), int(r[0]), int(c[-1]) + 1, int(r[-1]) + 1)
+    box = (int(c[0]), int(r[0]), int(c[-1]) + 1, int(r[-1]) + 1)
+    # A figure's margin surrounds the plot on all four sides; a border on fewer sides is
+    # more likely silence drawn in the colormap's darkest colour (a quiet start, an empty
+    # top band), which is data.  Transparent borders are never data.
+    if bg[3] >= 16 and not (box[0] > 0 and box[1] > 0 and box[2] < w and box[3] < h):
+        return (0, 0, w, h)
+    return box
 
 
 def _same_colour(a: np.ndarray, b: np.ndarray) -> bool:
@@ -303,23 +310,41 @@ def _find_frame(rgba: np.ndarray):
     cand = np.flatnonzero(run >= 0.3 * h)
     for c in cand[:3]:  # the left line is among the first long dark columns
         r0, r1 = int(end[c] - run[c] + 1), int(end[c])
-        span = slice(r0, r1 + 1)
-        if c > 0 and dark[span, c - 1].mean() > 0.5:
+        # tick labels sit left of and below a frame: a "frame" touching the left edge
+        # is more likely silence at the start of a dark-colormap plot
+        if c == 0 or dark[r0 : r1 + 1, c - 1].mean() > 0.5:
             continue
-        top_row = dark[r0, c:]
-        c1 = c + (int(np.argmin(top_row)) if not top_row.all() else len(top_row)) - 1
+        # the left line's run may go on into a tick mark beyond the top or bottom line
+        # (a tick at time 0 sits on the left edge): step back to the horizontal lines
+        for _ in range(_MAX_TICK):
+            if r0 >= r1 or _dark_from(dark[r0], c) >= 0.3 * w:
+                break
+            r0 += 1
+        for _ in range(_MAX_TICK):
+            if r1 <= r0 or _dark_from(dark[r1], c) >= 0.3 * w:
+                break
+            r1 -= 1
+        span = slice(r0, r1 + 1)
+        c1 = c + _dark_from(dark[r0], c) - 1
         if c1 - c < 0.3 * w or c1 - c < 8:
             continue
         ok = (
-            dark[span, c1].mean() >= 0.9
+            r1 + 1 < h
+            and dark[span, c1].mean() >= 0.9
             and dark[r1, c : c1 + 1].mean() >= 0.9
             and (c1 + 1 >= w or dark[span, c1 + 1].mean() <= 0.5)
             and (r0 == 0 or dark[r0 - 1, c : c1 + 1].mean() <= 0.5)
-            and (r1 + 1 >= h or dark[r1 + 1, c : c1 + 1].mean() <= 0.5)
+            and dark[r1 + 1, c : c1 + 1].mean() <= 0.5
         )
         if ok:
             return int(c), r0, int(c1), r1, _line_width(dark, c, r0, r1)
     return None
+
+
+def _dark_from(row: np.ndarray, c: int) -> int:
+    """Length of the run of dark pixels in ``row`` starting at column ``c``."""
+    rest = row[c:]
+    return len(rest) if rest.all() else int(np.argmin(rest))
 
 
 def _line_width(dark: np.ndarray, c: int, r0: int, r1: int) -> int:
