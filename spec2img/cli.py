@@ -107,7 +107,10 @@ def _add_decode(sub) -> None:
         description="Decode a spectrogram image to audio: undo the dB mapping, recover "
         "the phase, restore the original length and level.",
     )  # fmt: skip
-    p.add_argument("image", help="input spectrogram PNG")
+    p.add_argument(
+        "image", help="spectrogram image: a spec2img PNG, a Riffusion image, or any image "
+        "with the parameters below",
+    )  # fmt: skip
     p.add_argument("audio", help="output audio: .wav, .flac or .ogg")
     g = p.add_argument_group("phase retrieval")
     g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
@@ -122,7 +125,8 @@ def _add_decode(sub) -> None:
     )  # fmt: skip
     o.add_argument(
         "--max-pixels", type=_positive_int, default=None,
-        help="accept images with more pixels than the default limit (2**28)",
+        help="pixel limit of the image (spec2img images: 2**28 unless raised; images "
+        "without metadata: none, unless set)",
     )  # fmt: skip
     _add_plain_options(p)
     _add_common(p)

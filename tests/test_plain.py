@@ -230,6 +230,19 @@ def test_gan_output_with_params_from(gan, y, tmp_path, capsys, source):
     assert abs(rms_db(z) - rms_db(y)) < 1.5  # measured -0.7 dB (8 bits, resized)
 
 
+def test_stereo_gan_output_keeps_its_channels(tmp_path):
+    y = signals.stereo()  # a 330 Hz tone left, a chirp right
+    original = spec2img.encode(y, SR, n_fft=512, hop_length=128)
+    original.save(tmp_path / "train.png")
+    eight = (original.pixels >> 8).astype(np.uint8)  # 514 rows: two blocks of 257
+    Image.fromarray(eight).convert("RGB").resize((256, 512)).save(tmp_path / "gan.png")
+    z, _ = decode_file(tmp_path / "gan.png", params_from=tmp_path / "train.png")
+    assert z.shape == y.shape
+    sc = [[gain_sc_db(y[i], z[j], n_fft=512, hop_length=128) for j in (0, 1)] for i in (0, 1)]
+    assert sc[0][0] < -20 and sc[1][1] < -15  # measured -29.6 and -19.5
+    assert sc[0][1] > -3 and sc[1][0] > -3  # not swapped, not mixed
+
+
 def test_absolute_db_range_keeps_the_level(tmp_path, y):
     D = db_of(y, ref=1.0)  # absolute dB, the colour range set by hand
     path = specshow_file(tmp_path / "abs.png", D, figsize=(12, 12), dpi=100, vmin=-60, vmax=50)
