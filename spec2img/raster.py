@@ -6,11 +6,13 @@ JPEG, ...) without Pillow's decompression-bomb limit (the user chose the file; o
 scale when the plot's cells are large enough, and hands out rows in strips so that no
 full-size float copy is ever made.
 
-:func:`find_plot_area` trims a uniform border (white, transparent, any colour the
-corners share) and, inside it, finds the axes frame of a ``bbox_inches='tight'`` plot:
-the dark rectangle whose outside is mostly background, with tick marks giving the line
-width.  The plot area is then the rectangle through the middle of the frame lines,
-which is where matplotlib puts the axes edges.
+:func:`find_plot_area` trims a uniform border (the colour the corners share: white,
+transparent, ...) when it surrounds the plot on all four sides, as a figure's margin
+does (a dark band on one side is more likely silence), and, inside it, finds the axes
+frame of a ``bbox_inches='tight'`` plot: the dark rectangle with room for tick labels on
+its left and mostly background outside, with tick marks giving the line width.  The
+plot area is then the rectangle through the middle of the frame lines, which is where
+matplotlib puts the axes edges.
 """
 
 from __future__ import annotations
