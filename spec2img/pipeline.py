@@ -9,17 +9,23 @@ This is the only module (besides the CLI) that knows about more than one stage.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import phase
 from . import scale as _scale
 from .atomic import check_output
-from .audio import load_audio, output_format, save_audio
+from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
-from .image import SpectrogramImage, load
+from .image import GRID_KEY, SpectrogramImage, load
 from .params import MAX_CHANNELS, Metadata, SpecParams
+from .resize import resize
 from .stft import Stft
+
+#: Largest side of an image written with ``size=``.
+MAX_SIZE = 65535
 
 DEFAULT_TOP_DB = 120.0
 
@@ -38,6 +44,7 @@ def encode(
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
+    size: tuple[int, int] | None = None,
     workers: int | None = None,
 ) -> SpectrogramImage:
     """Encode audio as a spectrogram image.
@@ -57,6 +64,12 @@ def encode(
         Mel filterbank range in Hz (``fmax=None``: ``sr / 2``).
     top_db : float > 0
         Dynamic range kept below the peak; quieter cells become pixel 0 (silence).
+    size : (int, int) or None
+        Write the image at ``(width, height)`` pixels instead of one pixel per cell
+        (for training sets with a fixed image size).  The dB values are averaged where
+        the image shrinks and interpolated where it grows; the height is shared
+        equally by the channels.  The metadata key ``grid`` records the STFT grid so
+        that :func:`load` and :func:`decode` resample back to it.
     workers : int or None
         FFT threads.
 
@@ -82,10 +95,36 @@ def encode(
     S = magnitude(y, params, workers=workers)
     db = _scale.amplitude_to_db(S)
     db_min, db_max = _scale.db_range(db, top_db)
+    extra = {}
+    if size is not None:
+        width, height = _check_size(size, y.shape[0])
+        c, bins, frames = db.shape
+        if (height // c, width) != (bins, frames):
+            db = resize(db, (height // c, width), grow="nearest")
+            extra[GRID_KEY] = f"{frames}x{c * bins}"
     meta = Metadata(
-        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1], channels=y.shape[0]
-    )
+        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1],
+        channels=y.shape[0], extra=extra,
+    )  # fmt: skip
     return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
+
+
+def _check_size(size, channels: int) -> tuple[int, int]:
+    try:
+        width, height = size
+    except (TypeError, ValueError):
+        raise ParameterError(f"size must be (width, height), not {size!r}") from None
+    for name, v in (("width", width), ("height", height)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_SIZE:
+            raise ParameterError(
+                f"size {name} must be a whole number in [1, {MAX_SIZE}], not {v!r}"
+            )
+    if height % channels:
+        raise ParameterError(
+            f"size height {height} must be a multiple of the {channels} channels "
+            "(they are stacked vertically)"
+        )
+    return int(width), int(height)
 
 
 def magnitude(
@@ -103,8 +142,10 @@ def linear_magnitude(image: SpectrogramImage) -> np.ndarray:
     """The image's magnitude on the linear STFT grid ``(channels, n_fft//2+1, frames)``.
 
     Mel images are inverted with non-negative least squares.  An image one frame
-    wider or narrower than its metadata says is trimmed or edge-padded to fit.
+    wider or narrower than its metadata says is trimmed or edge-padded to fit; a
+    resized image (``encode(..., size=...)``) is resampled to its grid.
     """
+    image = image.on_grid()
     S = image.magnitude()
     if image.params.scale == "mel":
         S = _scale.mel_to_linear(S, _scale.mel_basis(image.params))
@@ -152,9 +193,12 @@ def decode(
     Returns
     -------
     y : np.ndarray [shape=(n,) for mono, (channels, n) otherwise, dtype=float32]
-        Exactly ``n_samples`` samples per channel, at the original RMS level.
+        Exactly ``n_samples`` samples per channel, at the original RMS level; or, for
+        images whose level is unknown (metadata ``level=relative``: plots, Riffusion),
+        with the peak at -1 dBFS.
     sr : int
     """
+    image = image.on_grid()
     meta = image.meta
     S = linear_magnitude(image)
     engine = Stft.from_params(meta.params, workers=workers)
@@ -165,6 +209,10 @@ def decode(
         init=init, seed=seed, length=meta.n_samples, progress=progress, **options,
     )  # fmt: skip
     y = match_level(y, image.magnitude(), meta.params, engine)
+    if meta.extra.get("level") == "relative":
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        if peak > 0:
+            y = (y * np.float32(NORMALIZE_PEAK / peak)).astype(np.float32)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
 
@@ -220,6 +268,76 @@ def audio_to_image(
     return image
 
 
+def load_image(
+    path: str | os.PathLike,
+    *,
+    plain: Mapping | None = None,
+    max_pixels: int | None = None,
+) -> SpectrogramImage:
+    """Read any spectrogram image: spec2img PNG, Riffusion image, or plain image.
+
+    Parameters
+    ----------
+    path : path-like
+    plain : mapping or None
+        Parameters of a plain image: keyword arguments of
+        :func:`spec2img.plain.plain_spec` plus ``crop``.  Given (and not empty), the
+        image is read as a plain image even if it has spec2img metadata (which then
+        supplies the parameters not given).
+    max_pixels : int or None
+        Pixel limit (default: ``spec2img.png.DEFAULT_MAX_PIXELS`` for spec2img images,
+        none for plain images, which the user chose).
+
+    Returns
+    -------
+    SpectrogramImage
+        For plain and Riffusion images a linear-frequency image; its metadata says
+        ``level=relative`` when the absolute level is unknown.
+    """
+    from . import plain as _plain
+    from . import riffusion
+
+    options = {k: v for k, v in (plain or {}).items() if v is not None}
+    crop = options.pop("crop", None)
+    kind = image_kind(path)
+    if not options and crop is None:
+        if kind == "spec2img":
+            return load(path) if max_pixels is None else load(path, max_pixels=max_pixels)
+        if kind == "riffusion":
+            return riffusion.load_riffusion(path, max_pixels=max_pixels)
+    if kind == "spec2img" and "params_from" not in options:
+        options["params_from"] = path
+    try:
+        spec = _plain.plain_spec(image_name=path, **options)
+    except ParameterError as e:
+        raise in_file(path, e) from None
+    return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
+
+
+def image_kind(path) -> str:
+    """``"spec2img"``, ``"riffusion"`` or ``"plain"``, from the image's header."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .png import PREFIX
+    from .raster import no_bomb_limit
+    from .riffusion import is_riffusion
+
+    try:
+        with no_bomb_limit(), Image.open(path) as img:
+            if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.info):
+                return "spec2img"
+            w, h = img.size
+            if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
+                if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
+                    return "spec2img"
+            # a PNG's getexif() decodes the whole image unless the EXIF came first
+            if (img.format != "PNG" or "exif" in img.info) and is_riffusion(img.getexif()):
+                return "riffusion"
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError):
+        return "spec2img"  # let the loader report what is wrong with the file
+    return "plain"
+
+
 def image_to_audio(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -227,14 +345,15 @@ def image_to_audio(
     subtype: str | None = None,
     normalize: bool = False,
     max_pixels: int | None = None,
+    plain: Mapping | None = None,
     **options,
 ) -> tuple[np.ndarray, int]:
-    """Read a spec2img PNG, decode it and write the audio atomically.
+    """Read a spectrogram image, decode it and write the audio atomically.
 
     Parameters
     ----------
     src : path-like
-        spec2img PNG.
+        spec2img PNG, Riffusion image, or any image with ``plain`` parameters.
     dst : path-like
         ``.wav``, ``.flac`` or ``.ogg`` output; never the same file as ``src``.
     subtype : str or None
@@ -242,7 +361,10 @@ def image_to_audio(
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
-        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``).
+        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``
+        for spec2img images, none for plain ones).
+    plain : mapping or None
+        Parameters of an image without spec2img metadata (see :func:`load_image`).
     **options
         Keyword arguments of :func:`decode`.
 
@@ -252,12 +374,21 @@ def image_to_audio(
     """
     output_format(dst, subtype)  # fail before a long decode, not after
     check_output(dst, [src])
-    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-    image = load(src, **kw)
+    image = load_image(src, plain=plain, max_pixels=max_pixels)
     try:
         y, sr = decode(image, **options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
+    if image.meta.extra.get("level") == "relative":
+        hint = (
+            "" if image.meta.extra.get("source") == "riffusion"
+            else "; give --db-range LOW HIGH in absolute dB to keep a level"
+        )  # fmt: skip
+        warnings.warn(
+            f"{src}: the image does not record its absolute level, so the audio is "
+            f"normalised to a peak of -1 dBFS{hint}",
+            stacklevel=2,
+        )
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
 
