@@ -16,6 +16,7 @@ _EXPORTS = {
     "decode": "pipeline",
     "audio_to_image": "pipeline",
     "image_to_audio": "pipeline",
+    "load_image": "pipeline",
     "load": "image",
     "SpectrogramImage": "image",
     "SpecParams": "params",

@@ -46,6 +46,17 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        size = None
+    if not sep or size is None or min(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 256x256, got {text!r}")
+    return size
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)
@@ -88,6 +99,11 @@ def _add_encode(sub) -> None:
         help="dynamic range kept below the peak, dB (120)",
     )  # fmt: skip
     g.add_argument(
+        "--size", type=_size, metavar="WxH",
+        help="write the image at W x H pixels (fixed-size training sets); the STFT grid "
+        "is kept in the metadata and restored on decode",
+    )  # fmt: skip
+    g.add_argument(
         "--keep-phase", action="store_true",
         help="also write the STFT phase to IMAGE.phase.png; decoding starts from it "
         "(near-lossless round trips, edits converge from the original phase)",
@@ -102,7 +118,10 @@ def _add_decode(sub) -> None:
         description="Decode a spectrogram image to audio: undo the dB mapping, recover "
         "the phase, restore the original length and level.",
     )  # fmt: skip
-    p.add_argument("image", help="input spectrogram PNG")
+    p.add_argument(
+        "image", help="spectrogram image: a spec2img PNG, a Riffusion image, or any image "
+        "with the parameters below",
+    )  # fmt: skip
     p.add_argument("audio", help="output audio: .wav, .flac or .ogg")
     g = p.add_argument_group("phase retrieval")
     g.add_argument(
@@ -132,10 +151,92 @@ def _add_decode(sub) -> None:
     )  # fmt: skip
     o.add_argument(
         "--max-pixels", type=_positive_int, default=None,
-        help="accept images with more pixels than the default limit (2**28)",
+        help="pixel limit of the image (spec2img images: 2**28 unless raised; images "
+        "without metadata: none, unless set)",
     )  # fmt: skip
+    _add_plain_options(p)
     _add_common(p)
     p.set_defaults(func=_cmd_decode)
+
+
+#: decode options of the plain-image group, as names of plain_spec() arguments.
+PLAIN_OPTIONS = (
+    "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
+    "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
+    "crop",
+)  # fmt: skip
+
+
+def _add_plain_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "images without spec2img metadata (plots, JPEGs, GAN outputs)",
+        "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
+        "and --duration (or --frames) are needed unless --params-from supplies them.  "
+        "Riffusion images need none.",
+    )
+    g.add_argument("--sr", type=_float, help="sample rate, Hz")
+    g.add_argument("--n-fft", type=_float, help="FFT size")
+    g.add_argument("--hop-length", type=_float, help="hop (default win_length / 4)")
+    g.add_argument("--win-length", type=_float, help="window length (default n_fft)")
+    g.add_argument("--window", help="window name (hann)")
+    t = g.add_mutually_exclusive_group()
+    t.add_argument("--duration", type=_float, metavar="SECONDS", help="length of the audio")
+    t.add_argument("--frames", type=_float, metavar="N", help="number of STFT frames")
+    g.add_argument(
+        "--cmap", metavar="NAME",
+        help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
+        "magma, viridis, inferno, ...",
+    )  # fmt: skip
+    d = g.add_mutually_exclusive_group()
+    d.add_argument(
+        "--db-range", type=_float, nargs=2, metavar=("LOW", "HIGH"),
+        help="absolute dB of the colormap's ends; keeps the level",
+    )  # fmt: skip
+    d.add_argument(
+        "--top-db", type=_float, metavar="DB",
+        help="dB range below an unknown peak (80, as librosa's amplitude_to_db); "
+        "the output is normalised to -1 dBFS",
+    )  # fmt: skip
+    g.add_argument(
+        "--y-axis", metavar="AXIS", help="specshow's y_axis: linear (default), log, or "
+        "mel (rows are mel bands)",
+    )  # fmt: skip
+    g.add_argument("--fmin", type=_float, help="lowest frequency shown (mel: of the bands), Hz")
+    g.add_argument("--fmax", type=_float, help="highest frequency shown (mel: of the bands), Hz")
+    g.add_argument("--n-mels", type=_float, help="mel bands of a --y-axis mel image (128)")
+    g.add_argument(
+        "--mel-power", type=_float, metavar="P",
+        help="2 if the mel bands are power (librosa.feature.melspectrogram, default for "
+        "plots), 1 if magnitude",
+    )  # fmt: skip
+    g.add_argument(
+        "--params-from", metavar="PATH",
+        help="take every parameter from a spec2img image, an 'info --json' file or a "
+        "dataset JSON (e.g. the GAN's training set)",
+    )  # fmt: skip
+    g.add_argument(
+        "--crop", metavar="L,T,R,B",
+        help="the plot area as a pixel box (left,top,right,bottom; right and bottom "
+        "exclusive); default: trim uniform borders and find the axes frame",
+    )  # fmt: skip
+
+
+def _add_show(sub) -> None:
+    p = sub.add_parser(
+        "show", help="draw a labelled preview of an image or audio file",
+        description="Draw a spectrogram image (or the spectrogram of an audio file) with "
+        "time in seconds, frequency in Hz and a dB colour bar.",
+    )  # fmt: skip
+    p.add_argument("input", help="spec2img image, Riffusion image, or audio file")
+    p.add_argument(
+        "-o", "--output", metavar="PREVIEW",
+        help="write the figure (.png, .pdf, .svg, .jpg); default: open a window, or "
+        "write INPUT_preview.png in the current folder when there is no display",
+    )  # fmt: skip
+    p.add_argument("--dpi", type=_positive_int, default=100, help="resolution (100)")
+    p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status line")
+    p.set_defaults(func=_cmd_show)
 
 
 def _add_info(sub) -> None:
@@ -154,7 +255,10 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_encode, _add_decode, _add_info, _add_decompose, _add_recompose, _add_mosaic):
+    for add in (
+        _add_encode, _add_decode, _add_info, _add_show,
+        _add_decompose, _add_recompose, _add_mosaic,
+    ):  # fmt: skip
         add(sub)
     return parser
 
@@ -166,7 +270,8 @@ def _cmd_encode(args) -> int:
         args.audio, args.image, sr=args.sr, mono=args.mono, n_fft=args.n_fft,
         hop_length=args.hop_length, win_length=args.win_length, window=args.window,
         scale=args.scale, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
-        top_db=args.top_db, keep_phase=args.keep_phase, workers=args.workers,
+        top_db=args.top_db, size=args.size, keep_phase=args.keep_phase,
+        workers=args.workers,
     )  # fmt: skip
     if not args.quiet:
         h, w = image.pixels.shape
@@ -192,10 +297,50 @@ def _cmd_decode(args) -> int:
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
         y, sr = image_to_audio(
             args.image, args.audio, subtype=args.subtype, normalize=args.normalize,
-            max_pixels=args.max_pixels, progress=bar, **options,
+            max_pixels=args.max_pixels, plain=_plain_options(args), progress=bar, **options,
         )  # fmt: skip
     if not args.quiet:
         _say(f"wrote {args.audio} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+    return 0
+
+
+def _plain_options(args) -> dict:
+    """The plain-image options given on the command line, as plain_spec() arguments."""
+    from .errors import ParameterError
+
+    given = {k: getattr(args, k) for k in PLAIN_OPTIONS if getattr(args, k) is not None}
+    for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):
+        if k in given:
+            v = given[k]
+            if not float(v).is_integer():
+                raise ParameterError(f"--{k.replace('_', '-')} must be a whole number, not {v:g}")
+            given[k] = int(v)
+    if "db_range" in given:
+        given["db_range"] = tuple(given["db_range"])
+    if "crop" in given:
+        given["crop"] = _crop(given["crop"])
+    return given
+
+
+def _crop(text: str) -> tuple[float, float, float, float]:
+    from .errors import ParameterError
+
+    parts = text.replace(" ", "").split(",")
+    try:
+        box = tuple(float(v) for v in parts)
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(v == v and abs(v) != float("inf") for v in box):
+        raise ParameterError(f"--crop must be four numbers L,T,R,B, not {text!r}")
+    return box
+
+
+def _cmd_show(args) -> int:
+    from .preview import show
+
+    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap)
+    if out is not None and not args.quiet:
+        _say(f"wrote {out}")
     return 0
 
 

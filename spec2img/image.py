@@ -13,14 +13,17 @@ from . import keep_phase
 from .errors import MetadataError, in_file
 from .params import Metadata
 from .png import DEFAULT_MAX_PIXELS, read_png, write_png
+from .resize import resize
 from .scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
-    "give the parameters by hand: --sr and --n-fft (and --hop-length, --win-length, "
-    "--window, --db-range LOW HIGH or --top-db, --cmap, --y-axis as they apply), or "
-    "--params-from a spec2img image"
+    "give the parameters by hand: --sr, --n-fft and --duration (or --frames) (and "
+    "--hop-length, --win-length, --window, --db-range LOW HIGH or --top-db, --cmap, "
+    "--y-axis as they apply), or --params-from a spec2img image"
 )
+#: Metadata key of an image resized away from its STFT grid: the grid, ``"WxH"``.
+GRID_KEY = "grid"
 
 
 @dataclass
@@ -99,6 +102,24 @@ class SpectrogramImage:
             sidecar.unlink(missing_ok=True)
             raise
 
+    def on_grid(self) -> SpectrogramImage:
+        """This image with one pixel per STFT cell (resampled if it was resized).
+
+        Images written with ``encode(..., size=(w, h))`` store their pixels at another
+        size; the values are linear in dB, so resampling them is done in dB.
+        """
+        if self.pixels.shape == self.meta.shape:
+            return self
+        c = self.meta.channels
+        h, w = self.pixels.shape
+        if h % c:
+            raise MetadataError(f"image height {h} is not a multiple of its {c} channels")
+        want_h, want_w = self.meta.shape
+        blocks = self.pixels.reshape(c, h // c, w).astype(np.float32)
+        out = resize(blocks, (want_h // c, want_w))
+        out = np.clip(np.rint(out), 0, PIXEL_MAX).astype(np.uint16)
+        return SpectrogramImage(out.reshape(want_h, want_w), self.meta, self.phase)
+
     @classmethod
     def from_blocks(cls, pixels: np.ndarray, meta: Metadata) -> SpectrogramImage:
         """Build from ``(channels, n_bins, n_frames)`` uint16 with bin 0 lowest."""
@@ -113,6 +134,9 @@ def load(
     phase: bool | str | os.PathLike = True,
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
+
+    An image written at another size (``encode(..., size=(w, h))``, metadata key
+    ``grid``) is resampled back to one pixel per STFT cell.
 
     Parameters
     ----------
@@ -154,6 +178,10 @@ def load(
             "spectrogram image it belongs to"
         )
     image = SpectrogramImage(_as_uint16(path, pixels, mode), _check_shape(path, pixels, meta))
+    try:
+        image = image.on_grid()
+    except MetadataError as e:
+        raise in_file(path, e) from None
     if phase is True and keep_phase.LINK_KEY in meta.extra:
         sidecar = Path(path).parent / Path(meta.extra[keep_phase.LINK_KEY]).name
         if sidecar.exists():
@@ -179,6 +207,14 @@ def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
 def _check_shape(path, pixels: np.ndarray, meta: Metadata) -> Metadata:
     h, w = pixels.shape[:2]
     want_h, want_w = meta.shape
+    grid = meta.extra.get(GRID_KEY)
+    if grid is not None:  # resized on purpose (encode --size): any size will do
+        if grid != f"{want_w}x{want_h}":
+            raise MetadataError(
+                f"{path}: metadata grid={grid!r} does not match its other keys "
+                f"({want_w}x{want_h} cells)"
+            )
+        return meta
     if h != want_h:
         raise MetadataError(
             f"{path}: image height {h} does not match its metadata "

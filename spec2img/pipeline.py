@@ -9,18 +9,24 @@ This is the only module (besides the CLI) that knows about more than one stage.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import phase
 from . import scale as _scale
 from .atomic import check_output
-from .audio import load_audio, output_format, save_audio
+from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
-from .image import SpectrogramImage, load
+from .image import GRID_KEY, SpectrogramImage, load
 from .keep_phase import phase_to_pixels
 from .params import MAX_CHANNELS, Metadata, SpecParams
+from .resize import resize
 from .stft import Stft
+
+#: Largest side of an image written with ``size=``.
+MAX_SIZE = 65535
 
 DEFAULT_TOP_DB = 120.0
 
@@ -39,6 +45,7 @@ def encode(
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
+    size: tuple[int, int] | None = None,
     keep_phase: bool = False,
     workers: int | None = None,
 ) -> SpectrogramImage:
@@ -59,16 +66,23 @@ def encode(
         Mel filterbank range in Hz (``fmax=None``: ``sr / 2``).
     top_db : float > 0
         Dynamic range kept below the peak; quieter cells become pixel 0 (silence).
+    size : (int, int) or None
+        Write the image at ``(width, height)`` pixels instead of one pixel per cell
+        (for training sets with a fixed image size).  The dB values are averaged where
+        the image shrinks and interpolated where it grows; the height is shared
+        equally by the channels.  The metadata key ``grid`` records the STFT grid so
+        that :func:`load` and :func:`decode` resample back to it.
     keep_phase : bool
-        Also keep the STFT phase (``image.phase``; saved as ``NAME.phase.png``), so
-        that decoding starts from it: near-lossless round trips.
+        Also keep the STFT phase (``image.phase``, on the STFT grid whatever ``size``;
+        saved as ``NAME.phase.png``), so that decoding starts from it: near-lossless
+        round trips.
     workers : int or None
         FFT threads.
 
     Returns
     -------
     SpectrogramImage
-        Call ``.save(path)`` to write the PNG (and the phase image).
+        Call ``.save(path)`` to write the PNG.
 
     Examples
     --------
@@ -93,12 +107,38 @@ def encode(
         S = _scale.linear_to_mel(S, _scale.mel_basis(params))
     db = _scale.amplitude_to_db(S)
     db_min, db_max = _scale.db_range(db, top_db)
+    extra = {}
+    if size is not None:
+        width, height = _check_size(size, y.shape[0])
+        c, bins, frames = db.shape
+        if (height // c, width) != (bins, frames):
+            db = resize(db, (height // c, width), grow="nearest")
+            extra[GRID_KEY] = f"{frames}x{c * bins}"
     meta = Metadata(
-        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1], channels=y.shape[0]
-    )
+        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1],
+        channels=y.shape[0], extra=extra,
+    )  # fmt: skip
     image = SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
     image.phase = kept
     return image
+
+
+def _check_size(size, channels: int) -> tuple[int, int]:
+    try:
+        width, height = size
+    except (TypeError, ValueError):
+        raise ParameterError(f"size must be (width, height), not {size!r}") from None
+    for name, v in (("width", width), ("height", height)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_SIZE:
+            raise ParameterError(
+                f"size {name} must be a whole number in [1, {MAX_SIZE}], not {v!r}"
+            )
+    if height % channels:
+        raise ParameterError(
+            f"size height {height} must be a multiple of the {channels} channels "
+            "(they are stacked vertically)"
+        )
+    return int(width), int(height)
 
 
 def magnitude(
@@ -116,12 +156,14 @@ def linear_magnitude(image: SpectrogramImage) -> np.ndarray:
     """The image's magnitude on the linear STFT grid ``(channels, n_fft//2+1, frames)``.
 
     Mel images are inverted with non-negative least squares.  An image one frame
-    wider or narrower than its metadata says is trimmed or edge-padded to fit.  The
+    wider or narrower than its metadata says is trimmed or edge-padded to fit; a
+    resized image (``encode(..., size=...)``) is resampled to its grid.  The
     result is the transpose of a C-contiguous ``(channels, frames, bins)`` array, the
     layout phase retrieval works in, so that it needs no copy; linear images are
     converted a block of frames at a time, so the conversion needs no temporaries as
     large as the image.
     """
+    image = image.on_grid()
     meta = image.meta
     want = meta.n_frames
     if image.params.scale == "mel":
@@ -189,9 +231,12 @@ def decode(
     Returns
     -------
     y : np.ndarray [shape=(n,) for mono, (channels, n) otherwise, dtype=float32]
-        Exactly ``n_samples`` samples per channel, at the original RMS level.
+        Exactly ``n_samples`` samples per channel, at the original RMS level; or, for
+        images whose level is unknown (metadata ``level=relative``: plots, Riffusion),
+        with the peak at -1 dBFS.
     sr : int
     """
+    image = image.on_grid()
     S, energy, init = _prepare(image, init, use_phase)
     return _decode_magnitude(
         S, energy, image.meta, method=method, n_iter=n_iter, seed=seed, init=init,
@@ -200,7 +245,8 @@ def decode(
 
 
 def _prepare(image: SpectrogramImage, init, use_phase: bool):
-    """What decoding needs from an image: magnitude, energy per channel, start phase."""
+    """What decoding needs from an image (on its grid): magnitude, energy per channel,
+    start phase."""
     S = linear_magnitude(image)
     energy = image_energy(image)
     if init is None and use_phase and image.phase is not None:
@@ -221,6 +267,10 @@ def _decode_magnitude(
     )  # fmt: skip
     del S, init
     y = match_energy(y, energy, meta.params, engine)
+    if meta.extra.get("level") == "relative":
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        if peak > 0:
+            y = (y * np.float32(NORMALIZE_PEAK / peak)).astype(np.float32)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
 
@@ -303,6 +353,80 @@ def audio_to_image(
     return image
 
 
+def load_image(
+    path: str | os.PathLike,
+    *,
+    plain: Mapping | None = None,
+    max_pixels: int | None = None,
+    phase: bool | str | os.PathLike = True,
+) -> SpectrogramImage:
+    """Read any spectrogram image: spec2img PNG, Riffusion image, or plain image.
+
+    Parameters
+    ----------
+    path : path-like
+    plain : mapping or None
+        Parameters of a plain image: keyword arguments of
+        :func:`spec2img.plain.plain_spec` plus ``crop``.  Given (and not empty), the
+        image is read as a plain image even if it has spec2img metadata (which then
+        supplies the parameters not given).
+    max_pixels : int or None
+        Pixel limit (default: ``spec2img.png.DEFAULT_MAX_PIXELS`` for spec2img images,
+        none for plain images, which the user chose).
+    phase : bool or path-like
+        For spec2img images: read the kept phase image (see :func:`load`).
+
+    Returns
+    -------
+    SpectrogramImage
+        For plain and Riffusion images a linear-frequency image; its metadata says
+        ``level=relative`` when the absolute level is unknown.
+    """
+    from . import plain as _plain
+    from . import riffusion
+
+    options = {k: v for k, v in (plain or {}).items() if v is not None}
+    crop = options.pop("crop", None)
+    kind = image_kind(path)
+    if not options and crop is None:
+        if kind == "spec2img":
+            kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+            return load(path, phase=phase, **kw)
+        if kind == "riffusion":
+            return riffusion.load_riffusion(path, max_pixels=max_pixels)
+    if kind == "spec2img" and "params_from" not in options:
+        options["params_from"] = path
+    try:
+        spec = _plain.plain_spec(image_name=path, **options)
+    except ParameterError as e:
+        raise in_file(path, e) from None
+    return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
+
+
+def image_kind(path) -> str:
+    """``"spec2img"``, ``"riffusion"`` or ``"plain"``, from the image's header."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .png import PREFIX
+    from .raster import no_bomb_limit
+    from .riffusion import is_riffusion
+
+    try:
+        with no_bomb_limit(), Image.open(path) as img:
+            if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.info):
+                return "spec2img"
+            w, h = img.size
+            if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
+                if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
+                    return "spec2img"
+            # a PNG's getexif() decodes the whole image unless the EXIF came first
+            if (img.format != "PNG" or "exif" in img.info) and is_riffusion(img.getexif()):
+                return "riffusion"
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError):
+        return "spec2img"  # let the loader report what is wrong with the file
+    return "plain"
+
+
 def image_to_audio(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -310,15 +434,16 @@ def image_to_audio(
     subtype: str | None = None,
     normalize: bool = False,
     max_pixels: int | None = None,
+    plain: Mapping | None = None,
     phase: bool | str | os.PathLike = True,
     **options,
 ) -> tuple[np.ndarray, int]:
-    """Read a spec2img PNG, decode it and write the audio atomically.
+    """Read a spectrogram image, decode it and write the audio atomically.
 
     Parameters
     ----------
     src : path-like
-        spec2img PNG.
+        spec2img PNG, Riffusion image, or any image with ``plain`` parameters.
     dst : path-like
         ``.wav``, ``.flac`` or ``.ogg`` output; never the same file as ``src``.
     subtype : str or None
@@ -326,7 +451,10 @@ def image_to_audio(
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
-        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``).
+        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``
+        for spec2img images, none for plain ones).
+    plain : mapping or None
+        Parameters of an image without spec2img metadata (see :func:`load_image`).
     phase : bool or path-like
         ``True``: start from the kept phase image the spectrogram names, if present;
         ``False``: ignore it; a path: start from that phase image.
@@ -339,16 +467,26 @@ def image_to_audio(
     """
     output_format(dst, subtype)  # fail before a long decode, not after
     check_output(dst, [src])
-    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-    image = load(src, phase=phase, **kw)
+    image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
     meta = image.meta
     try:
+        image = image.on_grid()
         S, energy, init = _prepare(image, options.pop("init", None),
                                    options.pop("use_phase", True))  # fmt: skip
         del image  # the pixels are not needed any more: free them before the long part
         y, sr = _decode_magnitude(S, energy, meta, init=init, **options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
+    if meta.extra.get("level") == "relative":
+        hint = (
+            "" if meta.extra.get("source") == "riffusion"
+            else "; give --db-range LOW HIGH in absolute dB to keep a level"
+        )  # fmt: skip
+        warnings.warn(
+            f"{src}: the image does not record its absolute level, so the audio is "
+            f"normalised to a peak of -1 dBFS{hint}",
+            stacklevel=2,
+        )
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
 

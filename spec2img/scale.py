@@ -105,23 +105,37 @@ def mel_to_linear(M: np.ndarray, basis: np.ndarray, *, n_iter: int = 200) -> np.
     if peak <= 0:
         return np.zeros((*lead, A.shape[1], t), np.float32)
     B = B / peak  # work at unit scale; the solution scales back linearly
-    step = np.float32(1.0 / np.linalg.norm(A.astype(np.float64), 2) ** 2)
-    X = np.maximum(np.linalg.pinv(A) @ B, 0).astype(np.float32)
+    # Everything the solver needs about A comes from its small Gram matrix A A^T
+    # (n_mels x n_mels): the step (1 / largest eigenvalue) and the pseudo-inverse
+    # A^+ = A^T (A A^T)^+ of the starting point.  Filterbanks over long FFTs are
+    # almost all zeros, so the products then run on a sparse copy of A.
+    gram = A.astype(np.float64) @ A.T.astype(np.float64)
+    w, V = np.linalg.eigh(gram)
+    keep = w > w.max() * 1e-10
+    step = np.float32(1.0 / w.max())
+    gram_pinv = ((V[:, keep] / w[keep]) @ V[:, keep].T).astype(np.float32)
+    if np.count_nonzero(A) < 0.1 * A.size:
+        import scipy.sparse
+
+        A = scipy.sparse.csr_matrix(A)
+    At = A.T
+    X = np.maximum(np.asarray(At @ (gram_pinv @ B)), 0).astype(np.float32)
     Y, tk = X.copy(), 1.0
     b_norm = float(np.linalg.norm(B))
     last = np.inf
     for i in range(n_iter):
-        R = A @ Y - B
-        X_new = np.maximum(Y - step * (A.T @ R), 0)
+        R = np.asarray(A @ Y) - B
+        X_new = np.maximum(Y - step * np.asarray(At @ R), 0)
         tn = (1 + np.sqrt(1 + 4 * tk * tk)) / 2
         Y = X_new + np.float32((tk - 1) / tn) * (X_new - X)
         X, tk = X_new, tn
         if i % 10 == 9:  # check convergence now and then; it costs a product
-            res = float(np.linalg.norm(A @ X - B)) / b_norm
+            res = float(np.linalg.norm(np.asarray(A @ X) - B)) / b_norm
             if res < 1e-6 or res > 0.999 * last:
                 break
             last = res
-    X *= np.float32(peak)
+    X = X.astype(np.float32, copy=False) * np.float32(peak)
+    n_bins = A.shape[1]
     return np.ascontiguousarray(
-        np.moveaxis(X.reshape(A.shape[1], -1, t), 1, 0).reshape(*lead, A.shape[1], t)
+        np.moveaxis(X.reshape(n_bins, -1, t), 1, 0).reshape(*lead, n_bins, t)
     )

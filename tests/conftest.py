@@ -89,3 +89,21 @@ def mel_lsd(reference: np.ndarray, estimate: np.ndarray, sr: int, *, floor_db: f
     floor = a.max(axis=(-2, -1), keepdims=True) - floor_db
     a, b = np.maximum(a, floor), np.maximum(b, floor)
     return float(np.mean(np.sqrt(np.mean((a - b) ** 2, axis=-2))))
+
+
+def gain_sc_db(reference: np.ndarray, estimate: np.ndarray, **stft) -> float:
+    """Spectral convergence after the best gain: ``min_g ||S - g|X||| / ||S||`` in dB.
+
+    For decodes whose level is unknown (plots are normalised), so that only the shape
+    of the spectrogram counts.
+    """
+    from spec2img.stft import Stft
+
+    stft = {"n_fft": 2048, "hop_length": 512, **stft}
+    engine = Stft(stft["n_fft"], stft["hop_length"])
+    S = np.abs(engine.forward(reference)).astype(np.float64)
+    X = np.abs(engine.forward(estimate)).astype(np.float64)
+    t = min(S.shape[-1], X.shape[-1])
+    S, X = S[..., :t], X[..., :t]
+    gain = np.sum(S * X) / max(np.sum(X * X), 1e-300)
+    return float(20 * np.log10(np.linalg.norm(S - gain * X) / np.linalg.norm(S)))

@@ -45,3 +45,16 @@ def test_mel_nnls_inverse_is_non_negative_and_beats_pinv(rng):
     S_pinv = np.maximum(np.einsum("fm,cmt->cft", np.linalg.pinv(basis), M), 0)
     err_pinv = np.linalg.norm(scale.linear_to_mel(S_pinv, basis) - M)
     assert err_nnls < 0.5 * err_pinv
+
+
+def test_mel_nnls_on_a_long_sparse_filterbank_fits(rng):
+    # Riffusion-sized: 512 HTK bands over 8821 bins (0.2% non-zero), solved through the
+    # Gram matrix and sparse products (a dense SVD pseudo-inverse took ~20 s here).
+    import librosa
+
+    basis = librosa.filters.mel(sr=44100, n_fft=17640, n_mels=512, fmax=10000, htk=True,
+                                norm=None, dtype=np.float32)  # fmt: skip
+    S = rng.random((8821, 60)).astype(np.float32) ** 4
+    M = basis @ S
+    X = scale.mel_to_linear(M, basis)
+    assert X.min() >= 0 and np.linalg.norm(basis @ X - M) < 1e-3 * np.linalg.norm(M)
