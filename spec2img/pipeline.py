@@ -9,16 +9,17 @@ This is the only module (besides the CLI) that knows about more than one stage.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
-from . import phase
+from . import blocks, phase
 from . import scale as _scale
 from .atomic import check_output
 from .audio import load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
 from .image import SpectrogramImage, load
-from .params import MAX_CHANNELS, Metadata, SpecParams
+from .params import MAX_ABS_DB, MAX_CHANNELS, Metadata, SpecParams
 from .stft import Stft
 
 DEFAULT_TOP_DB = 120.0
@@ -38,6 +39,7 @@ def encode(
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
+    db_range: tuple[float, float] | None = None,
     workers: int | None = None,
 ) -> SpectrogramImage:
     """Encode audio as a spectrogram image.
@@ -57,6 +59,10 @@ def encode(
         Mel filterbank range in Hz (``fmax=None``: ``sr / 2``).
     top_db : float > 0
         Dynamic range kept below the peak; quieter cells become pixel 0 (silence).
+    db_range : (float, float) or None
+        Fixed ``(db_min, db_max)`` instead of ``top_db`` below the peak, so that pixel
+        values mean the same level in every image of a set; louder cells are clipped to
+        ``db_max`` with a warning that counts them.
     workers : int or None
         FFT threads.
 
@@ -80,11 +86,41 @@ def encode(
     )  # fmt: skip
     y = _check_audio(y, params)
     S = magnitude(y, params, workers=workers)
-    db = _scale.amplitude_to_db(S)
-    db_min, db_max = _scale.db_range(db, top_db)
-    meta = Metadata(
-        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1], channels=y.shape[0]
+    return image_from_magnitude(
+        S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
     )
+
+
+def image_from_magnitude(
+    S: np.ndarray,
+    params: SpecParams,
+    *,
+    n_samples: int,
+    top_db: float = DEFAULT_TOP_DB,
+    db_range: tuple[float, float] | None = None,
+    extra: dict[str, str] | None = None,
+    stacklevel: int = 2,
+) -> SpectrogramImage:
+    """Quantise a magnitude ``(channels, rows, frames)`` on the scale of ``params`` to an image.
+
+    ``top_db`` and ``db_range`` as :func:`encode` takes them; ``extra`` adds metadata keys.
+    """
+    db = _scale.amplitude_to_db(S)
+    if db_range is None:
+        db_min, db_max = _scale.db_range(db, top_db)
+    else:
+        db_min, db_max = _check_db_range(db_range)
+        over = int(np.count_nonzero(db > db_max))
+        if over:
+            warnings.warn(
+                f"{over} cells ({100 * over / db.size:.3g}%) louder than db_max={db_max:g} "
+                "were clipped to it; raise the top of the dB range to keep them",
+                stacklevel=stacklevel,
+            )
+    meta = Metadata(
+        params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
+        channels=S.shape[0], extra=extra or {},
+    )  # fmt: skip
     return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
 
 
@@ -125,6 +161,7 @@ def decode(
     init: np.ndarray | None = None,
     workers: int | None = None,
     progress=None,
+    block_frames: int | None = None,
     **options,
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image to audio.
@@ -146,6 +183,10 @@ def decode(
         FFT threads.
     progress : callable(done, total) or None
         Called as phase retrieval advances.
+    block_frames : int > 0 or None
+        Reconstruct in overlapping blocks of this many frames (bounded memory, see
+        :mod:`spec2img.blocks`).  ``None``: blockwise only for images with more than
+        ``blocks.BLOCKWISE_CELLS`` cells (about 95 s of stereo at 44.1 kHz, n_fft 2048).
     **options
         Method options such as ``momentum``.
 
@@ -156,6 +197,14 @@ def decode(
     sr : int
     """
     meta = image.meta
+    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+    if block_frames is not None or cells > blocks.BLOCKWISE_CELLS:
+        y = decode_frames(
+            lambda t0, t1: image_frames(image, t0, t1), meta, method=method, n_iter=n_iter,
+            seed=seed, init=init, workers=workers, progress=progress,
+            block_frames=block_frames, **options,
+        )  # fmt: skip
+        return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
     S = linear_magnitude(image)
     engine = Stft.from_params(meta.params, workers=workers)
     y = phase.reconstruct(
@@ -166,6 +215,76 @@ def decode(
     )  # fmt: skip
     y = match_level(y, image.magnitude(), meta.params, engine)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
+
+
+def image_frames(image: SpectrogramImage, t0: int, t1: int) -> np.ndarray:
+    """Magnitude of frames ``[t0, t1)`` on the image's own scale ``(channels, rows, t1 - t0)``.
+
+    Frames past an image one column narrower than its metadata repeat its last column,
+    as :func:`linear_magnitude` does.
+    """
+    px = image.blocks()
+    width = px.shape[-1]
+    cols = np.minimum(np.arange(t0, t1), width - 1)
+    part = px[..., cols] if t1 > width else px[..., t0:t1]
+    return _scale.pixels_to_amplitude(part, image.meta.db_min, image.meta.db_max)
+
+
+def decode_frames(
+    source,
+    meta: Metadata,
+    *,
+    method: str | None = None,
+    n_iter: int | None = None,
+    seed: int | None = 0,
+    init: np.ndarray | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
+    **options,
+) -> np.ndarray:
+    """Decode a magnitude given frame range by frame range, in bounded memory.
+
+    Parameters
+    ----------
+    source : callable(t0, t1) -> np.ndarray [shape=(channels, rows, t1 - t0)]
+        Magnitude of frames ``[t0, t1)`` on the scale of ``meta`` (mel bands for a mel
+        image); asked for twice per block, so it should be cheap or cached.
+    meta : Metadata
+        Parameters, length and channels of the whole recording.
+    block_frames : int > 0 or None
+        Frames per block (``None``: :func:`spec2img.blocks.block_frames_for`).
+    method, n_iter, seed, init, workers, progress, **options
+        As :func:`decode`.
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, n_samples), dtype=float32]
+        Each block's level is matched to its part of the magnitude before crossfading.
+    """
+    params = meta.params
+    engine = Stft.from_params(params, workers=workers)
+    basis = _scale.mel_basis(params) if params.scale == "mel" else None
+
+    def linear(t0: int, t1: int) -> np.ndarray:
+        M = source(t0, t1)
+        return M if basis is None else _scale.mel_to_linear(M, basis)
+
+    def finish(y: np.ndarray, t0: int, t1: int) -> np.ndarray:
+        return match_level(y, source(t0, t1), params, engine)
+
+    if init is not None and np.shape(init) != (meta.channels, engine.n_bins, meta.n_frames):
+        raise ParameterError(
+            f"init has shape {np.shape(init)}, expected "
+            f"{(meta.channels, engine.n_bins, meta.n_frames)}"
+        )
+    return blocks.reconstruct(
+        linear, engine, n_frames=meta.n_frames, length=meta.n_samples,
+        channels=meta.channels, block_frames=block_frames,
+        method=phase.DEFAULT_METHOD if method is None else method,
+        n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
+        seed=seed, init=init, finish=finish, progress=progress, **options,
+    )  # fmt: skip
 
 
 def match_level(y: np.ndarray, target: np.ndarray, params: SpecParams, engine: Stft) -> np.ndarray:
@@ -260,6 +379,20 @@ def image_to_audio(
         raise in_file(src, e) from None
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
+
+
+def _check_db_range(db_range) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in db_range)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"db_range must be two numbers (low, high), not {db_range!r}"
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and -MAX_ABS_DB <= low < high <= MAX_ABS_DB):
+        raise ParameterError(
+            f"db_range=({low:g}, {high:g}) must be finite, low < high, within +-{MAX_ABS_DB:g} dB"
+        )
+    return low, high
 
 
 def _check_audio(y: np.ndarray, params: SpecParams) -> np.ndarray:
