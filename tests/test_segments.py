@@ -5,11 +5,12 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+import soundfile as sf
 from conftest import SR, rms_db, sc_db, signals
 
 import spec2img
-from spec2img import blocks, phase
-from spec2img.errors import ParameterError
+from spec2img import blocks, phase, segments
+from spec2img.errors import InputError, MetadataError, ParameterError
 from spec2img.stft import Stft
 
 SMALL = {"n_fft": 512, "hop_length": 128}
@@ -122,3 +123,111 @@ def test_decode_goes_blockwise_above_the_threshold(monkeypatch):
     monkeypatch.setattr(blocks, "BLOCKWISE_CELLS", image.pixels.size // 2)
     spec2img.decode(image, n_iter=2)
     assert len(calls) == 1
+
+
+# ---------------------------------------------------------------- segments
+
+
+def test_segment_plan_rounds_the_step_to_whole_hops():
+    params = spec2img.SpecParams(sample_rate=SR, **SMALL)
+    length, offsets = segments.plan(5 * SR, params, segment=2.0, overlap=0.5)
+    assert length == 2 * SR
+    step = offsets[1]
+    assert step % 128 == 0 and 2 * SR - step >= 0.5 * SR and 2 * SR - step < 0.5 * SR + 128
+    assert offsets[-1] + length >= 5 * SR > offsets[-1]
+    for bad, words in [({"segment": 0.01}, "shorter than one frame"),
+                       ({"segment": 1.0, "overlap": 1.0}, "overlap"),
+                       ({"segment": 1.0, "overlap": 0.999}, "less than one hop")]:  # fmt: skip
+        with pytest.raises(ParameterError, match=words):
+            segments.plan(5 * SR, params, **bad)
+
+
+def test_segments_are_frames_of_the_whole_recording():
+    y = signals.mixture()
+    full = segments.full_scale_db_max(spec2img.SpecParams(sample_rate=SR, **SMALL))
+    whole = spec2img.encode(y, SR, db_range=(full - 120, full), **SMALL)
+    parts = list(segments.encode_segments(y, SR, segment=0.5, overlap=0.1, source="m.wav", **SMALL))
+    assert len({p.pixels.shape for p in parts}) == 1
+    n = whole.meta.n_frames
+    for p in parts:
+        info = segments.segment_info(p.meta)
+        assert (info.count, info.total_samples, info.source) == (len(parts), y.size, "m.wav")
+        assert (p.meta.db_min, p.meta.db_max) == (whole.meta.db_min, whole.meta.db_max)
+        g0 = info.offset // 128
+        t = min(p.pixels.shape[1], n - g0)
+        assert np.max(np.abs(p.pixels[:, :t].astype(int) - whole.pixels[:, g0 : g0 + t])) <= 1
+    assert not parts[-1].pixels[:, n - g0 + 2 :].any()  # windows past the end: silence
+
+
+def test_full_scale_range_holds_a_full_scale_square_wave():
+    params = spec2img.SpecParams(sample_rate=SR, **SMALL)
+    y = np.sign(np.sin(2 * np.pi * 441 * np.arange(SR) / SR)).astype(np.float32)
+    top = segments.full_scale_db_max(params)
+    image = spec2img.encode(y, SR, **SMALL)
+    assert top - 8 < image.meta.db_max <= top
+    mel = params.replace(scale="mel", n_mels=64)
+    assert segments.full_scale_db_max(mel) >= spec2img.encode(y, SR, scale="mel", n_mels=64,
+                                                              **SMALL).meta.db_max  # fmt: skip
+
+
+@pytest.mark.parametrize("overlap", [0.5, 0.0])
+def test_join_is_exact_in_length_level_and_click_free(tmp_path, overlap):
+    y = low_tones(6.0)
+    series = list(segments.encode_segments(y, SR, segment=2.0, overlap=overlap, **SMALL))
+    paths = []
+    for image in series:
+        info = segments.segment_info(image.meta)
+        paths.append(segments.segment_path(tmp_path / "x.png", info.index, info.count))
+        image.save(paths[-1])
+    for block_frames in (None, 160):  # one block; several blocks whose seams fall elsewhere
+        z, sr = segments.join(paths[::-1], tmp_path / "back.wav", subtype="FLOAT", n_iter=60,
+                              block_frames=block_frames)  # fmt: skip
+        assert sr == SR and z.shape == y.shape
+        assert abs(rms_db(z) - rms_db(y)) < 0.2
+        seams = [segments.segment_info(s.meta).offset for s in series[1:]]
+        seams += [s + int(overlap * SR) for s in seams]
+        own = float(np.max(np.abs(np.diff(y))))
+        assert max_step(z, seams, 2048) <= 1.25 * own
+        assert sc_db(y, z, **SMALL) < -20
+        back, _ = sf.read(tmp_path / "back.wav", dtype="float32")
+        assert back.shape == y.shape
+
+
+def _series(tmp_path, changes=None, *, name="x", y=None):
+    changes = changes or {}
+    y = signals.tone() if y is None else y
+    paths = []
+    for image in segments.encode_segments(y, SR, segment=0.5, source=f"{name}.wav", **SMALL):
+        info = segments.segment_info(image.meta)
+        extra = {**image.meta.extra, **{k: str(v) for k, v in changes.get(info.index, {}).items()}}
+        meta = spec2img.Metadata(image.meta.params, image.meta.db_min, image.meta.db_max,
+                                 image.meta.n_samples, image.meta.channels, extra=extra)  # fmt: skip
+        paths.append(segments.segment_path(tmp_path / f"{name}.png", info.index, info.count))
+        spec2img.SpectrogramImage(image.pixels, meta).save(paths[-1])
+    return paths
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({1: {"segment_index": 7}}, "segment_index=7 must be below segment_count"),
+    ({1: {"segment_offset": 1001}}, "not a multiple of hop_length=128"),
+    ({1: {"segment_offset": 10**9}}, "must be below total_samples"),
+    ({1: {"segment_count": "two"}}, "segment_count='two' is not a whole number"),
+    ({1: {"segment_count": 0}}, "segment_count=0 is out of range"),
+    ({1: {"segment_index": 0}}, "segment 0 is given twice"),
+    ({1: {"total_samples": 99999}}, "join one recording at a time"),
+])  # fmt: skip
+def test_bad_segment_metadata_is_refused(tmp_path, changes, words):
+    paths = _series(tmp_path, changes)
+    with pytest.raises((MetadataError, InputError), match=words):
+        segments.join(paths, tmp_path / "o.wav", n_iter=1)
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_join_refuses_mixed_recordings_and_plain_images(tmp_path):
+    a = _series(tmp_path, name="a")
+    b = _series(tmp_path, name="b")
+    with pytest.raises(InputError, match="a.wav.*b.wav"):
+        segments.join(a + b, tmp_path / "o.wav")
+    spec2img.encode(signals.tone(), SR).save(tmp_path / "plain.png")
+    with pytest.raises(InputError, match="not a segment image"):
+        segments.join([*a, tmp_path / "plain.png"], tmp_path / "o.wav")
