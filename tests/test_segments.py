@@ -10,6 +10,7 @@ from conftest import SR, rms_db, sc_db, signals
 
 import spec2img
 from spec2img import blocks, phase, segments
+from spec2img.cli import main
 from spec2img.errors import InputError, MetadataError, ParameterError
 from spec2img.stft import Stft
 
@@ -191,6 +192,25 @@ def test_join_is_exact_in_length_level_and_click_free(tmp_path, overlap):
         assert sc_db(y, z, **SMALL) < -20
         back, _ = sf.read(tmp_path / "back.wav", dtype="float32")
         assert back.shape == y.shape
+
+
+def test_encode_segment_and_join_from_the_command_line(tmp_path, wav, capsys):
+    src = wav("stereo")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["encode", str(src), str(out / "st.png"), "--segment", "0.5", "--overlap",
+                 "0.1", *map(str, ["--n-fft", 512])]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    names = sorted(p.name for p in out.iterdir())
+    assert names[0] == "st_000.png" and len(names) >= 3 and f"wrote {len(names)} segment" in err
+    meta = spec2img.load(out / names[1]).meta
+    assert meta.extra["segment_index"] == "1" and meta.extra["segment_of"] == "stereo.wav"
+    assert main(["join", str(out), str(tmp_path / "back.flac"), "--n-iter", "20"]) == 0
+    x, _ = sf.read(src)
+    y, sr = sf.read(tmp_path / "back.flac")
+    assert y.shape == x.shape and sr == SR
+    assert main(["join", *map(str, sorted(out.iterdir())[:-1]), str(tmp_path / "b.wav")]) == 1
+    assert "are missing" in capsys.readouterr().err and not (tmp_path / "b.wav").exists()
 
 
 def _series(tmp_path, changes=None, *, name="x", y=None):
