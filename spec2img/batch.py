@@ -580,7 +580,7 @@ def run_dask(work, jobs: list[Job], address: str) -> Iterator[tuple[Job, dict]]:
         for job in jobs:
             fut = client.submit(work, job, key=f"spec2img-{token}-{job.index}", pure=False)
             futures[fut] = job
-        for fut in as_completed(futures):
+        for fut in as_completed(list(futures), loop=client.loop):
             job = futures.pop(fut)
             try:
                 result = fut.result()
