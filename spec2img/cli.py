@@ -294,12 +294,12 @@ def _metadata_of(path) -> dict:
 
 
 def _cmd_join(args) -> int:
-    from .batch import IMAGE_EXTS, expand
+    from .batch import SEGMENT_EXTS, expand
     from .progress import ProgressBar
     from .segments import join
 
     *inputs, dst = args.paths
-    srcs, problems = expand(inputs, IMAGE_EXTS)
+    srcs, problems = expand(inputs, SEGMENT_EXTS)
     if problems:
         raise InputError(problems[0][1])
     options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
