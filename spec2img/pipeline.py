@@ -105,33 +105,57 @@ def image_from_magnitude(
 
     ``top_db`` and ``db_range`` as :func:`encode` takes them; ``extra`` adds metadata keys.
     """
-    db = _scale.amplitude_to_db(S)
-    if db_range is None:
-        db_min, db_max = _scale.db_range(db, top_db)
+    S = np.asarray(S, dtype=np.float32)
+    if db_range is None:  # dB is monotonic in the amplitude: the peak cell is the max
+        peak = _scale.amplitude_to_db(np.max(S, initial=0.0, keepdims=True))
+        db_min, db_max = _scale.db_range(peak, top_db)
     else:
         db_min, db_max = _check_db_range(db_range)
-        over = int(np.count_nonzero(db > db_max))
-        if over:
-            warnings.warn(
-                f"{over} cells ({100 * over / db.size:.3g}%) louder than db_max={db_max:g} "
-                "were clipped to it; raise the top of the dB range to keep them",
-                stacklevel=stacklevel,
-            )
+    c, rows, t = S.shape
+    pixels = np.empty((c * rows, t), np.uint16)
+    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
+    over = 0
+    step = max(1, blocks.BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
+    for t0 in range(0, t, step):
+        db = _scale.amplitude_to_db(S[..., t0 : t0 + step])
+        if db_range is not None:
+            over += int(np.count_nonzero(db > db_max))
+        view[..., t0 : t0 + step] = _scale.db_to_pixels(db, db_min, db_max)
+    if over:
+        warnings.warn(
+            f"{over} cells ({100 * over / S.size:.3g}%) louder than db_max={db_max:g} "
+            "were clipped to it; raise the top of the dB range to keep them",
+            stacklevel=stacklevel,
+        )
     meta = Metadata(
         params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
-        channels=S.shape[0], extra=extra or {},
+        channels=c, extra=extra or {},
     )  # fmt: skip
-    return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
+    return SpectrogramImage(pixels, meta)
 
 
 def magnitude(
     y: np.ndarray, params: SpecParams, *, workers: int | None = None, engine: Stft | None = None
 ) -> np.ndarray:
-    """STFT magnitude of ``(channels, n)`` audio on the scale of ``params``."""
+    """STFT magnitude of ``(channels, n)`` audio on the scale of ``params``.
+
+    Long signals are transformed a block of frames at a time, so that the complex STFT
+    of the whole never exists at once.
+    """
     engine = Stft.from_params(params, workers=workers) if engine is None else engine
-    S = np.abs(engine.forward(y))
-    if params.scale == "mel":
-        S = _scale.linear_to_mel(S, _scale.mel_basis(params))
+    basis = _scale.mel_basis(params) if params.scale == "mel" else None
+    y = np.asarray(y, dtype=np.float32)
+    n_frames = engine.n_frames(y.shape[-1])
+    step = blocks.block_frames_for(y.shape[0], engine.n_bins)
+    if n_frames <= 2 * step:
+        S = np.abs(engine.forward(y))
+        return S if basis is None else _scale.linear_to_mel(S, basis)
+    rows = engine.n_bins if basis is None else basis.shape[0]
+    S = np.empty((*y.shape[:-1], rows, n_frames), np.float32)
+    for t0 in range(0, n_frames, step):
+        t1 = min(t0 + step, n_frames)
+        part = np.abs(blocks.frames(y, engine, t0, t1))
+        S[..., t0:t1] = part if basis is None else _scale.linear_to_mel(part, basis)
     return S
 
 
