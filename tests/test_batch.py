@@ -360,3 +360,13 @@ def test_signals_module_is_light():
                           "print(any(m.startswith(('numpy', 'scipy', 'PIL')) for m in sys.modules))"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
     assert res.stdout.strip() == "False"
+
+
+def test_fixed_db_range_on_encode(tmp_path, capsys):
+    (src,) = make_tree(tmp_path, names=("a.wav",))
+    code, _, err = run(capsys, "encode", src, tmp_path / "a.png", "--db-range", -50, 20, *FAST)
+    assert code == 0 and "warning" in err and "louder than db_max=20 were clipped" in err
+    meta = spec2img.load(tmp_path / "a.png").meta
+    assert (meta.db_min, meta.db_max) == (-50, 20)
+    code, _, err = run(capsys, "encode", src, tmp_path / "b.png", "--db-range", 10, 5)
+    assert code == 1 and "db_range=(10, 5)" in err and not (tmp_path / "b.png").exists()
