@@ -16,7 +16,7 @@ from conftest import ROOT, SR
 from PIL import Image
 
 import spec2img
-from spec2img import batch
+from spec2img import runners
 from spec2img.cli import main
 from spec2img.dataset import read_dataset
 
@@ -172,8 +172,8 @@ def test_pool_matches_serial_and_survives_a_dying_worker(tmp_path, capsys):
     for png in (tmp_path / "out1").glob("*.png"):
         one, two = spec2img.load(png), spec2img.load(tmp_path / "out2" / png.name)
         assert one.meta == two.meta and np.array_equal(one.pixels, two.pixels)
-    jobs = [batch.Job(i, str(tmp_path / f"{i}"), "", f"f{i}") for i in range(5)]
-    results = dict((job.index, r) for job, r in batch.run_pool(_die_on_two, jobs, 2))
+    jobs = [runners.Job(i, str(tmp_path / f"{i}"), "", f"f{i}") for i in range(5)]
+    results = dict((job.index, r) for job, r in runners.run_pool(_die_on_two, jobs, 2))
     assert sorted(results) == [0, 1, 2, 3, 4]
     assert results[2]["status"] == "failed" and "worker process died" in results[2]["reason"]
     assert all(results[i]["status"] == "converted" for i in (0, 1, 3, 4))
@@ -234,10 +234,10 @@ def test_stopping_the_pool_mid_write_removes_temporary_files(tmp_path, monkeypat
     import functools
     import threading
 
-    jobs = [batch.Job(i, "", str(tmp_path / f"o{i}.png"), f"f{i}") for i in range(4)]
+    jobs = [runners.Job(i, "", str(tmp_path / f"o{i}.png"), f"f{i}") for i in range(4)]
     if cleanup == "worker unwinds":  # the worker's own SIGTERM handling must do it all
-        monkeypatch.setattr(batch, "remove_temporaries", lambda dst: [])
-        work = functools.partial(batch.process, fn=_slow_write,
+        monkeypatch.setattr(runners, "remove_temporaries", lambda dst: [])
+        work = functools.partial(runners.process, fn=_slow_write,
                                  args=argparse.Namespace(segment=None), overwrite=True)  # fmt: skip
     else:  # workers die at once (os._exit): the main process sweeps after them
         work = _slow_write_job
@@ -258,7 +258,7 @@ def test_stopping_the_pool_mid_write_removes_temporary_files(tmp_path, monkeypat
     watcher.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            for _ in batch.run_pool(work, jobs, 2):
+            for _ in runners.run_pool(work, jobs, 2):
                 pass
     finally:
         watcher.join()
@@ -270,7 +270,7 @@ def test_stopping_the_pool_mid_write_removes_temporary_files(tmp_path, monkeypat
 def test_temporaries_left_by_killed_workers_are_swept(tmp_path):
     for name in [".x.png.abc123.part", ".x_000.png.def456.part", ".y.png.0.part", "x.png"]:
         (tmp_path / name).write_text("")
-    removed = batch.remove_temporaries(str(tmp_path / "x.png"))
+    removed = runners.remove_temporaries(str(tmp_path / "x.png"))
     assert len(removed) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [".y.png.0.part", "x.png"]
 
@@ -355,8 +355,8 @@ def test_progress_bar_shows_rate_on_a_terminal():
     assert "\r\033[Kspec2img: error: x.wav: bad\n" in text and text.endswith("s")
 
 
-def test_signals_module_is_light():
-    res = subprocess.run([sys.executable, "-c", "import sys, spec2img.batch; "
+def test_batch_modules_import_nothing_heavy():
+    res = subprocess.run([sys.executable, "-c", "import sys, spec2img.batch, spec2img.runners; "
                           "print(any(m.startswith(('numpy', 'scipy', 'PIL')) for m in sys.modules))"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
     assert res.stdout.strip() == "False"
