@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from .errors import InputError, OutputError
@@ -130,7 +130,7 @@ def fetched(url: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def staged(url: str) -> Iterator[tuple[str, callable]]:
+def staged(url: str) -> Iterator[tuple[str, Callable[[list], list[str]]]]:
     """A local output path for ``url``, and ``publish(paths) -> urls`` to upload results.
 
     For a plain path the output is written in place, its folder made if missing.

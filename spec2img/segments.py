@@ -375,10 +375,9 @@ class _Stitched:
         best = np.full(n, -1, np.int64)
         for k, (_, m, info) in enumerate(series):
             g0 = info.offset // hop
-            t = min(m.n_frames, n - g0)
-            depth = np.minimum(np.arange(t), t - 1 - np.arange(t))
-            if m.n_frames > t:  # frames past the recording's end: depth from the start only
-                depth = np.arange(t)
+            t = min(m.n_frames, n - g0)  # frames past the recording's end are dropped
+            local = np.arange(t)
+            depth = np.minimum(local, m.n_frames - 1 - local)
             region = slice(g0, g0 + t)
             better = depth > best[region]
             self.owner[region][better] = k
