@@ -15,7 +15,7 @@ import sys
 import warnings
 
 from . import __version__
-from .errors import Spec2ImgError
+from .errors import InputError, ParameterError, Spec2ImgError
 
 PROG = "spec2img"
 
@@ -78,11 +78,15 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _add_encode(sub) -> None:
     p = sub.add_parser(
         "encode", help="audio file -> 16-bit spectrogram PNG",
+        usage="%(prog)s AUDIO IMAGE.png [options]\n       %(prog)s INPUT... -o OUTDIR [options]",
         description="Encode an audio file as a 16-bit grayscale spectrogram PNG with "
         "every parameter needed to invert it stored in its text chunks.",
     )  # fmt: skip
-    p.add_argument("audio", help="input audio (WAV, FLAC, OGG, MP3 where supported)")
-    p.add_argument("image", help="output PNG")
+    p.add_argument(
+        "inputs", nargs="+", metavar="PATH",
+        help="input audio (WAV, FLAC, OGG, MP3 where supported) and output PNG; or audio "
+        "files, folders and globs with -o OUTDIR",
+    )  # fmt: skip
     g = p.add_argument_group("spectrogram (librosa's names)")
     g.add_argument("--n-fft", type=_positive_int, default=2048, help="FFT size (2048)")
     g.add_argument("--hop-length", type=_positive_int, help="hop (default win_length / 4)")
@@ -109,20 +113,23 @@ def _add_encode(sub) -> None:
         "(near-lossless round trips, edits converge from the original phase)",
     )  # fmt: skip
     _add_common(p)
+    _add_batch(p, "encode")
     p.set_defaults(func=_cmd_encode)
 
 
 def _add_decode(sub) -> None:
     p = sub.add_parser(
         "decode", help="spectrogram PNG -> audio file",
+        usage="%(prog)s IMAGE AUDIO [options]\n       %(prog)s INPUT... -o OUTDIR [options]",
         description="Decode a spectrogram image to audio: undo the dB mapping, recover "
         "the phase, restore the original length and level.",
     )  # fmt: skip
     p.add_argument(
-        "image", help="spectrogram image: a spec2img PNG, a Riffusion image, or any image "
-        "with the parameters below",
+        "inputs", nargs="+", metavar="PATH",
+        help="input spectrogram image (a spec2img PNG, a Riffusion image, or any image with "
+        "the parameters below) and output audio (.wav, .flac or .ogg); or images, folders "
+        "and globs with -o OUTDIR",
     )  # fmt: skip
-    p.add_argument("audio", help="output audio: .wav, .flac or .ogg")
     g = p.add_argument_group("phase retrieval")
     g.add_argument(
         "--method", default=None, metavar="|".join(METHODS),
@@ -156,6 +163,7 @@ def _add_decode(sub) -> None:
     )  # fmt: skip
     _add_plain_options(p)
     _add_common(p)
+    _add_batch(p, "decode")
     p.set_defaults(func=_cmd_decode)
 
 
@@ -239,6 +247,45 @@ def _add_show(sub) -> None:
     p.set_defaults(func=_cmd_show)
 
 
+def _add_batch(p: argparse.ArgumentParser, kind: str) -> None:
+    from .batch import add_arguments, check_arguments
+
+    add_arguments(p, kind)
+    p.set_defaults(check=lambda args: check_arguments(args, p.error))
+
+
+def _add_join(sub) -> None:
+    p = sub.add_parser(
+        "join", help="segment images -> one audio file",
+        usage="%(prog)s SEGMENTS... AUDIO [options]",
+        description="Decode the segment images of one recording (from encode --segment) "
+        "and join them with phase-coherent, crossfaded seams into audio of the original "
+        "length.",
+    )  # fmt: skip
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH",
+        help="a folder of segment images, or the images (globs too), then the output audio",
+    )  # fmt: skip
+    g = p.add_argument_group("phase retrieval")
+    g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
+    g.add_argument("--n-iter", type=_nonneg_int, default=None, help="iterations")
+    g.add_argument("--momentum", type=_float, default=None, help="FGLA momentum (0.99)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
+    o = p.add_argument_group("output")
+    o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
+    o.add_argument("--normalize", action="store_true",
+                   help="scale the peak to -1 dBFS instead of clipping beyond full scale")  # fmt: skip
+    o.add_argument("--max-pixels", type=_positive_int, default=None,
+                   help="accept segment images with more pixels than the default limit")  # fmt: skip
+    _add_common(p)
+
+    def check(args) -> None:
+        if len(args.paths) < 2:
+            p.error("give the segment images (or their folder), then the output audio")
+
+    p.set_defaults(func=_cmd_join, check=check)
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
     p.add_argument("image")
@@ -256,7 +303,7 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
-        _add_encode, _add_decode, _add_info, _add_show,
+        _add_encode, _add_decode, _add_join, _add_info, _add_show,
         _add_decompose, _add_recompose, _add_mosaic,
     ):  # fmt: skip
         add(sub)
@@ -264,28 +311,96 @@ def create_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_encode(args) -> int:
-    from .pipeline import audio_to_image
+    if args.output_dir is not None:
+        from .batch import run
 
-    image = audio_to_image(
-        args.audio, args.image, sr=args.sr, mono=args.mono, n_fft=args.n_fft,
-        hop_length=args.hop_length, win_length=args.win_length, window=args.window,
-        scale=args.scale, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
-        top_db=args.top_db, size=args.size, keep_phase=args.keep_phase,
-        workers=args.workers,
-    )  # fmt: skip
+        return run(args, encode_file, "encode")
+    result = encode_file(args, *args.inputs)
     if not args.quiet:
-        h, w = image.pixels.shape
-        _say(f"wrote {args.image} ({w}x{h}, {image.meta.channels} channel(s))")
-        if image.phase is not None:
-            from .keep_phase import sidecar_path
-
-            _say(f"wrote {sidecar_path(args.image)} (its phase)")
+        _say(result["message"])
     return 0
 
 
+def encode_file(args, src: str, dst: str) -> dict:
+    """Encode one file as ``spec2img encode`` does; the batch runs this for every file.
+
+    Returns
+    -------
+    dict
+        ``outputs`` (paths written), ``images`` (each output's path and metadata dict)
+        and ``message`` (the line the command prints).
+    """
+    params = dict(
+        n_fft=args.n_fft, hop_length=args.hop_length, win_length=args.win_length,
+        window=args.window, scale=args.scale, n_mels=args.n_mels, fmin=args.fmin,
+        fmax=args.fmax, top_db=args.top_db, workers=args.workers,
+    )  # fmt: skip
+    if args.db_range is not None:
+        params["db_range"] = tuple(args.db_range)
+    if args.segment is not None:
+        from .segments import audio_to_segments
+
+        if args.keep_phase:
+            raise ParameterError("--keep-phase does not combine with --segment")
+        written = audio_to_segments(
+            src, dst, segment=args.segment, overlap=args.overlap or 0.0, sr=args.sr,
+            mono=args.mono, size=args.size, **params,
+        )  # fmt: skip
+        images = [{"image": str(p), "metadata": im.meta.to_dict()} for p, im in written]
+        first, last = written[0][0], written[-1][0]
+        shape = _size_text(written[0][1], args.size)
+        span = f"{first}" if len(written) == 1 else f"{first} ... {last.name}"
+        message = f"wrote {len(written)} segment(s) {span} ({shape} each)"
+    else:
+        from .pipeline import audio_to_image
+
+        image = audio_to_image(
+            src, dst, sr=args.sr, mono=args.mono, size=args.size,
+            keep_phase=args.keep_phase, **params,
+        )  # fmt: skip
+        images = [{"image": str(dst), "metadata": image.meta.to_dict()}]
+        h, w = image.pixels.shape
+        message = f"wrote {dst} ({w}x{h}, {image.meta.channels} channel(s))"
+        if image.phase is not None:
+            from .keep_phase import sidecar_path
+
+            message += f"; wrote {sidecar_path(dst)} (its phase)"
+    return {"outputs": [i["image"] for i in images], "images": images, "message": message}
+
+
+def _size_text(image, size) -> str:
+    if size is not None:
+        return f"{size[0]}x{size[1]}"
+    h, w = image.pixels.shape
+    return f"{w}x{h}"
+
+
 def _cmd_decode(args) -> int:
-    from .pipeline import image_to_audio
+    if args.output_dir is not None:
+        from .batch import run
+
+        return run(args, decode_file, "decode")
     from .progress import ProgressBar
+
+    src = args.inputs[0]
+    with ProgressBar(f"decoding {os.path.basename(src)}",
+                     enabled=None if not args.quiet else False) as bar:  # fmt: skip
+        result = decode_file(args, *args.inputs, progress=bar)
+    if not args.quiet:
+        _say(result["message"])
+    return 0
+
+
+def decode_file(args, src: str, dst: str, *, progress=None) -> dict:
+    """Decode one file as ``spec2img decode`` does; the batch runs this for every file.
+
+    Returns
+    -------
+    dict
+        ``outputs``, ``metadata`` (the input image's, when it has spec2img metadata)
+        and ``message``.
+    """
+    from .pipeline import image_to_audio
 
     options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
     options["phase"] = False if args.no_phase else (args.phase or True)
@@ -293,14 +408,47 @@ def _cmd_decode(args) -> int:
         options["method"] = args.method
     if args.momentum is not None:
         options["momentum"] = args.momentum
-    with ProgressBar(f"decoding {os.path.basename(args.image)}",
+    y, sr = image_to_audio(
+        src, dst, subtype=args.subtype, normalize=args.normalize,
+        max_pixels=args.max_pixels, plain=_plain_options(args), progress=progress, **options,
+    )  # fmt: skip
+    return {
+        "outputs": [str(dst)], "metadata": _metadata_of(src),
+        "message": f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
+    }  # fmt: skip
+
+
+def _metadata_of(path) -> dict:
+    from .segments import read_meta
+
+    try:
+        return read_meta(path)[0].to_dict()
+    except Spec2ImgError:
+        return {}
+
+
+def _cmd_join(args) -> int:
+    from .batch import SEGMENT_EXTS, expand
+    from .progress import ProgressBar
+    from .segments import join
+
+    *inputs, dst = args.paths
+    srcs, problems = expand(inputs, SEGMENT_EXTS)
+    if problems:
+        raise InputError(problems[0][1])
+    options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
+    if args.method is not None:
+        options["method"] = args.method
+    if args.momentum is not None:
+        options["momentum"] = args.momentum
+    with ProgressBar(f"joining {len(srcs)} segment(s)",
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        y, sr = image_to_audio(
-            args.image, args.audio, subtype=args.subtype, normalize=args.normalize,
-            max_pixels=args.max_pixels, plain=_plain_options(args), progress=bar, **options,
+        y, sr = join(
+            srcs, dst, subtype=args.subtype, normalize=args.normalize,
+            max_pixels=args.max_pixels, progress=bar, **options,
         )  # fmt: skip
     if not args.quiet:
-        _say(f"wrote {args.audio} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+        _say(f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz from {len(srcs)} segment(s))")
     return 0
 
 
@@ -380,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = create_parser()
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "check", None) is not None:
+            args.check(args)  # usage rules argparse cannot express
     except SystemExit as e:  # --help, --version (0) and usage errors (2)
         return int(e.code or 0)
     with warnings.catch_warnings():

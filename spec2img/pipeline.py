@@ -14,14 +14,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import phase
+from . import blocks, phase
 from . import scale as _scale
 from .atomic import check_output
 from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
 from .image import GRID_KEY, SpectrogramImage, load
 from .keep_phase import phase_to_pixels
-from .params import MAX_CHANNELS, Metadata, SpecParams
+from .params import MAX_ABS_DB, MAX_CHANNELS, Metadata, SpecParams
 from .resize import resize
 from .stft import Stft
 
@@ -47,6 +47,7 @@ def encode(
     top_db: float = DEFAULT_TOP_DB,
     size: tuple[int, int] | None = None,
     keep_phase: bool = False,
+    db_range: tuple[float, float] | None = None,
     workers: int | None = None,
 ) -> SpectrogramImage:
     """Encode audio as a spectrogram image.
@@ -76,6 +77,10 @@ def encode(
         Also keep the STFT phase (``image.phase``, on the STFT grid whatever ``size``;
         saved as ``NAME.phase.png``), so that decoding starts from it: near-lossless
         round trips.
+    db_range : (float, float) or None
+        Fixed ``(db_min, db_max)`` instead of ``top_db`` below the peak, so that pixel
+        values mean the same level in every image of a set; louder cells are clipped to
+        ``db_max`` with a warning that counts them.
     workers : int or None
         FFT threads.
 
@@ -98,29 +103,43 @@ def encode(
         window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
     )  # fmt: skip
     y = _check_audio(y, params)
-    engine = Stft.from_params(params, workers=workers)
-    X = engine.forward(y)
-    kept = phase_to_pixels(np.angle(X)) if keep_phase else None
-    S = np.abs(X)
-    del X
-    if params.scale == "mel":
-        S = _scale.linear_to_mel(S, _scale.mel_basis(params))
-    db = _scale.amplitude_to_db(S)
-    db_min, db_max = _scale.db_range(db, top_db)
-    extra = {}
+    kept = None
+    if keep_phase:
+        X = Stft.from_params(params, workers=workers).forward(y)
+        kept = phase_to_pixels(np.angle(X))
+        S = np.abs(X)
+        del X
+        if params.scale == "mel":
+            S = _scale.linear_to_mel(S, _scale.mel_basis(params))
+    else:
+        S = magnitude(y, params, workers=workers)
+    image = image_from_magnitude(
+        S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
+    )
+    del S
     if size is not None:
-        width, height = _check_size(size, y.shape[0])
-        c, bins, frames = db.shape
-        if (height // c, width) != (bins, frames):
-            db = resize(db, (height // c, width), grow="nearest")
-            extra[GRID_KEY] = f"{frames}x{c * bins}"
-    meta = Metadata(
-        params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1],
-        channels=y.shape[0], extra=extra,
-    )  # fmt: skip
-    image = SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
+        image = resize_image(image, size)
     image.phase = kept
     return image
+
+
+def resize_image(image: SpectrogramImage, size) -> SpectrogramImage:
+    """The image at ``size = (width, height)`` pixels, resized in dB.
+
+    Cells are repeated where it grows and averaged where it shrinks; the metadata key
+    ``grid`` records the STFT grid so that :func:`load` and :func:`decode` resample back.
+    """
+    meta = image.meta
+    width, height = _check_size(size, meta.channels)
+    c, bins, frames = image.blocks().shape
+    if (height // c, width) == (bins, frames):
+        return image
+    db = resize(image.db(), (height // c, width), grow="nearest")
+    meta = Metadata(
+        params=meta.params, db_min=meta.db_min, db_max=meta.db_max, n_samples=meta.n_samples,
+        channels=meta.channels, extra={**meta.extra, GRID_KEY: f"{frames}x{c * bins}"},
+    )  # fmt: skip
+    return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, meta.db_min, meta.db_max), meta)
 
 
 def _check_size(size, channels: int) -> tuple[int, int]:
@@ -141,14 +160,71 @@ def _check_size(size, channels: int) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def image_from_magnitude(
+    S: np.ndarray,
+    params: SpecParams,
+    *,
+    n_samples: int,
+    top_db: float = DEFAULT_TOP_DB,
+    db_range: tuple[float, float] | None = None,
+    extra: dict[str, str] | None = None,
+    stacklevel: int = 2,
+) -> SpectrogramImage:
+    """Quantise a magnitude ``(channels, rows, frames)`` on the scale of ``params`` to an image.
+
+    ``top_db`` and ``db_range`` as :func:`encode` takes them; ``extra`` adds metadata keys.
+    """
+    S = np.asarray(S, dtype=np.float32)
+    if db_range is None:  # dB is monotonic in the amplitude: the peak cell is the max
+        peak = _scale.amplitude_to_db(np.max(S, initial=0.0, keepdims=True))
+        db_min, db_max = _scale.db_range(peak, top_db)
+    else:
+        db_min, db_max = _check_db_range(db_range)
+    c, rows, t = S.shape
+    pixels = np.empty((c * rows, t), np.uint16)
+    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
+    over = 0
+    step = max(1, blocks.BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
+    for t0 in range(0, t, step):
+        db = _scale.amplitude_to_db(S[..., t0 : t0 + step])
+        if db_range is not None:
+            over += int(np.count_nonzero(db > db_max))
+        view[..., t0 : t0 + step] = _scale.db_to_pixels(db, db_min, db_max)
+    if over:
+        warnings.warn(
+            f"{over} cells ({100 * over / S.size:.3g}%) louder than db_max={db_max:g} "
+            "were clipped to it; raise the top of the dB range to keep them",
+            stacklevel=stacklevel,
+        )
+    meta = Metadata(
+        params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
+        channels=c, extra=extra or {},
+    )  # fmt: skip
+    return SpectrogramImage(pixels, meta)
+
+
 def magnitude(
     y: np.ndarray, params: SpecParams, *, workers: int | None = None, engine: Stft | None = None
 ) -> np.ndarray:
-    """STFT magnitude of ``(channels, n)`` audio on the scale of ``params``."""
+    """STFT magnitude of ``(channels, n)`` audio on the scale of ``params``.
+
+    Long signals are transformed a block of frames at a time, so that the complex STFT
+    of the whole never exists at once.
+    """
     engine = Stft.from_params(params, workers=workers) if engine is None else engine
-    S = np.abs(engine.forward(y))
-    if params.scale == "mel":
-        S = _scale.linear_to_mel(S, _scale.mel_basis(params))
+    basis = _scale.mel_basis(params) if params.scale == "mel" else None
+    y = np.asarray(y, dtype=np.float32)
+    n_frames = engine.n_frames(y.shape[-1])
+    step = blocks.block_frames_for(y.shape[0], engine.n_bins)
+    if n_frames <= 2 * step:
+        S = np.abs(engine.forward(y))
+        return S if basis is None else _scale.linear_to_mel(S, basis)
+    rows = engine.n_bins if basis is None else basis.shape[0]
+    S = np.empty((*y.shape[:-1], rows, n_frames), np.float32)
+    for t0 in range(0, n_frames, step):
+        t1 = min(t0 + step, n_frames)
+        part = np.abs(blocks.frames(y, engine, t0, t1))
+        S[..., t0:t1] = part if basis is None else _scale.linear_to_mel(part, basis)
     return S
 
 
@@ -201,6 +277,7 @@ def decode(
     use_phase: bool = True,
     workers: int | None = None,
     progress=None,
+    block_frames: int | None = None,
     **options,
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image to audio.
@@ -225,6 +302,10 @@ def decode(
         FFT threads.
     progress : callable(done, total) or None
         Called as phase retrieval advances.
+    block_frames : int > 0 or None
+        Reconstruct in overlapping blocks of this many frames (bounded memory, see
+        :mod:`spec2img.blocks`).  ``None``: blockwise only for images with more than
+        ``blocks.BLOCKWISE_CELLS`` cells (about 95 s of stereo at 44.1 kHz, n_fft 2048).
     **options
         Method options such as ``momentum``.
 
@@ -237,9 +318,21 @@ def decode(
     sr : int
     """
     image = image.on_grid()
+    meta = image.meta
+    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+    if block_frames is not None or cells > blocks.BLOCKWISE_CELLS:
+        if init is None and use_phase and image.phase is not None:
+            init = image.phase_radians()
+        y = decode_frames(
+            lambda t0, t1: image_frames(image, t0, t1), meta, method=method, n_iter=n_iter,
+            seed=seed, init=init, workers=workers, progress=progress,
+            block_frames=block_frames, **options,
+        )  # fmt: skip
+        y = _relative_level(y, meta)
+        return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
     S, energy, init = _prepare(image, init, use_phase)
     return _decode_magnitude(
-        S, energy, image.meta, method=method, n_iter=n_iter, seed=seed, init=init,
+        S, energy, meta, method=method, n_iter=n_iter, seed=seed, init=init,
         workers=workers, progress=progress, **options,
     )  # fmt: skip
 
@@ -266,25 +359,100 @@ def _decode_magnitude(
         init=init, seed=seed, length=meta.n_samples, progress=progress, **options,
     )  # fmt: skip
     del S, init
-    y = match_energy(y, energy, meta.params, engine)
+    y = _relative_level(match_energy(y, energy, meta.params, engine), meta)
+    return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
+
+
+def _relative_level(y: np.ndarray, meta: Metadata) -> np.ndarray:
+    """Peak at -1 dBFS for images whose absolute level is unknown (``level=relative``)."""
     if meta.extra.get("level") == "relative":
         peak = float(np.max(np.abs(y))) if y.size else 0.0
         if peak > 0:
             y = (y * np.float32(NORMALIZE_PEAK / peak)).astype(np.float32)
-    return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
+    return y
 
 
 def image_energy(image: SpectrogramImage) -> np.ndarray:
     """Spectral energy (sum of squared magnitudes) of each channel, on the image's scale."""
-    blocks = image.blocks()
-    n_ch, n_bins, width = blocks.shape
+    px = image.blocks()
+    n_ch, n_bins, width = px.shape
     total = np.zeros(n_ch)
     step = max(1, (1 << 22) // max(1, n_ch * n_bins))
     for t0 in range(0, width, step):
-        amp = _scale.pixels_to_amplitude(blocks[:, :, t0 : t0 + step], image.meta.db_min,
+        amp = _scale.pixels_to_amplitude(px[:, :, t0 : t0 + step], image.meta.db_min,
                                          image.meta.db_max)  # fmt: skip
         total += np.einsum("cft,cft->c", amp, amp, dtype=np.float64)
     return total
+
+
+def image_frames(image: SpectrogramImage, t0: int, t1: int) -> np.ndarray:
+    """Magnitude of frames ``[t0, t1)`` on the image's own scale ``(channels, rows, t1 - t0)``.
+
+    Frames past an image one column narrower than its metadata repeat its last column,
+    as :func:`linear_magnitude` does.
+    """
+    px = image.blocks()
+    width = px.shape[-1]
+    cols = np.minimum(np.arange(t0, t1), width - 1)
+    part = px[..., cols] if t1 > width else px[..., t0:t1]
+    return _scale.pixels_to_amplitude(part, image.meta.db_min, image.meta.db_max)
+
+
+def decode_frames(
+    source,
+    meta: Metadata,
+    *,
+    method: str | None = None,
+    n_iter: int | None = None,
+    seed: int | None = 0,
+    init: np.ndarray | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
+    **options,
+) -> np.ndarray:
+    """Decode a magnitude given frame range by frame range, in bounded memory.
+
+    Parameters
+    ----------
+    source : callable(t0, t1) -> np.ndarray [shape=(channels, rows, t1 - t0)]
+        Magnitude of frames ``[t0, t1)`` on the scale of ``meta`` (mel bands for a mel
+        image); asked for twice per block, so it should be cheap or cached.
+    meta : Metadata
+        Parameters, length and channels of the whole recording.
+    block_frames : int > 0 or None
+        Frames per block (``None``: :func:`spec2img.blocks.block_frames_for`).
+    method, n_iter, seed, init, workers, progress, **options
+        As :func:`decode`.
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, n_samples), dtype=float32]
+        Each block's level is matched to its part of the magnitude before crossfading.
+    """
+    params = meta.params
+    engine = Stft.from_params(params, workers=workers)
+    basis = _scale.mel_basis(params) if params.scale == "mel" else None
+
+    def linear(t0: int, t1: int) -> np.ndarray:
+        M = source(t0, t1)
+        return M if basis is None else _scale.mel_to_linear(M, basis)
+
+    def finish(y: np.ndarray, t0: int, t1: int) -> np.ndarray:
+        return match_level(y, source(t0, t1), params, engine)
+
+    if init is not None and np.shape(init) != (meta.channels, engine.n_bins, meta.n_frames):
+        raise ParameterError(
+            f"init has shape {np.shape(init)}, expected "
+            f"{(meta.channels, engine.n_bins, meta.n_frames)}"
+        )
+    return blocks.reconstruct(
+        linear, engine, n_frames=meta.n_frames, length=meta.n_samples,
+        channels=meta.channels, block_frames=block_frames,
+        method=phase.DEFAULT_METHOD if method is None else method,
+        n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
+        seed=seed, init=init, finish=finish, progress=progress, **options,
+    )  # fmt: skip
 
 
 def match_level(y: np.ndarray, target: np.ndarray, params: SpecParams, engine: Stft) -> np.ndarray:
@@ -489,6 +657,20 @@ def image_to_audio(
         )
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
+
+
+def _check_db_range(db_range) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in db_range)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"db_range must be two numbers (low, high), not {db_range!r}"
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and -MAX_ABS_DB <= low < high <= MAX_ABS_DB):
+        raise ParameterError(
+            f"db_range=({low:g}, {high:g}) must be finite, low < high, within +-{MAX_ABS_DB:g} dB"
+        )
+    return low, high
 
 
 def _check_audio(y: np.ndarray, params: SpecParams) -> np.ndarray:
