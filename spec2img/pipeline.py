@@ -214,7 +214,7 @@ def audio_to_image(
     y, file_sr = load_audio(src, sr=sr, mono=mono)
     try:
         image = encode(y, file_sr, **params)
-    except ParameterError as e:
+    except Spec2ImgError as e:
         raise in_file(src, e) from None
     image.save(dst, inputs=[src])
     return image
