@@ -13,6 +13,8 @@ overlap-add inverse.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.fft
 
@@ -70,11 +72,17 @@ def get_window(window, win_length: int, n_fft: int | None = None) -> np.ndarray:
     else:
         import scipy.signal  # slow import, only for unusual windows
 
-        try:
-            w = scipy.signal.get_window(_window_spec(name), win_length, fftbins=True)
-        except (ValueError, TypeError) as e:
+        spec = _window_spec(name)
+        try:  # the parameters may come from an untrusted file: any failure is a bad window
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                w = np.asarray(scipy.signal.get_window(spec, win_length, fftbins=True), np.float64)
+        except Exception as e:
             raise ParameterError(f"unknown window {window!r}: {e}") from None
-        w = np.asarray(w, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        w32 = w.astype(np.float32)
+    if not (np.all(np.isfinite(w32)) and np.any(w32)):
+        raise ParameterError(f"window {window!r} has non-finite values or is all zero")
     out = np.zeros(n_fft)
     start = (n_fft - win_length) // 2
     out[start : start + win_length] = w

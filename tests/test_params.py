@@ -90,3 +90,15 @@ def test_extra_keys_survive():
     text = _meta().to_text()
     text["future_key"] = "42"
     assert Metadata.from_text(text).to_text()["future_key"] == "42"
+
+
+@pytest.mark.parametrize(
+    "window",
+    ["general_cosine:0", "taylor:4:1e300", "chebwin:1e9", "kaiser:1e308", "kaiser:-1e3",
+     "gaussian:0", "general_hamming:1e308", "exponential:0:0", "exponential:1e300:1e-300"],
+)  # fmt: skip
+def test_windows_whose_parameters_break_scipy_are_parameter_errors(window):
+    from spec2img.stft import get_window
+
+    with pytest.raises(ParameterError, match="window"):
+        get_window(window, 64)
