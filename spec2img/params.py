@@ -57,6 +57,15 @@ def _check_float(name: str, value: Any, lo: float, hi: float) -> float:
     return value
 
 
+def _check_window(window: Any, win_length: int, n_fft: int) -> None:
+    """A window name (``"hann"``, ``"kaiser:8.6"``) that gives a finite, non-zero window."""
+    if not isinstance(window, str) or not 0 < len(window) <= 64:
+        raise ParameterError(f"window must be a window name, not {window!r}")
+    from .stft import get_window  # computing it is the only sure check of its parameters
+
+    get_window(window, win_length, n_fft)
+
+
 @dataclass(frozen=True)
 class SpecParams:
     """How a spectrogram is computed: STFT framing and frequency scale.
@@ -104,8 +113,7 @@ class SpecParams:
         win = _check_int("win_length", win, 1, n_fft)
         hop = max(1, win // 4) if self.hop_length is None else self.hop_length
         hop = _check_int("hop_length", hop, 1, win)
-        if not isinstance(self.window, str) or not 0 < len(self.window) <= 64:
-            raise ParameterError(f"window must be a window name, not {self.window!r}")
+        _check_window(self.window, win, n_fft)
         if not isinstance(self.center, bool):
             raise ParameterError(f"center must be true or false, not {self.center!r}")
         if self.scale not in SCALES:

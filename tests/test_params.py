@@ -102,3 +102,11 @@ def test_windows_whose_parameters_break_scipy_are_parameter_errors(window):
 
     with pytest.raises(ParameterError, match="window"):
         get_window(window, 64)
+
+
+def test_a_broken_window_in_metadata_is_refused_when_read():
+    text = _meta().to_text()
+    text["window"] = "gaussian:0"
+    with pytest.raises(MetadataError, match="window 'gaussian:0'"):
+        Metadata.from_text(text)
+    assert SpecParams(sample_rate=8000, n_fft=64, window="kaiser:8.6").window == "kaiser:8.6"
