@@ -136,10 +136,9 @@ class SpecParams:
         return self.n_mels if self.scale == "mel" else self.n_fft // 2 + 1
 
     def n_frames(self, n_samples: int) -> int:
-        """Number of STFT frames for a signal of ``n_samples`` samples."""
-        if self.center:
-            return 1 + n_samples // self.hop_length
-        return 1 + max(0, n_samples - self.n_fft) // self.hop_length
+        """Number of STFT frames for a signal of ``n_samples`` samples (librosa's count)."""
+        padded = n_samples + 2 * (self.n_fft // 2) if self.center else n_samples
+        return 1 + max(0, padded - self.n_fft) // self.hop_length
 
     def replace(self, **changes: Any) -> SpecParams:
         """Return a copy with some fields changed (and validated)."""

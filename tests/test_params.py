@@ -110,3 +110,16 @@ def test_a_broken_window_in_metadata_is_refused_when_read():
     with pytest.raises(MetadataError, match="window 'gaussian:0'"):
         Metadata.from_text(text)
     assert SpecParams(sample_rate=8000, n_fft=64, window="kaiser:8.6").window == "kaiser:8.6"
+
+
+@pytest.mark.parametrize("n_fft, hop, center", [(64, 16, True), (65, 16, True), (33, 8, True),
+                                                (65, 16, False), (100, 7, True)])  # fmt: skip
+def test_frame_count_matches_the_stft_also_for_odd_n_fft(n_fft, hop, center):
+    import numpy as np
+
+    from spec2img.stft import Stft
+
+    p = SpecParams(sample_rate=8000, n_fft=n_fft, hop_length=hop, center=center)
+    engine = Stft.from_params(p)
+    for n in (n_fft, n_fft + 1, 2 * n_fft, 3 * hop * 7, 1000, 1001):
+        assert p.n_frames(n) == engine.forward(np.zeros(n, np.float32)).shape[-1], n
