@@ -157,9 +157,8 @@ class Stft:
 
     def n_frames(self, n_samples: int) -> int:
         """Frames :meth:`forward` returns for ``n_samples`` samples."""
-        if self.center:
-            return 1 + n_samples // self.hop_length
-        return 1 + max(0, n_samples - self.n_fft) // self.hop_length
+        padded = n_samples + 2 * (self.n_fft // 2) if self.center else n_samples
+        return 1 + max(0, padded - self.n_fft) // self.hop_length
 
     def forward(self, y: np.ndarray) -> np.ndarray:
         """STFT of ``y``.
