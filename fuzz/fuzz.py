@@ -66,6 +66,8 @@ def _worker(conn, seeds, target_names, base_seed, workdir, mem_mb):
     import warnings
 
     warnings.simplefilter("ignore")  # a warning is a legal outcome; only exceptions count
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # libraries' own chatter (libmpg123 on junk) would drown the summary
     while True:
         msg = conn.recv()
         if msg is None:

@@ -9,6 +9,7 @@ replayed.
 
 from __future__ import annotations
 
+import functools
 import random
 import struct
 import zlib
@@ -212,12 +213,22 @@ def edit_pixels(chunks, rng):
         raw = raw[: rng.randrange(len(raw) + 1)]
     elif op == "long":
         raw += bytes(rng.randrange(256) for _ in range(rng.choice((1, 100, 5000))))
-    else:
-        raw += bytes(rng.choice((1_000_000, 20_000_000)))
     first = next(i for i, c in enumerate(chunks) if c[0] == b"IDAT")
     chunks = [c for c in chunks if c[0] != b"IDAT"]
-    chunks.insert(first, [b"IDAT", zlib.compress(bytes(raw), 6), b""])
+    deflate = zlib.compressobj(6)
+    data = deflate.compress(bytes(raw))
+    if op == "bomb":  # far more rows than the header says, at little cost in the file
+        zeros = bytes(1_000_000)
+        for _ in range(rng.choice((1, 20))):
+            data += deflate.compress(zeros)
+    chunks.insert(first, [b"IDAT", data + deflate.flush(), b""])
     return pngbytes.join(chunks), f"pixel data: {op} ({len(raw)} bytes raw)"
+
+
+@functools.cache
+def _bomb(n: int) -> bytes:
+    """``n`` zero bytes, deflated (about 1000 times smaller)."""
+    return zlib.compress(bytes(n), 9)
 
 
 EXTRA_CHUNKS = (b"tEXt", b"zTXt", b"iTXt", b"iCCP", b"eXIf", b"tRNS", b"PLTE", b"sBIT",
@@ -231,7 +242,7 @@ def insert_chunk(chunks, rng):
     n = rng.choice((0, 1, 4, 13, 26, 100, 5000))
     body = bytes(rng.randrange(256) for _ in range(n))
     if ctype in (b"zTXt", b"iCCP") and rng.random() < 0.5:  # a compressed bomb
-        body = b"Comment\0\0" + zlib.compress(b"\0" * rng.choice((10**6, 50 * 10**6)), 9)
+        body = b"Comment\0\0" + _bomb(rng.choice((10**6, 50 * 10**6)))
     j = rng.randrange(1, len(chunks) + 1)
     chunks.insert(j, [ctype, body, b""])
     return pngbytes.join(chunks), f"insert {ctype!r} of {len(body)} bytes at {j}"

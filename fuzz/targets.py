@@ -200,6 +200,17 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
+def _empty(folder: Path, keep: Path | None = None) -> None:
+    """Remove everything in ``folder`` but ``keep`` (cheaper than removing the folder)."""
+    for p in folder.iterdir():
+        if p == keep:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
 @dataclass(frozen=True)
 class Outcome:
     kind: str  # "ok", "error:<Class>", or a failure (see FAILURES)
@@ -214,9 +225,10 @@ class Outcome:
 def run_case(target: Target, data: bytes, suffix: str, workdir: Path,
              seconds: float | None = None) -> Outcome:  # fmt: skip
     """Write ``data`` as the input, run ``target`` on it and judge the outcome."""
-    shutil.rmtree(workdir, ignore_errors=True)
     out = workdir / "out"
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    _empty(out)
+    _empty(workdir, keep=out)
     src = workdir / f"input{suffix}"
     src.write_bytes(data)
     start = time.perf_counter()
