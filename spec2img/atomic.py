@@ -8,11 +8,28 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import InputError, OutputError
+
+
+def check_input(path: str | os.PathLike, what: str = "a file") -> Path:
+    """The path of an existing input that is not a folder, or an :class:`InputError`."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:  # too long a name, a symlink loop, no permission...
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+    except ValueError:
+        raise InputError(f"{path!r}: not a valid file name") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a folder, not {what}")
+    return path
 
 
 def check_output(dst: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:

@@ -58,6 +58,18 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_max_pixels(p) -> None:
+    p.add_argument(
+        "--max-pixels", type=_positive_int, default=None, metavar="N",
+        help="refuse images of more pixels (or decodes of more spectrogram cells) than N "
+        "(default 2**28 = 268435456); raise it for trusted huge images",
+    )  # fmt: skip
+
+
+def _max_pixels(args) -> dict:
+    return {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
+
+
 def _add_encode(sub) -> None:
     p = sub.add_parser(
         "encode", help="audio file -> 16-bit spectrogram PNG",
@@ -104,10 +116,7 @@ def _add_decode(sub) -> None:
         "--normalize", action="store_true",
         help="scale the peak to -1 dBFS instead of clipping beyond full scale",
     )  # fmt: skip
-    o.add_argument(
-        "--max-pixels", type=_positive_int, default=None,
-        help="accept images with more pixels than the default limit (2**28)",
-    )  # fmt: skip
+    _add_max_pixels(o)
     _add_common(p)
     p.set_defaults(func=_cmd_decode)
 
@@ -116,6 +125,7 @@ def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
     p.add_argument("image")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
+    _add_max_pixels(p)
     p.set_defaults(func=_cmd_info)
 
 
@@ -171,7 +181,7 @@ def _cmd_decode(args) -> int:
 def _cmd_info(args) -> int:
     from .image import load
 
-    meta = load(args.image).meta
+    meta = load(args.image, **_max_pixels(args)).meta
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MetadataError, in_file
+from .errors import InputError, MetadataError, in_file
 from .params import Metadata
-from .png import DEFAULT_MAX_PIXELS, read_png, write_png
+from .png import DEFAULT_MAX_PIXELS, MODES_16, read_header, read_pixels, write_png
 from .scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 
 #: Hint shown when an image has no spec2img metadata.
@@ -85,11 +85,16 @@ def load(
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
 
+    The size, the metadata and the work a decode would need are all checked before
+    any pixel is decoded, so a small file that claims a huge image costs nothing.
+
     Parameters
     ----------
     path : path-like
     max_pixels : int or None
-        Refuse images with more pixels than this (``None``: no limit).
+        Refuse images with more pixels than this, or whose linear spectrogram (what a
+        decode computes: ``channels * (n_fft // 2 + 1) * frames`` cells, more than the
+        pixels of a mel image) has more cells than this.  ``None``: no limit.
 
     Returns
     -------
@@ -98,31 +103,40 @@ def load(
     Raises
     ------
     InputError
-        Missing, unreadable or truncated file.
+        Missing, unreadable, truncated or too large a file.
     MetadataError
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    pixels, text, mode = read_png(path, max_pixels=max_pixels)
-    if not text:
+    header = read_header(path, max_pixels=max_pixels)
+    if not header.text:
         raise MetadataError(f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}")
     try:
-        meta = Metadata.from_text(text)
+        meta = Metadata.from_text(header.text)
     except MetadataError as e:
         raise in_file(path, e) from None
-    return SpectrogramImage(_as_uint16(path, pixels, mode), _check_shape(path, pixels, meta))
+    _check_shape(path, (header.height, header.width), meta)
+    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+    if max_pixels is not None and cells > max_pixels:
+        raise InputError(
+            f"{path}: decoding needs a spectrogram of {meta.channels} x "
+            f"{meta.params.n_fft // 2 + 1} x {meta.n_frames} = {cells} cells, beyond the limit "
+            f"of {max_pixels} (raise it with --max-pixels for trusted images)"
+        )
+    pixels, mode = read_pixels(path, header)
+    return SpectrogramImage(_as_uint16(path, pixels, mode), meta)
 
 
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
-    if pixels.dtype == np.uint16 and pixels.ndim == 2:
+    if mode in MODES_16 and pixels.dtype == np.uint16 and pixels.ndim == 2:
         return pixels
     if mode == "L":  # an editor saved it as 8-bit: spread 0..255 over 0..65535
         return pixels.astype(np.uint16) * np.uint16(PIXEL_MAX // 255)
     raise MetadataError(f"{path}: spec2img images are 16-bit grayscale, this one is mode {mode!r}")
 
 
-def _check_shape(path, pixels: np.ndarray, meta: Metadata) -> Metadata:
-    h, w = pixels.shape[:2]
+def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:
+    h, w = shape
     want_h, want_w = meta.shape
     if h != want_h:
         raise MetadataError(
@@ -134,4 +148,3 @@ def _check_shape(path, pixels: np.ndarray, meta: Metadata) -> Metadata:
             f"{path}: image width {w} does not match its metadata "
             f"(n_samples={meta.n_samples} at hop {meta.params.hop_length} gives {want_w} frames)"
         )
-    return meta
