@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import InputError, ParameterError
+from .atomic import atomic_path, check_input
+from .errors import InputError, OutputError, ParameterError
 
 #: Output container by file extension, and its default subtype.
 FORMATS = {
@@ -46,11 +47,7 @@ def load_audio(
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an audio file")
+    path = check_input(path, "an audio file")
     try:
         data, file_sr = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
@@ -151,9 +148,20 @@ def save_audio(
 
     fmt, subtype = output_format(path, subtype)
     y = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    bad = int(y.size - np.count_nonzero(np.isfinite(y)))
+    if bad:
+        raise ParameterError(f"{path}: refusing to write {bad} NaN or infinite samples")
     y = prepare_for_output(y, subtype, normalize=normalize)
     with atomic_path(path, inputs) as tmp:
-        sf.write(tmp, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype)
+        # Encode in memory, then write the bytes ourselves: libsndfile reports a full
+        # disk as "System error." (or soundfile as a bare AssertionError), Python's
+        # own write says "No space left on device".
+        buf = io.BytesIO()
+        try:
+            sf.write(buf, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype)
+        except (RuntimeError, AssertionError, ValueError, TypeError) as e:
+            raise OutputError(f"{path}: cannot encode {fmt} {subtype}: {_first_line(e)}") from None
+        tmp.write_bytes(buf.getbuffer())
     return Path(path)
 
 
