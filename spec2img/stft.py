@@ -82,7 +82,9 @@ def get_window(window, win_length: int, n_fft: int | None = None) -> np.ndarray:
     with np.errstate(all="ignore"):
         w32 = w.astype(np.float32)
     if not (np.all(np.isfinite(w32)) and np.any(w32)):
-        raise ParameterError(f"window {window!r} has non-finite values or is all zero")
+        raise ParameterError(
+            f"window {window!r} of {win_length} samples has non-finite values or is all zero"
+        )
     out = np.zeros(n_fft)
     start = (n_fft - win_length) // 2
     out[start : start + win_length] = w

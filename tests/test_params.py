@@ -104,6 +104,12 @@ def test_windows_whose_parameters_break_scipy_are_parameter_errors(window):
         get_window(window, 64)
 
 
+def test_an_all_zero_window_is_refused_by_length():
+    with pytest.raises(ParameterError, match="window 'hann' of 1 samples"):
+        SpecParams(sample_rate=8000, n_fft=64, win_length=1)
+    assert SpecParams(sample_rate=8000, n_fft=64, win_length=1, window="boxcar").win_length == 1
+
+
 def test_a_broken_window_in_metadata_is_refused_when_read():
     text = _meta().to_text()
     text["window"] = "gaussian:0"
