@@ -247,6 +247,10 @@ class Stft:
             wss = self._overlap_add(sq)
             if self.wss_floor > 0:
                 np.maximum(wss, np.float32(self.wss_floor * wss.max()), out=wss)
-            wss[wss <= np.finfo(np.float32).tiny] = 1.0
+            # Below (float32 eps * peak of the window)^2 the envelope is rounding noise of
+            # the window (a periodic Blackman's first sample is -1.4e-17, not 0): dividing
+            # by it turned the edge samples of center=False frames into 1e16 spikes.
+            noise = (np.finfo(np.float32).eps * np.abs(self.window).max()) ** 2
+            wss[wss <= max(noise, np.finfo(np.float32).tiny)] = 1.0
             self._wss_cache = {n_frames: wss}
         return wss
