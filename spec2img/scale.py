@@ -65,10 +65,14 @@ def mel_basis(params) -> np.ndarray:
     """
     import librosa  # heavy; only the mel path needs it
 
-    return librosa.filters.mel(
-        sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels,
-        fmin=params.fmin, fmax=params.fmax, dtype=np.float32,
-    )  # fmt: skip
+    with np.errstate(all="ignore"):
+        basis = librosa.filters.mel(
+            sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels,
+            fmin=params.fmin, fmax=params.fmax, dtype=np.float32,
+        )  # fmt: skip
+    # A band far narrower than a bin (fmax=1e-300) covers no bin but normalises by ~1/0:
+    # its weights come out 0 * inf = NaN.  It is an empty filter, as librosa warns.
+    return np.nan_to_num(basis, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def linear_to_mel(S: np.ndarray, basis: np.ndarray) -> np.ndarray:
@@ -102,10 +106,11 @@ def mel_to_linear(M: np.ndarray, basis: np.ndarray, *, n_iter: int = 200) -> np.
     A = np.asarray(basis, dtype=np.float32)
     B = np.moveaxis(np.asarray(M, np.float32).reshape(-1, n_mels, t), 0, 1).reshape(n_mels, -1)
     peak = float(B.max()) if B.size else 0.0
-    if peak <= 0:
+    norm = float(np.linalg.norm(A.astype(np.float64), 2))
+    if peak <= 0 or norm == 0:  # silence, or bands that cover no bin: nothing to recover
         return np.zeros((*lead, A.shape[1], t), np.float32)
     B = B / peak  # work at unit scale; the solution scales back linearly
-    step = np.float32(1.0 / np.linalg.norm(A.astype(np.float64), 2) ** 2)
+    step = np.float32(1.0 / norm**2)
     X = np.maximum(np.linalg.pinv(A) @ B, 0).astype(np.float32)
     Y, tk = X.copy(), 1.0
     b_norm = float(np.linalg.norm(B))

@@ -45,3 +45,12 @@ def test_mel_nnls_inverse_is_non_negative_and_beats_pinv(rng):
     S_pinv = np.maximum(np.einsum("fm,cmt->cft", np.linalg.pinv(basis), M), 0)
     err_pinv = np.linalg.norm(scale.linear_to_mel(S_pinv, basis) - M)
     assert err_nnls < 0.5 * err_pinv
+
+
+@pytest.mark.filterwarnings("ignore:Empty filters detected")
+def test_a_band_narrower_than_any_bin_gives_an_empty_filter_not_nan():
+    p = SpecParams(sample_rate=1, n_fft=16, scale="mel", n_mels=2, fmax=1e-308)
+    basis = scale.mel_basis(p)
+    assert np.all(basis == 0)
+    M = np.ones((1, 2, 5), np.float32)
+    assert np.all(scale.mel_to_linear(M, basis) == 0)  # nothing to recover; no 1/0
