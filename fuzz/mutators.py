@@ -31,7 +31,7 @@ JUNK_VALUES = (
     str(P.MAX_SAMPLE_RATE), str(P.MAX_SAMPLE_RATE + 1), str(P.MIN_N_FFT - 1),
     str(P.MAX_N_FFT), str(P.MAX_N_FFT + 1), str(P.MAX_CHANNELS), str(P.MAX_CHANNELS + 1),
     str(P.MAX_N_MELS), str(P.MAX_N_MELS + 1), str(P.MAX_N_SAMPLES), str(P.MAX_N_SAMPLES + 1),
-    repr(P.MAX_ABS_DB), repr(-P.MAX_ABS_DB), "770", "-770", "400", "600",
+    repr(P.MAX_ABS_DB), repr(-P.MAX_ABS_DB), repr(P.MAX_DB), repr(P.MAX_DB + 1), "770", "-770",
     str(2**31), str(2**63), str(10**12), "9" * 20, "9" * 21, "9" * 400,
     "1e308", "-1e308", "1e-308", "5e-324", "1e309", "nan", "NaN", "-nan", "inf", "-inf",
     "Infinity", "1_000", "0x10", "1e3", "+5", " 64 ", "64\n", "6\x004",

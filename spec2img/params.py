@@ -26,7 +26,12 @@ MAX_SAMPLE_RATE = 1_000_000
 MIN_N_FFT, MAX_N_FFT = 16, 65536
 MAX_CHANNELS = 64
 MAX_N_MELS = 4096
-MAX_ABS_DB = 1000.0
+MAX_ABS_DB = 1000.0  # lowest dB value: -MAX_ABS_DB (amplitude 1e-50, silence in float32)
+#: Highest dB value: amplitude 1e15.  Decoding multiplies amplitudes by up to ~1e12 on
+#: the way (a 65536-point FFT, the window envelope at the edges of center=False frames),
+#: which must stay below float32's 3.4e38; a float WAV 1000 times over full scale
+#: reaches about 150 dB.
+MAX_DB = 300.0
 MAX_N_SAMPLES = 2**40
 MAX_TEXT_VALUE = 256  # characters in one metadata value
 SCALES = ("linear", "mel")
@@ -182,8 +187,8 @@ class Metadata:
                 f"version={self.version!r} is not a known format version "
                 f"(this spec2img reads version {FORMAT_VERSION})"
             )
-        db_min = _check_float("db_min", self.db_min, -MAX_ABS_DB, MAX_ABS_DB)
-        db_max = _check_float("db_max", self.db_max, -MAX_ABS_DB, MAX_ABS_DB)
+        db_min = _check_float("db_min", self.db_min, -MAX_ABS_DB, MAX_DB)
+        db_max = _check_float("db_max", self.db_max, -MAX_ABS_DB, MAX_DB)
         if not db_min < db_max:
             raise ParameterError(f"db_min={db_min:g} must be below db_max={db_max:g}")
         set_("db_min", db_min)

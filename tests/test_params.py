@@ -145,3 +145,19 @@ def test_window_rounding_noise_is_never_a_divisor_of_the_inverse(window):
     X = np.abs(X) * np.exp(2j * np.pi * rng.random(X.shape))  # inconsistent, as in phase retrieval
     y = engine.inverse(X, len(x))
     assert np.all(np.isfinite(y)) and np.abs(y).max() < 1e7  # 4e16 before, for blackman
+
+
+def test_db_values_are_bounded_so_that_decoding_stays_finite():
+    import numpy as np
+
+    import spec2img
+    from spec2img.image import SpectrogramImage
+    from spec2img.params import MAX_DB
+
+    p = SpecParams(sample_rate=8000, n_fft=64, hop_length=16, window="blackman", center=False)
+    with pytest.raises(ParameterError, match=f"db_max={MAX_DB + 1:g} is out of range"):
+        Metadata(params=p, db_min=0.0, db_max=MAX_DB + 1, n_samples=512)
+    meta = Metadata(params=p, db_min=0.0, db_max=MAX_DB, n_samples=512)
+    pixels = np.full(meta.shape, 65535, np.uint16)
+    y, _ = spec2img.decode(SpectrogramImage(pixels, meta), n_iter=3)
+    assert np.all(np.isfinite(y))
