@@ -140,6 +140,11 @@ class SpecParams:
         """Rows per channel in the image: frequency bins or mel bands."""
         return self.n_mels if self.scale == "mel" else self.n_fft // 2 + 1
 
+    @property
+    def min_samples(self) -> int:
+        """Fewest samples that hold one STFT frame (after centring's padding, if any)."""
+        return self.n_fft - 2 * (self.n_fft // 2) if self.center else self.n_fft
+
     def n_frames(self, n_samples: int) -> int:
         """Number of STFT frames for a signal of ``n_samples`` samples (librosa's count)."""
         padded = n_samples + 2 * (self.n_fft // 2) if self.center else n_samples
@@ -193,7 +198,14 @@ class Metadata:
             raise ParameterError(f"db_min={db_min:g} must be below db_max={db_max:g}")
         set_("db_min", db_min)
         set_("db_max", db_max)
-        set_("n_samples", _check_int("n_samples", self.n_samples, 0, MAX_N_SAMPLES))
+        n = _check_int("n_samples", self.n_samples, 0, MAX_N_SAMPLES)
+        if n < self.params.min_samples:
+            p = self.params
+            raise ParameterError(
+                f"n_samples={n} is shorter than one frame (n_fft={p.n_fft}, "
+                f"center={_format_value(p.center)})"
+            )
+        set_("n_samples", n)
         set_("channels", _check_int("channels", self.channels, 1, MAX_CHANNELS))
         set_("extra", dict(self.extra))
 

@@ -79,6 +79,16 @@ def test_bad_text_is_refused_with_the_key(key, value, words):
         Metadata.from_text(text)
 
 
+@pytest.mark.parametrize("n_fft, center, shortest", [(64, True, 0), (65, True, 1),
+                                                     (64, False, 64), (65, False, 65)])  # fmt: skip
+def test_n_samples_must_hold_one_frame(n_fft, center, shortest):
+    p = SpecParams(sample_rate=8000, n_fft=n_fft, center=center)
+    assert Metadata(params=p, db_min=-1.0, db_max=0.0, n_samples=shortest).n_frames == 1
+    if shortest:
+        with pytest.raises(ParameterError, match=f"n_samples={shortest - 1} is shorter"):
+            Metadata(params=p, db_min=-1.0, db_max=0.0, n_samples=shortest - 1)
+
+
 def test_missing_keys_are_listed():
     text = _meta().to_text()
     del text["n_fft"], text["db_max"]
