@@ -22,6 +22,8 @@ FORMATS = {
     ".aif": ("AIFF", "PCM_16"),
 }
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+#: Frames read at a time.
+_BLOCK = 2**20
 #: Peak level of ``normalize=True``: -1 dBFS.
 NORMALIZE_PEAK = 10 ** (-1 / 20)
 
@@ -49,12 +51,11 @@ def load_audio(
 
     path = check_input(path, "an audio file")
     try:
-        data, file_sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise InputError(f"{path}: not a readable audio file ({_first_line(e)})") from None
+        y, file_sr = _read_blocks(sf, path)
     except MemoryError:
         raise InputError(f"{path}: audio too large to read into memory") from None
-    y = np.ascontiguousarray(data.T)
+    except Exception as e:  # libsndfile parses untrusted bytes: any failure is a bad file
+        raise InputError(f"{path}: not a readable audio file ({_first_line(e)})") from None
     if y.shape[-1] == 0:
         raise InputError(f"{path}: audio has no samples")
     bad = int(y.size - np.count_nonzero(np.isfinite(y)))
@@ -66,6 +67,24 @@ def load_audio(
         y = resample(y, file_sr, sr)
         file_sr = sr
     return y, int(file_sr)
+
+
+def _read_blocks(sf, path: Path) -> tuple[np.ndarray, int]:
+    """``(channels, n)`` float32 read block by block: memory follows the data in the file,
+    not the frame count its header claims (a 1-kB FLAC may claim 2**36 samples)."""
+    blocks = []
+    with sf.SoundFile(path) as f:
+        while len(block := f.read(_BLOCK, dtype="float32", always_2d=True)):
+            blocks.append(block)
+            if len(block) < _BLOCK:
+                break
+        channels, sr = f.channels, f.samplerate
+    y = np.empty((channels, sum(len(b) for b in blocks)), np.float32)
+    at = 0
+    for block in blocks:
+        y[:, at : at + len(block)] = block.T
+        at += len(block)
+    return y, sr
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
