@@ -26,6 +26,8 @@ MAX_SAMPLE_RATE = 1_000_000
 MIN_N_FFT, MAX_N_FFT = 16, 65536
 MAX_CHANNELS = 64
 MAX_N_MELS = 4096
+#: Most weights in a mel filterbank (n_mels x bins): librosa builds it dense, in float64.
+MAX_MEL_WEIGHTS = 2**25
 MAX_ABS_DB = 1000.0  # lowest dB value: -MAX_ABS_DB (amplitude 1e-50, silence in float32)
 #: Highest dB value: amplitude 1e15.  Decoding multiplies amplitudes by up to ~1e12 on
 #: the way (a 65536-point FFT, the window envelope at the edges of center=False frames),
@@ -124,6 +126,12 @@ class SpecParams:
         if self.scale not in SCALES:
             raise ParameterError(f"scale must be one of {list(SCALES)}, not {self.scale!r}")
         n_mels = _check_int("n_mels", self.n_mels, 1, MAX_N_MELS)
+        if self.scale == "mel" and n_mels * (n_fft // 2 + 1) > MAX_MEL_WEIGHTS:
+            raise ParameterError(
+                f"n_mels={n_mels} with n_fft={n_fft} makes a mel filterbank of "
+                f"{n_mels * (n_fft // 2 + 1)} weights, more than {MAX_MEL_WEIGHTS}; "
+                "use fewer mel bands or a smaller n_fft"
+            )
         nyquist = sr / 2
         fmin = _check_float("fmin", self.fmin, 0.0, nyquist)
         fmax = nyquist if self.fmax is None else _check_float("fmax", self.fmax, 0.0, nyquist)

@@ -12,6 +12,7 @@ def test_defaults_follow_librosa():
     assert p.fmax == 11025.0 and p.n_bins == 1025
     assert SpecParams(sample_rate=22050, n_fft=1024, win_length=800).hop_length == 200
     assert SpecParams(sample_rate=8000, scale="mel", n_mels=40).n_bins == 40
+    assert SpecParams(sample_rate=8000, n_mels=4096, n_fft=65536).n_mels == 4096  # linear
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,7 @@ def test_defaults_follow_librosa():
         ({"fmin": math.nan}, "finite"),
         ({"n_fft": 2048.5}, "integer"),
         ({"center": "yes"}, "center"),
+        ({"scale": "mel", "n_mels": 4096, "n_fft": 65536}, "n_mels=4096 with n_fft=65536"),
     ],
 )
 def test_bad_params_name_the_value(kw, words):
