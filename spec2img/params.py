@@ -38,7 +38,9 @@ MAX_N_SAMPLES = 2**40
 MAX_TEXT_VALUE = 256  # characters in one metadata value
 SCALES = ("linear", "mel")
 
-_INT_RE = re.compile(r"[+-]?\d{1,20}")
+# Plain ASCII numbers only: int() and float() also read "２０４８", "٢٠٤٨" and "2_048".
+_INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
+_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
@@ -313,6 +315,8 @@ def _parse_value(raw: str, kind: type) -> Any:
             raise ValueError(raw)
         return int(raw)
     if kind is float:
+        if not _FLOAT_RE.fullmatch(raw):
+            raise ValueError(raw)
         value = float(raw)
         if not math.isfinite(value):
             raise ValueError(raw)

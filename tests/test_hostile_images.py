@@ -193,3 +193,17 @@ def test_garbage_and_other_formats_are_input_errors(tmp_path, data, words):
         read_png(path)
     assert str(path) in str(info.value)
     refused(path, InputError)
+
+
+@pytest.mark.parametrize("key, value", [
+    ("n_fft", "２０４８"), ("n_fft", "٢٠٤٨"), ("n_fft", "2_048"), ("n_fft", "0x800"),
+    ("db_min", "-１５０"), ("db_min", "-١٥٠"), ("db_min", "-1_50"), ("db_min", "-150.0\x00"),
+])  # fmt: skip
+def test_numbers_are_plain_ascii(key, value):
+    # Each would be valid as the number Python's int() or float() reads in it.
+    from spec2img.params import Metadata
+
+    text = spec2img.encode(np.zeros(4096, np.float32), 8000).meta.to_text()
+    text[key] = value
+    with pytest.raises(MetadataError, match=key):
+        Metadata.from_text(text)
