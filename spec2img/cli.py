@@ -188,7 +188,7 @@ def _cmd_info(args) -> int:
         return 0
     width = max(len(k) for k in d)
     for k, v in d.items():
-        print(f"{k:<{width}}  {v}")
+        print(f"{_printable(k):<{width}}  {_printable(str(v))}")
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
@@ -202,7 +202,13 @@ def _say(msg: str) -> None:
 
 def _one_line(e: BaseException) -> str:
     text = " ".join(str(e).split())
-    return text or type(e).__name__
+    return _printable(text or type(e).__name__)
+
+
+def _printable(text: str) -> str:
+    """``text`` with non-printable characters escaped (``\\x1b``): values read from a
+    file, or a file's own name, must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

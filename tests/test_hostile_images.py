@@ -195,6 +195,20 @@ def test_garbage_and_other_formats_are_input_errors(tmp_path, data, words):
     refused(path, InputError)
 
 
+def test_info_and_errors_never_print_control_characters(tmp_path, image, capsys):
+    text = image.meta.to_text()
+    text["note"] = "\x1b]0;pwned\x07\x1b[2J"  # set the terminal title, clear the screen
+    path = write(tmp_path, png_with(image, text=text))
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "note" in out and "\x1b" not in out and "\x07" not in out
+    weird = tmp_path / "a\x1b[2Jb.png"
+    weird.write_bytes(b"not a png")
+    assert main(["info", str(weird)]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "[2Jb.png" in err
+
+
 @pytest.mark.parametrize("key, value", [
     ("n_fft", "２０４８"), ("n_fft", "٢٠٤٨"), ("n_fft", "2_048"), ("n_fft", "0x800"),
     ("db_min", "-１５０"), ("db_min", "-١٥٠"), ("db_min", "-1_50"), ("db_min", "-150.0\x00"),
