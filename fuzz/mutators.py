@@ -41,7 +41,7 @@ JUNK_VALUES = (
     "\x1b[31mred\x1b[0m", "\x00", "a\x00b", "١٢٣", "２０４８",
     "hann", "hamming", "boxcar", "linear", "mel", "bark", "hann:5", "kaiser:8.6",
     "kaiser:1e308", "kaiser:-1e3", "gaussian:0", "gaussian:nan", "taylor:4:1e300",
-    "taylor:1e7", "chebwin:1e9", "general_cosine:0", "general_hamming:1e308",
+    "taylor:1e7", "taylor:3e8", "chebwin:1e9", "general_cosine:0", "general_hamming:1e308",
     "exponential:0:0", "exponential:1e300:1e-300", "dpss:30000", "dpss:3",
     "tukey:nan", "kaiser", "kaiser:", ":", "hann:1:2:3:4:5:6:7:8", "../../etc/passwd",
     "__import__('os').system('true')", "${HOME}", "%s%n",

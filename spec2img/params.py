@@ -36,6 +36,8 @@ MAX_ABS_DB = 1000.0  # lowest dB value: -MAX_ABS_DB (amplitude 1e-50, silence in
 MAX_DB = 300.0
 MAX_N_SAMPLES = 2**40
 MAX_TEXT_VALUE = 256  # characters in one metadata value
+#: Largest magnitude of a window parameter ("kaiser:8.6"): a width in samples at most.
+MAX_WINDOW_PARAMETER = MAX_N_FFT
 SCALES = ("linear", "mel")
 
 # Plain ASCII numbers only: int() and float() also read "２０４８", "٢٠٤٨" and "2_048".
@@ -70,6 +72,12 @@ def _check_window(window: Any, win_length: int, n_fft: int) -> None:
     """A window name (``"hann"``, ``"kaiser:8.6"``) that gives a finite, non-zero window."""
     if not isinstance(window, str) or not 0 < len(window) <= 64:
         raise ParameterError(f"window must be a window name, not {window!r}")
+    for arg in window.split(":")[1:]:
+        # scipy sizes arrays by some parameters ('taylor:3e8' allocated 2.3 GB).
+        if _FLOAT_RE.fullmatch(arg.strip()) and abs(float(arg)) > MAX_WINDOW_PARAMETER:
+            raise ParameterError(
+                f"window {window!r}: parameter {arg} is beyond +-{MAX_WINDOW_PARAMETER}"
+            )
     from .stft import get_window  # computing it is the only sure check of its parameters
 
     get_window(window, win_length, n_fft)

@@ -116,6 +116,17 @@ def test_windows_whose_parameters_break_scipy_are_parameter_errors(window):
         get_window(window, 64)
 
 
+@pytest.mark.parametrize("window", ["taylor:3e8", "gaussian:1e300", "kaiser:-70000"])
+def test_window_parameters_are_bounded_before_scipy_sees_them(window):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ParameterError, match="beyond"):
+        SpecParams(sample_rate=8000, n_fft=64, window=window)
+    assert time.perf_counter() - start < 0.5  # taylor:3e8 took 6 s and 2.3 GB
+    assert SpecParams(sample_rate=8000, n_fft=64, window="gaussian:65536").n_fft == 64
+
+
 def test_an_all_zero_window_is_refused_by_length():
     with pytest.raises(ParameterError, match="window 'hann' of 1 samples"):
         SpecParams(sample_rate=8000, n_fft=64, win_length=1)
