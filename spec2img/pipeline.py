@@ -18,7 +18,7 @@ from .atomic import check_output
 from .audio import load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
 from .image import SpectrogramImage, load
-from .params import MAX_CHANNELS, Metadata, SpecParams
+from .params import MAX_CHANNELS, MAX_DB, Metadata, SpecParams
 from .stft import Stft
 
 DEFAULT_TOP_DB = 120.0
@@ -82,6 +82,12 @@ def encode(
     S = magnitude(y, params, workers=workers)
     db = _scale.amplitude_to_db(S)
     db_min, db_max = _scale.db_range(db, top_db)
+    if db_max > MAX_DB:
+        raise InputError(
+            f"audio peaks at {db_max:.0f} dB in its spectrogram, above the {MAX_DB:g} dB a "
+            f"spec2img image holds: its samples reach {float(np.max(np.abs(y))):.3g}, far "
+            "beyond full scale (1.0)"
+        )
     meta = Metadata(
         params=params, db_min=db_min, db_max=db_max, n_samples=y.shape[-1], channels=y.shape[0]
     )

@@ -133,6 +133,7 @@ def test_clipping_warns_with_count_and_normalize_scales(tmp_path):
     (np.array([0.0, np.nan] * 2000), InputError, "2000 NaN"),
     (np.zeros((2, 2, 3000)), ParameterError, "shape"),
     (np.zeros((65, 3000)), ParameterError, "65 channels"),
+    (np.full(3000, 1e15), InputError, "samples reach 1e"),
 ])  # fmt: skip
 def test_bad_audio_arrays(y, error, words):
     with pytest.raises(error, match=words):
