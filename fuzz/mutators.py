@@ -10,10 +10,12 @@ replayed.
 from __future__ import annotations
 
 import functools
+import io
 import random
 import struct
 import zlib
 
+import numpy as np
 import pngbytes
 
 from spec2img import params as P
@@ -248,6 +250,105 @@ def insert_chunk(chunks, rng):
     return pngbytes.join(chunks), f"insert {ctype!r} of {len(body)} bytes at {j}"
 
 
+def _with_text(png: bytes, chunks) -> bytes:
+    """``png`` (no text chunks) with the text chunks of ``chunks`` put back after IHDR."""
+    text = [c for c in chunks if pngbytes.text_key(c[0], c[1]) is not None]
+    out = pngbytes.split(png)
+    return pngbytes.join(out[:1] + text + out[1:], fix_crc=False)
+
+
+def _pil_png(pixels: np.ndarray, mode: str | None = None, **save) -> bytes:
+    from PIL import Image
+
+    img = Image.fromarray(pixels)
+    if mode is not None:
+        img = img.convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", **save)
+    return buf.getvalue()
+
+
+@_png_op
+def reshape_pixels(chunks, rng):
+    """Re-encode the pixels one or two rows or columns off, or in another mode, keeping the
+    metadata: valid PNGs that reach the shape and mode checks."""
+    from PIL import Image
+
+    data = pngbytes.join(chunks, fix_crc=False)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            pixels = np.asarray(img)
+    except Exception:  # noqa: BLE001 - already broken: nothing to reshape
+        return byte_mutation(data, rng)
+    if pixels.ndim != 2:
+        return byte_mutation(data, rng)
+    op = rng.choice(("wider", "narrower", "taller", "shorter", "8-bit", "RGB", "RGBA", "LA",
+                     "P", "1", "16-bit"))  # fmt: skip
+    k = rng.choice((1, 1, 2))
+    mode = None
+    if op == "wider":
+        pixels = np.pad(pixels, [(0, 0), (0, k)], mode="edge")
+    elif op == "narrower" and pixels.shape[1] > k:
+        pixels = pixels[:, :-k]
+    elif op == "taller":
+        pixels = np.pad(pixels, [(k, 0), (0, 0)], mode="edge")
+    elif op == "shorter" and pixels.shape[0] > k:
+        pixels = pixels[k:]
+    elif op == "16-bit":
+        pixels = pixels.astype(np.uint16) * 257 if pixels.dtype == np.uint8 else pixels
+    else:
+        pixels = (pixels >> 8).astype(np.uint8) if pixels.dtype == np.uint16 else pixels
+        mode = None if op == "8-bit" else op
+    try:
+        png = _pil_png(np.ascontiguousarray(pixels), mode)
+    except (ValueError, OSError, TypeError):  # Pillow has no such conversion from this mode
+        return data, f"pixels: {op} impossible from {pixels.dtype}"
+    return _with_text(png, chunks), f"pixels: {op}"
+
+
+def regenerate(data: bytes, rng: random.Random) -> Mutation:
+    """A new spec2img PNG with random valid metadata (all framings, scales, levels, widths
+    one frame off) and random, black or white pixels: decodes of images nobody encoded."""
+    sr = rng.choice((1, 2, 100, 8000, 44100, P.MAX_SAMPLE_RATE))
+    n_fft = rng.choice((P.MIN_N_FFT, 17, 31, 64, 255, 1024, 4096))
+    win = rng.choice((n_fft, rng.randint(2, n_fft)))
+    hop = rng.choice((max(1, win // 4), rng.randint(1, win)))
+    center = rng.random() < 0.7
+    nyquist = sr / 2
+    fmin = rng.choice((0.0, rng.uniform(0, nyquist)))
+    try:
+        params = P.SpecParams(
+            sample_rate=sr, n_fft=n_fft, hop_length=hop, win_length=win, center=center,
+            window=rng.choice(("hann", "hann", "hamming", "blackman", "kaiser:8.6", "tukey:0.5")),
+            scale=rng.choice(("linear", "mel")), n_mels=rng.choice((1, 2, 12, 128)),
+            fmin=fmin, fmax=rng.choice((None, rng.uniform(fmin, nyquist))),
+        )  # fmt: skip
+        db_min = rng.choice((-P.MAX_ABS_DB, -120.0, rng.uniform(-300, 0)))
+        db_max = rng.choice((P.MAX_DB, db_min + 1e-3, db_min + 120.0))
+        frames = rng.choice((1, 2, 10, 60))
+        n = params.min_samples + (frames - 1) * hop + rng.randrange(hop)
+        meta = P.Metadata(params=params, db_min=db_min, db_max=min(db_max, P.MAX_DB),
+                          n_samples=n, channels=rng.choice((1, 1, 2, 3)))  # fmt: skip
+    except P.ParameterError as e:  # a corner the draw did not avoid: say so, keep the seed
+        return data, f"regenerate skipped ({e})"
+    h, w = meta.shape
+    w = max(1, w + rng.choice((0, 0, 0, 1, -1)))
+    fill = rng.choice(("random", "zero", "max"))
+    pixels = {
+        "random": lambda: np.asarray(
+            np.random.default_rng(rng.randrange(2**32)).integers(0, 65536, (h, w))
+        ),
+        "zero": lambda: np.zeros((h, w)),
+        "max": lambda: np.full((h, w), 65535),
+    }[fill]()
+    pixels = pixels.astype(np.uint16)  # fmt: skip
+    if rng.random() < 0.2:
+        pixels = (pixels >> 8).astype(np.uint8)
+    png = _pil_png(pixels)
+    text = [pngbytes.text_chunk("spec2img:" + k, v) for k, v in meta.to_text().items()]
+    return _with_text(png, [[b"IHDR", b"", b""], *text]), f"regenerate {w}x{h} {fill}: {meta}"
+
+
 # ---- spec2img metadata ------------------------------------------------------------
 
 
@@ -408,11 +509,13 @@ def edit_audio_header(data: bytes, rng: random.Random) -> Mutation:
 
 #: Seed kind -> (mutator, weight).
 MUTATORS = {
-    "spec2img": ((set_metadata, 8), (metadata_keys, 3), (edit_chunk, 3), (corrupt_crc, 1),
+    "spec2img": ((set_metadata, 8), (metadata_keys, 3), (reshape_pixels, 3), (regenerate, 4),
+                 (edit_chunk, 3), (corrupt_crc, 1),
                  (drop_chunk, 1), (duplicate_chunk, 1), (move_chunk, 1), (edit_ihdr, 3),
                  (edit_pixels, 2), (insert_chunk, 2), (flip_bits, 2), (set_bytes, 1),
                  (truncate, 2), (extend, 1), (splice, 1)),
-    "png": ((metadata_keys, 2), (set_metadata, 1), (edit_chunk, 3), (corrupt_crc, 1),
+    "png": ((metadata_keys, 2), (set_metadata, 1), (reshape_pixels, 1), (edit_chunk, 3),
+            (corrupt_crc, 1),
             (drop_chunk, 1), (duplicate_chunk, 1), (move_chunk, 1), (edit_ihdr, 3),
             (edit_pixels, 2), (insert_chunk, 2), (flip_bits, 2), (set_bytes, 1),
             (truncate, 2), (extend, 1), (splice, 1)),
@@ -431,7 +534,10 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> Mutation:
     steps = []
     for _ in range(4):
         fn = rng.choices(fns, weights)[0]
-        data, desc = fn(data, rng)
+        try:
+            data, desc = fn(data, rng)
+        except Exception as e:  # noqa: BLE001 - a bug of the fuzzer, not of spec2img
+            desc = f"MUTATOR FAILED ({type(e).__name__}: {e})"
         steps.append(f"{fn.__name__}: {desc}")
         if rng.random() < 0.6:
             break

@@ -38,8 +38,11 @@ def split(data: bytes) -> list[list[bytes]] | None:
 
 
 def join(chunks, *, fix_crc: bool = True) -> bytes:
-    """The PNG file of ``chunks``; CRCs recomputed unless ``fix_crc`` is false."""
-    return SIGNATURE + b"".join(chunk(t, body, None if fix_crc else crc) for t, body, crc in chunks)
+    """The PNG file of ``chunks``; CRCs recomputed unless ``fix_crc`` is false (new chunks,
+    with an empty CRC, always get theirs)."""
+    return SIGNATURE + b"".join(
+        chunk(t, body, None if fix_crc or not crc else crc) for t, body, crc in chunks
+    )
 
 
 def text_chunk(key: str, value: str, kind: str = "tEXt") -> list[bytes]:
