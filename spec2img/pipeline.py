@@ -248,7 +248,9 @@ def image_to_audio(
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
-        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``).
+        Limit on the input's pixels and on the cells of the linear spectrogram the
+        decode computes (default: ``spec2img.png.DEFAULT_MAX_PIXELS``); see
+        :func:`spec2img.load`.
     **options
         Keyword arguments of :func:`decode`.
 

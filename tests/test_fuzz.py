@@ -17,6 +17,8 @@ import targets  # noqa: E402
 
 import fuzz  # noqa: E402
 
+pytestmark = pytest.mark.filterwarnings("ignore:Empty filters detected")  # legal, and noisy
+
 CASES = 500
 SECONDS = 20  # per case; the slowest of 20,000 takes well under a second
 
