@@ -14,6 +14,8 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "fuzz"))
 import targets  # noqa: E402
 
+pytestmark = pytest.mark.filterwarnings("ignore:Empty filters detected")  # legal, and noisy
+
 CORPUS = ROOT / "fuzz" / "corpus"
 MANIFEST = json.loads((CORPUS / "corpus.json").read_text())
 
