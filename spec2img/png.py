@@ -105,7 +105,7 @@ def read_header(
     MetadataError
         Malformed, oversized or repeated spec2img text chunks.
     """
-    path = check_input(path, "image")
+    path = check_input(path, "an image")
     with _reading(path), open(path, "rb") as f:
         if f.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE:
             header = _png_header(path, f)

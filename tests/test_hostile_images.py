@@ -221,3 +221,8 @@ def test_numbers_are_plain_ascii(key, value):
     text[key] = value
     with pytest.raises(MetadataError, match=key):
         Metadata.from_text(text)
+
+
+def test_a_folder_is_not_an_image(tmp_path):
+    with pytest.raises(InputError, match="is a folder, not an image"):
+        spec2img.load(tmp_path)
