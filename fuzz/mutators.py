@@ -346,7 +346,11 @@ def regenerate(data: bytes, rng: random.Random) -> Mutation:
         pixels = (pixels >> 8).astype(np.uint8)
     png = _pil_png(pixels)
     text = [pngbytes.text_chunk("spec2img:" + k, v) for k, v in meta.to_text().items()]
-    return _with_text(png, [[b"IHDR", b"", b""], *text]), f"regenerate {w}x{h} {fill}: {meta}"
+    p = meta.params
+    desc = (f"regenerate {w}x{h} {fill}: {meta.channels} ch x {n} samples at {sr} Hz, n_fft "
+            f"{n_fft} hop {hop} win {win} {p.window}{'' if center else ' uncentred'} {p.scale}"
+            f"{'/' + str(p.n_mels) if p.scale == 'mel' else ''}, dB {db_min:.6g}..{meta.db_max:.6g}")  # fmt: skip
+    return _with_text(png, [[b"IHDR", b"", b""], *text]), desc
 
 
 # ---- spec2img metadata ------------------------------------------------------------
