@@ -150,6 +150,20 @@ def test_a_full_disk_is_an_output_error_and_leaves_nothing(files, tiny_disk, cap
         assert names(tiny_disk) == ["filler"]
 
 
+def _wait_for_cpu(proc, seconds, timeout=60):
+    """Wait until ``proc`` has used ``seconds`` of CPU (robust on a loaded machine)."""
+    stat = f"/proc/{proc.pid}/stat"
+    if not os.path.exists(stat):
+        pytest.skip("needs /proc to see a process's CPU time")
+    tick = os.sysconf("SC_CLK_TCK")
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        fields = open(stat).read().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / tick >= seconds:  # utime + stime
+            return
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_mid_decode_leaves_no_file(tmp_path, files, sig):
     wav, png = files
@@ -158,7 +172,7 @@ def test_a_signal_mid_decode_leaves_no_file(tmp_path, files, sig):
         [sys.executable, "-m", "spec2img", "decode", str(png), str(out), "--n-iter", "10000000"],
         cwd=ROOT, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(3.0)  # well into phase retrieval (imports take about a second)
+    _wait_for_cpu(proc, 2.5)  # well into phase retrieval: imports take about a second
     assert proc.poll() is None, proc.stderr.read()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
