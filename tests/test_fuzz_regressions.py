@@ -26,7 +26,7 @@ def _cases():
         yield pytest.param(name, case, id=name, marks=marks)
 
 
-@pytest.mark.parametrize("name, case", _cases())
+@pytest.mark.parametrize("name, case", list(_cases()))
 def test_corpus_input_has_its_expected_outcome(name, case, tmp_path):
     path = CORPUS / name
     target = targets.TARGETS[case["target"]]
