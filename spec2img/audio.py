@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import InputError, ParameterError
+from .atomic import atomic_path, check_input
+from .errors import InputError, OutputError, ParameterError
 
 #: Output container by file extension, and its default subtype.
 FORMATS = {
@@ -21,6 +22,8 @@ FORMATS = {
     ".aif": ("AIFF", "PCM_16"),
 }
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+#: Frames read at a time.
+_BLOCK = 2**20
 #: Peak level of ``normalize=True``: -1 dBFS.
 NORMALIZE_PEAK = 10 ** (-1 / 20)
 
@@ -46,18 +49,13 @@ def load_audio(
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an audio file")
+    path = check_input(path, "an audio file")
     try:
-        data, file_sr = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise InputError(f"{path}: not a readable audio file ({_first_line(e)})") from None
+        y, file_sr = _read_blocks(sf, path)
     except MemoryError:
         raise InputError(f"{path}: audio too large to read into memory") from None
-    y = np.ascontiguousarray(data.T)
+    except Exception as e:  # libsndfile parses untrusted bytes: any failure is a bad file
+        raise InputError(f"{path}: not a readable audio file ({_first_line(e)})") from None
     if y.shape[-1] == 0:
         raise InputError(f"{path}: audio has no samples")
     bad = int(y.size - np.count_nonzero(np.isfinite(y)))
@@ -69,6 +67,24 @@ def load_audio(
         y = resample(y, file_sr, sr)
         file_sr = sr
     return y, int(file_sr)
+
+
+def _read_blocks(sf, path: Path) -> tuple[np.ndarray, int]:
+    """``(channels, n)`` float32 read block by block: memory follows the data in the file,
+    not the frame count its header claims (a 1-kB FLAC may claim 2**36 samples)."""
+    blocks = []
+    with sf.SoundFile(path) as f:
+        while len(block := f.read(_BLOCK, dtype="float32", always_2d=True)):
+            blocks.append(block)
+            if len(block) < _BLOCK:
+                break
+        channels, sr = f.channels, f.samplerate
+    y = np.empty((channels, sum(len(b) for b in blocks)), np.float32)
+    at = 0
+    for block in blocks:
+        y[:, at : at + len(block)] = block.T
+        at += len(block)
+    return y, sr
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
@@ -151,9 +167,20 @@ def save_audio(
 
     fmt, subtype = output_format(path, subtype)
     y = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    bad = int(y.size - np.count_nonzero(np.isfinite(y)))
+    if bad:
+        raise ParameterError(f"{path}: refusing to write {bad} NaN or infinite samples")
     y = prepare_for_output(y, subtype, normalize=normalize)
     with atomic_path(path, inputs) as tmp:
-        sf.write(tmp, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype)
+        # Encode in memory, then write the bytes ourselves: libsndfile reports a full
+        # disk as "System error." (or soundfile as a bare AssertionError), Python's
+        # own write says "No space left on device".
+        buf = io.BytesIO()
+        try:
+            sf.write(buf, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype)
+        except (RuntimeError, AssertionError, ValueError, TypeError) as e:
+            raise OutputError(f"{path}: cannot encode {fmt} {subtype}: {_first_line(e)}") from None
+        tmp.write_bytes(buf.getbuffer())
     return Path(path)
 
 

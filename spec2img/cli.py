@@ -75,6 +75,18 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_max_pixels(p) -> None:
+    p.add_argument(
+        "--max-pixels", type=_positive_int, default=None, metavar="N",
+        help="refuse images of more pixels (or decodes of more spectrogram cells) than N "
+        "(default 2**26 = 67108864, about 4 GB of decoding); raise it for trusted huge images",
+    )  # fmt: skip
+
+
+def _max_pixels(args) -> dict:
+    return {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
+
+
 def _add_encode(sub) -> None:
     p = sub.add_parser(
         "encode", help="audio file -> 16-bit spectrogram PNG",
@@ -156,11 +168,7 @@ def _add_decode(sub) -> None:
         "--normalize", action="store_true",
         help="scale the peak to -1 dBFS instead of clipping beyond full scale",
     )  # fmt: skip
-    o.add_argument(
-        "--max-pixels", type=_positive_int, default=None,
-        help="pixel limit of the image (spec2img images: 2**28 unless raised; images "
-        "without metadata: none, unless set)",
-    )  # fmt: skip
+    _add_max_pixels(o)
     _add_plain_options(p)
     _add_common(p)
     _add_batch(p, "decode")
@@ -290,6 +298,7 @@ def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
     p.add_argument("image")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
+    _add_max_pixels(p)
     p.set_defaults(func=_cmd_info)
 
 
@@ -495,14 +504,14 @@ def _cmd_show(args) -> int:
 def _cmd_info(args) -> int:
     from .image import load
 
-    meta = load(args.image).meta
+    meta = load(args.image, **_max_pixels(args)).meta
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
         return 0
     width = max(len(k) for k in d)
     for k, v in d.items():
-        print(f"{k:<{width}}  {v}")
+        print(f"{_printable(k):<{width}}  {_printable(str(v))}")
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
@@ -516,7 +525,13 @@ def _say(msg: str) -> None:
 
 def _one_line(e: BaseException) -> str:
     text = " ".join(str(e).split())
-    return text or type(e).__name__
+    return _printable(text or type(e).__name__)
+
+
+def _printable(text: str) -> str:
+    """``text`` with non-printable characters escaped (``\\x1b``): values read from a
+    file, or a file's own name, must not drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from . import keep_phase
-from .errors import MetadataError, in_file
+from .errors import InputError, MetadataError, in_file
 from .params import Metadata
-from .png import DEFAULT_MAX_PIXELS, read_png, write_png
+from .png import DEFAULT_MAX_PIXELS, MODES_16, read_header, read_pixels, write_png
 from .resize import resize
 from .scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 
@@ -138,11 +138,16 @@ def load(
     An image written at another size (``encode(..., size=(w, h))``, metadata key
     ``grid``) is resampled back to one pixel per STFT cell.
 
+    The size, the metadata and the work a decode would need are all checked before
+    any pixel is decoded, so a small file that claims a huge image costs nothing.
+
     Parameters
     ----------
     path : path-like
     max_pixels : int or None
-        Refuse images with more pixels than this (``None``: no limit).
+        Refuse images with more pixels than this, or whose linear spectrogram (what a
+        decode computes: ``channels * (n_fft // 2 + 1) * frames`` cells, more than the
+        pixels of a mel image) has more cells than this.  ``None``: no limit.
     phase : bool or path-like
         ``True``: also read the kept phase image the metadata names, if it is there
         (a missing one is a warning); ``False``: ignore it; a path: read that phase
@@ -155,16 +160,16 @@ def load(
     Raises
     ------
     InputError
-        Missing, unreadable or truncated file.
+        Missing, unreadable, truncated or too large a file.
     MetadataError
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    pixels, text, mode = read_png(path, max_pixels=max_pixels)
-    if not text:
+    header = read_header(path, max_pixels=max_pixels)
+    if not header.text:
         raise MetadataError(f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}")
     try:
-        meta = Metadata.from_text(text)
+        meta = Metadata.from_text(header.text)
     except MetadataError as e:
         raise in_file(path, e) from None
     if "nmf_role" in meta.extra:
@@ -177,7 +182,16 @@ def load(
             f"{path}: this is a kept-phase image (from encode --keep-phase); decode the "
             "spectrogram image it belongs to"
         )
-    image = SpectrogramImage(_as_uint16(path, pixels, mode), _check_shape(path, pixels, meta))
+    _check_shape(path, (header.height, header.width), meta)
+    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+    if max_pixels is not None and cells > max_pixels:
+        raise InputError(
+            f"{path}: decoding needs a spectrogram of {meta.channels} x "
+            f"{meta.params.n_fft // 2 + 1} x {meta.n_frames} = {cells} cells, beyond the limit "
+            f"of {max_pixels} (raise it with --max-pixels for trusted images)"
+        )
+    pixels, mode = read_pixels(path, header)
+    image = SpectrogramImage(_as_uint16(path, pixels, mode), meta)
     try:
         image = image.on_grid()
     except MetadataError as e:
@@ -197,15 +211,15 @@ def load(
 
 
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
-    if pixels.dtype == np.uint16 and pixels.ndim == 2:
+    if mode in MODES_16 and pixels.dtype == np.uint16 and pixels.ndim == 2:
         return pixels
     if mode == "L":  # an editor saved it as 8-bit: spread 0..255 over 0..65535
         return pixels.astype(np.uint16) * np.uint16(PIXEL_MAX // 255)
     raise MetadataError(f"{path}: spec2img images are 16-bit grayscale, this one is mode {mode!r}")
 
 
-def _check_shape(path, pixels: np.ndarray, meta: Metadata) -> Metadata:
-    h, w = pixels.shape[:2]
+def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:
+    h, w = shape
     want_h, want_w = meta.shape
     grid = meta.extra.get(GRID_KEY)
     if grid is not None:  # resized on purpose (encode --size): any size will do
@@ -214,7 +228,7 @@ def _check_shape(path, pixels: np.ndarray, meta: Metadata) -> Metadata:
                 f"{path}: metadata grid={grid!r} does not match its other keys "
                 f"({want_w}x{want_h} cells)"
             )
-        return meta
+        return
     if h != want_h:
         raise MetadataError(
             f"{path}: image height {h} does not match its metadata "
@@ -225,4 +239,3 @@ def _check_shape(path, pixels: np.ndarray, meta: Metadata) -> Metadata:
             f"{path}: image width {w} does not match its metadata "
             f"(n_samples={meta.n_samples} at hop {meta.params.hop_length} gives {want_w} frames)"
         )
-    return meta

@@ -26,12 +26,23 @@ MAX_SAMPLE_RATE = 1_000_000
 MIN_N_FFT, MAX_N_FFT = 16, 65536
 MAX_CHANNELS = 64
 MAX_N_MELS = 4096
-MAX_ABS_DB = 1000.0
+#: Most weights in a mel filterbank (n_mels x bins): librosa builds it dense, in float64.
+MAX_MEL_WEIGHTS = 2**25
+MAX_ABS_DB = 1000.0  # lowest dB value: -MAX_ABS_DB (amplitude 1e-50, silence in float32)
+#: Highest dB value: amplitude 1e15.  Decoding multiplies amplitudes by up to ~1e12 on
+#: the way (a 65536-point FFT, the window envelope at the edges of center=False frames),
+#: which must stay below float32's 3.4e38; a float WAV 1000 times over full scale
+#: reaches about 150 dB.
+MAX_DB = 300.0
 MAX_N_SAMPLES = 2**40
 MAX_TEXT_VALUE = 256  # characters in one metadata value
+#: Largest magnitude of a window parameter ("kaiser:8.6"): a width in samples at most.
+MAX_WINDOW_PARAMETER = MAX_N_FFT
 SCALES = ("linear", "mel")
 
-_INT_RE = re.compile(r"[+-]?\d{1,20}")
+# Plain ASCII numbers only: int() and float() also read "２０４８", "٢٠٤٨" and "2_048".
+_INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
+_FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
@@ -55,6 +66,21 @@ def _check_float(name: str, value: Any, lo: float, hi: float) -> float:
     if not lo <= value <= hi:
         raise ParameterError(f"{name}={value:g} is out of range [{lo:g}, {hi:g}]")
     return value
+
+
+def _check_window(window: Any, win_length: int, n_fft: int) -> None:
+    """A window name (``"hann"``, ``"kaiser:8.6"``) that gives a finite, non-zero window."""
+    if not isinstance(window, str) or not 0 < len(window) <= 64:
+        raise ParameterError(f"window must be a window name, not {window!r}")
+    for arg in window.split(":")[1:]:
+        # scipy sizes arrays by some parameters ('taylor:3e8' allocated 2.3 GB).
+        if _FLOAT_RE.fullmatch(arg.strip()) and abs(float(arg)) > MAX_WINDOW_PARAMETER:
+            raise ParameterError(
+                f"window {window!r}: parameter {arg} is beyond +-{MAX_WINDOW_PARAMETER}"
+            )
+    from .stft import get_window  # computing it is the only sure check of its parameters
+
+    get_window(window, win_length, n_fft)
 
 
 @dataclass(frozen=True)
@@ -104,13 +130,18 @@ class SpecParams:
         win = _check_int("win_length", win, 1, n_fft)
         hop = max(1, win // 4) if self.hop_length is None else self.hop_length
         hop = _check_int("hop_length", hop, 1, win)
-        if not isinstance(self.window, str) or not 0 < len(self.window) <= 64:
-            raise ParameterError(f"window must be a window name, not {self.window!r}")
+        _check_window(self.window, win, n_fft)
         if not isinstance(self.center, bool):
             raise ParameterError(f"center must be true or false, not {self.center!r}")
         if self.scale not in SCALES:
             raise ParameterError(f"scale must be one of {list(SCALES)}, not {self.scale!r}")
         n_mels = _check_int("n_mels", self.n_mels, 1, MAX_N_MELS)
+        if self.scale == "mel" and n_mels * (n_fft // 2 + 1) > MAX_MEL_WEIGHTS:
+            raise ParameterError(
+                f"n_mels={n_mels} with n_fft={n_fft} makes a mel filterbank of "
+                f"{n_mels * (n_fft // 2 + 1)} weights, more than {MAX_MEL_WEIGHTS}; "
+                "use fewer mel bands or a smaller n_fft"
+            )
         nyquist = sr / 2
         fmin = _check_float("fmin", self.fmin, 0.0, nyquist)
         fmax = nyquist if self.fmax is None else _check_float("fmax", self.fmax, 0.0, nyquist)
@@ -127,11 +158,15 @@ class SpecParams:
         """Rows per channel in the image: frequency bins or mel bands."""
         return self.n_mels if self.scale == "mel" else self.n_fft // 2 + 1
 
+    @property
+    def min_samples(self) -> int:
+        """Fewest samples that hold one STFT frame (after centring's padding, if any)."""
+        return self.n_fft - 2 * (self.n_fft // 2) if self.center else self.n_fft
+
     def n_frames(self, n_samples: int) -> int:
-        """Number of STFT frames for a signal of ``n_samples`` samples."""
-        if self.center:
-            return 1 + n_samples // self.hop_length
-        return 1 + max(0, n_samples - self.n_fft) // self.hop_length
+        """Number of STFT frames for a signal of ``n_samples`` samples (librosa's count)."""
+        padded = n_samples + 2 * (self.n_fft // 2) if self.center else n_samples
+        return 1 + max(0, padded - self.n_fft) // self.hop_length
 
     def replace(self, **changes: Any) -> SpecParams:
         """Return a copy with some fields changed (and validated)."""
@@ -175,13 +210,20 @@ class Metadata:
                 f"version={self.version!r} is not a known format version "
                 f"(this spec2img reads version {FORMAT_VERSION})"
             )
-        db_min = _check_float("db_min", self.db_min, -MAX_ABS_DB, MAX_ABS_DB)
-        db_max = _check_float("db_max", self.db_max, -MAX_ABS_DB, MAX_ABS_DB)
+        db_min = _check_float("db_min", self.db_min, -MAX_ABS_DB, MAX_DB)
+        db_max = _check_float("db_max", self.db_max, -MAX_ABS_DB, MAX_DB)
         if not db_min < db_max:
             raise ParameterError(f"db_min={db_min:g} must be below db_max={db_max:g}")
         set_("db_min", db_min)
         set_("db_max", db_max)
-        set_("n_samples", _check_int("n_samples", self.n_samples, 0, MAX_N_SAMPLES))
+        n = _check_int("n_samples", self.n_samples, 0, MAX_N_SAMPLES)
+        if n < self.params.min_samples:
+            p = self.params
+            raise ParameterError(
+                f"n_samples={n} is shorter than one frame (n_fft={p.n_fft}, "
+                f"center={_format_value(p.center)})"
+            )
+        set_("n_samples", n)
         set_("channels", _check_int("channels", self.channels, 1, MAX_CHANNELS))
         set_("extra", dict(self.extra))
 
@@ -281,6 +323,8 @@ def _parse_value(raw: str, kind: type) -> Any:
             raise ValueError(raw)
         return int(raw)
     if kind is float:
+        if not _FLOAT_RE.fullmatch(raw):
+            raise ValueError(raw)
         value = float(raw)
         if not math.isfinite(value):
             raise ValueError(raw)

@@ -21,7 +21,7 @@ from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
 from .image import GRID_KEY, SpectrogramImage, load
 from .keep_phase import phase_to_pixels
-from .params import MAX_ABS_DB, MAX_CHANNELS, Metadata, SpecParams
+from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, Metadata, SpecParams
 from .resize import resize
 from .stft import Stft
 
@@ -113,6 +113,11 @@ def encode(
             S = _scale.linear_to_mel(S, _scale.mel_basis(params))
     else:
         S = magnitude(y, params, workers=workers)
+    if db_range is None and float(_scale.amplitude_to_db(np.max(S, initial=0.0))) > MAX_DB:
+        raise InputError(
+            f"audio peaks above the {MAX_DB:g} dB a spec2img image holds: its samples "
+            f"reach {float(np.max(np.abs(y))):.3g}, far beyond full scale (1.0)"
+        )
     image = image_from_magnitude(
         S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
     )
@@ -178,6 +183,11 @@ def image_from_magnitude(
     if db_range is None:  # dB is monotonic in the amplitude: the peak cell is the max
         peak = _scale.amplitude_to_db(np.max(S, initial=0.0, keepdims=True))
         db_min, db_max = _scale.db_range(peak, top_db)
+        if db_max > MAX_DB:
+            raise InputError(
+                f"audio peaks at {db_max:.0f} dB in its spectrogram, above the {MAX_DB:g} dB a "
+                "spec2img image holds: its samples are far beyond full scale (1.0)"
+            )
     else:
         db_min, db_max = _check_db_range(db_range)
     c, rows, t = S.shape
@@ -515,7 +525,7 @@ def audio_to_image(
     y, file_sr = load_audio(src, sr=sr, mono=mono)
     try:
         image = encode(y, file_sr, **params)
-    except ParameterError as e:
+    except Spec2ImgError as e:
         raise in_file(src, e) from None
     image.save(dst, inputs=[src])
     return image
@@ -619,8 +629,9 @@ def image_to_audio(
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
-        Pixel limit of the input image (default: ``spec2img.png.DEFAULT_MAX_PIXELS``
-        for spec2img images, none for plain ones).
+        Limit on the input's pixels and on the cells of the linear spectrogram the
+        decode computes (default: ``spec2img.png.DEFAULT_MAX_PIXELS`` for spec2img
+        images, none for plain ones); see :func:`spec2img.load`.
     plain : mapping or None
         Parameters of an image without spec2img metadata (see :func:`load_image`).
     phase : bool or path-like
@@ -666,9 +677,9 @@ def _check_db_range(db_range) -> tuple[float, float]:
         raise ParameterError(
             f"db_range must be two numbers (low, high), not {db_range!r}"
         ) from None
-    if not (np.isfinite(low) and np.isfinite(high) and -MAX_ABS_DB <= low < high <= MAX_ABS_DB):
+    if not (np.isfinite(low) and np.isfinite(high) and -MAX_ABS_DB <= low < high <= MAX_DB):
         raise ParameterError(
-            f"db_range=({low:g}, {high:g}) must be finite, low < high, within +-{MAX_ABS_DB:g} dB"
+            f"db_range=({low:g}, {high:g}) must be finite, low < high, within [{-MAX_ABS_DB:g}, {MAX_DB:g}] dB"
         )
     return low, high
 

@@ -7,19 +7,36 @@ data, never evaluated.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import struct
 import warnings
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import InputError
+from .atomic import atomic_path, check_input
+from .errors import InputError, MetadataError, Spec2ImgError
 
 PREFIX = "spec2img:"
-#: Default cap on pixels read from one image; raise it for trusted huge images.
-DEFAULT_MAX_PIXELS = 2**28
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Default cap on pixels read from one image, and on the spectrogram cells its decode
+#: computes (about 55 bytes each, so some 4 GB at most); 10 minutes of stereo at 44.1 kHz
+#: with the default framing is 53 million.  Raise it for trusted huge images.
+DEFAULT_MAX_PIXELS = 2**26
+#: Largest spec2img text chunk, in bytes, both as stored and once decompressed.
+MAX_TEXT_CHUNK = 4096
+#: Most spec2img text chunks in one image.
+MAX_TEXT_CHUNKS = 256
+#: Pillow modes of 16-bit grayscale.
+MODES_16 = ("I;16", "I;16B", "I;16L")
+
+_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+_KEYWORD_MAX = 79  # bytes, by the PNG specification
+_KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 def write_png(
@@ -53,10 +70,91 @@ def write_png(
     return Path(path)
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file says about itself, read without decoding its pixels.
+
+    Attributes
+    ----------
+    width, height : int
+        Size from the file's header (PNG ``IHDR``).
+    format : str
+        Pillow's format name: ``"PNG"``, ``"JPEG"``, ...
+    text : dict of str to str
+        The ``spec2img:`` text chunks with the prefix removed (empty for other formats).
+    """
+
+    width: int
+    height: int
+    format: str
+    text: dict[str, str]
+
+
+def read_header(
+    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> ImageHeader:
+    """Read an image's size and spec2img metadata, refusing it if it has too many pixels.
+
+    A PNG is walked chunk by chunk: its ``IHDR`` gives the size, and only the text
+    chunks named ``spec2img:...`` are read (each at most :data:`MAX_TEXT_CHUNK` bytes,
+    compressed or not; at most :data:`MAX_TEXT_CHUNKS` of them; a key at most once).
+    Other formats are opened with Pillow, which reads their header only.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, broken header, or more than ``max_pixels`` pixels.
+    MetadataError
+        Malformed, oversized or repeated spec2img text chunks.
+    """
+    path = check_input(path, "an image")
+    with _reading(path), open(path, "rb") as f:
+        if f.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE:
+            header = _png_header(path, f)
+        else:
+            header = _pillow_header(path)
+    n = header.width * header.height
+    if max_pixels is not None and n > max_pixels:
+        raise InputError(
+            f"{path}: image of {header.width}x{header.height} pixels exceeds the limit of "
+            f"{max_pixels} pixels (raise it with --max-pixels for trusted images)"
+        )
+    return header
+
+
+def read_pixels(path: str | os.PathLike, header: ImageHeader) -> tuple[np.ndarray, str]:
+    """Decode the pixels of an image whose header :func:`read_header` accepted.
+
+    Returns
+    -------
+    pixels : np.ndarray
+        uint16 ``(h, w)`` for 16-bit grayscale; otherwise as Pillow decodes it.
+    mode : str
+        Pillow's mode of the file.
+    """
+    from PIL import Image, PngImagePlugin
+
+    path = Path(path)
+    with _reading(path), open(path, "rb") as f:
+        # A PNG's size was checked against our own limit, so Pillow's process-wide
+        # decompression-bomb limit (which Image.open applies) is not asked again.
+        img = PngImagePlugin.PngImageFile(f) if header.format == "PNG" else Image.open(f)
+        with img:
+            if img.size != (header.width, header.height):
+                raise InputError(f"{path}: image changed while it was being read")
+            img.load()
+            mode = img.mode
+            pixels = np.array(img, dtype=np.uint16 if mode in MODES_16 else None)
+    return pixels, mode
+
+
 def read_png(
     path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
 ) -> tuple[np.ndarray, dict[str, str], str]:
     """Read an image's pixels and its spec2img text chunks.
+
+    The size and the text chunks are checked (:func:`read_header`) before any pixel
+    is decoded.
 
     Returns
     -------
@@ -67,48 +165,133 @@ def read_png(
     mode : str
         Pillow's mode of the file.
     """
+    header = read_header(path, max_pixels=max_pixels)
+    pixels, mode = read_pixels(path, header)
+    return pixels, header.text, mode
+
+
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Turn whatever a parser of untrusted bytes raises into one InputError."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                if max_pixels is not None and w * h > max_pixels:
-                    raise InputError(
-                        f"{path}: image of {w}x{h} pixels exceeds the limit of "
-                        f"{max_pixels} pixels (raise it with --max-pixels for trusted images)"
-                    )
-                img.load()
-                mode = img.mode
-                text = {
-                    k[len(PREFIX) :]: v
-                    for k, v in getattr(img, "text", {}).items()
-                    if isinstance(k, str) and k.startswith(PREFIX)
-                }
-                if mode in ("I;16", "I;16B", "I;16L"):
-                    pixels = np.array(img, dtype=np.uint16)
-                else:
-                    pixels = np.array(img)
-    except InputError:
+            yield
+    except Spec2ImgError:
         raise
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image Pillow can read") from None
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-        zlib.error,
-        Image.DecompressionBombError,
-    ) as e:
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: image too large for Pillow ({_reason(e)})") from None
+    except MemoryError:
+        raise InputError(f"{path}: image too large to decode in memory") from None
+    except OSError as e:
+        if e.filename is not None:  # the file itself, not its content
+            raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
         raise InputError(f"{path}: broken or truncated image ({_reason(e)})") from None
-    return pixels, text, mode
+    except Exception as e:  # Pillow's plugins raise many types for bad data
+        raise InputError(f"{path}: broken or truncated image ({_reason(e)})") from None
+
+
+def _pillow_header(path: Path) -> ImageHeader:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return ImageHeader(img.width, img.height, img.format or "", {})
+
+
+def _read(path: Path, f, n: int) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise InputError(f"{path}: broken or truncated image (PNG ends inside a chunk)")
+    return data
+
+
+def _png_header(path: Path, f) -> ImageHeader:
+    """Walk the chunks of a PNG (after its signature): size from IHDR, spec2img text."""
+    head = f.read(8)
+    if len(head) < 8:
+        raise InputError(f"{path}: broken or truncated image (PNG ends before its header)")
+    length, ctype = struct.unpack(">I4s", head)
+    body = _read(path, f, length + 4) if length == 13 else b""
+    if ctype != b"IHDR" or not body or _crc(ctype, body[:-4]) != body[-4:]:
+        raise InputError(f"{path}: broken PNG header (IHDR)")
+    width, height = struct.unpack(">II", body[:8])
+    if not (0 < width < 2**31 and 0 < height < 2**31):
+        raise InputError(f"{path}: broken PNG header (size {width}x{height})")
+    text: dict[str, str] = {}
+    while (head := f.read(8)) and len(head) == 8:
+        length, ctype = struct.unpack(">I4s", head)
+        if ctype == b"IEND" or length >= 2**31:
+            break
+        if ctype not in _TEXT_CHUNKS:
+            f.seek(length + 4, os.SEEK_CUR)
+            continue
+        start = f.read(min(length, _KEYWORD_MAX + 1))
+        if not start.startswith(PREFIX.encode()):  # another program's text: not ours to judge
+            f.seek(length - len(start) + 4, os.SEEK_CUR)
+            continue
+        keyword = start.split(b"\0", 1)[0].decode("latin-1")
+        if length > MAX_TEXT_CHUNK:
+            raise MetadataError(
+                f"{path}: text chunk {keyword[:80]!r} of {length} bytes exceeds the "
+                f"limit of {MAX_TEXT_CHUNK} bytes"
+            )
+        data = start + _read(path, f, length - len(start))
+        if _crc(ctype, data) != _read(path, f, 4):
+            raise InputError(f"{path}: broken image (bad CRC in text chunk {keyword!r})")
+        key, value = _parse_text(path, ctype, data)
+        if key in text:
+            raise MetadataError(f"{path}: metadata key {key!r} is given twice")
+        if len(text) >= MAX_TEXT_CHUNKS:
+            raise MetadataError(f"{path}: more than {MAX_TEXT_CHUNKS} spec2img text chunks")
+        text[key] = value
+    return ImageHeader(width, height, "PNG", text)
+
+
+def _crc(ctype: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", zlib.crc32(ctype + data) & 0xFFFFFFFF)
+
+
+def _parse_text(path: Path, ctype: bytes, data: bytes) -> tuple[str, str]:
+    """``(key, value)`` of a ``tEXt``, ``zTXt`` or ``iTXt`` chunk named ``spec2img:key``."""
+    keyword, _, rest = data.partition(b"\0")
+    key = keyword.decode("latin-1")[len(PREFIX) :]
+    if not _KEY_RE.fullmatch(key):
+        raise MetadataError(f"{path}: bad metadata key {keyword[:80]!r} in a text chunk")
+    what = f"text chunk {keyword.decode('latin-1')!r}"
+    if ctype == b"tEXt":
+        return key, rest.decode("latin-1")
+    if ctype == b"zTXt":
+        if rest[:1] != b"\0":
+            raise MetadataError(f"{path}: {what} has an unknown compression method")
+        return key, _inflate(path, what, rest[1:]).decode("latin-1")
+    # iTXt: compression flag, method, language tag, translated keyword, UTF-8 text
+    flag, method = rest[:1], rest[1:2]
+    parts = rest[2:].split(b"\0", 2)
+    if flag not in (b"\0", b"\1") or method != b"\0" or len(parts) != 3:
+        raise MetadataError(f"{path}: {what} is malformed or has an unknown compression")
+    value = _inflate(path, what, parts[2]) if flag == b"\1" else parts[2]
+    try:
+        return key, value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MetadataError(f"{path}: {what} is not valid UTF-8") from None
+
+
+def _inflate(path: Path, what: str, data: bytes) -> bytes:
+    """Decompress at most MAX_TEXT_CHUNK bytes; a bomb stops there."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, MAX_TEXT_CHUNK + 1)
+    except zlib.error:
+        raise MetadataError(f"{path}: {what} is not valid compressed data") from None
+    if len(out) > MAX_TEXT_CHUNK:
+        raise MetadataError(f"{path}: {what} inflates beyond the limit of {MAX_TEXT_CHUNK} bytes")
+    if not d.eof:
+        raise MetadataError(f"{path}: {what} is not valid compressed data (truncated)")
+    return out
 
 
 def _reason(e: BaseException) -> str:

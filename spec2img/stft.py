@@ -29,6 +29,7 @@ use librosa's ``(..., bins, frames)``.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -98,11 +99,19 @@ def get_window(window, win_length: int, n_fft: int | None = None) -> np.ndarray:
     else:
         import scipy.signal  # slow import, only for unusual windows
 
-        try:
-            w = scipy.signal.get_window(_window_spec(name), win_length, fftbins=True)
-        except (ValueError, TypeError) as e:
+        spec = _window_spec(name)
+        try:  # the parameters may come from an untrusted file: any failure is a bad window
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                w = np.asarray(scipy.signal.get_window(spec, win_length, fftbins=True), np.float64)
+        except Exception as e:
             raise ParameterError(f"unknown window {window!r}: {e}") from None
-        w = np.asarray(w, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        w32 = w.astype(np.float32)
+    if not (np.all(np.isfinite(w32)) and np.any(w32)):
+        raise ParameterError(
+            f"window {window!r} of {win_length} samples has non-finite values or is all zero"
+        )
     out = np.zeros(n_fft)
     start = (n_fft - win_length) // 2
     out[start : start + win_length] = w
@@ -331,9 +340,8 @@ class Stft:
 
     def n_frames(self, n_samples: int) -> int:
         """Frames :meth:`forward` returns for ``n_samples`` samples."""
-        if self.center:
-            return 1 + n_samples // self.hop_length
-        return 1 + max(0, n_samples - self.n_fft) // self.hop_length
+        padded = n_samples + 2 * (self.n_fft // 2) if self.center else n_samples
+        return 1 + max(0, padded - self.n_fft) // self.hop_length
 
     def signal_length(self, n_frames: int) -> int:
         """Samples :meth:`inverse` returns for ``n_frames`` frames when ``length=None``."""
@@ -488,7 +496,11 @@ class Stft:
         h1 = min(max(0, n_fft - hop), total)
         t1 = max(h1, min(n_frames * hop, total))
         sq = self.window.astype(np.float64) ** 2
-        tiny = np.finfo(np.float32).tiny
+        # Below (float32 eps * the window's peak)^2 the envelope is rounding noise of the
+        # window (a periodic Blackman's first sample is -1.4e-17, not 0): dividing by it
+        # turned the edge samples of center=False frames into 1e16 spikes.
+        noise = (np.finfo(np.float32).eps * float(np.abs(self.window).max())) ** 2
+        tiny = max(noise, float(np.finfo(np.float32).tiny))
 
         r = np.arange(hop)
         per_wss = np.zeros(hop)

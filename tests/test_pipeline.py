@@ -133,6 +133,7 @@ def test_clipping_warns_with_count_and_normalize_scales(tmp_path):
     (np.array([0.0, np.nan] * 2000), InputError, "2000 NaN"),
     (np.zeros((2, 2, 3000)), ParameterError, "shape"),
     (np.zeros((65, 3000)), ParameterError, "65 channels"),
+    (np.full(3000, 1e15), InputError, "samples reach 1e"),
 ])  # fmt: skip
 def test_bad_audio_arrays(y, error, words):
     with pytest.raises(error, match=words):
@@ -147,7 +148,7 @@ def test_no_partial_output_when_decoding_fails(tmp_path, monkeypatch):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr("soundfile.write", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OutputError, match="disk on fire"):
         spec2img.image_to_audio(tmp_path / "t.png", tmp_path / "t.wav", n_iter=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]
 

@@ -58,3 +58,31 @@ def test_mel_nnls_on_a_long_sparse_filterbank_fits(rng):
     M = basis @ S
     X = scale.mel_to_linear(M, basis)
     assert X.min() >= 0 and np.linalg.norm(basis @ X - M) < 1e-3 * np.linalg.norm(M)
+
+
+@pytest.mark.filterwarnings("ignore:Empty filters detected")
+def test_a_band_narrower_than_any_bin_gives_an_empty_filter_not_nan():
+    p = SpecParams(sample_rate=1, n_fft=16, scale="mel", n_mels=2, fmax=1e-308)
+    basis = scale.mel_basis(p)
+    assert np.all(basis == 0)
+    M = np.ones((1, 2, 5), np.float32)
+    assert np.all(scale.mel_to_linear(M, basis) == 0)  # nothing to recover; no 1/0
+
+
+def test_mel_inverse_time_does_not_grow_with_n_mels_times_bins():
+    # A two-frame image of 2048 mel bands for n_fft=16384 is 4096 pixels; a dense
+    # pseudo-inverse of its filterbank took 100 s.  Its linear spectrogram is 16k cells.
+    import time
+
+    basis = scale.mel_basis(SpecParams(sample_rate=44100, n_fft=16384, scale="mel", n_mels=2048))
+    start = time.perf_counter()
+    S = scale.mel_to_linear(np.ones((1, 2048, 2), np.float32), basis)
+    assert time.perf_counter() - start < 10
+    assert S.shape == (1, 8193, 2) and np.all(np.isfinite(S)) and S.min() >= 0
+
+
+def test_linear_to_mel_is_the_filterbank_product(rng):
+    basis = scale.mel_basis(SpecParams(sample_rate=16000, n_fft=512, scale="mel", n_mels=40))
+    S = np.abs(rng.standard_normal((3, 257, 7))).astype(np.float32)
+    want = np.einsum("mf,cft->cmt", basis.astype(np.float64), S)
+    assert np.allclose(scale.linear_to_mel(S, basis), want, rtol=1e-5, atol=1e-6)

@@ -68,7 +68,25 @@ def test_inverse_matches_librosa(center, framing, window, length):
     ref = librosa.istft(X, center=center, length=n, **kw)
     assert out.dtype == np.float32
     assert out.shape == ref.shape
-    np.testing.assert_allclose(out, ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+    # Where the window-sum envelope is only the window's rounding noise (uncentred
+    # Blackman: its end samples are 1e-17, not 0), librosa divides by it and emits 1e9+
+    # spikes; spec2img leaves those samples undivided.  Everywhere else: equal.
+    noise = _noise_samples(window, n_fft, hop, win, X.shape[-1], center, out.shape[-1])
+    np.testing.assert_allclose(out[..., ~noise], ref[..., ~noise], rtol=0,
+                               atol=2e-6 * np.abs(ref[..., ~noise]).max())  # fmt: skip
+    assert np.all(np.abs(out[..., noise]) <= 1e-3 * np.abs(ref[..., ~noise]).max())
+
+
+def _noise_samples(window, n_fft, hop, win, n_frames, center, length):
+    """Output samples whose window-sum-square is below float32 rounding of the window."""
+    w = np.abs(get_window(window, win or n_fft, n_fft))
+    wss = librosa.filters.window_sumsquare(
+        window=_librosa_window(window), n_frames=n_frames, hop_length=hop,
+        win_length=win, n_fft=n_fft,
+    )  # fmt: skip
+    start = n_fft // 2 if center else 0
+    wss = np.pad(wss, (0, max(0, start + length - wss.size)))[start : start + length]
+    return wss <= (np.finfo(np.float32).eps * w.max()) ** 2
 
 
 @pytest.mark.parametrize("block", [1, 3, 64, None])
