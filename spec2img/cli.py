@@ -79,7 +79,7 @@ def _add_max_pixels(p) -> None:
     p.add_argument(
         "--max-pixels", type=_positive_int, default=None, metavar="N",
         help="refuse images of more pixels (or decodes of more spectrogram cells) than N "
-        "(default 2**26 = 67108864, about 4 GB of decoding); raise it for trusted huge images",
+        "(default 2**27 = 134217728, 10 minutes of stereo 44.1 kHz); raise it for trusted huge images",
     )  # fmt: skip
 
 

@@ -24,9 +24,11 @@ from .errors import InputError, MetadataError, Spec2ImgError
 PREFIX = "spec2img:"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Default cap on pixels read from one image, and on the spectrogram cells its decode
-#: computes (about 55 bytes each, so some 4 GB at most); 10 minutes of stereo at 44.1 kHz
-#: with the default framing is 53 million.  Raise it for trusted huge images.
-DEFAULT_MAX_PIXELS = 2**26
+#: computes: 2**27, just above 10 minutes of stereo at 44.1 kHz with the default framing
+#: (2 x 1025 x 51680 = 106 million cells).  Decodes that large run blockwise (memory
+#: about 1 GB), but time grows with the cells, so a small file cannot claim more
+#: unasked.  Raise it for trusted huge images.
+DEFAULT_MAX_PIXELS = 2**27
 #: Largest spec2img text chunk, in bytes, both as stored and once decompressed.
 MAX_TEXT_CHUNK = 4096
 #: Most spec2img text chunks in one image.

@@ -229,19 +229,19 @@ def test_a_folder_is_not_an_image(tmp_path):
 
 
 def test_the_default_limit_keeps_a_small_file_from_needing_gigabytes(tmp_path):
-    # 8 mel bands x 2100 frames (a few kB as a PNG) decode through a 32769 x 2100
-    # linear spectrogram: 69 million cells, some 4 GB of working memory.
+    # 8 mel bands x 4200 frames (a few kB as a PNG) decode through a 32769 x 4200
+    # linear spectrogram: 138 million cells, beyond the default limit.
     from spec2img.params import Metadata, SpecParams
     from spec2img.png import DEFAULT_MAX_PIXELS
 
     p = SpecParams(sample_rate=44100, n_fft=65536, hop_length=16384, scale="mel", n_mels=8)
-    meta = Metadata(params=p, db_min=-100.0, db_max=0.0, n_samples=2099 * 16384)
+    meta = Metadata(params=p, db_min=-100.0, db_max=0.0, n_samples=4199 * 16384)
     path = write(tmp_path, png_with(spec2img.encode(np.zeros(65536, np.float32), 44100),
                                     text=meta.to_text(), ihdr=(meta.shape[1], 8, 16, 0),
-                                    idat=zlib.compress(bytes((1 + 2 * 2100) * 8), 9)))  # fmt: skip
-    assert path.stat().st_size < 10_000 and 32769 * 2100 > DEFAULT_MAX_PIXELS
+                                    idat=zlib.compress(bytes((1 + 2 * 4200) * 8), 9)))  # fmt: skip
+    assert path.stat().st_size < 10_000 and 32769 * 4200 > DEFAULT_MAX_PIXELS
     refused(path, InputError, "cells", "--max-pixels")
-    assert spec2img.load(path, max_pixels=32769 * 2100).meta == meta
+    assert spec2img.load(path, max_pixels=32769 * 4200).meta == meta
 
 
 def test_the_help_states_the_default_limit(capsys):
