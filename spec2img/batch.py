@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import remote
+from .argtypes import finite_float, nonneg_float, positive_float, positive_int
 from .errors import Spec2ImgError
 from .runners import Job, one_line, process, run_dask, run_pool, run_serial, with_file
 
@@ -53,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
     b = p.add_argument_group("several files (with -o OUTDIR)")
     b.add_argument("-o", "--output-dir", metavar="OUTDIR",
                    help="convert every input into this folder, mirroring folders")  # fmt: skip
-    b.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
+    b.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                    help="files converted at once (default: all cores)")  # fmt: skip
     b.add_argument("--overwrite", action="store_true",
                    help="redo outputs that are already newer than their input")  # fmt: skip
@@ -67,11 +68,11 @@ def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
                        help="output extension in a folder (wav)")  # fmt: skip
     if kind == "encode":
         s = p.add_argument_group("long recordings and training sets")
-        s.add_argument("--segment", type=_positive_float, metavar="SECONDS",
+        s.add_argument("--segment", type=positive_float, metavar="SECONDS",
                        help="cut into images of this length: OUT_000.png, OUT_001.png, ...")  # fmt: skip
-        s.add_argument("--overlap", type=_nonneg_float, default=None, metavar="SECONDS",
+        s.add_argument("--overlap", type=nonneg_float, default=None, metavar="SECONDS",
                        help="seconds shared by consecutive segments (0)")  # fmt: skip
-        s.add_argument("--db-range", type=_finite_float, nargs=2, metavar=("LOW", "HIGH"),
+        s.add_argument("--db-range", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
                        help="fixed dB of pixel 0 and 65535, so levels compare across images "
                        "(with --segment, default: --top-db below full scale)")  # fmt: skip
 
@@ -98,40 +99,6 @@ def check_arguments(args: argparse.Namespace, error: Callable[[str], None]) -> N
 
 def _is_glob(path: str) -> bool:
     return remote.has_magic(path) and not os.path.exists(path)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-    return value
-
-
-def _finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    value = _finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def plan(

@@ -15,6 +15,7 @@ import sys
 import warnings
 
 from . import __version__
+from .argtypes import finite_float, nonneg_int, positive_int
 from .errors import InputError, ParameterError, Spec2ImgError
 
 PROG = "spec2img"
@@ -24,26 +25,6 @@ PROG = "spec2img"
 METHODS = ("pghi+fgla", "fgla", "pghi", "gla")
 DEFAULT_METHOD = "pghi+fgla"
 DEFAULT_N_ITER = 100
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-    return value
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -57,27 +38,17 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument(
-        "--workers", type=_positive_int, default=None, metavar="N",
+        "--workers", type=positive_int, default=None, metavar="N",
         help="FFT threads (default: 1, measured fastest on a loaded 2-core machine)",
     )  # fmt: skip
 
 
 def _add_max_pixels(p) -> None:
     p.add_argument(
-        "--max-pixels", type=_positive_int, default=None, metavar="N",
+        "--max-pixels", type=positive_int, default=None, metavar="N",
         help="refuse images of more pixels (or decodes of more spectrogram cells) than N "
         "(default 2**27 = 134217728, 10 minutes of stereo 44.1 kHz); raise it for trusted huge images",
     )  # fmt: skip
@@ -100,18 +71,18 @@ def _add_encode(sub) -> None:
         "files, folders and globs with -o OUTDIR",
     )  # fmt: skip
     g = p.add_argument_group("spectrogram (librosa's names)")
-    g.add_argument("--n-fft", type=_positive_int, default=2048, help="FFT size (2048)")
-    g.add_argument("--hop-length", type=_positive_int, help="hop (default win_length / 4)")
-    g.add_argument("--win-length", type=_positive_int, help="window length (default n_fft)")
+    g.add_argument("--n-fft", type=positive_int, default=2048, help="FFT size (2048)")
+    g.add_argument("--hop-length", type=positive_int, help="hop (default win_length / 4)")
+    g.add_argument("--win-length", type=positive_int, help="window length (default n_fft)")
     g.add_argument("--window", default="hann", help="any scipy window name (hann)")
-    g.add_argument("--sr", type=_positive_int, help="resample to this rate first")
+    g.add_argument("--sr", type=positive_int, help="resample to this rate first")
     g.add_argument("--mono", action="store_true", help="downmix to one channel")
     g.add_argument("--scale", choices=["linear", "mel"], default="linear")
-    g.add_argument("--n-mels", type=_positive_int, default=128, help="mel bands (128)")
-    g.add_argument("--fmin", type=_float, default=0.0, help="lowest mel frequency, Hz (0)")
-    g.add_argument("--fmax", type=_float, help="highest mel frequency, Hz (sr / 2)")
+    g.add_argument("--n-mels", type=positive_int, default=128, help="mel bands (128)")
+    g.add_argument("--fmin", type=finite_float, default=0.0, help="lowest mel frequency, Hz (0)")
+    g.add_argument("--fmax", type=finite_float, help="highest mel frequency, Hz (sr / 2)")
     g.add_argument(
-        "--top-db", type=_float, default=120.0,
+        "--top-db", type=finite_float, default=120.0,
         help="dynamic range kept below the peak, dB (120)",
     )  # fmt: skip
     g.add_argument(
@@ -149,10 +120,10 @@ def _add_decode(sub) -> None:
         "Griffin-Lim)",
     )  # fmt: skip
     g.add_argument(
-        "--n-iter", type=_nonneg_int, default=None,
+        "--n-iter", type=nonneg_int, default=None,
         help=f"Griffin-Lim iterations ({DEFAULT_N_ITER})",
     )  # fmt: skip
-    g.add_argument("--momentum", type=_float, default=None, help="FGLA momentum (0.99)")
+    g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
     g.add_argument("--seed", type=int, default=0, help="seed of the random phases (0)")
     ph = g.add_mutually_exclusive_group()
     ph.add_argument(
@@ -190,14 +161,14 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
         "and --duration (or --frames) are needed unless --params-from supplies them.  "
         "Riffusion images need none.",
     )
-    g.add_argument("--sr", type=_float, help="sample rate, Hz")
-    g.add_argument("--n-fft", type=_float, help="FFT size")
-    g.add_argument("--hop-length", type=_float, help="hop (default win_length / 4)")
-    g.add_argument("--win-length", type=_float, help="window length (default n_fft)")
+    g.add_argument("--sr", type=finite_float, help="sample rate, Hz")
+    g.add_argument("--n-fft", type=finite_float, help="FFT size")
+    g.add_argument("--hop-length", type=finite_float, help="hop (default win_length / 4)")
+    g.add_argument("--win-length", type=finite_float, help="window length (default n_fft)")
     g.add_argument("--window", help="window name (hann)")
     t = g.add_mutually_exclusive_group()
-    t.add_argument("--duration", type=_float, metavar="SECONDS", help="length of the audio")
-    t.add_argument("--frames", type=_float, metavar="N", help="number of STFT frames")
+    t.add_argument("--duration", type=finite_float, metavar="SECONDS", help="length of the audio")
+    t.add_argument("--frames", type=finite_float, metavar="N", help="number of STFT frames")
     g.add_argument(
         "--cmap", metavar="NAME",
         help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
@@ -205,11 +176,11 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     d = g.add_mutually_exclusive_group()
     d.add_argument(
-        "--db-range", type=_float, nargs=2, metavar=("LOW", "HIGH"),
+        "--db-range", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
         help="absolute dB of the colormap's ends; keeps the level",
     )  # fmt: skip
     d.add_argument(
-        "--top-db", type=_float, metavar="DB",
+        "--top-db", type=finite_float, metavar="DB",
         help="dB range below an unknown peak (80, as librosa's amplitude_to_db); "
         "the output is normalised to -1 dBFS",
     )  # fmt: skip
@@ -217,11 +188,15 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
         "--y-axis", metavar="AXIS", help="specshow's y_axis: linear (default), log, or "
         "mel (rows are mel bands)",
     )  # fmt: skip
-    g.add_argument("--fmin", type=_float, help="lowest frequency shown (mel: of the bands), Hz")
-    g.add_argument("--fmax", type=_float, help="highest frequency shown (mel: of the bands), Hz")
-    g.add_argument("--n-mels", type=_float, help="mel bands of a --y-axis mel image (128)")
     g.add_argument(
-        "--mel-power", type=_float, metavar="P",
+        "--fmin", type=finite_float, help="lowest frequency shown (mel: of the bands), Hz"
+    )
+    g.add_argument(
+        "--fmax", type=finite_float, help="highest frequency shown (mel: of the bands), Hz"
+    )
+    g.add_argument("--n-mels", type=finite_float, help="mel bands of a --y-axis mel image (128)")
+    g.add_argument(
+        "--mel-power", type=finite_float, metavar="P",
         help="2 if the mel bands are power (librosa.feature.melspectrogram, default for "
         "plots), 1 if magnitude",
     )  # fmt: skip
@@ -249,7 +224,7 @@ def _add_show(sub) -> None:
         help="write the figure (.png, .pdf, .svg, .jpg); default: open a window, or "
         "write INPUT_preview.png in the current folder when there is no display",
     )  # fmt: skip
-    p.add_argument("--dpi", type=_positive_int, default=100, help="resolution (100)")
+    p.add_argument("--dpi", type=positive_int, default=100, help="resolution (100)")
     p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line")
     p.set_defaults(func=_cmd_show)
@@ -276,14 +251,14 @@ def _add_join(sub) -> None:
     )  # fmt: skip
     g = p.add_argument_group("phase retrieval")
     g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
-    g.add_argument("--n-iter", type=_nonneg_int, default=None, help="iterations")
-    g.add_argument("--momentum", type=_float, default=None, help="FGLA momentum (0.99)")
+    g.add_argument("--n-iter", type=nonneg_int, default=None, help="iterations")
+    g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
     g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
     o = p.add_argument_group("output")
     o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
     o.add_argument("--normalize", action="store_true",
                    help="scale the peak to -1 dBFS instead of clipping beyond full scale")  # fmt: skip
-    o.add_argument("--max-pixels", type=_positive_int, default=None,
+    o.add_argument("--max-pixels", type=positive_int, default=None,
                    help="accept segment images with more pixels than the default limit")  # fmt: skip
     _add_common(p)
 
@@ -592,7 +567,7 @@ def _add_decompose(sub) -> None:
     )  # fmt: skip
     p.add_argument("image", help="input spectrogram PNG")
     p.add_argument("outdir", help="output folder (created if missing)")
-    p.add_argument("--components", "-k", type=_positive_int, required=True, metavar="K",
+    p.add_argument("--components", "-k", type=positive_int, required=True, metavar="K",
                    help="number of components")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation (0)")
     p.add_argument(
@@ -600,7 +575,7 @@ def _add_decompose(sub) -> None:
         choices=["kullback-leibler", "frobenius"],
         help="divergence NMF minimises (kullback-leibler)",
     )  # fmt: skip
-    p.add_argument("--max-iter", type=_positive_int, default=200, help="iterations (200)")
+    p.add_argument("--max-iter", type=positive_int, default=200, help="iterations (200)")
     _add_common(p)
     p.set_defaults(func=_cmd_decompose)
 
@@ -634,11 +609,11 @@ def _add_recompose(sub) -> None:
     p.add_argument("components", help="components.png from spec2img decompose")
     p.add_argument("activations", help="activations.png from spec2img decompose")
     p.add_argument("output", help="output .png (spectrogram) or .wav/.flac/.ogg (audio)")
-    p.add_argument("--top-db", type=_float, default=None,
+    p.add_argument("--top-db", type=finite_float, default=None,
                    help="dynamic range of an output PNG (default: the source's)")  # fmt: skip
     g = p.add_argument_group("audio output")
     g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
-    g.add_argument("--n-iter", type=_nonneg_int, default=None, help="iterations")
+    g.add_argument("--n-iter", type=nonneg_int, default=None, help="iterations")
     g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
     g.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
     g.add_argument("--normalize", action="store_true",
@@ -677,17 +652,17 @@ def _add_mosaic(sub) -> None:
     p.add_argument("source", help="audio whose sounds are used")
     p.add_argument("target", help="audio to imitate")
     p.add_argument("output", help="output audio: .wav, .flac or .ogg")
-    p.add_argument("--n-iter", type=_positive_int, default=100,
+    p.add_argument("--n-iter", type=positive_int, default=100,
                    help="updates of the activations (100)")  # fmt: skip
-    p.add_argument("--sparse", type=_positive_int, default=None, metavar="K",
+    p.add_argument("--sparse", type=positive_int, default=None, metavar="K",
                    help="keep the K strongest source frames per target frame")  # fmt: skip
     p.add_argument(
         "--phase", choices=["target", "retrieve", "source"], default="target",
         help="target's phase (default), phase retrieval, or the source frames' own",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the random start (0)")
-    p.add_argument("--n-fft", type=_positive_int, default=2048, help="FFT size (2048)")
-    p.add_argument("--hop-length", type=_positive_int, help="hop (default n_fft / 4)")
+    p.add_argument("--n-fft", type=positive_int, default=2048, help="FFT size (2048)")
+    p.add_argument("--hop-length", type=positive_int, help="hop (default n_fft / 4)")
     o = p.add_argument_group("output")
     o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
     o.add_argument("--normalize", action="store_true",
