@@ -329,8 +329,7 @@ def decode(
     """
     image = image.on_grid()
     meta = image.meta
-    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
-    if block_frames is not None or cells > blocks.BLOCKWISE_CELLS:
+    if _blockwise(meta, block_frames):
         if init is None and use_phase and image.phase is not None:
             init = image.phase_radians()
         y = decode_frames(
@@ -345,6 +344,12 @@ def decode(
         S, energy, meta, method=method, n_iter=n_iter, seed=seed, init=init,
         workers=workers, progress=progress, **options,
     )  # fmt: skip
+
+
+def _blockwise(meta: Metadata, block_frames: int | None) -> bool:
+    """Decode in blocks: when asked to, or when the linear spectrogram is large."""
+    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+    return block_frames is not None or cells > blocks.BLOCKWISE_CELLS
 
 
 def _prepare(image: SpectrogramImage, init, use_phase: bool):
@@ -650,10 +655,14 @@ def image_to_audio(
     meta = image.meta
     try:
         image = image.on_grid()
-        S, energy, init = _prepare(image, options.pop("init", None),
-                                   options.pop("use_phase", True))  # fmt: skip
-        del image  # the pixels are not needed any more: free them before the long part
-        y, sr = _decode_magnitude(S, energy, meta, init=init, **options)
+        if _blockwise(image.meta, options.get("block_frames")):
+            y, sr = decode(image, **options)  # reads the pixels block by block
+        else:
+            options.pop("block_frames", None)
+            S, energy, init = _prepare(image, options.pop("init", None),
+                                       options.pop("use_phase", True))  # fmt: skip
+            del image  # the pixels are not needed any more: free them before the long part
+            y, sr = _decode_magnitude(S, energy, meta, init=init, **options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     if meta.extra.get("level") == "relative":
