@@ -29,6 +29,7 @@ _EXPORTS = {
     "MetadataError": "errors",
     "OutputError": "errors",
     "invert_scipy_spectrogram": "scipy_compat",
+    "SCIPY_WINDOW": "scipy_compat",
     "to_image": "arrays",
     "from_array": "arrays",
     "decompose": "nmf",

@@ -32,6 +32,13 @@ __all__ = ["invert_scipy_spectrogram", "SCIPY_WINDOW"]
 
 #: ``scipy.signal.spectrogram``'s default window (not Hann!).
 SCIPY_WINDOW = ("tukey", 0.25)
+
+
+class _DefaultWindow(str):
+    """``"hann"``, marked as not given: a ShortTimeFFT brings its own window."""
+
+
+_HANN = _DefaultWindow("hann")
 MODES = ("psd", "magnitude", "complex")
 SCALINGS = ("density", "spectrum")
 #: Window-sum envelope floor (fraction of its peak) of the inverse STFT: it only acts
@@ -92,7 +99,7 @@ def invert_scipy_spectrogram(
     nperseg: int | None = None,
     noverlap: int | None = None,
     nfft: int | None = None,
-    window=SCIPY_WINDOW,
+    window=_HANN,
     scaling: str = "density",
     mode: str = "psd",
     return_onesided: bool = True,
@@ -102,8 +109,9 @@ def invert_scipy_spectrogram(
 ) -> np.ndarray:
     """Audio from the output of ``scipy.signal.spectrogram`` (or a ``ShortTimeFFT``).
 
-    Pass the same framing arguments you gave scipy; the defaults are scipy's own
-    (note: its default window is ``("tukey", 0.25)``, not Hann).
+    Pass the same framing arguments you gave scipy; the defaults are scipy's own except
+    the window, Hann, which is what people pass (scipy's own default is
+    ``("tukey", 0.25)``: give ``window=spec2img.SCIPY_WINDOW`` if you left it out).
 
     Parameters
     ----------
@@ -203,7 +211,7 @@ def invert_scipy_spectrogram(
     if isinstance(fs, scipy.signal.ShortTimeFFT):
         given = {"nperseg": nperseg, "noverlap": noverlap, "nfft": nfft}
         extra = [k for k, v in given.items() if v is not None]
-        if window is not SCIPY_WINDOW:
+        if window is not _HANN:
             extra.append("window")
         if scaling != "density":
             extra.append("scaling")

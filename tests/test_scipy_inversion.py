@@ -17,18 +17,30 @@ from spec2img.stft import Stft
 N_ITER = 60
 
 
-def test_defaults_are_scipys():
+def test_defaults_are_scipys_but_the_window_is_hann():
     ours = inspect.signature(invert_scipy_spectrogram).parameters
     theirs = inspect.signature(scipy.signal.spectrogram).parameters
     for name in ("noverlap", "nfft", "scaling", "mode", "return_onesided"):
         assert ours[name].default == theirs[name].default, name
-    # scipy renamed its default ("tukey" -> "tukey_periodic"); the samples must agree
+    assert ours["window"].default == "hann"  # the signature; what people pass
+    # SCIPY_WINDOW is scipy's own default (renamed "tukey" -> "tukey_periodic"): the
+    # samples must agree
     for n in (255, 256, 441):
         np.testing.assert_array_equal(
-            scipy.signal.get_window(ours["window"].default, n),
+            scipy.signal.get_window(SCIPY_WINDOW, n),
             scipy.signal.get_window(theirs["window"].default, n),
         )
-    assert SCIPY_WINDOW == ours["window"].default
+
+
+def test_hann_default_inverts_a_hann_spectrogram_and_scipy_window_its_default():
+    fs = 16000
+    x = np.random.default_rng(4).standard_normal(fs).astype(np.float32) * 0.1
+    _, _, hann = scipy.signal.spectrogram(x, fs, window="hann", nperseg=320)
+    _, _, tukey = scipy.signal.spectrogram(x, fs, nperseg=320)
+    rms = lambda y: np.sqrt(np.mean(np.square(y)))  # noqa: E731
+    for Sxx, kw in ((hann, {}), (tukey, {"window": SCIPY_WINDOW})):
+        y = invert_scipy_spectrogram(Sxx, fs, nperseg=320, n_iter=5, **kw)
+        assert abs(20 * np.log10(rms(y[320:-320]) / rms(x[320:-320]))) < 1.0
 
 
 def _oracles(x, fs, Sxx, window, nperseg, noverlap, nfft, scaling):
