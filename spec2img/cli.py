@@ -28,14 +28,12 @@ DEFAULT_N_ITER = 100
 
 
 def _size(text: str) -> tuple[int, int]:
-    w, sep, h = text.lower().partition("x")
+    from .dataset import parse_size
+
     try:
-        size = (int(w), int(h))
-    except ValueError:
-        size = None
-    if not sep or size is None or min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 256x256, got {text!r}")
-    return size
+        return parse_size(text)
+    except ParameterError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -56,6 +54,33 @@ def _add_max_pixels(p) -> None:
 
 def _max_pixels(args) -> dict:
     return {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
+
+
+def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retrieval"):
+    """The phase-retrieval options of every command that writes audio; returns the group."""
+    g = p.add_argument_group(title)
+    g.add_argument(
+        "--method", default=None, metavar="|".join(METHODS),
+        help=f"phase retrieval method (default {DEFAULT_METHOD}: PGHI, then fast "
+        "Griffin-Lim)",
+    )  # fmt: skip
+    g.add_argument(
+        "--n-iter", type=nonneg_int, default=None,
+        help=f"Griffin-Lim iterations ({DEFAULT_N_ITER})",
+    )  # fmt: skip
+    g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random phases (0)")
+    return g
+
+
+def _phase_options(args) -> dict:
+    """Keyword arguments of :func:`spec2img.decode` from :func:`_add_phase_retrieval`'s options."""
+    options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
+    if args.method is not None:
+        options["method"] = args.method
+    if args.momentum is not None:
+        options["momentum"] = args.momentum
+    return options
 
 
 def _add_encode(sub) -> None:
@@ -113,18 +138,7 @@ def _add_decode(sub) -> None:
         "the parameters below) and output audio (.wav, .flac or .ogg); or images, folders "
         "and globs with -o OUTDIR",
     )  # fmt: skip
-    g = p.add_argument_group("phase retrieval")
-    g.add_argument(
-        "--method", default=None, metavar="|".join(METHODS),
-        help=f"phase retrieval method (default {DEFAULT_METHOD}: PGHI, then fast "
-        "Griffin-Lim)",
-    )  # fmt: skip
-    g.add_argument(
-        "--n-iter", type=nonneg_int, default=None,
-        help=f"Griffin-Lim iterations ({DEFAULT_N_ITER})",
-    )  # fmt: skip
-    g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the random phases (0)")
+    g = _add_phase_retrieval(p)
     ph = g.add_mutually_exclusive_group()
     ph.add_argument(
         "--phase", metavar="FILE",
@@ -249,11 +263,7 @@ def _add_join(sub) -> None:
         "paths", nargs="+", metavar="PATH",
         help="a folder of segment images, or the images (globs too), then the output audio",
     )  # fmt: skip
-    g = p.add_argument_group("phase retrieval")
-    g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
-    g.add_argument("--n-iter", type=nonneg_int, default=None, help="iterations")
-    g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
+    _add_phase_retrieval(p)
     o = p.add_argument_group("output")
     o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
     o.add_argument("--normalize", action="store_true",
@@ -386,12 +396,8 @@ def decode_file(args, src: str, dst: str, *, progress=None) -> dict:
     """
     from .pipeline import image_to_audio
 
-    options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
+    options = _phase_options(args)
     options["phase"] = False if args.no_phase else (args.phase or True)
-    if args.method is not None:
-        options["method"] = args.method
-    if args.momentum is not None:
-        options["momentum"] = args.momentum
     y, sr = image_to_audio(
         src, dst, subtype=args.subtype, normalize=args.normalize,
         max_pixels=args.max_pixels, plain=_plain_options(args), progress=progress, **options,
@@ -420,11 +426,7 @@ def _cmd_join(args) -> int:
     srcs, problems = expand(inputs, SEGMENT_EXTS)
     if problems:
         raise InputError(problems[0][1])
-    options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
-    if args.method is not None:
-        options["method"] = args.method
-    if args.momentum is not None:
-        options["momentum"] = args.momentum
+    options = _phase_options(args)
     with ProgressBar(f"joining {len(srcs)} segment(s)",
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
         y, sr = join(
@@ -611,10 +613,8 @@ def _add_recompose(sub) -> None:
     p.add_argument("output", help="output .png (spectrogram) or .wav/.flac/.ogg (audio)")
     p.add_argument("--top-db", type=finite_float, default=None,
                    help="dynamic range of an output PNG (default: the source's)")  # fmt: skip
+    _add_phase_retrieval(p, "audio output: phase retrieval")
     g = p.add_argument_group("audio output")
-    g.add_argument("--method", default=None, help="phase retrieval method (default: best)")
-    g.add_argument("--n-iter", type=nonneg_int, default=None, help="iterations")
-    g.add_argument("--seed", type=int, default=0, help="seed of the initial phase (0)")
     g.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
     g.add_argument("--normalize", action="store_true",
                    help="scale the peak to -1 dBFS instead of clipping")  # fmt: skip
@@ -625,9 +625,7 @@ def _add_recompose(sub) -> None:
 def _cmd_recompose(args) -> int:
     from .nmf import recompose
 
-    options = {"seed": args.seed, "n_iter": args.n_iter, "workers": args.workers}
-    if args.method is not None:
-        options["method"] = args.method
+    options = _phase_options(args)
     result = recompose(
         args.components, args.activations, args.output, top_db=args.top_db,
         subtype=args.subtype, normalize=args.normalize, **options,

@@ -20,12 +20,11 @@ import os
 from pathlib import Path
 
 from .errors import InputError, MetadataError, ParameterError
-from .params import Metadata
+from .params import MAX_IMAGE_SIDE, Metadata
 
 FORMAT = "spec2img-dataset"
 VERSION = 1
 FILENAME = "dataset.json"
-MAX_SIDE = 65535
 #: Metadata keys that differ from image to image, kept out of the shared metadata.
 PER_FILE_KEYS = ("segment_index", "segment_count", "segment_offset", "total_samples", "segment_of")
 
@@ -37,16 +36,9 @@ def parse_size(text: str) -> tuple[int, int]:
         w, h = (int(p) for p in parts)
     except ValueError:
         raise ParameterError(f"size must be WIDTHxHEIGHT such as 256x256, not {text!r}") from None
-    if not (1 <= w <= MAX_SIDE and 1 <= h <= MAX_SIDE):
-        raise ParameterError(f"size {w}x{h} must be 1 to {MAX_SIDE} pixels a side")
+    if not (1 <= w <= MAX_IMAGE_SIDE and 1 <= h <= MAX_IMAGE_SIDE):
+        raise ParameterError(f"size {w}x{h} must be 1 to {MAX_IMAGE_SIDE} pixels a side")
     return w, h
-
-
-def resize(image, size: tuple[int, int]):
-    """``image`` at ``size = (width, height)`` pixels: :func:`spec2img.pipeline.resize_image`."""
-    from .pipeline import resize_image
-
-    return resize_image(image, size)
 
 
 def shared_metadata(metas: list[dict]) -> dict:

@@ -35,6 +35,8 @@ MAX_ABS_DB = 1000.0  # lowest dB value: -MAX_ABS_DB (amplitude 1e-50, silence in
 #: reaches about 150 dB.
 MAX_DB = 300.0
 MAX_N_SAMPLES = 2**40
+#: Largest side of an image written at a fixed size (``encode --size``); PNG allows more.
+MAX_IMAGE_SIDE = 65535
 MAX_TEXT_VALUE = 256  # characters in one metadata value
 #: Largest magnitude of a window parameter ("kaiser:8.6"): a width in samples at most.
 MAX_WINDOW_PARAMETER = MAX_N_FFT

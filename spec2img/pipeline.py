@@ -21,12 +21,9 @@ from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
 from .image import GRID_KEY, SpectrogramImage, load
 from .keep_phase import phase_to_pixels
-from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, Metadata, SpecParams
+from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, MAX_IMAGE_SIDE, Metadata, SpecParams
 from .resize import resize
 from .stft import Stft
-
-#: Largest side of an image written with ``size=``.
-MAX_SIZE = 65535
 
 DEFAULT_TOP_DB = 120.0
 
@@ -113,14 +110,12 @@ def encode(
             S = _scale.linear_to_mel(S, _scale.mel_basis(params))
     else:
         S = magnitude(y, params, workers=workers)
-    if db_range is None and float(_scale.amplitude_to_db(np.max(S, initial=0.0))) > MAX_DB:
-        raise InputError(
-            f"audio peaks above the {MAX_DB:g} dB a spec2img image holds: its samples "
-            f"reach {float(np.max(np.abs(y))):.3g}, far beyond full scale (1.0)"
+    try:
+        image = image_from_magnitude(
+            S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
         )
-    image = image_from_magnitude(
-        S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
-    )
+    except InputError as e:  # too loud for an image: say how far the samples go
+        raise InputError(f"{e}: its samples reach {float(np.max(np.abs(y))):.3g}") from None
     del S
     if size is not None:
         image = resize_image(image, size)
@@ -153,9 +148,13 @@ def _check_size(size, channels: int) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ParameterError(f"size must be (width, height), not {size!r}") from None
     for name, v in (("width", width), ("height", height)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or not 1 <= v <= MAX_SIZE:
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | np.integer)
+            or not 1 <= v <= MAX_IMAGE_SIDE
+        ):
             raise ParameterError(
-                f"size {name} must be a whole number in [1, {MAX_SIZE}], not {v!r}"
+                f"size {name} must be a whole number in [1, {MAX_IMAGE_SIDE}], not {v!r}"
             )
     if height % channels:
         raise ParameterError(
@@ -186,7 +185,7 @@ def image_from_magnitude(
         if db_max > MAX_DB:
             raise InputError(
                 f"audio peaks at {db_max:.0f} dB in its spectrogram, above the {MAX_DB:g} dB a "
-                "spec2img image holds: its samples are far beyond full scale (1.0)"
+                "spec2img image holds, far beyond full scale (1.0)"
             )
     else:
         db_min, db_max = _check_db_range(db_range)

@@ -493,9 +493,9 @@ def audio_to_segments(
             path = segment_path(dst, info.index, info.count)
             out = image
             if size is not None:
-                from .dataset import resize
+                from .pipeline import resize_image
 
-                out = resize(image, size)
+                out = resize_image(image, size)
             out.save(path, inputs=[src])
             written.append((path, image))
     except ParameterError as e:
