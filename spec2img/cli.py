@@ -52,6 +52,15 @@ def _add_max_pixels(p) -> None:
     )  # fmt: skip
 
 
+def _add_audio_output(g) -> None:
+    """--subtype and --normalize, for every command that writes audio."""
+    g.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
+    g.add_argument(
+        "--normalize", action="store_true",
+        help="scale the peak to -1 dBFS instead of clipping beyond full scale",
+    )  # fmt: skip
+
+
 def _max_pixels(args) -> dict:
     return {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
 
@@ -148,11 +157,7 @@ def _add_decode(sub) -> None:
         "--no-phase", action="store_true", help="ignore a kept-phase image (--keep-phase)"
     )
     o = p.add_argument_group("output")
-    o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
-    o.add_argument(
-        "--normalize", action="store_true",
-        help="scale the peak to -1 dBFS instead of clipping beyond full scale",
-    )  # fmt: skip
+    _add_audio_output(o)
     _add_max_pixels(o)
     _add_plain_options(p)
     _add_common(p)
@@ -265,11 +270,8 @@ def _add_join(sub) -> None:
     )  # fmt: skip
     _add_phase_retrieval(p)
     o = p.add_argument_group("output")
-    o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
-    o.add_argument("--normalize", action="store_true",
-                   help="scale the peak to -1 dBFS instead of clipping beyond full scale")  # fmt: skip
-    o.add_argument("--max-pixels", type=positive_int, default=None,
-                   help="accept segment images with more pixels than the default limit")  # fmt: skip
+    _add_audio_output(o)
+    _add_max_pixels(o)
     _add_common(p)
 
     def check(args) -> None:
@@ -615,9 +617,7 @@ def _add_recompose(sub) -> None:
                    help="dynamic range of an output PNG (default: the source's)")  # fmt: skip
     _add_phase_retrieval(p, "audio output: phase retrieval")
     g = p.add_argument_group("audio output")
-    g.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
-    g.add_argument("--normalize", action="store_true",
-                   help="scale the peak to -1 dBFS instead of clipping")  # fmt: skip
+    _add_audio_output(g)
     _add_common(p)
     p.set_defaults(func=_cmd_recompose)
 
@@ -662,9 +662,7 @@ def _add_mosaic(sub) -> None:
     p.add_argument("--n-fft", type=positive_int, default=2048, help="FFT size (2048)")
     p.add_argument("--hop-length", type=positive_int, help="hop (default n_fft / 4)")
     o = p.add_argument_group("output")
-    o.add_argument("--subtype", help="PCM_16 (default for WAV), PCM_24, FLOAT, ...")
-    o.add_argument("--normalize", action="store_true",
-                   help="scale the peak to -1 dBFS instead of clipping")  # fmt: skip
+    _add_audio_output(o)
     _add_common(p)
     p.set_defaults(func=_cmd_mosaic)
 
