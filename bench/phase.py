@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spec2img import phase  # noqa: E402
-from spec2img.stft import DEFAULT_WORKERS, Stft  # noqa: E402
+from spec2img.dsp.stft import DEFAULT_WORKERS, Stft  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 MUSIC = "Kevin_MacLeod_-_Vibe_Ace.ogg"

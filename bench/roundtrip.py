@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import spec2img  # noqa: E402
+from spec2img.dsp.stft import Stft  # noqa: E402
 from spec2img.phase import spectral_convergence  # noqa: E402
-from spec2img.stft import Stft  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 FILES = {

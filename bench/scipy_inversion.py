@@ -28,7 +28,7 @@ from conftest import CORPUS, mel_lsd, rms_db  # noqa: E402
 
 import spec2img  # noqa: E402
 from spec2img import phase  # noqa: E402
-from spec2img.stft import Stft  # noqa: E402
+from spec2img.dsp.stft import Stft  # noqa: E402
 
 FILES = ["3436-172162-0000.ogg", "198-209-0000.ogg"]
 SECONDS = 15

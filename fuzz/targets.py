@@ -74,7 +74,7 @@ def _load(src: Path, out: Path) -> str:
 
 
 def _read_png(src: Path, out: Path) -> str:
-    from spec2img.png import read_png
+    from spec2img.io.png import read_png
 
     pixels, text, mode = read_png(src)
     check(isinstance(pixels, np.ndarray) and pixels.ndim in (2, 3), f"pixels {type(pixels)}")
@@ -100,7 +100,7 @@ def _decode(src: Path, out: Path) -> str:
 
 
 def _cli(argv: list[str]) -> tuple[int, str, str]:
-    from spec2img.cli import main
+    from spec2img.cli.main import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -143,7 +143,7 @@ def _cli_decode(src: Path, out: Path) -> str:
 
 
 def _load_audio(src: Path, out: Path) -> str:
-    from spec2img.audio import load_audio
+    from spec2img.io.audio import load_audio
 
     y, sr = load_audio(src)
     check(y.dtype == np.float32 and y.ndim == 2 and y.shape[0] >= 1, f"audio {y.dtype} {y.shape}")

@@ -14,16 +14,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import blocks, phase
-from . import scale as _scale
-from .atomic import check_output
-from .audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
+from . import phase
+from .dsp import scale as _scale
+from .dsp.resize import resize
+from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
-from .image import GRID_KEY, SpectrogramImage, load
-from .keep_phase import phase_to_pixels
+from .io.atomic import check_output
+from .io.audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
+from .io.image import GRID_KEY, SpectrogramImage, load
 from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, MAX_IMAGE_SIDE, Metadata, SpecParams
-from .resize import resize
-from .stft import Stft
+from .phase import blocks
+from .phase.keep import phase_to_pixels
 
 DEFAULT_TOP_DB = 120.0
 
@@ -313,7 +314,7 @@ def decode(
         Called as phase retrieval advances.
     block_frames : int > 0 or None
         Reconstruct in overlapping blocks of this many frames (bounded memory, see
-        :mod:`spec2img.blocks`).  ``None``: blockwise only for images with more than
+        :mod:`spec2img.phase.blocks`).  ``None``: blockwise only for images with more than
         ``blocks.BLOCKWISE_CELLS`` cells (about 95 s of stereo at 44.1 kHz, n_fft 2048).
     **options
         Method options such as ``momentum``.
@@ -435,7 +436,7 @@ def decode_frames(
     meta : Metadata
         Parameters, length and channels of the whole recording.
     block_frames : int > 0 or None
-        Frames per block (``None``: :func:`spec2img.blocks.block_frames_for`).
+        Frames per block (``None``: :func:`spec2img.phase.blocks.block_frames_for`).
     method, n_iter, seed, init, workers, progress, **options
         As :func:`decode`.
 
@@ -549,11 +550,11 @@ def load_image(
     path : path-like
     plain : mapping or None
         Parameters of a plain image: keyword arguments of
-        :func:`spec2img.plain.plain_spec` plus ``crop``.  Given (and not empty), the
+        :func:`spec2img.wild.plain.plain_spec` plus ``crop``.  Given (and not empty), the
         image is read as a plain image even if it has spec2img metadata (which then
         supplies the parameters not given).
     max_pixels : int or None
-        Pixel limit (default: ``spec2img.png.DEFAULT_MAX_PIXELS`` for spec2img images,
+        Pixel limit (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img images,
         none for plain images, which the user chose).
     phase : bool or path-like
         For spec2img images: read the kept phase image (see :func:`load`).
@@ -564,8 +565,8 @@ def load_image(
         For plain and Riffusion images a linear-frequency image; its metadata says
         ``level=relative`` when the absolute level is unknown.
     """
-    from . import plain as _plain
-    from . import riffusion
+    from .wild import plain as _plain
+    from .wild import riffusion
 
     options = {k: v for k, v in (plain or {}).items() if v is not None}
     crop = options.pop("crop", None)
@@ -589,9 +590,9 @@ def image_kind(path) -> str:
     """``"spec2img"``, ``"riffusion"`` or ``"plain"``, from the image's header."""
     from PIL import Image, UnidentifiedImageError
 
-    from .png import PREFIX
-    from .raster import no_bomb_limit
-    from .riffusion import is_riffusion
+    from .io.png import PREFIX
+    from .wild.raster import no_bomb_limit
+    from .wild.riffusion import is_riffusion
 
     try:
         with no_bomb_limit(), Image.open(path) as img:
@@ -634,7 +635,7 @@ def image_to_audio(
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
     max_pixels : int or None
         Limit on the input's pixels and on the cells of the linear spectrogram the
-        decode computes (default: ``spec2img.png.DEFAULT_MAX_PIXELS`` for spec2img
+        decode computes (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img
         images, none for plain ones); see :func:`spec2img.load`.
     plain : mapping or None
         Parameters of an image without spec2img metadata (see :func:`load_image`).

@@ -41,8 +41,8 @@ def rms_db(y: np.ndarray) -> float:
 
 def sc_db(reference: np.ndarray, estimate: np.ndarray, **stft) -> float:
     """Spectral convergence of ``estimate`` against ``reference``'s STFT magnitude, dB."""
+    from spec2img.dsp.stft import Stft
     from spec2img.phase import spectral_convergence
-    from spec2img.stft import Stft
 
     stft = {"n_fft": 2048, "hop_length": 512, **stft}
     engine = Stft(stft["n_fft"], stft["hop_length"])
@@ -97,7 +97,7 @@ def gain_sc_db(reference: np.ndarray, estimate: np.ndarray, **stft) -> float:
     For decodes whose level is unknown (plots are normalised), so that only the shape
     of the spectrogram counts.
     """
-    from spec2img.stft import Stft
+    from spec2img.dsp.stft import Stft
 
     stft = {"n_fft": 2048, "hop_length": 512, **stft}
     engine = Stft(stft["n_fft"], stft["hop_length"])

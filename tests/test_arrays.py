@@ -6,7 +6,7 @@ import pytest
 from conftest import SR, rms_db, sc_db, signals
 
 import spec2img
-from spec2img.arrays import KINDS, from_array, to_image
+from spec2img.arrays.spectra import KINDS, from_array, to_image
 from spec2img.errors import ParameterError
 
 

@@ -16,9 +16,9 @@ from conftest import ROOT, SR
 from PIL import Image
 
 import spec2img
-from spec2img import runners
-from spec2img.cli import main
-from spec2img.dataset import read_dataset
+from spec2img.batch import runners
+from spec2img.batch.dataset import read_dataset
+from spec2img.cli.main import main
 
 FAST = ["--n-fft", "512"]
 
@@ -216,7 +216,7 @@ def test_interrupt_mid_batch_leaves_no_partial_files(tmp_path, sig):
 
 
 def _slow_write(args, src, dst):
-    from spec2img.atomic import atomic_path
+    from spec2img.io.atomic import atomic_path
 
     with atomic_path(dst) as tmp:
         tmp.write_bytes(b"half a file")
@@ -342,7 +342,7 @@ def test_dataset_refuses_mixed_parameters(tmp_path, capsys):
 def test_progress_bar_shows_rate_on_a_terminal():
     import io
 
-    from spec2img.progress import ProgressBar
+    from spec2img.cli.progress import ProgressBar
 
     stream = io.StringIO()
     bar = ProgressBar("encode", enabled=True, stream=stream, unit="files", min_interval=0)
@@ -356,7 +356,7 @@ def test_progress_bar_shows_rate_on_a_terminal():
 
 
 def test_batch_modules_import_nothing_heavy():
-    res = subprocess.run([sys.executable, "-c", "import sys, spec2img.batch, spec2img.runners; "
+    res = subprocess.run([sys.executable, "-c", "import sys, spec2img.batch.folders, spec2img.batch.runners; "
                           "print(any(m.startswith(('numpy', 'scipy', 'PIL')) for m in sys.modules))"],
                          capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
     assert res.stdout.strip() == "False"

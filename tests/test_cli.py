@@ -10,9 +10,9 @@ import soundfile as sf
 from conftest import SR, rms_db
 
 import spec2img
-from spec2img.cli import main
+from spec2img.cli.main import main
+from spec2img.io.png import write_png
 from spec2img.params import KEYS
-from spec2img.png import write_png
 
 
 def run(capsys, *argv):
@@ -198,7 +198,7 @@ def test_help_and_module_entry_point():
     res = subprocess.run([sys.executable, "-m", "spec2img", "--help"], capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert res.returncode == 0 and "encode" in res.stdout and "decode" in res.stdout
-    res = subprocess.run([sys.executable, "-c", "import sys, spec2img.cli; "
+    res = subprocess.run([sys.executable, "-c", "import sys, spec2img.cli.main; "
                           "print(any(m.startswith(('librosa', 'scipy', 'matplotlib', 'numpy')) "
                           "for m in sys.modules))"], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert res.stdout.strip() == "False"  # --help loads no heavy module

@@ -3,7 +3,7 @@
 import pytest
 from test_batch import FAST, make_tree, run, summary
 
-from spec2img.runners import scheduler_address
+from spec2img.batch.runners import scheduler_address
 
 distributed = pytest.importorskip("distributed")
 

@@ -41,7 +41,7 @@ def test_a_header_claiming_more_samples_is_not_believed_for_memory(tmp_path, tot
 
 
 def test_audio_longer_than_a_block_reads_whole(tmp_path, monkeypatch):
-    from spec2img import audio
+    from spec2img.io import audio
 
     monkeypatch.setattr(audio, "_BLOCK", 300)
     x = np.random.default_rng(0).standard_normal((1000, 3)).astype(np.float32)

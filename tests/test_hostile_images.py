@@ -10,9 +10,9 @@ import pytest
 from conftest import ROOT
 
 import spec2img
-from spec2img.cli import main
+from spec2img.cli.main import main
 from spec2img.errors import InputError, MetadataError
-from spec2img.png import read_png
+from spec2img.io.png import read_png
 
 sys.path.insert(0, str(ROOT / "fuzz"))
 import pngbytes  # noqa: E402
@@ -231,8 +231,8 @@ def test_a_folder_is_not_an_image(tmp_path):
 def test_the_default_limit_keeps_a_small_file_from_needing_gigabytes(tmp_path):
     # 8 mel bands x 4200 frames (a few kB as a PNG) decode through a 32769 x 4200
     # linear spectrogram: 138 million cells, beyond the default limit.
+    from spec2img.io.png import DEFAULT_MAX_PIXELS
     from spec2img.params import Metadata, SpecParams
-    from spec2img.png import DEFAULT_MAX_PIXELS
 
     p = SpecParams(sample_rate=44100, n_fft=65536, hop_length=16384, scale="mel", n_mels=8)
     meta = Metadata(params=p, db_min=-100.0, db_max=0.0, n_samples=4199 * 16384)
@@ -245,7 +245,7 @@ def test_the_default_limit_keeps_a_small_file_from_needing_gigabytes(tmp_path):
 
 
 def test_the_help_states_the_default_limit(capsys):
-    from spec2img.png import DEFAULT_MAX_PIXELS
+    from spec2img.io.png import DEFAULT_MAX_PIXELS
 
     assert main(["info", "--help"]) == 0
     assert f"{DEFAULT_MAX_PIXELS}" in capsys.readouterr().out

@@ -6,13 +6,14 @@ import soundfile as sf
 from conftest import SR, sc_db, signals
 
 import spec2img
-from spec2img import keep_phase, phase
-from spec2img.cli import DEFAULT_METHOD, DEFAULT_N_ITER, METHODS, main
+from spec2img import phase
+from spec2img.cli.main import DEFAULT_METHOD, DEFAULT_N_ITER, METHODS, main
+from spec2img.dsp.stft import Stft
 from spec2img.errors import MetadataError
-from spec2img.image import SpectrogramImage
+from spec2img.io.image import SpectrogramImage
+from spec2img.phase import keep as keep_phase
 from spec2img.phase import spectral_convergence
 from spec2img.pipeline import linear_magnitude
-from spec2img.stft import Stft
 
 
 def run(capsys, *argv):

@@ -6,10 +6,10 @@ import soundfile as sf
 from conftest import SR, rms_db, signals
 
 import spec2img
-from spec2img.cli import main
+from spec2img.arrays.mosaicing import learn_activations, mosaic, source_templates
+from spec2img.cli.main import main
+from spec2img.dsp.stft import Stft
 from spec2img.errors import ParameterError
-from spec2img.mosaicing import learn_activations, mosaic, source_templates
-from spec2img.stft import Stft
 
 STFT = {"n_fft": 1024, "hop_length": 256}
 STEPS = (300, 450, 675, 1000, 1500, 2250, 3375)  # Hz

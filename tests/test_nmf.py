@@ -6,10 +6,10 @@ import soundfile as sf
 from conftest import SR, rms_db, signals
 
 import spec2img
-from spec2img.cli import main
+from spec2img.arrays.nmf import decompose, load_factors, recompose
+from spec2img.cli.main import main
 from spec2img.errors import MetadataError, OutputError, ParameterError
-from spec2img.nmf import decompose, load_factors, recompose
-from spec2img.png import read_png, write_png
+from spec2img.io.png import read_png, write_png
 
 SMALL = {"n_fft": 512, "hop_length": 128}
 

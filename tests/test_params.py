@@ -110,7 +110,7 @@ def test_extra_keys_survive():
      "gaussian:0", "general_hamming:1e308", "exponential:0:0", "exponential:1e300:1e-300"],
 )  # fmt: skip
 def test_windows_whose_parameters_break_scipy_are_parameter_errors(window):
-    from spec2img.stft import get_window
+    from spec2img.dsp.stft import get_window
 
     with pytest.raises(ParameterError, match="window"):
         get_window(window, 64)
@@ -146,7 +146,7 @@ def test_a_broken_window_in_metadata_is_refused_when_read():
 def test_frame_count_matches_the_stft_also_for_odd_n_fft(n_fft, hop, center):
     import numpy as np
 
-    from spec2img.stft import Stft
+    from spec2img.dsp.stft import Stft
 
     p = SpecParams(sample_rate=8000, n_fft=n_fft, hop_length=hop, center=center)
     engine = Stft.from_params(p)
@@ -159,7 +159,7 @@ def test_frame_count_matches_the_stft_also_for_odd_n_fft(n_fft, hop, center):
 def test_window_rounding_noise_is_never_a_divisor_of_the_inverse(window):
     import numpy as np
 
-    from spec2img.stft import Stft
+    from spec2img.dsp.stft import Stft
 
     rng = np.random.default_rng(0)
     engine = Stft(64, 16, window=window, center=False)
@@ -174,7 +174,7 @@ def test_db_values_are_bounded_so_that_decoding_stays_finite():
     import numpy as np
 
     import spec2img
-    from spec2img.image import SpectrogramImage
+    from spec2img.io.image import SpectrogramImage
     from spec2img.params import MAX_DB
 
     p = SpecParams(sample_rate=8000, n_fft=64, hop_length=16, window="blackman", center=False)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from spec2img import phase
+from spec2img.dsp.stft import Stft
 from spec2img.errors import ParameterError
 from spec2img.phase import METHODS, reconstruct, spectral_convergence
-from spec2img.stft import Stft
 
 SR = 16000
 

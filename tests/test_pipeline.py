@@ -113,7 +113,7 @@ def test_resample_and_mono_on_encode(tmp_path, wav):
 
 
 def test_clipping_warns_with_count_and_normalize_scales(tmp_path):
-    from spec2img.audio import NORMALIZE_PEAK, save_audio
+    from spec2img.io.audio import NORMALIZE_PEAK, save_audio
 
     y = np.array([0.5, 1.5, -2.0, 0.1], np.float32)
     with pytest.warns(UserWarning, match="clipped 2 samples"):
@@ -168,7 +168,7 @@ def test_full_disk_is_an_output_error_and_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_load_refuses_mismatched_height(tmp_path):
-    from spec2img.png import write_png
+    from spec2img.io.png import write_png
 
     image = spec2img.encode(signals.tone(), SR)
     write_png(tmp_path / "h.png", image.pixels[:-3], image.meta.to_text())

@@ -6,8 +6,8 @@ from conftest import SR, signals
 
 import spec2img
 from spec2img import phase, pipeline
-from spec2img.image import SpectrogramImage
-from spec2img.stft import Stft
+from spec2img.dsp.stft import Stft
+from spec2img.io.image import SpectrogramImage
 
 
 @pytest.mark.parametrize("extra_frames", [-1, 0, 1])

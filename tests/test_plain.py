@@ -19,11 +19,11 @@ from conftest import SR, gain_sc_db, rms_db, signals
 from PIL import Image
 
 import spec2img
-from spec2img.cli import main
-from spec2img.colormap import ColormapInverse
-from spec2img.plain import cell_edges, levels_to_image, load_plain, plain_spec
-from spec2img.raster import Raster, find_plot_area
-from spec2img.register import register
+from spec2img.cli.main import main
+from spec2img.wild.colormap import ColormapInverse
+from spec2img.wild.plain import cell_edges, levels_to_image, load_plain, plain_spec
+from spec2img.wild.raster import Raster, find_plot_area
+from spec2img.wild.register import register
 
 DURATION = signals.DURATION
 N = int(round(DURATION * SR))
@@ -387,7 +387,7 @@ def test_huge_jpeg_bounded_memory(tmp_path, y):
     # VmHWM: the peak resident memory of this process image (ru_maxrss would carry the
     # parent's peak across exec)
     script = (
-        "import re, sys; from spec2img.cli import main; "
+        "import re, sys; from spec2img.cli.main import main; "
         f"code = main(['decode', {str(big)!r}, {str(out)!r}, '--sr', '{SR}', '--n-fft', "
         f"'2048', '--duration', '{DURATION}', '-q']); "
         "status = open('/proc/self/status').read(); "

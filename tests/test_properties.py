@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import spec2img
 from spec2img import params as P
 from spec2img.errors import InputError, MetadataError, ParameterError
-from spec2img.image import SpectrogramImage
+from spec2img.io.image import SpectrogramImage
 from spec2img.params import Metadata, SpecParams
 
 pytestmark = pytest.mark.filterwarnings("ignore:Empty filters detected")

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spec2img
-from spec2img.cli import main
+from spec2img.cli.main import main
+from spec2img.dsp.resize import grid_weights, raster_weights, resize, uniform_edges
 from spec2img.errors import MetadataError, ParameterError
-from spec2img.resize import grid_weights, raster_weights, resize, uniform_edges
 
 
 def render(values: np.ndarray, edges: np.ndarray, n_px: int) -> np.ndarray:
@@ -98,7 +98,7 @@ def test_encode_size_stereo_and_bad_sizes():
 
 
 def test_grid_key_that_disagrees_is_refused(tmp_path):
-    from spec2img.png import write_png
+    from spec2img.io.png import write_png
 
     img = spec2img.encode(signals.tone(), SR, size=(32, 32))
     text = img.meta.to_text()

@@ -7,9 +7,9 @@ from conftest import SR, gain_sc_db, signals
 from PIL import Image
 
 import spec2img
-from spec2img.cli import main
+from spec2img.cli.main import main
 from spec2img.pipeline import image_kind
-from spec2img.riffusion import TAGS
+from spec2img.wild.riffusion import TAGS
 
 RIFF_SR = 44100
 HOP = 441  # 10 ms
@@ -56,7 +56,7 @@ def riffusion_image(path, y, *, stereo=False, tags=None, sr=RIFF_SR):
 @pytest.fixture(scope="module")
 def source():
     """0.75 s of tones and a chirp (all below Riffusion's 10 kHz), at 44.1 kHz."""
-    from spec2img.audio import resample
+    from spec2img.io.audio import resample
 
     n = int(0.75 * SR)
     y = (signals.tone()[:n] + signals.chirp()[:n])[None]
@@ -83,7 +83,7 @@ def test_detected_and_decoded_without_parameters(mono, source, tmp_path, capsys)
 
 def test_mel_bands_are_inverted_by_nnls(mono):
     """The linear magnitude decoded from the image reproduces the image's mel bands."""
-    from spec2img.riffusion import mel_from_pixels, riffusion_basis, riffusion_params
+    from spec2img.wild.riffusion import mel_from_pixels, riffusion_basis, riffusion_params
 
     image = spec2img.load_image(mono)
     with Image.open(mono) as img:

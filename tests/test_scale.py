@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spec2img import scale
+from spec2img.dsp import scale
 from spec2img.errors import ParameterError
 from spec2img.params import SpecParams
 

@@ -10,9 +10,9 @@ from conftest import CORPUS, SR, mel_lsd, rms_db, signals
 
 import spec2img
 from spec2img import phase
+from spec2img.arrays.scipy_compat import SCIPY_WINDOW, invert_scipy_spectrogram
+from spec2img.dsp.stft import Stft
 from spec2img.errors import ParameterError
-from spec2img.scipy_compat import SCIPY_WINDOW, invert_scipy_spectrogram
-from spec2img.stft import Stft
 
 N_ITER = 60
 
@@ -230,7 +230,7 @@ def test_public_name_and_no_scipy_signal_at_import():
     import sys
 
     assert spec2img.invert_scipy_spectrogram is invert_scipy_spectrogram
-    code = "import sys, spec2img.scipy_compat; print('scipy.signal' in sys.modules)"
+    code = "import sys, spec2img.arrays.scipy_compat; print('scipy.signal' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.stdout.strip() == "False"
 

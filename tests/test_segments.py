@@ -9,10 +9,12 @@ import soundfile as sf
 from conftest import SR, rms_db, sc_db, signals
 
 import spec2img
-from spec2img import blocks, phase, segments
-from spec2img.cli import main
+from spec2img import phase
+from spec2img.batch import segments
+from spec2img.cli.main import main
+from spec2img.dsp.stft import Stft
 from spec2img.errors import InputError, MetadataError, ParameterError
-from spec2img.stft import Stft
+from spec2img.phase import blocks
 
 SMALL = {"n_fft": 512, "hop_length": 128}
 

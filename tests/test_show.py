@@ -9,8 +9,8 @@ from conftest import SR, signals
 from PIL import Image
 
 import spec2img
-from spec2img.cli import main
-from spec2img.preview import figure
+from spec2img.cli.main import main
+from spec2img.cli.preview import figure
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_show_errors(stereo_png, tmp_path, capsys):
 
 def test_saving_needs_no_pyplot(stereo_png, tmp_path):
     code = (
-        "import sys; from spec2img.preview import show; "
+        "import sys; from spec2img.cli.preview import show; "
         f"show({str(stereo_png)!r}, {str(tmp_path / 'x.png')!r}); "
         "print('matplotlib.pyplot' in sys.modules)"
     )
@@ -109,7 +109,7 @@ def test_window_when_there_is_a_display(stereo_png, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from spec2img import preview
+    from spec2img.cli import preview
 
     monkeypatch.setattr(preview, "_interactive", lambda: True)
     with warnings.catch_warnings():

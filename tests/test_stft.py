@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from spec2img import stft as stft_mod
+from spec2img.dsp import stft as stft_mod
+from spec2img.dsp.stft import Stft, get_window, window_lambda
 from spec2img.errors import ParameterError
-from spec2img.stft import Stft, get_window, window_lambda
 
 librosa = pytest.importorskip("librosa")
 
@@ -199,7 +199,7 @@ def test_linear_path_imports_neither_librosa_nor_scipy_signal():
     code = (
         "import sys, numpy as np\n"
         "import spec2img.phase as p\n"
-        "from spec2img.stft import Stft\n"
+        "from spec2img.dsp.stft import Stft\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('librosa', 'numba')"
         " or m.startswith('scipy.signal')]\n"
         "assert not bad, bad\n"
@@ -257,7 +257,7 @@ def _add(a, b):
 
 def test_kernel_compiles_uncached_when_numba_cannot_cache():
     pytest.importorskip("numba")
-    from spec2img._jit import Kernel
+    from spec2img.dsp.jit import Kernel
 
     k = Kernel(_add)
 
@@ -271,7 +271,7 @@ def test_kernel_compiles_uncached_when_numba_cannot_cache():
 
 
 def test_kernel_reraises_other_errors():
-    from spec2img._jit import Kernel
+    from spec2img.dsp.jit import Kernel
 
     k = Kernel(_add)
 

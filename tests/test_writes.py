@@ -14,7 +14,7 @@ import soundfile as sf
 from conftest import ROOT, SR
 
 import spec2img
-from spec2img.cli import main
+from spec2img.cli.main import main
 from spec2img.errors import InputError, OutputError
 
 

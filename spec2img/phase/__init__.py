@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..dsp.stft import Stft
 from ..errors import ParameterError
-from ..stft import Stft
 from . import fgla, gla, pghi, pghi_fgla
 from .start import random_phase, unit_phase
 

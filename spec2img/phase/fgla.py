@@ -1,7 +1,7 @@
 """Fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): Griffin-Lim with momentum.
 
 Each iteration projects the current estimate onto consistent spectrograms
-(``STFT(iSTFT(X))``, streamed block by block by :meth:`spec2img.stft.Stft.project`),
+(``STFT(iSTFT(X))``, streamed block by block by :meth:`spec2img.dsp.stft.Stft.project`),
 extrapolates along the last step, ``t = c + momentum * (c - c_prev)``, and puts the
 target magnitude back, ``X = S * t / |t|``.  The last three steps are one fused kernel
 per block, so an iteration costs two FFT passes and two passes over the frames.
@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .._jit import kernel
+from ..dsp.jit import kernel
 from ..errors import ParameterError
 from .start import random_phase
 

@@ -18,7 +18,7 @@ pop costs O(1) instead of a binary heap's O(log n).
 Bins below ``tol`` (relative to the loudest) get a random phase and are not used.
 
 Non-Gaussian windows use the Gaussian that approximates them
-(:func:`spec2img.stft.window_lambda`: the published fit for Hann, matched energy
+(:func:`spec2img.dsp.stft.window_lambda`: the published fit for Hann, matched energy
 spread otherwise), which degrades gracefully as the window departs from a bell shape.
 
 The integration runs on blocks of about a million bins, in time order, each block
@@ -32,9 +32,9 @@ import math
 
 import numpy as np
 
-from .._jit import kernel
+from ..dsp.jit import kernel
+from ..dsp.stft import window_lambda
 from ..errors import ParameterError
-from ..stft import window_lambda
 
 #: Bins below this fraction of the loudest bin get a random phase (-100 dB).
 DEFAULT_TOL = 1e-5

@@ -22,9 +22,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import phase
-from .errors import ParameterError
-from .stft import Stft
+from .. import phase
+from ..dsp.stft import Stft
+from ..errors import ParameterError
 
 #: Cells (channels x bins x frames) per block: ~16 MB of float32 magnitude, ~0.3 GB of
 #: working memory in the iterative methods.

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError, MetadataError, Spec2ImgError
 from .atomic import atomic_path, check_input
-from .errors import InputError, MetadataError, Spec2ImgError
 
 PREFIX = "spec2img:"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

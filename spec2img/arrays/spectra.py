@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import phase
-from . import scale as _scale
-from .errors import ParameterError
-from .image import SpectrogramImage
-from .params import MAX_CHANNELS, Metadata, SpecParams
-from .pipeline import DEFAULT_TOP_DB
+from .. import phase
+from ..dsp import scale as _scale
+from ..dsp.stft import Stft
+from ..errors import ParameterError
+from ..io.image import SpectrogramImage
+from ..params import MAX_CHANNELS, Metadata, SpecParams
+from ..pipeline import DEFAULT_TOP_DB
 from .scipy_compat import WSS_FLOOR
-from .stft import Stft
 
 __all__ = ["KINDS", "to_image", "from_array"]
 

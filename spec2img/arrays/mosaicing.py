@@ -19,10 +19,10 @@ import os
 
 import numpy as np
 
-from . import phase as _phase
-from .errors import InputError, ParameterError, in_file
-from .params import MAX_N_FFT, MIN_N_FFT
-from .stft import Stft
+from .. import phase as _phase
+from ..dsp.stft import Stft
+from ..errors import InputError, ParameterError, in_file
+from ..params import MAX_N_FFT, MIN_N_FFT
 
 __all__ = ["mosaic", "learn_activations", "source_templates", "PHASES"]
 
@@ -243,8 +243,8 @@ def mosaic_files(
     The source is resampled to the target's rate.  ``options`` are those of
     :func:`mosaic`.
     """
-    from .atomic import check_output
-    from .audio import load_audio, output_format, save_audio
+    from ..io.atomic import check_output
+    from ..io.audio import load_audio, output_format, save_audio
 
     output_format(dst, subtype)
     check_output(dst, [source, target])

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import MetadataError, in_file
-from .params import Metadata
-from .png import DEFAULT_MAX_PIXELS, read_png, write_png
+from ..errors import MetadataError, in_file
+from ..io.png import DEFAULT_MAX_PIXELS, read_png, write_png
+from ..params import Metadata
 
 #: Metadata key of a spectrogram that names its phase image (a file name, same folder).
 LINK_KEY = "phase_file"

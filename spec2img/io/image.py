@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import keep_phase
-from .errors import InputError, MetadataError, in_file
-from .params import Metadata
+from ..dsp.resize import resize
+from ..dsp.scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
+from ..errors import InputError, MetadataError, in_file
+from ..params import Metadata
+from ..phase import keep as keep_phase
 from .png import DEFAULT_MAX_PIXELS, MODES_16, read_header, read_pixels, write_png
-from .resize import resize
-from .scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
@@ -40,7 +40,7 @@ class SpectrogramImage:
         Everything needed to invert the image.
     phase : np.ndarray [shape=(channels * (n_fft // 2 + 1), n_frames), dtype=uint16] or None
         The kept STFT phase (``encode(..., keep_phase=True)``), laid out like a linear
-        image; pixel ``q`` is ``2π q / 65536`` radians.  See :mod:`spec2img.keep_phase`.
+        image; pixel ``q`` is ``2π q / 65536`` radians.  See :mod:`spec2img.phase.keep`.
     """
 
     pixels: np.ndarray

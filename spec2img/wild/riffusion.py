@@ -25,10 +25,10 @@ import warnings
 
 import numpy as np
 
-from .errors import InputError, MetadataError
-from .image import SpectrogramImage
-from .params import MAX_N_FFT, MAX_N_MELS, MAX_SAMPLE_RATE, SpecParams
-from .resize import resize
+from ..dsp.resize import resize
+from ..errors import InputError, MetadataError
+from ..io.image import SpectrogramImage
+from ..params import MAX_N_FFT, MAX_N_MELS, MAX_SAMPLE_RATE, SpecParams
 
 #: Riffusion's EXIF tag numbers.
 TAGS = {
@@ -157,7 +157,7 @@ def load_riffusion(path: str | os.PathLike, *, max_pixels: int | None = None) ->
     if p["max_value"]:
         mel *= np.float32(p["max_value"])
 
-    from .scale import mel_to_linear
+    from ..dsp.scale import mel_to_linear
 
     S = mel_to_linear(mel, riffusion_basis(p))
     params = SpecParams(

@@ -32,11 +32,11 @@ def difference_profiles(raster, box, levels_of) -> tuple[np.ndarray, np.ndarray]
 
     Parameters
     ----------
-    raster : spec2img.raster.Raster
+    raster : spec2img.wild.raster.Raster
     box : (int, int, int, int)
         Pixels to look at (left, top, right, bottom).
     levels_of : callable(pixels) -> (level, valid)
-        Colour to value, as :meth:`spec2img.colormap.ColormapInverse.pixel_levels`.
+        Colour to value, as :meth:`spec2img.wild.colormap.ColormapInverse.pixel_levels`.
 
     Returns
     -------
@@ -110,10 +110,10 @@ def register(raster, area, edges_fn, levels_of):
 
     Parameters
     ----------
-    raster : spec2img.raster.Raster
-    area : spec2img.raster.PlotArea
+    raster : spec2img.wild.raster.Raster
+    area : spec2img.wild.raster.PlotArea
     edges_fn : callable(area) -> (x_edges, y_edges)
-        Cell edges for a plot area (:func:`spec2img.plain.cell_edges`).
+        Cell edges for a plot area (:func:`spec2img.wild.plain.cell_edges`).
     levels_of : callable(pixels) -> (level, valid)
     """
     w, h = raster.size

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: Distance (in 8-bit RGB units) beyond which a colour is taken not to belong to the
 #: colormap at all (text, annotations, axes) and is left out of the averages.

@@ -19,8 +19,8 @@ import json
 import os
 from pathlib import Path
 
-from .errors import InputError, MetadataError, ParameterError
-from .params import MAX_IMAGE_SIDE, Metadata
+from ..errors import InputError, MetadataError, ParameterError
+from ..params import MAX_IMAGE_SIDE, Metadata
 
 FORMAT = "spec2img-dataset"
 VERSION = 1
@@ -82,7 +82,7 @@ def write_dataset(folder: str | os.PathLike, entries: list[dict], *, size=None, 
     -------
     Path of the dataset file.
     """
-    from .atomic import atomic_path
+    from ..io.atomic import atomic_path
 
     entries = sorted(entries, key=lambda e: str(e["image"]))
     metadata = shared_metadata([e["metadata"] for e in entries])

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
-from .errors import InputError, OutputError
+from ..errors import InputError, OutputError
 
 _MAGIC = "*?["
 

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .errors import InputError, OutputError
+from ..errors import InputError, OutputError
 
 #: Characters of the target's name kept in its temporary file's name, so that a target
 #: name near the file system's limit (255 bytes) still leaves room for the rest.

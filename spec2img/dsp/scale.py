@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: Amplitudes below this are treated as this (-200 dB), so silence is finite.
 AMIN = 1e-10

@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import scale as _scale
-from .atomic import atomic_path, check_output
-from .errors import InputError, MetadataError, OutputError, ParameterError, in_file
-from .image import SpectrogramImage, _as_uint16, load
-from .params import Metadata
-from .png import read_png, write_png
+from ..dsp import scale as _scale
+from ..errors import InputError, MetadataError, OutputError, ParameterError, in_file
+from ..io.atomic import atomic_path, check_output
+from ..io.image import SpectrogramImage, _as_uint16, load
+from ..io.png import read_png, write_png
+from ..params import Metadata
 
 __all__ = ["Factors", "decompose", "load_factors", "recompose"]
 
@@ -296,8 +296,8 @@ def recompose(
     -------
     SpectrogramImage for a PNG, ``(y, sr)`` for audio.
     """
-    from .audio import output_format, save_audio
-    from .pipeline import decode
+    from ..io.audio import output_format, save_audio
+    from ..pipeline import decode
 
     inputs = [components, activations]
     to_png = Path(dst).suffix.lower() == ".png"

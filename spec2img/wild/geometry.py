@@ -18,14 +18,14 @@ The frequency axis is then drawn on one of matplotlib's scales:
     ``symlog`` axis with base 2 and ``linthresh`` 1000 Hz (librosa's ``y_axis='mel'``).
 
 Functions return cell edges in pixel coordinates of the plot area, ready for
-:func:`spec2img.resize.raster_weights`.
+:func:`spec2img.dsp.resize.raster_weights`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 Y_AXES = ("linear", "log", "mel")
 #: C2 in Hz (MIDI note 36), librosa.display's linear threshold for ``y_axis='log'``.

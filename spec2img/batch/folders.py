@@ -3,8 +3,8 @@
 Inputs are files, folders (walked recursively, hidden files skipped) and globs, local
 or fsspec URLs; outputs mirror each input's tree under ``OUTDIR`` with the new
 extension.  Every file is converted by the same function the single-file command
-uses (:func:`spec2img.cli.encode_file` / :func:`~spec2img.cli.decode_file`), so every
-per-file option applies.  The files run (:mod:`spec2img.runners`)
+uses (:func:`spec2img.cli.main.encode_file` / :func:`~spec2img.cli.main.decode_file`), so every
+per-file option applies.  The files run (:mod:`spec2img.batch.runners`)
 
 - in this process (``--jobs 1``), in a pool of worker processes (``--jobs N``, default
   all cores; each worker single-threaded: FFT workers 1, BLAS/OpenMP pools 1), or as
@@ -35,9 +35,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..cli.argtypes import finite_float, nonneg_float, positive_float, positive_int
+from ..errors import Spec2ImgError
 from . import remote
-from .argtypes import finite_float, nonneg_float, positive_float, positive_int
-from .errors import Spec2ImgError
 from .runners import Job, one_line, process, run_dask, run_pool, run_serial, with_file
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aif", ".aiff")
@@ -223,7 +223,7 @@ def run(args: argparse.Namespace, fn, kind: str) -> int:
         The single-file conversion (module-level, so that workers can import it).
     kind : {"encode", "decode"}
     """
-    from .progress import ProgressBar
+    from ..cli.progress import ProgressBar
 
     exts, suffix = (AUDIO_EXTS, ".png") if kind == "encode" else (IMAGE_EXTS, f".{args.format}")
     jobs, problems = plan(args.inputs, args.output_dir, exts=exts, suffix=suffix)
@@ -336,7 +336,7 @@ def _write_dataset(args, rows: list[dict], bar) -> int:
 
 def write_manifest(path: str, rows: list[dict], *, kind: str, options: dict) -> None:
     """Write one record per input: result, outputs, parameters (CSV or JSON lines)."""
-    from .atomic import atomic_path
+    from ..io.atomic import atomic_path
 
     records = []
     for r in rows:

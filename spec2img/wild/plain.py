@@ -3,15 +3,15 @@
 The parameters come from the user (:func:`plain_spec`) or from another spec2img image
 or dataset file (``params_from``).  :func:`load_plain` then
 
-1. opens the image in bounded memory (:class:`~spec2img.raster.Raster`), any mode;
+1. opens the image in bounded memory (:class:`~spec2img.wild.raster.Raster`), any mode;
 2. finds the plot area: ``crop`` by hand, else trims uniform borders and finds an
-   axes frame (:func:`~spec2img.raster.find_plot_area`);
+   axes frame (:func:`~spec2img.wild.raster.find_plot_area`);
 3. turns colours back into values with the colormap's lookup table
-   (:class:`~spec2img.colormap.ColormapInverse`), never by luminance;
+   (:class:`~spec2img.wild.colormap.ColormapInverse`), never by luminance;
 4. averages the pixels inside each STFT cell, placed exactly as specshow draws it
-   (:mod:`~spec2img.geometry`, :mod:`~spec2img.resize`), strip by strip;
+   (:mod:`~spec2img.wild.geometry`, :mod:`~spec2img.dsp.resize`), strip by strip;
 5. maps values to dB and to magnitude (mel bands through the NNLS inverse) and
-   returns a linear-frequency :class:`~spec2img.image.SpectrogramImage` that
+   returns a linear-frequency :class:`~spec2img.io.image.SpectrogramImage` that
    :func:`spec2img.decode` turns into audio.
 
 The absolute level of a plot is unknown unless the dB range is given in absolute
@@ -29,15 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dsp.resize import grid_weights, raster_weights
+from ..dsp.scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
+from ..errors import InputError, MetadataError, ParameterError, in_file
+from ..io.image import SpectrogramImage
+from ..params import MAX_ABS_DB, Metadata, SpecParams
 from . import geometry
 from .colormap import ColormapInverse
-from .errors import InputError, MetadataError, ParameterError, in_file
-from .image import SpectrogramImage
-from .params import MAX_ABS_DB, Metadata, SpecParams
 from .raster import PlotArea, Raster, find_plot_area
 from .register import register
-from .resize import grid_weights, raster_weights
-from .scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
 
 #: Dynamic range assumed for a plot when none is given: librosa's amplitude_to_db default.
 DEFAULT_PLOT_TOP_DB = 80.0
@@ -61,7 +61,7 @@ class PlainSpec:
     channels : int
         Channel blocks stacked vertically (channel 0 on top), uniform rows only.
     y_axis : {"linear", "log", "mel"}
-        How the rows are drawn (see :mod:`spec2img.geometry`).
+        How the rows are drawn (see :mod:`spec2img.wild.geometry`).
     limits : (float or None, float or None)
         Visible frequency range in Hz of a ``linear``/``log`` axis (``None``: the whole).
     cmap : str
@@ -79,7 +79,7 @@ class PlainSpec:
     drawn : bool
         The image was drawn by a plotting library (each pixel shows the cell under its
         centre) rather than resized from the STFT grid (a GAN's output, a training-set
-        image): see :mod:`spec2img.resize`.
+        image): see :mod:`spec2img.dsp.resize`.
     """
 
     params: SpecParams
@@ -267,7 +267,7 @@ def read_params(path: str | os.PathLike) -> Metadata:
     The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
     or a dataset file ``{"format": "spec2img-dataset", "version": 1, "metadata": {...}}``.
     """
-    from .png import read_png
+    from ..io.png import read_png
 
     path = Path(path)
     if not path.exists():

@@ -14,9 +14,9 @@ import signal
 import sys
 import warnings
 
-from . import __version__
+from .. import __version__
+from ..errors import InputError, ParameterError, Spec2ImgError
 from .argtypes import finite_float, nonneg_int, positive_int
-from .errors import InputError, ParameterError, Spec2ImgError
 
 PROG = "spec2img"
 
@@ -28,7 +28,7 @@ DEFAULT_N_ITER = 100
 
 
 def _size(text: str) -> tuple[int, int]:
-    from .dataset import parse_size
+    from ..batch.dataset import parse_size
 
     try:
         return parse_size(text)
@@ -250,7 +250,7 @@ def _add_show(sub) -> None:
 
 
 def _add_batch(p: argparse.ArgumentParser, kind: str) -> None:
-    from .batch import add_arguments, check_arguments
+    from ..batch.folders import add_arguments, check_arguments
 
     add_arguments(p, kind)
     p.set_defaults(check=lambda args: check_arguments(args, p.error))
@@ -308,7 +308,7 @@ def create_parser() -> argparse.ArgumentParser:
 
 def _cmd_encode(args) -> int:
     if args.output_dir is not None:
-        from .batch import run
+        from ..batch.folders import run
 
         return run(args, encode_file, "encode")
     result = encode_file(args, *args.inputs)
@@ -334,7 +334,7 @@ def encode_file(args, src: str, dst: str) -> dict:
     if args.db_range is not None:
         params["db_range"] = tuple(args.db_range)
     if args.segment is not None:
-        from .segments import audio_to_segments
+        from ..batch.segments import audio_to_segments
 
         if args.keep_phase:
             raise ParameterError("--keep-phase does not combine with --segment")
@@ -348,7 +348,7 @@ def encode_file(args, src: str, dst: str) -> dict:
         span = f"{first}" if len(written) == 1 else f"{first} ... {last.name}"
         message = f"wrote {len(written)} segment(s) {span} ({shape} each)"
     else:
-        from .pipeline import audio_to_image
+        from ..pipeline import audio_to_image
 
         image = audio_to_image(
             src, dst, sr=args.sr, mono=args.mono, size=args.size,
@@ -358,7 +358,7 @@ def encode_file(args, src: str, dst: str) -> dict:
         h, w = image.pixels.shape
         message = f"wrote {dst} ({w}x{h}, {image.meta.channels} channel(s))"
         if image.phase is not None:
-            from .keep_phase import sidecar_path
+            from ..phase.keep import sidecar_path
 
             message += f"; wrote {sidecar_path(dst)} (its phase)"
     return {"outputs": [i["image"] for i in images], "images": images, "message": message}
@@ -373,7 +373,7 @@ def _size_text(image, size) -> str:
 
 def _cmd_decode(args) -> int:
     if args.output_dir is not None:
-        from .batch import run
+        from ..batch.folders import run
 
         return run(args, decode_file, "decode")
     from .progress import ProgressBar
@@ -396,7 +396,7 @@ def decode_file(args, src: str, dst: str, *, progress=None) -> dict:
         ``outputs``, ``metadata`` (the input image's, when it has spec2img metadata)
         and ``message``.
     """
-    from .pipeline import image_to_audio
+    from ..pipeline import image_to_audio
 
     options = _phase_options(args)
     options["phase"] = False if args.no_phase else (args.phase or True)
@@ -411,7 +411,7 @@ def decode_file(args, src: str, dst: str, *, progress=None) -> dict:
 
 
 def _metadata_of(path) -> dict:
-    from .segments import read_meta
+    from ..batch.segments import read_meta
 
     try:
         return read_meta(path)[0].to_dict()
@@ -420,9 +420,9 @@ def _metadata_of(path) -> dict:
 
 
 def _cmd_join(args) -> int:
-    from .batch import SEGMENT_EXTS, expand
+    from ..batch.folders import SEGMENT_EXTS, expand
+    from ..batch.segments import join
     from .progress import ProgressBar
-    from .segments import join
 
     *inputs, dst = args.paths
     srcs, problems = expand(inputs, SEGMENT_EXTS)
@@ -442,7 +442,7 @@ def _cmd_join(args) -> int:
 
 def _plain_options(args) -> dict:
     """The plain-image options given on the command line, as plain_spec() arguments."""
-    from .errors import ParameterError
+    from ..errors import ParameterError
 
     given = {k: getattr(args, k) for k in PLAIN_OPTIONS if getattr(args, k) is not None}
     for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):
@@ -459,7 +459,7 @@ def _plain_options(args) -> dict:
 
 
 def _crop(text: str) -> tuple[float, float, float, float]:
-    from .errors import ParameterError
+    from ..errors import ParameterError
 
     parts = text.replace(" ", "").split(",")
     try:
@@ -481,7 +481,7 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from .image import load
+    from ..io.image import load
 
     meta = load(args.image, **_max_pixels(args)).meta
     d = meta.to_dict()
@@ -585,9 +585,9 @@ def _add_decompose(sub) -> None:
 
 
 def _cmd_decompose(args) -> int:
-    from .errors import in_file
-    from .image import load
-    from .nmf import decompose
+    from ..arrays.nmf import decompose
+    from ..errors import in_file
+    from ..io.image import load
 
     image = load(args.image)
     try:
@@ -623,7 +623,7 @@ def _add_recompose(sub) -> None:
 
 
 def _cmd_recompose(args) -> int:
-    from .nmf import recompose
+    from ..arrays.nmf import recompose
 
     options = _phase_options(args)
     result = recompose(
@@ -668,7 +668,7 @@ def _add_mosaic(sub) -> None:
 
 
 def _cmd_mosaic(args) -> int:
-    from .mosaicing import mosaic_files
+    from ..arrays.mosaicing import mosaic_files
     from .progress import ProgressBar
 
     with ProgressBar(f"mosaicing {os.path.basename(args.target)}",

@@ -5,7 +5,7 @@ conversion) and the jobs, and yields ``(job, result)`` as files finish.  Closing
 runner early (fail-fast, Ctrl-C, SIGTERM) stops its workers and removes the temporary
 files they were writing; a bad file is a result, never an exception.
 
-Like :mod:`spec2img.batch`, this imports nothing heavy at the top, so that worker
+Like :mod:`spec2img.batch.folders`, this imports nothing heavy at the top, so that worker
 processes start quickly.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InputError, Spec2ImgError
 from . import remote
-from .errors import InputError, Spec2ImgError
 
 #: Environment of worker processes: one thread for every numeric library.
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

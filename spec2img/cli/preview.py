@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path, check_output
-from .errors import InputError, ParameterError
-from .image import SpectrogramImage
+from ..errors import InputError, ParameterError
+from ..io.atomic import atomic_path, check_output
+from ..io.image import SpectrogramImage
 
 #: Output formats by extension.
 FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg", ".jpg": "jpg", ".jpeg": "jpg"}
@@ -50,7 +50,7 @@ def show(
     Path or None
         The file written, or ``None`` if a window was shown.
     """
-    from .colormap import colormap_lut
+    from ..wild.colormap import colormap_lut
 
     colormap_lut(cmap)  # validate the name before any work
     if dst is not None:
@@ -80,7 +80,7 @@ def read_for_preview(src: str | os.PathLike) -> SpectrogramImage:
     """The spectrogram image of ``src``: an image file, or an audio file encoded."""
     from PIL import Image, UnidentifiedImageError
 
-    from .pipeline import encode, image_kind, load_image
+    from ..pipeline import encode, image_kind, load_image
 
     path = Path(src)
     if not path.exists():
@@ -91,7 +91,7 @@ def read_for_preview(src: str | os.PathLike) -> SpectrogramImage:
     except (UnidentifiedImageError, OSError):
         is_image = False
     if not is_image:
-        from .audio import load_audio
+        from ..io.audio import load_audio
 
         y, sr = load_audio(path)
         return encode(y, sr)
@@ -108,7 +108,7 @@ def figure(image: SpectrogramImage, *, title: str = "", cmap: str = "magma", fig
     is attached to no canvas (so no pyplot state); return the figure."""
     from matplotlib.figure import Figure
 
-    from .resize import resize
+    from ..dsp.resize import resize
 
     image = image.on_grid()
     meta, p = image.meta, image.params

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import phase
-from .errors import ParameterError
-from .stft import Stft
+from .. import phase
+from ..dsp.stft import Stft
+from ..errors import ParameterError
 
 __all__ = ["invert_scipy_spectrogram", "SCIPY_WINDOW"]
 
@@ -53,7 +53,7 @@ MAX_DENSIFY = 64
 
 @dataclass(frozen=True)
 class Framing:
-    """An STFT framing in the terms of :class:`~spec2img.stft.Stft` (``center=False``).
+    """An STFT framing in the terms of :class:`~spec2img.dsp.stft.Stft` (``center=False``).
 
     Attributes
     ----------

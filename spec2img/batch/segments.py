@@ -19,7 +19,7 @@ level in every segment.
 
 :func:`join` lays the segments' frames on the recording's frame grid (each segment holds
 exact frames of the recording's STFT, computed with the samples around it), then
-decodes that magnitude blockwise (:mod:`spec2img.blocks`): phase carried from block to
+decodes that magnitude blockwise (:mod:`spec2img.phase.blocks`): phase carried from block to
 block and crossfaded seams, the exact original length, and only a few segments' pixels
 in memory at once.
 """
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, MetadataError, ParameterError, in_file
-from .params import MAX_N_SAMPLES, Metadata, SpecParams
+from ..errors import InputError, MetadataError, ParameterError, in_file
+from ..params import MAX_N_SAMPLES, Metadata, SpecParams
 
 #: The metadata keys of a segment, in the order they are written.
 SEGMENT_KEYS = ("segment_index", "segment_count", "segment_offset", "total_samples", "segment_of")
@@ -171,8 +171,8 @@ def full_scale_db_max(params: SpecParams) -> float:
     ``|X| <= sum(|window|)`` for samples in [-1, 1]; a mel band adds at most its row sum
     of the filterbank.  A dB range topped here never clips audio that fits a WAV file.
     """
-    from .scale import mel_basis
-    from .stft import get_window
+    from ..dsp.scale import mel_basis
+    from ..dsp.stft import get_window
 
     bound = float(np.sum(np.abs(get_window(params.window, params.win_length, params.n_fft))))
     if params.scale == "mel":
@@ -228,10 +228,10 @@ def encode_segments(
     SpectrogramImage
         In order; each ``meta.extra`` holds the segment keys.
     """
-    from .blocks import frames
-    from .pipeline import DEFAULT_TOP_DB, _check_audio, image_from_magnitude
-    from .scale import linear_to_mel, mel_basis
-    from .stft import Stft
+    from ..dsp.scale import linear_to_mel, mel_basis
+    from ..dsp.stft import Stft
+    from ..phase.blocks import frames
+    from ..pipeline import DEFAULT_TOP_DB, _check_audio, image_from_magnitude
 
     spec = SpecParams(sample_rate=sr, **params)
     y = _check_audio(y, spec)
@@ -262,8 +262,8 @@ def read_meta(path) -> tuple[Metadata, tuple[int, int]]:
     """
     from PIL import Image, UnidentifiedImageError
 
-    from .image import PLAIN_IMAGE_HINT
-    from .png import PREFIX
+    from ..io.image import PLAIN_IMAGE_HINT
+    from ..io.png import PREFIX
 
     name = getattr(path, "path", None) or getattr(path, "name", None) or path
     if isinstance(path, str | os.PathLike) and not Path(path).is_file():
@@ -392,7 +392,7 @@ class _Stitched:
             raise InputError("segments do not cover every frame of the recording")
 
     def _image(self, k: int):
-        from .image import load
+        from ..io.image import load
 
         if k in self._images:
             self._images.move_to_end(k)
@@ -408,7 +408,7 @@ class _Stitched:
         return image
 
     def _frames(self, k: int, g0: int, g1: int) -> np.ndarray:
-        from .pipeline import image_frames
+        from ..pipeline import image_frames
 
         start = self.series[k][2].offset // self.meta.params.hop_length
         return image_frames(self._image(k), g0 - start, g1 - start)
@@ -434,7 +434,7 @@ def join_series(series, *, max_pixels=None, **options) -> tuple[np.ndarray, int]
         Exactly ``total_samples`` samples per channel.
     sr : int
     """
-    from .pipeline import decode_frames
+    from ..pipeline import decode_frames
 
     first = series[0][1]
     meta = Metadata(
@@ -479,8 +479,8 @@ def audio_to_segments(
     list of (Path, SpectrogramImage)
         Each segment's path and image (before resizing).
     """
-    from .atomic import check_output
-    from .audio import load_audio
+    from ..io.atomic import check_output
+    from ..io.audio import load_audio
 
     check_output(dst, [src])
     y, file_sr = load_audio(src, sr=sr, mono=mono)
@@ -493,7 +493,7 @@ def audio_to_segments(
             path = segment_path(dst, info.index, info.count)
             out = image
             if size is not None:
-                from .pipeline import resize_image
+                from ..pipeline import resize_image
 
                 out = resize_image(image, size)
             out.save(path, inputs=[src])
@@ -531,8 +531,8 @@ def join(
     -------
     y, sr : the joined recording, exactly ``total_samples`` long
     """
-    from .atomic import check_output
-    from .audio import output_format, save_audio
+    from ..io.atomic import check_output
+    from ..io.audio import output_format, save_audio
 
     srcs = [Path(s) for s in srcs]
     output_format(dst, subtype)

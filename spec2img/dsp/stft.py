@@ -35,8 +35,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
-from ._jit import kernel
-from .errors import ParameterError
+from ..errors import ParameterError
+from .jit import kernel
 
 __all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from ..errors import InputError, ParameterError
 
 #: Pixels per strip when streaming an image.
 STRIP_PIXELS = 1 << 22

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError, OutputError, ParameterError
 from .atomic import atomic_path, check_input
-from .errors import InputError, OutputError, ParameterError
 
 #: Output container by file extension, and its default subtype.
 FORMATS = {

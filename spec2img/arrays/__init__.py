@@ -1,0 +1,1 @@
+"""Arrays from other tools: scipy and librosa spectrograms, NMF, mosaicing."""

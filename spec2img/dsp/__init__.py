@@ -1,0 +1,1 @@
+"""Signal processing: the STFT engine and its compiled kernels, dB and mel scales, grid resampling."""

@@ -1,0 +1,1 @@
+"""Images spec2img did not write: plot geometry, colormaps, rasters, presets, Riffusion."""
