@@ -29,6 +29,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"{CORPUS} is absent"))
 
 
+def run(capsys, *argv):
+    """Run the CLI in-process on ``argv`` (stringified); return (exit code, stdout, stderr)."""
+    from spec2img.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import ROOT, SR
+from conftest import ROOT, SR, run
 from PIL import Image
 
 import spec2img
@@ -21,12 +21,6 @@ from spec2img.batch.dataset import read_dataset
 from spec2img.cli.main import main
 
 FAST = ["--n-fft", "512"]
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def make_tree(root: Path, names=("a.wav", "sub/b.wav", "sub/deep/c.flac"), seconds=0.5, sr=SR):

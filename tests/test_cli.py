@@ -7,18 +7,12 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR, rms_db
+from conftest import SR, rms_db, run
 
 import spec2img
 from spec2img.cli.main import main
 from spec2img.io.png import write_png
 from spec2img.params import KEYS
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, *words, exit_code=1):

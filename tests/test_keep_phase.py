@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR, sc_db, signals
+from conftest import SR, run, sc_db, signals
 
 import spec2img
 from spec2img import phase
@@ -14,12 +14,6 @@ from spec2img.io.image import SpectrogramImage
 from spec2img.phase import keep as keep_phase
 from spec2img.phase import spectral_convergence
 from spec2img.pipeline import linear_magnitude
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_phase_pixels_round_trip_within_half_a_step():

@@ -15,11 +15,10 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import SR, gain_sc_db, rms_db, signals
+from conftest import SR, gain_sc_db, rms_db, run, signals
 from PIL import Image
 
 import spec2img
-from spec2img.cli.main import main
 from spec2img.wild.colormap import ColormapInverse
 from spec2img.wild.plain import cell_edges, levels_to_image, load_plain, plain_spec
 from spec2img.wild.raster import Raster, find_plot_area
@@ -66,12 +65,6 @@ def db_of(y, n_fft=2048, hop=512, ref=np.max):
 def decode_file(path, **plain):
     image = spec2img.load_image(path, plain=plain)
     return spec2img.decode(image)
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
