@@ -23,7 +23,7 @@ from .io.atomic import check_output
 from .io.audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .io.image import GRID_KEY, SpectrogramImage, load
 from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, MAX_IMAGE_SIDE, Metadata, SpecParams
-from .phase import blocks
+from .phase import blocks, coarse
 from .phase.keep import phase_to_pixels
 
 DEFAULT_TOP_DB = 120.0
@@ -362,17 +362,53 @@ def _prepare(image: SpectrogramImage, init, use_phase: bool):
     return S, energy, init
 
 
+def default_stop_db(meta: Metadata, *, eight_bit: bool = False) -> float | None:
+    """The stopping threshold a decode of this image uses unless told otherwise.
+
+    Images that cannot hold more detail than their mel bands or 8-bit pixels do (mel
+    scale, Riffusion, plain or 8-bit images: ``eight_bit``, or ``level=relative``)
+    stop iterating once the spectral convergence improves by less than
+    :data:`spec2img.phase.loop.DEFAULT_STOP_DB` dB per 10 iterations; 16-bit linear
+    images run every iteration asked for.
+    """
+    lossy = (
+        eight_bit or meta.params.scale == "mel" or meta.extra.get("level") == "relative"
+        or meta.extra.get("source") == "riffusion"
+    )  # fmt: skip
+    return phase.loop.DEFAULT_STOP_DB if lossy else None
+
+
+def _with_stop(options: dict, method: str | None, meta: Metadata, eight_bit: bool = False):
+    """``options`` with the image's default ``stop_db`` when the method takes one."""
+    method = phase.DEFAULT_METHOD if method is None else method
+    if "stop_db" not in options and method in phase.METHODS:
+        if "stop_db" in phase.method_options(method):
+            stop = default_stop_db(meta, eight_bit=eight_bit)
+            if stop is not None:
+                return {**options, "stop_db": stop}
+    return options
+
+
 def _decode_magnitude(
     S, energy, meta: Metadata, *, method=None, n_iter=None, seed=0, init=None,
-    workers=None, progress=None, **options,
+    workers=None, progress=None, eight_bit=False, **options,
 ):  # fmt: skip
     engine = Stft.from_params(meta.params, workers=workers)
-    y = phase.reconstruct(
-        S, engine,
-        method=phase.DEFAULT_METHOD if method is None else method,
-        n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
-        init=init, seed=seed, length=meta.n_samples, progress=progress, **options,
-    )  # fmt: skip
+    options = _with_stop(options, method, meta, eight_bit)
+    method = phase.DEFAULT_METHOD if method is None else method
+    n_iter = phase.DEFAULT_N_ITER if n_iter is None else n_iter
+    factor = coarse.coarse_factor(engine)
+    if factor > 1 and init is None and options.get("stop_db") and method.startswith("pghi+"):
+        # the bins between every factor-th one were interpolated: iterate without them
+        y = coarse.reconstruct(
+            S, engine, factor=factor, method=method, n_iter=n_iter, seed=seed,
+            length=meta.n_samples, progress=progress, **options,
+        )  # fmt: skip
+    else:
+        y = phase.reconstruct(
+            S, engine, method=method, n_iter=n_iter, init=init, seed=seed,
+            length=meta.n_samples, progress=progress, **options,
+        )  # fmt: skip
     del S, init
     y = _relative_level(match_energy(y, energy, meta.params, engine), meta)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
@@ -448,6 +484,7 @@ def decode_frames(
     params = meta.params
     engine = Stft.from_params(params, workers=workers)
     basis = _scale.mel_basis(params) if params.scale == "mel" else None
+    options = _with_stop(options, method, meta)
 
     def linear(t0: int, t1: int) -> np.ndarray:
         M = source(t0, t1)
@@ -662,7 +699,8 @@ def image_to_audio(
             S, energy, init = _prepare(image, options.pop("init", None),
                                        options.pop("use_phase", True))  # fmt: skip
             del image  # the pixels are not needed any more: free them before the long part
-            y, sr = _decode_magnitude(S, energy, meta, init=init, **options)
+            y, sr = _decode_magnitude(S, energy, meta, init=init, eight_bit=_given(plain),
+                                      **options)  # fmt: skip
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     if meta.extra.get("level") == "relative":
@@ -677,6 +715,11 @@ def image_to_audio(
         )
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
+
+
+def _given(plain: Mapping | None) -> bool:
+    """Whether plain-image options were given (the image is then 8-bit or a plot)."""
+    return any(v is not None for v in (plain or {}).values())
 
 
 def _check_db_range(db_range) -> tuple[float, float]:

@@ -16,13 +16,13 @@ import warnings
 
 from .. import __version__
 from ..errors import InputError, ParameterError, Spec2ImgError
-from .argtypes import finite_float, nonneg_int, positive_int
+from .argtypes import finite_float, nonneg_float, nonneg_int, positive_int
 
 PROG = "spec2img"
 
 # Phase retrieval methods and defaults, spelled out here so that --help need not import
 # numpy (tests/test_cli_phase.py checks them against spec2img.phase).
-METHODS = ("pghi+fgla", "fgla", "pghi", "gla")
+METHODS = ("pghi+fgla", "pghi+agla", "fgla", "pghi", "gla")
 DEFAULT_METHOD = "pghi+fgla"
 DEFAULT_N_ITER = 100
 
@@ -78,6 +78,14 @@ def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retriev
         help=f"Griffin-Lim iterations ({DEFAULT_N_ITER})",
     )  # fmt: skip
     g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
+    g.add_argument(
+        "--stop-db", type=nonneg_float, default=None, metavar="DB",
+        help="stop iterating once the spectral convergence (the distance between the "
+        "image's magnitude and that of the audio so far) improves by less than DB dB over "
+        "10 iterations; default 0.1 for images that hold no more detail than mel bands or "
+        "8 bits (mel, Riffusion, plain and 8-bit images), off for 16-bit linear images; 0 "
+        "runs every iteration",
+    )  # fmt: skip
     g.add_argument("--seed", type=int, default=0, help="seed of the random phases (0)")
     return g
 
@@ -89,6 +97,8 @@ def _phase_options(args) -> dict:
         options["method"] = args.method
     if args.momentum is not None:
         options["momentum"] = args.momentum
+    if getattr(args, "stop_db", None) is not None:
+        options["stop_db"] = args.stop_db
     return options
 
 

@@ -116,6 +116,35 @@ def grid_weights(edges: np.ndarray, n_px: int, *, grow: str = "linear"):
     return _normalised(rows, cols, vals, (n_cells, n_px))
 
 
+def lanczos_weights(edges: np.ndarray, n_px: int, *, lobes: int = 3):
+    """Sparse weights ``(len(edges) - 1, n_px)`` from resized pixels to cells, by a
+    Lanczos kernel centred on each cell and stretched to its width (at least a pixel).
+
+    For images resized from the grid by an image library (a GAN's 8-bit 256x256
+    output, a training image), averaging the pixels a cell owns blurs once more what
+    the library's interpolation already blurred; the Lanczos kernel's negative lobes
+    take part of that blur back.  Measured on 8-bit 256x256 mel images decoded with
+    ``--params-from``: mel-LSD 0.3 dB lower than the box average on a tone and chirp,
+    and lower than bicubic resampling back to the grid (``bench/fast.py``).
+    """
+    edges = _check_edges(edges)
+    n_cells = len(edges) - 1
+    centre = (edges[:-1] + edges[1:]) / 2
+    width = np.maximum(edges[1:] - edges[:-1], 1.0)
+    reach = np.ceil(lobes * width).astype(np.int64) + 1
+    rows, cols, vals = [], [], []
+    for k in range(int(reach.max(initial=0)) * 2 + 1):
+        j = np.floor(centre - 0.5).astype(np.int64) - reach + k
+        ok = (k <= 2 * reach) & (j >= 0) & (j < n_px) & (edges[1:] > 0) & (edges[:-1] < n_px)
+        x = (j + 0.5 - centre) / width
+        w = np.where(np.abs(x) < lobes, np.sinc(x) * np.sinc(x / lobes), 0.0)
+        ok &= w != 0
+        rows.append(np.flatnonzero(ok))
+        cols.append(j[ok])
+        vals.append(w[ok])
+    return _normalised(rows, cols, vals, (n_cells, n_px))
+
+
 def _check_edges(edges) -> np.ndarray:
     edges = np.asarray(edges, dtype=np.float64)
     if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)):

@@ -60,15 +60,16 @@ def pixels_to_amplitude(pixels: np.ndarray, db_min: float, db_max: float) -> np.
 def mel_basis(params) -> np.ndarray:
     """Mel filterbank ``(n_mels, n_fft // 2 + 1)`` of :class:`~spec2img.params.SpecParams`.
 
-    librosa's Slaney-style filterbank (``htk=False, norm="slaney"``), applied to the
-    STFT *magnitude* (power 1).
+    librosa's Slaney-style filterbank (``htk=False, norm="slaney"``, computed by
+    :mod:`spec2img.dsp.melbank` without importing librosa), applied to the STFT
+    *magnitude* (power 1).
     """
-    import librosa  # heavy; only the mel path needs it
+    from .melbank import mel_filters
 
     with np.errstate(all="ignore"):
-        basis = librosa.filters.mel(
+        basis = mel_filters(
             sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels,
-            fmin=params.fmin, fmax=params.fmax, dtype=np.float32,
+            fmin=params.fmin, fmax=params.fmax,
         )  # fmt: skip
     # A band far narrower than a bin (fmax=1e-300) covers no bin but normalises by ~1/0:
     # its weights come out 0 * inf = NaN.  It is an empty filter, as librosa warns.

@@ -21,12 +21,12 @@ import numpy as np
 
 from ..dsp.stft import Stft
 from ..errors import ParameterError
-from . import fgla, gla, pghi, pghi_fgla
+from . import admm, agla, dm, fgla, gla, loop, pghi, pghi_fgla, raar
 from .start import random_phase, unit_phase
 
 __all__ = [
     "METHODS", "DEFAULT_METHOD", "DEFAULT_N_ITER", "reconstruct", "random_phase",
-    "unit_phase", "spectral_convergence",
+    "unit_phase", "spectral_convergence", "REFERENCE", "loop",
 ]  # fmt: skip
 
 #: Method name -> function.
@@ -35,6 +35,15 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "fgla": fgla.fgla,
     "pghi": pghi.pghi,
     "pghi+fgla": pghi_fgla.pghi_fgla,
+    "pghi+agla": agla.pghi_agla,
+}
+#: Methods implemented and benchmarked (``bench/fast.py``) but not offered: from a PGHI
+#: start none of them wins anywhere we measured (music, speech, drums; equal iterations
+#: or equal time), so they stay callable as functions for comparisons only.
+REFERENCE: dict[str, Callable[..., np.ndarray]] = {
+    "pghi+raar": raar.pghi_raar,
+    "pghi+dm": dm.pghi_dm,
+    "pghi+admm": admm.pghi_admm,
 }
 #: The benchmark's winner (``bench/phase.py``): best spectral convergence for the time.
 DEFAULT_METHOD = "pghi+fgla"
@@ -67,7 +76,8 @@ def reconstruct(
     engine : Stft
         Framing of ``S``.
     method : str
-        A key of :data:`METHODS`: ``"gla"``, ``"fgla"``, ``"pghi"`` or ``"pghi+fgla"``.
+        A key of :data:`METHODS`: ``"gla"``, ``"fgla"``, ``"pghi"``, ``"pghi+fgla"`` or
+        ``"pghi+agla"`` (``docs/speed.md`` says which to pick when).
     n_iter : int >= 0
         Iterations of the iterative methods (ignored by ``"pghi"``).
     init : np.ndarray [shape=S.shape] or None
@@ -81,8 +91,11 @@ def reconstruct(
     progress : callable(done, total) or None
         Called after each iteration (once for ``"pghi"``).
     **options
-        Method options: ``momentum`` (float >= 0, ``fgla`` and ``pghi+fgla``),
-        ``tol`` (float in (0, 1), ``pghi`` and ``pghi+fgla``).
+        Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``),
+        ``tol`` (float in (0, 1), the ``pghi`` methods), ``alpha``, ``beta``, ``gamma``
+        (``pghi+agla``), ``stop_db`` (float >= 0 or None, every method but ``gla`` and
+        ``pghi``: stop once the spectral convergence improves by less than this many dB
+        over 10 iterations; see :mod:`spec2img.phase.loop`).
 
     Returns
     -------

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..dsp.jit import kernel
 from ..errors import ParameterError
+from . import loop
 from .start import random_phase
 
 DEFAULT_MOMENTUM = 0.99
@@ -89,8 +90,9 @@ def check_momentum(momentum) -> float:
     return float(momentum)
 
 
-def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, total=None):
-    """Run ``n_iter`` FGLA iterations in place on ``X`` (= ``S`` times a unit phase).
+def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, total=None,
+            stop_db=None):  # fmt: skip
+    """Run up to ``n_iter`` FGLA iterations in place on ``X`` (= ``S`` times a unit phase).
 
     Parameters
     ----------
@@ -104,10 +106,16 @@ def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, to
     length : int or None
     progress : callable(done, total) or None
         Called after each iteration with ``done + i`` of ``total``.
+    stop_db : float > 0 or None
+        Stopping criterion of :func:`spec2img.phase.loop.run`.
+
+    Returns
+    -------
+    int
+        Iterations run.
     """
-    total = n_iter if total is None else total
     if n_iter == 0:
-        return X
+        return 0
     prev = np.zeros_like(X) if momentum > 0 else np.empty((X.shape[0], 0, X.shape[2]), X.dtype)
 
     prev_f, X_f = prev.view(np.float32), X.view(np.float32)
@@ -115,22 +123,21 @@ def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, to
     def update(c, t0, t1):
         _update(c.view(np.float32), prev_f, S, X_f, t0, momentum)
 
-    for i in range(n_iter):
-        engine.project(X, update, length)
-        if progress is not None:
-            progress(done + i + 1, total)
-    del prev
-    return X
+    return loop.run(S, X, engine, update, n_iter=n_iter, length=length, progress=progress,
+                    stop_db=stop_db, done=done, total=total)  # fmt: skip
 
 
-def fgla(S, engine, *, n_iter, init, rng, length, progress=None, momentum=DEFAULT_MOMENTUM):
+def fgla(S, engine, *, n_iter, init, rng, length, progress=None, momentum=DEFAULT_MOMENTUM,
+         stop_db=None):  # fmt: skip
     """Fast Griffin-Lim; see :func:`spec2img.phase.reconstruct` for the arguments.
 
     ``momentum`` (>= 0, default 0.99) extrapolates each projected estimate along the
     last step, which converges much faster than plain Griffin-Lim for values near 1.
     """
     momentum = check_momentum(momentum)
+    stop_db = loop.check_stop_db(stop_db)
     X = random_phase(S.shape, rng, nyquist=engine.n_fft % 2 == 0) if init is None else init
     X *= S
-    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress)
+    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress,
+            stop_db=stop_db)  # fmt: skip
     return engine.inverse_tf(X, length)

@@ -7,13 +7,14 @@ iterations instead of about −20 dB on music).
 
 from __future__ import annotations
 
+from . import loop
 from .fgla import DEFAULT_MOMENTUM, check_momentum, iterate
 from .pghi import DEFAULT_TOL, pghi_phase
 
 
 def pghi_fgla(
     S, engine, *, n_iter, init, rng, length, progress=None,
-    momentum=DEFAULT_MOMENTUM, tol=DEFAULT_TOL,
+    momentum=DEFAULT_MOMENTUM, tol=DEFAULT_TOL, stop_db=None,
 ):  # fmt: skip
     """PGHI then FGLA; see :func:`spec2img.phase.reconstruct` for the arguments.
 
@@ -21,10 +22,12 @@ def pghi_fgla(
     ``fgla``, ``tol`` as in ``pghi``.
     """
     momentum = check_momentum(momentum)
+    stop_db = loop.check_stop_db(stop_db)
     if init is None:
         X = pghi_phase(S, engine, rng=rng, tol=tol)
     else:
         X = init
         X *= S
-    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress)
+    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress,
+            stop_db=stop_db)  # fmt: skip
     return engine.inverse_tf(X, length)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dsp.resize import grid_weights, raster_weights
+from ..dsp.resize import lanczos_weights, raster_weights
 from ..dsp.scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
 from ..errors import InputError, MetadataError, ParameterError, in_file
 from ..io.image import SpectrogramImage
@@ -384,7 +384,7 @@ def read_cells(
     r0, r1 = max(0, math.floor(area.top)), min(h, math.ceil(area.bottom))
     if c1 <= c0 or r1 <= r0:
         raise InputError(f"{raster.path}: the plot area is empty")
-    weights = raster_weights if spec.drawn else grid_weights
+    weights = raster_weights if spec.drawn else lanczos_weights
     wx = weights(x_edges - c0, c1 - c0).T.tocsr().astype(np.float32)
     wy = weights(y_edges - r0, r1 - r0).tocsc().astype(np.float32)
     num = np.zeros((wy.shape[0], wx.shape[1]), np.float64)

@@ -109,12 +109,14 @@ def riffusion_params(exif, path=None) -> dict:
 
 def riffusion_basis(p: dict) -> np.ndarray:
     """Riffusion's mel filterbank: HTK scale, triangles without area normalisation."""
-    import librosa
+    from ..dsp.melbank import mel_filters
 
-    return librosa.filters.mel(
-        sr=p["sample_rate"], n_fft=p["n_fft"], n_mels=p["n_mels"], fmin=p["fmin"],
-        fmax=p["fmax"], htk=True, norm=None, dtype=np.float32,
-    )  # fmt: skip
+    with np.errstate(all="ignore"):
+        basis = mel_filters(
+            sr=p["sample_rate"], n_fft=p["n_fft"], n_mels=p["n_mels"], fmin=p["fmin"],
+            fmax=p["fmax"], htk=True, slaney_norm=False,
+        )  # fmt: skip
+    return np.nan_to_num(basis, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def mel_from_pixels(pixels: np.ndarray, power: float) -> np.ndarray:
