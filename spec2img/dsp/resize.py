@@ -124,7 +124,7 @@ def lanczos_weights(edges: np.ndarray, n_px: int, *, lobes: int = 3):
     output, a training image), averaging the pixels a cell owns blurs once more what
     the library's interpolation already blurred; the Lanczos kernel's negative lobes
     take part of that blur back.  Measured on 8-bit 256x256 mel images decoded with
-    ``--params-from``: mel-LSD 0.3 dB lower than the box average on a tone and chirp,
+    ``--params-from``: mel-LSD 0.4 dB lower than the box average on a tone and chirp,
     and lower than bicubic resampling back to the grid (``bench/fast.py``).
     """
     edges = _check_edges(edges)
