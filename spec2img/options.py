@@ -45,7 +45,7 @@ class PhaseOptions:
         PGHI's relative magnitude tolerance (``pghi``, ``pghi+fgla``, ``pghi+agla``).
     stop_db : float >= 0 or None
         Stop iterating once the spectral convergence stops improving by this many dB
-        per 10 iterations (:mod:`spec2img.phase.loop`); 0: run every iteration; ``None``:
+        (:func:`spec2img.phase.loop.run`); 0: run every iteration; ``None``:
         the image's default (on for mel, Riffusion, plain and 8-bit images, off for
         16-bit linear ones).
     seed : int or None

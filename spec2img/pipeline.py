@@ -280,9 +280,9 @@ def default_stop_db(meta: Metadata, *, eight_bit: bool = False) -> float | None:
 
     Images that cannot hold more detail than their mel bands or 8-bit pixels do (mel
     scale, Riffusion, plain or 8-bit images: ``eight_bit``, or ``level=relative``)
-    stop iterating once the spectral convergence improves by less than
-    :data:`spec2img.phase.loop.DEFAULT_STOP_DB` dB per 10 iterations; 16-bit linear
-    images run every iteration asked for.
+    stop iterating once the spectral convergence stops improving by
+    :data:`spec2img.phase.loop.DEFAULT_STOP_DB` dB (see :func:`spec2img.phase.loop.run`);
+    16-bit linear images run every iteration asked for.
     """
     lossy = (
         eight_bit or meta.params.scale == "mel" or meta.extra.get("level") == "relative"

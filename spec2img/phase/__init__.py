@@ -93,8 +93,8 @@ def reconstruct(
         Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``),
         ``tol`` (float in (0, 1), the ``pghi`` methods), ``alpha``, ``beta``, ``gamma``
         (``pghi+agla``), ``stop_db`` (float >= 0 or None, every method but ``gla`` and
-        ``pghi``: stop once the spectral convergence improves by less than this many dB
-        over 10 iterations; see :mod:`spec2img.phase.loop`).
+        ``pghi``: stop once the spectral convergence stops improving by this many dB; see
+        :func:`spec2img.phase.loop.run`).
 
     Returns
     -------
