@@ -89,7 +89,7 @@ def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retriev
     g.add_argument(
         "--stop-db", type=nonneg_float, default=None, metavar="DB",
         help="stop iterating once the spectral convergence (the distance between the "
-        "image's magnitude and that of the audio so far) has not improved by DB dB in 40 "
+        "image's magnitude and that of the audio so far) has not improved by DB dB in 20 "
         "iterations; default 0.1 for images that hold no more detail than mel bands or "
         "8 bits (mel, Riffusion, plain and 8-bit images), off for 16-bit linear images; 0 "
         "runs every iteration",

@@ -24,7 +24,7 @@ from ..errors import ParameterError
 #: Iterations between two measurements of the spectral convergence.
 CHECK_EVERY = 10
 #: Checks in a row without an improvement of ``stop_db`` that stop the loop.
-PATIENCE = 4
+PATIENCE = 2
 #: Default stopping threshold (dB per :data:`CHECK_EVERY` iterations) of decodes of
 #: images that cannot hold more detail than a mel or 8-bit image does.
 DEFAULT_STOP_DB = 0.1
