@@ -19,7 +19,7 @@ from .dsp import scale as _scale
 from .dsp.resize import resize
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, in_file
-from .io.atomic import check_output
+from .io.atomic import check_extension, check_output
 from .io.audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
 from .io.image import GRID_KEY, SpectrogramImage, load
 from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, MAX_IMAGE_SIDE, Metadata, SpecParams
@@ -505,6 +505,7 @@ def audio_to_image(
     *,
     sr: int | None = None,
     mono: bool = False,
+    overwrite: bool = True,
     **params,
 ) -> SpectrogramImage:
     """Read an audio file, encode it and write the PNG atomically.
@@ -512,9 +513,12 @@ def audio_to_image(
     Parameters
     ----------
     src : path-like
-        Audio file (WAV, FLAC, OGG, ...).
+        Audio file (WAV, FLAC, OGG, MP3, ...).
     dst : path-like
-        Output PNG; never the same file as ``src``.
+        Output ``.png`` (or ``-``, a FIFO, a device: see :mod:`spec2img.io.atomic`);
+        never the same file as ``src``.
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
     sr : int or None
         Resample to this rate first.
     mono : bool
@@ -526,13 +530,14 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
-    check_output(dst, [src])
+    check_extension(dst, (".png",), "a PNG image")
+    check_output(dst, [src], overwrite=overwrite)
     y, file_sr = load_audio(src, sr=sr, mono=mono)
     try:
         image = encode(y, file_sr, **params)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
-    image.save(dst, inputs=[src])
+    image.save(dst, inputs=[src], overwrite=overwrite)
     return image
 
 
@@ -571,6 +576,10 @@ def load_image(
     options = {k: v for k, v in (plain or {}).items() if v is not None}
     crop = options.pop("crop", None)
     kind = image_kind(path)
+    if kind == "plain" and crop is None and set(options) == {"params_from"}:
+        edited = _load_edited(path, options["params_from"], max_pixels, phase)
+        if edited is not None:
+            return edited
     if not options and crop is None:
         if kind == "spec2img":
             kw = {} if max_pixels is None else {"max_pixels": max_pixels}
@@ -586,22 +595,38 @@ def load_image(
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
 
 
+def _load_edited(path, params_from, max_pixels, phase) -> SpectrogramImage | None:
+    """A spec2img image that lost its metadata in an editor, read with those of
+    ``params_from`` (its original) when its size fits them; else None (a plain image)."""
+    from .io.image import _check_shape
+    from .io.png import read_header
+    from .wild.plain import read_params
+
+    meta = params_from if isinstance(params_from, Metadata) else read_params(params_from)
+    header = read_header(path, max_pixels=max_pixels)
+    try:
+        _check_shape(path, (header.height, header.width), meta)
+    except Spec2ImgError:
+        return None
+    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+    return load(path, phase=phase, params_from=meta, **kw)
+
+
 def image_kind(path) -> str:
     """``"spec2img"``, ``"riffusion"`` or ``"plain"``, from the image's header."""
     from PIL import Image, UnidentifiedImageError
 
-    from .io.png import PREFIX
+    from .io.png import read_header
     from .wild.raster import no_bomb_limit
     from .wild.riffusion import is_riffusion
 
+    try:  # spec2img text chunks, or the compact form in a Comment or Exif
+        if read_header(path, max_pixels=None).text:
+            return "spec2img"
+    except Spec2ImgError:
+        return "spec2img"  # let the loader report what is wrong with the file
     try:
         with no_bomb_limit(), Image.open(path) as img:
-            if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.info):
-                return "spec2img"
-            w, h = img.size
-            if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
-                if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
-                    return "spec2img"
             # a PNG's getexif() decodes the whole image unless the EXIF came first
             if (img.format != "PNG" or "exif" in img.info) and is_riffusion(img.getexif()):
                 return "riffusion"
@@ -619,6 +644,10 @@ def image_to_audio(
     max_pixels: int | None = None,
     plain: Mapping | None = None,
     phase: bool | str | os.PathLike = True,
+    format: str | None = None,
+    compression_level: float | None = None,
+    bitrate_mode: str | None = None,
+    overwrite: bool = True,
     **options,
 ) -> tuple[np.ndarray, int]:
     """Read a spectrogram image, decode it and write the audio atomically.
@@ -628,7 +657,8 @@ def image_to_audio(
     src : path-like
         spec2img PNG, Riffusion image, or any image with ``plain`` parameters.
     dst : path-like
-        ``.wav``, ``.flac`` or ``.ogg`` output; never the same file as ``src``.
+        ``.wav``, ``.flac``, ``.ogg``, ``.opus`` or ``.mp3`` output (or ``-``, a FIFO,
+        a device: WAV unless ``format`` says otherwise); never the same file as ``src``.
     subtype : str or None
         soundfile subtype (``PCM_16`` default for WAV, ``PCM_24``, ``FLOAT``).
     normalize : bool
@@ -642,6 +672,10 @@ def image_to_audio(
     phase : bool or path-like
         ``True``: start from the kept phase image the spectrogram names, if present;
         ``False``: ignore it; a path: start from that phase image.
+    format, compression_level, bitrate_mode
+        Audio format and encoder settings (see :func:`spec2img.io.audio.output_format`).
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
     **options
         Keyword arguments of :func:`decode`.
 
@@ -649,8 +683,9 @@ def image_to_audio(
     -------
     y, sr : as :func:`decode` returns them
     """
-    output_format(dst, subtype)  # fail before a long decode, not after
-    check_output(dst, [src])
+    audio = dict(format=format, compression_level=compression_level, bitrate_mode=bitrate_mode)
+    output_format(dst, subtype, **audio)  # fail before a long decode, not after
+    check_output(dst, [src], overwrite=overwrite)
     image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
     meta = image.meta
     try:
@@ -675,7 +710,8 @@ def image_to_audio(
             f"normalised to a peak of -1 dBFS{hint}",
             stacklevel=2,
         )
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
+    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src],
+               overwrite=overwrite, **audio)  # fmt: skip
     return y, sr
 
 

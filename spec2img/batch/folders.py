@@ -43,7 +43,7 @@ from .runners import Job, one_line, process, run_dask, run_pool, run_serial, wit
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aif", ".aiff")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 SEGMENT_EXTS = (".png",)
-DECODE_FORMATS = ("wav", "flac", "ogg")
+DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3", "aiff")
 
 
 # ---------------------------------------------------------------- command line
@@ -56,16 +56,18 @@ def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
                    help="convert every input into this folder, mirroring folders")  # fmt: skip
     b.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                    help="files converted at once (default: all cores)")  # fmt: skip
-    b.add_argument("--overwrite", action="store_true",
-                   help="redo outputs that are already newer than their input")  # fmt: skip
+    b.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace an existing output file (with -o: redo outputs that are "
+                   "already newer than their input)")  # fmt: skip
     b.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
     b.add_argument("--manifest", metavar="FILE.csv|.jsonl",
                    help="record each file's parameters and result")  # fmt: skip
     b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the files as tasks on this Dask cluster (dask://HOST:PORT too)")  # fmt: skip
     if kind == "decode":
-        b.add_argument("--format", choices=DECODE_FORMATS, default="wav",
-                       help="output extension in a folder (wav)")  # fmt: skip
+        b.add_argument("--format", choices=DECODE_FORMATS, default=None,
+                       help="audio format: of the files in OUTDIR (wav), of standard "
+                       "output '-' or a FIFO (wav), or instead of the extension")  # fmt: skip
     if kind == "encode":
         s = p.add_argument_group("long recordings and training sets")
         s.add_argument("--segment", type=positive_float, metavar="SECONDS",
@@ -225,7 +227,9 @@ def run(args: argparse.Namespace, fn, kind: str) -> int:
     """
     from ..cli.progress import ProgressBar
 
-    exts, suffix = (AUDIO_EXTS, ".png") if kind == "encode" else (IMAGE_EXTS, f".{args.format}")
+    exts, suffix = (
+        (AUDIO_EXTS, ".png") if kind == "encode" else (IMAGE_EXTS, f".{args.format or 'wav'}")
+    )
     jobs, problems = plan(args.inputs, args.output_dir, exts=exts, suffix=suffix)
     if not remote.is_remote(args.output_dir) and jobs:
         os.makedirs(remote.local(args.output_dir), exist_ok=True)

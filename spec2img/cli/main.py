@@ -61,6 +61,18 @@ def _add_audio_output(g) -> None:
     )  # fmt: skip
 
 
+def _add_codec_options(g) -> None:
+    """Encoder settings libsndfile offers for compressed audio."""
+    g.add_argument(
+        "--compression-level", type=finite_float, metavar="0..1",
+        help="FLAC, Vorbis, Opus, MP3: 0 = best quality, largest file (libsndfile's default)",
+    )  # fmt: skip
+    g.add_argument(
+        "--bitrate-mode", type=str.upper, choices=["CONSTANT", "AVERAGE", "VARIABLE"],
+        help="MP3: constant, average or variable bitrate",
+    )  # fmt: skip
+
+
 def _max_pixels(args) -> dict:
     return {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
 
@@ -158,6 +170,7 @@ def _add_decode(sub) -> None:
     )
     o = p.add_argument_group("output")
     _add_audio_output(o)
+    _add_codec_options(o)
     _add_max_pixels(o)
     _add_plain_options(p)
     _add_common(p)
@@ -283,8 +296,12 @@ def _add_join(sub) -> None:
 
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
-    p.add_argument("image")
+    p.add_argument("image", help="a spec2img image ('-': standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
+    p.add_argument(
+        "--params-from", metavar="PATH",
+        help="the original of an image an editor stripped of its metadata",
+    )  # fmt: skip
     _add_max_pixels(p)
     p.set_defaults(func=_cmd_info)
 
@@ -311,9 +328,13 @@ def _cmd_encode(args) -> int:
         from ..batch.folders import run
 
         return run(args, encode_file, "encode")
-    result = encode_file(args, *args.inputs)
+    from ..io.atomic import spool_input
+
+    src, dst = args.inputs
+    with spool_input(src, "audio") as path:
+        result = encode_file(args, path, dst)
     if not args.quiet:
-        _say(result["message"])
+        _say(result["message"].replace(str(path), src))
     return 0
 
 
@@ -352,16 +373,27 @@ def encode_file(args, src: str, dst: str) -> dict:
 
         image = audio_to_image(
             src, dst, sr=args.sr, mono=args.mono, size=args.size,
-            keep_phase=args.keep_phase, **params,
+            keep_phase=args.keep_phase, overwrite=_may_replace(args), **params,
         )  # fmt: skip
         images = [{"image": str(dst), "metadata": image.meta.to_dict()}]
         h, w = image.pixels.shape
-        message = f"wrote {dst} ({w}x{h}, {image.meta.channels} channel(s))"
+        message = f"wrote {_out_name(dst)} ({w}x{h}, {image.meta.channels} channel(s))"
         if image.phase is not None:
             from ..phase.keep import sidecar_path
 
             message += f"; wrote {sidecar_path(dst)} (its phase)"
     return {"outputs": [i["image"] for i in images], "images": images, "message": message}
+
+
+def _may_replace(args) -> bool:
+    """An existing output is replaced with --overwrite; a batch (-o) has its own rules."""
+    return bool(args.overwrite or args.output_dir is not None)
+
+
+def _out_name(dst) -> str:
+    from ..io.atomic import display_name
+
+    return display_name(dst, output=True)
 
 
 def _size_text(image, size) -> str:
@@ -376,12 +408,15 @@ def _cmd_decode(args) -> int:
         from ..batch.folders import run
 
         return run(args, decode_file, "decode")
+    from ..io.atomic import display_name, spool_input
     from .progress import ProgressBar
 
-    src = args.inputs[0]
-    with ProgressBar(f"decoding {os.path.basename(src)}",
+    src, dst = args.inputs
+    name = display_name(src, output=False)
+    with ProgressBar(f"decoding {os.path.basename(name)}",
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        result = decode_file(args, *args.inputs, progress=bar)
+        with spool_input(src, "an image") as path:
+            result = decode_file(args, path, dst, progress=bar)
     if not args.quiet:
         _say(result["message"])
     return 0
@@ -402,11 +437,13 @@ def decode_file(args, src: str, dst: str, *, progress=None) -> dict:
     options["phase"] = False if args.no_phase else (args.phase or True)
     y, sr = image_to_audio(
         src, dst, subtype=args.subtype, normalize=args.normalize,
-        max_pixels=args.max_pixels, plain=_plain_options(args), progress=progress, **options,
+        max_pixels=args.max_pixels, plain=_plain_options(args), progress=progress,
+        format=args.format, compression_level=args.compression_level,
+        bitrate_mode=args.bitrate_mode, overwrite=_may_replace(args), **options,
     )  # fmt: skip
     return {
         "outputs": [str(dst)], "metadata": _metadata_of(src),
-        "message": f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
+        "message": f"wrote {_out_name(dst)} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
     }  # fmt: skip
 
 
@@ -481,9 +518,13 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from ..io.image import load
+    from ..io.atomic import spool_input
+    from ..io.image import load, metadata_source
 
-    meta = load(args.image, **_max_pixels(args)).meta
+    with spool_input(args.image, "an image") as path:
+        kw = {**_max_pixels(args), "params_from": args.params_from}
+        meta = load(path, phase=False, **kw).meta
+        source = metadata_source(path, **kw)
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
@@ -491,6 +532,11 @@ def _cmd_info(args) -> int:
     width = max(len(k) for k in d)
     for k, v in d.items():
         print(f"{_printable(k):<{width}}  {_printable(str(v))}")
+    found = {
+        "text chunks": "spec2img text chunks",
+        "params-from": f"--params-from {args.params_from}",
+    }
+    print(f"{'found in':<{width}}  {_printable(found.get(source, source))}")
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")

@@ -42,7 +42,9 @@ def cache_dir() -> Path | None:
         if sys.platform == "darwin":
             return Path.home() / "Library" / "Caches" / "spec2img" / "numba"
         xdg = os.environ.get("XDG_CACHE_HOME", "")
-        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"  # XDG: relative is invalid
+        base = (
+            Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+        )  # XDG: relative is invalid
         return base / "spec2img" / "numba"
     except (RuntimeError, KeyError, OSError):  # no home folder to be found
         return None

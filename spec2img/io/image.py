@@ -11,16 +11,19 @@ import numpy as np
 
 from ..dsp.resize import resize
 from ..dsp.scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
-from ..errors import InputError, MetadataError, in_file
+from ..errors import InputError, MetadataError, OutputError, in_file
 from ..params import Metadata
 from ..phase import keep as keep_phase
-from .png import DEFAULT_MAX_PIXELS, MODES_16, read_header, read_pixels, write_png
+from .atomic import check_extension, is_stream
+from .gray import to_gray16
+from .png import DEFAULT_MAX_PIXELS, ImageHeader, read_header, read_pixels, write_png
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
-    "give the parameters by hand: --sr, --n-fft and --duration (or --frames) (and "
-    "--hop-length, --win-length, --window, --db-range LOW HIGH or --top-db, --cmap, "
-    "--y-axis as they apply), or --params-from a spec2img image"
+    "if an editor dropped it (Pillow does), add --params-from ORIGINAL.png (the image it "
+    "was edited from); otherwise give the parameters by hand: --sr, --n-fft and "
+    "--duration (or --frames) (and --hop-length, --win-length, --window, --db-range LOW "
+    "HIGH or --top-db, --cmap, --y-axis as they apply)"
 )
 #: Metadata key of an image resized away from its STFT grid: the grid, ``"WxH"``.
 GRID_KEY = "grid"
@@ -76,7 +79,7 @@ class SpectrogramImage:
             return None
         return keep_phase.pixels_to_phase(self.phase, self.meta.channels)
 
-    def save(self, path: str | os.PathLike, *, inputs=()) -> Path:
+    def save(self, path: str | os.PathLike, *, inputs=(), overwrite: bool = True) -> Path:
         """Write the image as a 16-bit PNG with metadata, atomically.
 
         With a kept phase, ``NAME.phase.png`` is written first, beside it (and removed
@@ -85,19 +88,27 @@ class SpectrogramImage:
         Parameters
         ----------
         path : path-like
-            Output ``.png`` file.
+            Output ``.png`` file, ``-`` (standard output), or a FIFO or device.
         inputs : iterable of path-like
             Files that must never be overwritten (the source audio).
+        overwrite : bool
+            Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
         """
+        check_extension(path, (".png",), "a PNG image")
         if self.phase is None:
             return write_png(path, self.pixels, keep_phase.linked_text(self.meta, None),
-                             inputs=inputs)  # fmt: skip
+                             inputs=inputs, overwrite=overwrite)  # fmt: skip
+        if is_stream(path):
+            raise OutputError(
+                f"{path}: a kept phase is written beside its image, so it needs an image "
+                "file name, not a stream"
+            )
         sidecar = keep_phase.sidecar_path(path)
         inputs = [*inputs, path]
         keep_phase.write_phase(sidecar, self.phase, self.meta, inputs=inputs)
         try:
             return write_png(path, self.pixels, keep_phase.linked_text(self.meta, sidecar),
-                             inputs=[*inputs[:-1], sidecar])  # fmt: skip
+                             inputs=[*inputs[:-1], sidecar], overwrite=overwrite)  # fmt: skip
         except BaseException:
             sidecar.unlink(missing_ok=True)
             raise
@@ -132,8 +143,14 @@ def load(
     *,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     phase: bool | str | os.PathLike = True,
+    params_from: str | os.PathLike | Metadata | None = None,
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
+
+    The metadata come from the image's ``spec2img:*`` text chunks, else from the
+    compact form in its ``Comment`` or Exif (what editors keep), else from
+    ``params_from``.  Pixels in any mode an editor saves (8-bit, gray+alpha, RGB with
+    equal channels, 16-bit RGB) are read as 16-bit gray (:mod:`spec2img.io.gray`).
 
     An image written at another size (``encode(..., size=(w, h))``, metadata key
     ``grid``) is resampled back to one pixel per STFT cell.
@@ -166,12 +183,7 @@ def load(
         the pixels.
     """
     header = read_header(path, max_pixels=max_pixels)
-    if not header.text:
-        raise MetadataError(f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}")
-    try:
-        meta = Metadata.from_text(header.text)
-    except MetadataError as e:
-        raise in_file(path, e) from None
+    meta = _metadata(path, header, params_from)
     if "nmf_role" in meta.extra:
         raise MetadataError(
             f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
@@ -192,6 +204,7 @@ def load(
         )
     pixels, mode = read_pixels(path, header)
     image = SpectrogramImage(_as_uint16(path, pixels, mode), meta)
+    del pixels
     try:
         image = image.on_grid()
     except MetadataError as e:
@@ -210,12 +223,32 @@ def load(
     return image
 
 
+def _metadata(path, header: ImageHeader, params_from) -> Metadata:
+    """The image's own metadata, else those of ``params_from``."""
+    if header.text:
+        try:
+            return Metadata.from_text(header.text)
+        except MetadataError as e:
+            raise in_file(path, e) from None
+    if params_from is None:
+        raise MetadataError(f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}")
+    if isinstance(params_from, Metadata):
+        return params_from
+    from ..wild.plain import read_params
+
+    return read_params(params_from)
+
+
+def metadata_source(path, *, params_from=None, max_pixels=DEFAULT_MAX_PIXELS) -> str:
+    """Where :func:`load` finds an image's parameters: ``"text chunks"``, ``"Comment"``,
+    ``"Exif"``, ``"params-from"``, or ``""`` (nowhere)."""
+    source = read_header(path, max_pixels=max_pixels).source
+    return source or ("params-from" if params_from is not None else "")
+
+
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
-    if mode in MODES_16 and pixels.dtype == np.uint16 and pixels.ndim == 2:
-        return pixels
-    if mode == "L":  # an editor saved it as 8-bit: spread 0..255 over 0..65535
-        return pixels.astype(np.uint16) * np.uint16(PIXEL_MAX // 255)
-    raise MetadataError(f"{path}: spec2img images are 16-bit grayscale, this one is mode {mode!r}")
+    """One 16-bit gray value per pixel, whatever mode an editor saved (see io/gray.py)."""
+    return to_gray16(pixels, mode, name=path)
 
 
 def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:

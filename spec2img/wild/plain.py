@@ -167,10 +167,11 @@ def plain_spec(
     if missing:
         who = f"{image_name}: " if image_name is not None else ""
         raise ParameterError(
-            f"{who}no spec2img metadata in this image; to decode it give "
-            f"{_and(missing)} (and --hop-length, --win-length, --window, --cmap, "
-            "--db-range LOW HIGH or --top-db, --y-axis as they apply), or --params-from "
-            "a spec2img image or dataset JSON"
+            f"{who}no spec2img metadata in this image; if an editor dropped it (Pillow "
+            "does), add --params-from ORIGINAL.png (the image it was edited from); "
+            f"otherwise give {_and(missing)} (and --hop-length, --win-length, --window, "
+            "--cmap, --db-range LOW HIGH or --top-db, --y-axis as they apply), or "
+            "--params-from a dataset JSON"
         )
     if duration is not None and frames is not None:
         raise ParameterError("give --duration or --frames, not both")
@@ -267,7 +268,7 @@ def read_params(path: str | os.PathLike) -> Metadata:
     The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
     or a dataset file ``{"format": "spec2img-dataset", "version": 1, "metadata": {...}}``.
     """
-    from ..io.png import read_png
+    from ..io.png import read_header
 
     path = Path(path)
     if not path.exists():
@@ -290,7 +291,7 @@ def read_params(path: str | os.PathLike) -> Metadata:
             return Metadata.from_dict(d)
         except (MetadataError, TypeError) as e:
             raise in_file(path, MetadataError(str(e))) from None
-    _, text, _ = read_png(path)
+    text = read_header(path, max_pixels=None).text  # the metadata only, never the pixels
     if not text:
         raise MetadataError(f"{path}: no spec2img metadata to take parameters from")
     try:
