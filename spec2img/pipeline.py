@@ -530,8 +530,8 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
-    check_extension(dst, (".png",), "a PNG image")
     check_output(dst, [src], overwrite=overwrite)
+    check_extension(dst, (".png",), "a PNG image")
     y, file_sr = load_audio(src, sr=sr, mono=mono)
     try:
         image = encode(y, file_sr, **params)
@@ -621,8 +621,9 @@ def image_kind(path) -> str:
     from .wild.riffusion import is_riffusion
 
     try:  # spec2img text chunks, or the compact form in a Comment or Exif
-        if read_header(path, max_pixels=None).text:
-            return "spec2img"
+        with no_bomb_limit():  # the caller's limits apply later, not Pillow's
+            if read_header(path, max_pixels=None).text:
+                return "spec2img"
     except Spec2ImgError:
         return "spec2img"  # let the loader report what is wrong with the file
     try:

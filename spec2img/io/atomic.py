@@ -166,8 +166,6 @@ def _check_output(dst: Path, inputs: Iterable[str | os.PathLike], overwrite: boo
             raise OutputError(f"{dst}: output folder {parent} does not exist")
         if target.is_dir():
             raise OutputError(f"{dst}: is a folder, not a file name")
-        if not overwrite and target.exists():
-            raise OutputError(f"{dst}: already exists; give --overwrite (or -y) to replace it")
     for src in inputs:
         if is_stdio(src):
             continue
@@ -177,6 +175,8 @@ def _check_output(dst: Path, inputs: Iterable[str | os.PathLike], overwrite: boo
             same = os.path.samefile(dst, src)
         if same:
             raise OutputError(f"{dst}: output is the same file as the input {src}")
+    if not stream and not overwrite and _target(dst).exists():
+        raise OutputError(f"{dst}: already exists; give --overwrite (or -y) to replace it")
     return dst
 
 
