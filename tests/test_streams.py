@@ -71,7 +71,7 @@ def test_existing_outputs_are_never_replaced_unasked(tmp_path, wav, png, capsys)
     recording = tmp_path / "song.wav"
     recording.write_bytes(wav.read_bytes())
     code, _, err = run(capsys, "decode", png, recording)
-    one_line_error(code, err, str(recording), "already exists", "--overwrite (or -y)")
+    one_line_error(code, err, str(recording), "already exists", "give --overwrite")
     assert recording.read_bytes() == wav.read_bytes()
     assert run(capsys, "decode", png, recording, "-q", "--overwrite")[0] == 0
     assert sf.info(recording).subtype == "PCM_16"  # now the decode
@@ -210,11 +210,11 @@ def test_mp3_bitrate_options_change_the_file(tmp_path, png, capsys):
         sizes[level] = out.stat().st_size
     assert sizes["0.9"] < sizes["0"] / 2
     code, _, err = run(capsys, "decode", png, tmp_path / "x.wav", "--bitrate-mode", "constant")
-    one_line_error(code, err, "bitrate_mode applies to MP3")
+    one_line_error(code, err, "--bitrate-mode applies to MP3")
     code, _, err = run(capsys, "decode", png, tmp_path / "x.wav", "--compression-level", "0.5")
-    one_line_error(code, err, "compression_level applies to")
+    one_line_error(code, err, "--compression-level applies to")
     code, _, err = run(capsys, "decode", png, tmp_path / "x.flac", "--compression-level", "2")
-    one_line_error(code, err, "compression_level must be in [0, 1]")
+    one_line_error(code, err, "--compression-level must be in [0, 1]")
 
 
 def test_format_overrides_the_extension(tmp_path, png, capsys):

@@ -176,7 +176,9 @@ def _check_output(dst: Path, inputs: Iterable[str | os.PathLike], overwrite: boo
         if same:
             raise OutputError(f"{dst}: output is the same file as the input {src}")
     if not stream and not overwrite and _target(dst).exists():
-        raise OutputError(f"{dst}: already exists; give --overwrite (or -y) to replace it")
+        raise OutputError(
+            f"{dst}: already exists; give overwrite to replace it", params=("overwrite",)
+        )
     return dst
 
 

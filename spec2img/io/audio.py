@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, OutputError, ParameterError
+from ..errors import InputError, OutputError, ParameterError, Spec2ImgWarning
+from ..params import MAX_CHANNELS, SpecParams
 from .atomic import atomic_path, check_input, is_stream
 
 #: Output container by file extension, and its default subtype.
@@ -141,7 +142,9 @@ def output_format(
 
     if format is not None:
         if str(format).lower() not in FORMAT_NAMES:
-            raise ParameterError(f"format must be one of {list(FORMAT_NAMES)}, not {format!r}")
+            raise ParameterError(
+            f"format must be one of {list(FORMAT_NAMES)}, not {format!r}", params=("format",)
+        )
         ext = "." + str(format).lower()
     else:
         ext = Path(path).suffix.lower()
@@ -150,7 +153,8 @@ def output_format(
     if ext not in FORMATS:
         raise ParameterError(
             f"{path}: unknown audio extension {ext!r}; use one of {sorted(FORMATS)} "
-            f"(or --format {'|'.join(FORMAT_NAMES)})"
+            f"(or give format: {', '.join(FORMAT_NAMES)})",
+            params=("format",),
         )
     fmt, default = FORMATS[ext]
     subtype = default if subtype is None else subtype.upper()
@@ -161,16 +165,23 @@ def output_format(
         level = compression_level
         if fmt not in COMPRESSED_FORMATS:
             raise ParameterError(
-                f"compression_level applies to {', '.join(COMPRESSED_FORMATS)}, not {fmt}"
+                f"compression_level applies to {', '.join(COMPRESSED_FORMATS)}, not {fmt}",
+                params=("compression_level",),
             )
         if isinstance(level, bool) or not isinstance(level, int | float) or not 0 <= level <= 1:
-            raise ParameterError(f"compression_level must be in [0, 1], not {level!r}")
+            raise ParameterError(
+                f"compression_level must be in [0, 1], not {level!r}",
+                params=("compression_level",),
+            )
     if bitrate_mode is not None:
         if fmt != "MP3":
-            raise ParameterError(f"bitrate_mode applies to MP3 (libsndfile), not {fmt}")
+            raise ParameterError(
+                f"bitrate_mode applies to MP3 (libsndfile), not {fmt}", params=("bitrate_mode",)
+            )
         if str(bitrate_mode).upper() not in BITRATE_MODES:
             raise ParameterError(
-                f"bitrate_mode must be one of {list(BITRATE_MODES)}, not {bitrate_mode!r}"
+                f"bitrate_mode must be one of {list(BITRATE_MODES)}, not {bitrate_mode!r}",
+                params=("bitrate_mode",),
             )
     return fmt, subtype
 
@@ -200,8 +211,11 @@ def prepare_for_output(y: np.ndarray, subtype: str, *, normalize: bool = False) 
     over = int(np.count_nonzero(np.abs(y) > 1.0))
     if over:
         warnings.warn(
-            f"clipped {over} samples ({100 * over / y.size:.3g}%) beyond full scale; "
-            "use --normalize (normalize=True) or a FLOAT subtype to keep them",
+            Spec2ImgWarning(
+                f"clipped {over} samples ({100 * over / y.size:.3g}%) beyond full scale; "
+                "use normalize or a FLOAT subtype to keep them",
+                params=("normalize",),
+            ),
             stacklevel=3,
         )
         y = np.clip(y, -1.0, 1.0)
@@ -284,3 +298,31 @@ def _first_line(e: BaseException) -> str:
     # libsndfile names the in-memory buffer it wrote to: "Error opening <_io.BytesIO ...>: "
     text = re.sub(r"^Error opening <[^>]*>: (Error : )?", "", str(e).strip())
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
+
+
+def check_audio(y: np.ndarray, params: SpecParams) -> np.ndarray:
+    """Audio as ``(channels, n)`` contiguous float32, checked for what an encode needs:
+    real, finite, 1 to ``MAX_CHANNELS`` channels, at least one frame long."""
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2:
+        raise ParameterError(f"audio must have shape (n,) or (channels, n), not {y.shape}")
+    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+        raise ParameterError(f"audio must be real numbers, not {y.dtype}")
+    if not 1 <= y.shape[0] <= MAX_CHANNELS:
+        raise ParameterError(f"audio has {y.shape[0]} channels; 1 to {MAX_CHANNELS} are allowed")
+    n = y.shape[-1]
+    if n == 0:
+        raise InputError("audio has no samples")
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    bad = int(y.size - np.count_nonzero(np.isfinite(y)))
+    if bad:
+        raise InputError(f"audio has {bad} NaN or infinite samples")
+    if n < params.n_fft:
+        raise InputError(
+            f"audio of {n} samples is shorter than one frame (n_fft={params.n_fft}); "
+            "use a smaller n_fft",
+            params=("n_fft",),
+        )
+    return y

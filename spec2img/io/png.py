@@ -38,6 +38,8 @@ MAX_TEXT_CHUNK = 4096
 MAX_TEXT_CHUNKS = 256
 #: Most compact forms (Comment and Exif) read from one image.
 MAX_FORMS = 16
+#: Largest EXIF block read from a header (Riffusion keeps its parameters there).
+MAX_EXIF = _comment.MAX_EXIF
 #: Pillow modes of 16-bit grayscale.
 MODES_16 = ("I;16", "I;16B", "I;16L")
 
@@ -103,6 +105,10 @@ class ImageHeader:
     text : dict of str to str
         The spec2img metadata, prefix removed: from the ``spec2img:`` text chunks, or
         else from the compact form in the ``Comment`` chunk or in Exif (empty if none).
+    exif : bytes
+        The raw EXIF block (a PNG's ``eXIf`` chunk, or the ``Raw profile type exif``
+        text GIMP writes instead; a JPEG's APP1), at most :data:`MAX_EXIF` bytes; empty
+        if there is none.
     source : str
         Where ``text`` was found: ``"text chunks"``, ``"Comment"``, ``"Exif"``, or
         ``""`` (nowhere).
@@ -119,24 +125,45 @@ class ImageHeader:
     height: int
     format: str
     text: dict[str, str]
+    exif: bytes = b""
     source: str = ""
     mode: str = ""
     bit_depth: int = 0
     interlaced: bool = False
 
+    def exif_tags(self):
+        """The EXIF block parsed as tags (a mapping of tag number to value), or ``None``."""
+        if not self.exif:
+            return None
+        from PIL import Image
 
-def read_header(
-    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> ImageHeader:
+        tags = Image.Exif()
+        try:
+            tags.load(self.exif)
+        except Exception:  # untrusted bytes: a broken EXIF block is no EXIF
+            return None
+        return tags
+
+
+def read_header(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageHeader:
     """Read an image's size and spec2img metadata, refusing it if it has too many pixels.
 
-    A PNG is walked chunk by chunk: its ``IHDR`` gives the size, and only the text
+    The one reader of untrusted image headers: everything that inspects an image
+    before decoding it (info, decode's kind detection, manifests, segments,
+    ``params_from``) comes here.  A PNG is walked chunk by chunk, never decoding its
+    pixels, wherever its text chunks sit: ``IHDR`` gives the size, and only the text
     chunks named ``spec2img:...`` are read (each at most :data:`MAX_TEXT_CHUNK` bytes,
     compressed or not; at most :data:`MAX_TEXT_CHUNKS` of them; a key at most once),
-    with the ``Comment`` chunk and Exif when they hold the compact form (within the
-    same bounds; :func:`spec2img.io.comment.resolve` says which source wins).  Other
-    formats are opened with Pillow, which reads their header only (a JPEG's comment and
-    Exif are read too).
+    and an ``eXIf`` chunk of at most :data:`MAX_EXIF` bytes, with the ``Comment``
+    chunk and Exif when they hold the compact form (within the same bounds;
+    :func:`spec2img.io.comment.resolve` says which source wins).  Other formats are
+    opened with Pillow, which reads their header only (a JPEG's comment and Exif too).
+
+    Parameters
+    ----------
+    path : path-like or binary file object
+        A seekable file object (an fsspec file, say) is read in place.
+    max_pixels : int or None
 
     Raises
     ------
@@ -145,19 +172,34 @@ def read_header(
     MetadataError
         Malformed, oversized or repeated spec2img text chunks.
     """
-    path = check_input(path, "an image")
-    with _reading(path), open(path, "rb") as f:
+    if hasattr(path, "read"):
+        f, path = path, Path(str(getattr(path, "path", None) or getattr(path, "name", "<file>")))
+        opened = contextlib.nullcontext(f)
+    else:
+        path = check_input(path, "an image")
+        opened = None
+    with _reading(path), opened or open(path, "rb") as f:
         if f.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE:
             header = _png_header(path, f)
         else:
-            header = _pillow_header(path)
-    n = header.width * header.height
+            f.seek(0)
+            header = _pillow_header(f, path)
+    check_size(path, f"image of {header.width}x{header.height} pixels",
+               header.width * header.height, max_pixels)  # fmt: skip
+    return header
+
+
+def check_size(path, what: str, n: int, max_pixels: int | None) -> None:
+    """The one pixel-limit check: refuse ``n`` pixels (or cells) beyond ``max_pixels``.
+
+    ``what`` describes the ``n`` things (``"image of 100x100 pixels"``).
+    """
     if max_pixels is not None and n > max_pixels:
         raise InputError(
-            f"{path}: image of {header.width}x{header.height} pixels exceeds the limit of "
-            f"{max_pixels} pixels (raise it with --max-pixels for trusted images)"
+            f"{path}: {what} exceeds the limit of {max_pixels} "
+            "(raise max_pixels for trusted images)",
+            params=("max_pixels",),
         )
-    return header
 
 
 def read_pixels(path: str | os.PathLike, header: ImageHeader) -> tuple[np.ndarray, str]:
@@ -242,20 +284,36 @@ def _reading(path: Path):
         raise InputError(f"{path}: broken or truncated image ({_reason(e)})") from None
 
 
-def _pillow_header(path: Path) -> ImageHeader:
+def _pillow_header(f, path) -> ImageHeader:
     from PIL import Image
 
-    with Image.open(path) as img:
+    # the size is checked against our own limit by read_header; Pillow's bomb check
+    # would refuse large plots the user chose before that
+    with no_bomb_limit(), Image.open(f) as img:  # the header (and a JPEG APP segment) only
+        exif = img.info.get("exif", b"")
+        exif = exif if isinstance(exif, bytes) and len(exif) <= MAX_EXIF else b""
         raw = img.info.get("comment")
         comments = []
         if isinstance(raw, bytes) and len(raw) <= _comment.MAX_FORM:
             raw = raw.decode("latin-1")
         if isinstance(raw, str) and _comment.is_form(raw):
             comments.append(raw)
-        exif = img.info.get("exif")
-        exifs = _comment.exif_forms(exif) if isinstance(exif, bytes) else []
-        text, source = _comment.resolve(path, {}, comments, exifs)
-        return ImageHeader(img.width, img.height, img.format or "", text, source)
+        text, source = _comment.resolve(path, {}, comments, _comment.exif_forms(exif))
+        return ImageHeader(img.width, img.height, img.format or "", text, exif, source)
+
+
+@contextlib.contextmanager
+def no_bomb_limit():
+    """Lift Pillow's decompression-bomb limit: for a file the user chose,
+    or whose size our own limit checks."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _read(path: Path, f, n: int) -> bytes:
@@ -278,16 +336,19 @@ def _png_header(path: Path, f) -> ImageHeader:
     if not (0 < width < 2**31 and 0 < height < 2**31):
         raise InputError(f"{path}: broken PNG header (size {width}x{height})")
     text: dict[str, str] = {}
+    exif = b""
     comments: list[str] = []
     exifs: list[str] = []
     while (head := f.read(8)) and len(head) == 8:
         length, ctype = struct.unpack(">I4s", head)
         if ctype == b"IEND" or length >= 2**31:
             break
-        if ctype == b"eXIf" and length <= _comment.MAX_EXIF:
+        if ctype == b"eXIf" and length <= MAX_EXIF and not exif:
             data = _read(path, f, length)
-            if _crc(ctype, data) == _read(path, f, 4):  # a broken Exif block is not ours
-                exifs += _comment.exif_forms(data)
+            if _crc(ctype, data) != _read(path, f, 4):
+                raise InputError(f"{path}: broken image (bad CRC in its eXIf chunk)")
+            exif = data
+            exifs += _comment.exif_forms(data)
             continue
         if ctype not in _TEXT_CHUNKS:
             f.seek(length + 4, os.SEEK_CUR)
@@ -299,7 +360,9 @@ def _png_header(path: Path, f) -> ImageHeader:
             if length <= limit:
                 data = start + _read(path, f, length - len(start))
                 if _crc(ctype, data) == _read(path, f, 4):
-                    _other_text(ctype, data, keyword, limit, comments, exifs)
+                    raw = _other_text(ctype, data, keyword, limit, comments, exifs)
+                    if raw and not exif and len(raw) <= MAX_EXIF:
+                        exif = raw[6:] if raw.startswith(b"Exif\0\0") else raw
                 continue
         if not start.startswith(PREFIX.encode()):  # another program's text: not ours to judge
             f.seek(length - len(start) + 4, os.SEEK_CUR)
@@ -321,22 +384,26 @@ def _png_header(path: Path, f) -> ImageHeader:
         text[key] = value
     text, source = _comment.resolve(path, text, comments, exifs)
     mode = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}.get(color, "")
-    return ImageHeader(width, height, "PNG", text, source, mode, depth, interlace == 1)
+    return ImageHeader(width, height, "PNG", text, exif, source, mode, depth, interlace == 1)
 
 
-def _other_text(ctype, data, keyword, limit, comments, exifs) -> None:
-    """Collect the compact form from a Comment or raw-Exif text chunk; whatever cannot
-    be read is another program's text, not ours to judge."""
+def _other_text(ctype, data, keyword, limit, comments, exifs) -> bytes:
+    """Collect the compact form from a Comment or raw-Exif text chunk; return the Exif
+    bytes of a raw-Exif text.  Whatever cannot be read is another program's text, not
+    ours to judge."""
     if len(comments) + len(exifs) >= MAX_FORMS:
-        return
+        return b""
     try:
         value = _text_value(Path("."), ctype, data, limit)
     except MetadataError:
-        return
+        return b""
     if keyword == _RAW_EXIF_KEYWORD:
-        exifs += _comment.exif_forms(_comment.raw_profile_exif(value))
-    elif _comment.is_form(value):
+        raw = _comment.raw_profile_exif(value)
+        exifs += _comment.exif_forms(raw)
+        return raw
+    if _comment.is_form(value):
         comments.append(value)
+    return b""
 
 
 def _text_value(path: Path, ctype: bytes, data: bytes, limit: int = MAX_TEXT_CHUNK) -> str:
