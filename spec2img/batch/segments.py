@@ -172,7 +172,7 @@ def full_scale_db_max(params: SpecParams) -> float:
     of the filterbank.  A dB range topped here never clips audio that fits a WAV file.
     """
     from ..dsp.scale import mel_basis
-    from ..dsp.windows import get_window
+    from ..windows import get_window
 
     bound = float(np.sum(np.abs(get_window(params.window, params.win_length, params.n_fft))))
     if params.scale == "mel":

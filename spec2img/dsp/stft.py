@@ -36,8 +36,8 @@ import scipy.fft
 
 from ..errors import ParameterError
 from ..params import frame_count
+from ..windows import get_window, window_lambda
 from .jit import kernel
-from .windows import get_window, window_lambda
 
 __all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
 
