@@ -423,3 +423,30 @@ def test_unequal_channels_decode_their_luminance_with_one_warning(tmp_path, imag
     assert len([w for w in record if "luminance" in str(w.message)]) == 1
     assert np.all(back[:4, :4] == round(0.2126 * 255) * 257)
     assert np.array_equal(back[4:, 4:], px8[4:, 4:].astype(np.uint16) * 257)
+
+
+def test_riffusion_exif_survives_as_gimps_raw_profile_text(tmp_path):
+    """GIMP rewrites a PNG's eXIf chunk as a hex 'Raw profile type exif' text: the
+    header reader reads Exif there too, so a Riffusion image edited in GIMP is still
+    recognised."""
+    from PIL import Image
+    from test_riffusion import riffusion_image
+
+    from spec2img.wild.origin import image_kind
+
+    y = np.random.default_rng(3).standard_normal(44100).astype(np.float32) * 0.1
+    original = riffusion_image(tmp_path / "riff.png", y)
+    with Image.open(original) as im:
+        exif = im.info["exif"]
+        pixels = np.array(im)
+    data = exif[6:] if exif.startswith(b"Exif\0\0") else exif
+    hexed = "\nexif\n" + f"{len(data) + 6:8d}\n" + (b"Exif\0\0" + data).hex() + "\n"
+    h, w = pixels.shape[:2]
+    rows = b"".join(b"\0" + r.tobytes() for r in pixels)
+    chunks = [[b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0), b""],
+              pngbytes.text_chunk("Raw profile type exif", hexed, "zTXt"),
+              [b"IDAT", zlib.compress(rows), b""], [b"IEND", b"", b""]]  # fmt: skip
+    edited = tmp_path / "gimp-riff.png"
+    edited.write_bytes(pngbytes.join(chunks))
+    assert read_header(edited).exif == data
+    assert image_kind(edited) == image_kind(original) == "riffusion"

@@ -143,8 +143,8 @@ def output_format(
     if format is not None:
         if str(format).lower() not in FORMAT_NAMES:
             raise ParameterError(
-            f"format must be one of {list(FORMAT_NAMES)}, not {format!r}", params=("format",)
-        )
+                f"format must be one of {list(FORMAT_NAMES)}, not {format!r}", params=("format",)
+            )
         ext = "." + str(format).lower()
     else:
         ext = Path(path).suffix.lower()
