@@ -269,8 +269,10 @@ def save_audio(
     rate = codec_rate(subtype, int(sr))
     if rate != sr:
         warnings.warn(
-            f"{path}: {fmt} {subtype} holds only {', '.join(map(str, CODEC_RATES[subtype]))} "
-            f"Hz; resampling {sr} Hz to {rate} Hz",
+            Spec2ImgWarning(
+                f"{path}: {fmt} {subtype} holds only "
+                f"{', '.join(map(str, CODEC_RATES[subtype]))} Hz; resampling {sr} Hz to {rate} Hz"
+            ),
             stacklevel=2,
         )
         y, sr = resample(y, int(sr), rate), rate

@@ -26,7 +26,7 @@ import json
 import re
 import warnings
 
-from ..errors import MetadataError
+from ..errors import MetadataError, Spec2ImgWarning
 
 #: Start of the compact form; the number is the version of the form.
 MARKER = "spec2img/"
@@ -209,7 +209,7 @@ def _warn_once(message: str) -> None:
     if message in _warned or len(_warned) > 1000:
         return
     _warned.add(message)
-    warnings.warn(message, stacklevel=4)
+    warnings.warn(Spec2ImgWarning(message), stacklevel=4)
 
 
 def _short(e: BaseException) -> str:

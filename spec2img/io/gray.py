@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from ..dsp.scale import PIXEL_MAX
+from ..errors import Spec2ImgWarning
 
 #: Luminance weights of red, green and blue (ITU-R BT.709, as sRGB defines them).
 LUMA = (0.2126, 0.7152, 0.0722)
@@ -82,8 +83,10 @@ def _gray_of(rgb: np.ndarray, name) -> np.ndarray:
         return r
     differ = int(np.count_nonzero((r != g) | (g != b)))
     warnings.warn(
-        f"{name}: its red, green and blue differ in {differ} pixels "
-        f"({100 * differ / r.size:.3g}%); decoding their luminance",
+        Spec2ImgWarning(
+            f"{name}: its red, green and blue differ in {differ} pixels "
+            f"({100 * differ / r.size:.3g}%); decoding their luminance"
+        ),
         stacklevel=3,
     )
     luma = LUMA[0] * r.astype(np.float32) + LUMA[1] * g + LUMA[2] * b
