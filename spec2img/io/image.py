@@ -25,7 +25,7 @@ from ..params import (
 from . import phase_image as keep_phase
 from .atomic import check_extension, is_stream
 from .gray import to_gray16
-from .png import DEFAULT_MAX_PIXELS, ImageHeader, check_size, read_header, read_pixels, write_png
+from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, write_png
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
@@ -152,6 +152,50 @@ class SpectrogramImage:
         return cls(np.ascontiguousarray(pixels[:, ::-1, :].reshape(c * b, t)), meta)
 
 
+def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
+    """An image's spec2img metadata and header, read without decoding its pixels.
+
+    Parameters
+    ----------
+    path : path-like or binary file object
+    max_pixels : int or None
+        As :func:`spec2img.io.png.read_header`.
+    params_from : path-like or Metadata or None
+        Metadata for an image that has none of its own (an editor dropped them):
+        a spec2img image, an ``info --json`` file or a dataset JSON.
+
+    Returns
+    -------
+    meta : Metadata
+    header : ImageHeader
+
+    Raises
+    ------
+    MetadataError
+        No spec2img metadata (the message says how to give parameters by hand), or
+        metadata out of bounds.
+    """
+    header = read_header(path, max_pixels=max_pixels)
+    name = path
+    if hasattr(path, "read"):  # a file object: its path or name
+        name = getattr(path, "path", None) or getattr(path, "name", None) or "<file>"
+    if not header.text and params_from is not None:
+        if isinstance(params_from, Metadata):
+            return params_from, header
+        from ..wild.plain import read_params
+
+        return read_params(params_from), header
+    if not header.text:
+        raise MetadataError(
+            f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
+            params=PLAIN_IMAGE_PARAMS,
+        )
+    try:
+        return Metadata.from_text(header.text), header
+    except MetadataError as e:
+        raise in_file(name, e) from None
+
+
 def load(
     path: str | os.PathLike,
     *,
@@ -196,8 +240,7 @@ def load(
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    header = read_header(path, max_pixels=max_pixels)
-    meta = _metadata(path, header, params_from)
+    meta, header = read_metadata(path, max_pixels=max_pixels, params_from=params_from)
     if "nmf_role" in meta.extra:
         raise MetadataError(
             f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
@@ -234,25 +277,6 @@ def load(
     elif phase is not True and phase is not False:
         image.phase = keep_phase.read_phase(phase, meta, max_pixels=max_pixels)
     return image
-
-
-def _metadata(path, header: ImageHeader, params_from) -> Metadata:
-    """The image's own metadata, else those of ``params_from``."""
-    if header.text:
-        try:
-            return Metadata.from_text(header.text)
-        except MetadataError as e:
-            raise in_file(path, e) from None
-    if params_from is None:
-        raise MetadataError(
-            f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
-            params=PLAIN_IMAGE_PARAMS,
-        )
-    if isinstance(params_from, Metadata):
-        return params_from
-    from ..wild.plain import read_params
-
-    return read_params(params_from)
 
 
 def metadata_source(path, *, params_from=None, max_pixels=DEFAULT_MAX_PIXELS) -> str:
