@@ -104,7 +104,7 @@ def test_a_fifo_is_streamed_into_not_replaced(tmp_path, wav, png, capsys, comman
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got: list[bytes] = []
-    reader = threading.Thread(target=_read_fifo, args=(fifo, got))
+    reader = threading.Thread(target=_read_fifo, args=(fifo, got), daemon=True)
     reader.start()
     src = wav if command == "encode" else png
     code, _, err = run(capsys, command, src, fifo, "-q")

@@ -77,7 +77,8 @@ def _add_codec_options(g) -> None:
     """Encoder settings libsndfile offers for compressed audio."""
     g.add_argument(
         "--compression-level", type=finite_float, metavar="0..1",
-        help="FLAC, Vorbis, Opus, MP3: 0 = best quality, largest file (libsndfile's default)",
+        help="FLAC, Vorbis, Opus, MP3 encoder: 0 = best quality and largest file, 1 = "
+        "smallest (default: libsndfile's)",
     )  # fmt: skip
     g.add_argument(
         "--bitrate-mode", type=str.upper, choices=["CONSTANT", "AVERAGE", "VARIABLE"],
@@ -124,8 +125,8 @@ def _add_encode(sub) -> None:
     )  # fmt: skip
     p.add_argument(
         "inputs", nargs="+", metavar="PATH",
-        help="input audio (WAV, FLAC, OGG, MP3 where supported) and output PNG; or audio "
-        "files, folders and globs with -o OUTDIR",
+        help="input audio (WAV, FLAC, OGG, MP3 where supported; '-': standard input) and "
+        "output .png ('-': standard output); or audio files, folders and globs with -o OUTDIR",
     )  # fmt: skip
     g = p.add_argument_group("spectrogram (librosa's names)")
     g.add_argument("--n-fft", type=positive_int, default=DEFAULT_N_FFT,
@@ -170,8 +171,9 @@ def _add_decode(sub) -> None:
     p.add_argument(
         "inputs", nargs="+", metavar="PATH",
         help="input spectrogram image (a spec2img PNG, a Riffusion image, or any image with "
-        "the parameters below) and output audio (.wav, .flac or .ogg); or images, folders "
-        "and globs with -o OUTDIR",
+        "the parameters below; '-': standard input) and output audio (.wav, .flac, .ogg, "
+        ".opus or .mp3; '-': WAV on standard output); or images, folders and globs with "
+        "-o OUTDIR",
     )  # fmt: skip
     g = _add_phase_retrieval(p)
     ph = g.add_mutually_exclusive_group()
