@@ -20,6 +20,8 @@ from ..errors import InputError
 #: Samples per pixel by PNG colour type.
 CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}
 _COLOR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
+#: Bytes of filtered rows turned into samples at a time.
+_BLOCK_BYTES = 1 << 24
 #: Adam7 passes: (first column, first row, column step, row step).
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4),
           (1, 0, 2, 2), (0, 1, 1, 2))  # fmt: skip
@@ -50,13 +52,17 @@ def read_samples(path, f, header) -> np.ndarray:
         if pw == 0 or ph == 0:
             continue
         size = ph * (1 + pw * bpp)
-        rows = np.zeros((ph, pw * bpp), np.uint8)
+        rows = np.empty((ph, pw * bpp), np.uint8)
         bad = unfilter(raw[at : at + size], ph, pw * bpp, bpp, rows)
         if bad >= 0:
             raise InputError(f"{path}: broken image (unknown PNG filter in row {bad})")
         at += size
-        samples = rows.reshape(ph, pw, channels, 2).astype(np.uint16)
-        out[y0::dy, x0::dx] = (samples[..., 0] << 8) | samples[..., 1]  # big-endian
+        target = out[y0::dy, x0::dx]
+        step = max(1, _BLOCK_BYTES // max(1, pw * bpp))  # bounded temporaries
+        for r in range(0, ph, step):
+            block = rows[r : r + step].reshape(-1, pw, channels, 2)
+            target[r : r + step] = (block[..., 0].astype(np.uint16) << 8) | block[..., 1]
+        del rows
     return out
 
 
@@ -74,7 +80,7 @@ def _inflate_idat(path, f, expected: int) -> np.ndarray:
     """The inflated ``IDAT`` data, exactly ``expected`` bytes (more is an error, not a bomb)."""
     f.seek(8)
     d = zlib.decompressobj()
-    parts: list[bytes] = []
+    buf = np.empty(expected, np.uint8)
     got = 0
     while True:
         head = f.read(8)
@@ -92,15 +98,15 @@ def _inflate_idat(path, f, expected: int) -> np.ndarray:
             part = d.decompress(d.unconsumed_tail + data, expected - got + 1)
         except zlib.error as e:
             raise InputError(f"{path}: broken or truncated image (PNG data: {e})") from None
-        got += len(part)
-        parts.append(part)
-        if got > expected:
+        if got + len(part) > expected:
             raise InputError(f"{path}: broken image (more pixel data than its size)")
+        buf[got : got + len(part)] = np.frombuffer(part, np.uint8)
+        got += len(part)
         if d.eof:
             break
     if got < expected:
         raise InputError(f"{path}: broken or truncated image (PNG data ends early)")
-    return np.frombuffer(b"".join(parts), np.uint8)
+    return buf
 
 
 def _unfilter_np(raw, h, stride, bpp, out):
