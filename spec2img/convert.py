@@ -190,18 +190,21 @@ def join_files(
     max_pixels: int | None = None,
     workers: int | None = None,
     progress=None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Decode the segment images of one recording and join them into one audio file."""
+    """Decode the segment images of one recording and join them into one audio file
+    (``overwrite=False`` refuses an existing ``dst``)."""
     from .batch.segments import join
 
     srcs = list(srcs)
     y, sr = join(
         srcs, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
-        options=phase, workers=workers, progress=progress,
+        options=phase, workers=workers, progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted(
         [str(dst)],
-        f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz from {len(srcs)} segment(s))",
+        f"wrote {display_name(dst, output=True)} ({y.shape[-1] / sr:.2f} s at {sr} Hz from "
+        f"{len(srcs)} segment(s))",
     )
 
 
@@ -242,13 +245,15 @@ def recompose_files(
     phase: PhaseOptions = DEFAULT_PHASE,
     output: AudioOutput = DEFAULT_OUTPUT,
     workers: int | None = None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio."""
+    """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio
+    (``overwrite=False`` refuses an existing ``dst``)."""
     from .arrays.nmf import recompose
 
     result = recompose(
         components, activations, dst, top_db=top_db, subtype=output.subtype,
-        normalize=output.normalize, options=phase, workers=workers,
+        normalize=output.normalize, options=phase, workers=workers, overwrite=overwrite,
     )  # fmt: skip
     if isinstance(result, tuple):
         y, sr = result
@@ -271,8 +276,10 @@ def mosaic_files(
     seed: int | None = 0,
     workers: int | None = None,
     progress=None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Rebuild ``target`` audio out of ``source`` audio's spectral frames (mosaicing)."""
+    """Rebuild ``target`` audio out of ``source`` audio's spectral frames (mosaicing;
+    ``overwrite=False`` refuses an existing ``dst``)."""
     from .arrays import mosaicing
     from .params import DEFAULT_N_FFT
 
@@ -280,7 +287,7 @@ def mosaic_files(
         source, target, dst, subtype=output.subtype, normalize=output.normalize,
         n_fft=DEFAULT_N_FFT if n_fft is None else n_fft, hop_length=hop_length,
         n_iter=n_iter, sparse=sparse, phase=phase, seed=seed, workers=workers,
-        progress=progress,
+        progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted([str(dst)], f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
 

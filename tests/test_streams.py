@@ -221,3 +221,25 @@ def test_format_overrides_the_extension(tmp_path, png, capsys):
     out = tmp_path / "audio.bin"
     assert run(capsys, "decode", png, out, "-q", "--format", "flac")[0] == 0
     assert sf.info(out).format == "FLAC"
+
+
+def test_join_recompose_and_mosaic_also_refuse_to_replace_a_file(tmp_path, wav, png, capsys):
+    segments = tmp_path / "segs"
+    segments.mkdir()
+    assert run(capsys, "encode", wav, segments / "s.png", "--segment", "0.5", "-q")[0] == 0
+    factors = tmp_path / "nmf"
+    assert run(capsys, "decompose", png, factors, "-k", "2", "--max-iter", "5", "-q")[0] == 0
+    commands = {
+        "join": ["join", segments],
+        "recompose": ["recompose", factors / "components.png", factors / "activations.png"],
+        "mosaic": ["mosaic", wav, wav, "--n-iter", "2"],
+    }
+    for name, argv in commands.items():
+        out = tmp_path / f"{name}.wav"
+        out.write_bytes(b"precious")
+        code, _, err = run(capsys, *argv, out)
+        one_line_error(code, err, "already exists", "give --overwrite")
+        assert out.read_bytes() == b"precious", name
+        code, _, err = run(capsys, *argv, out, "-q", "-y")
+        assert code == 0, err
+        assert sf.info(out).frames == sf.info(wav).frames, name

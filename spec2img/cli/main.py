@@ -73,6 +73,13 @@ def _add_audio_output(g) -> None:
     )  # fmt: skip
 
 
+def _add_overwrite(g) -> None:
+    """-y/--overwrite for commands that write one output (encode and decode have it in
+    their batch options)."""
+    g.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace an existing output file")  # fmt: skip
+
+
 def _add_codec_options(g) -> None:
     """Encoder settings libsndfile offers for compressed audio."""
     g.add_argument(
@@ -293,6 +300,7 @@ def _add_join(sub) -> None:
     o = p.add_argument_group("output")
     _add_audio_output(o)
     _add_max_pixels(o)
+    _add_overwrite(o)
     _add_common(p)
 
     def check(args) -> None:
@@ -405,6 +413,7 @@ def _cmd_join(args) -> int:
         result = convert.join_files(
             srcs, dst, phase=_phase_options(args), output=_audio_output(args),
             max_pixels=args.max_pixels, workers=args.workers, progress=bar,
+            overwrite=args.overwrite,
         )  # fmt: skip
     _say(result.message, args)
     return 0
@@ -587,6 +596,7 @@ def _add_recompose(sub) -> None:
     _add_phase_retrieval(p, "audio output: phase retrieval")
     g = p.add_argument_group("audio output")
     _add_audio_output(g)
+    _add_overwrite(p)
     _add_common(p)
     p.set_defaults(func=_cmd_recompose)
 
@@ -597,6 +607,7 @@ def _cmd_recompose(args) -> int:
     result = convert.recompose_files(
         args.components, args.activations, args.output, top_db=args.top_db,
         phase=_phase_options(args), output=_audio_output(args), workers=args.workers,
+        overwrite=args.overwrite,
     )  # fmt: skip
     _say(result.message, args)
     return 0
@@ -626,6 +637,7 @@ def _add_mosaic(sub) -> None:
     p.add_argument("--hop-length", type=positive_int, help="hop (default n_fft / 4)")
     o = p.add_argument_group("output")
     _add_audio_output(o)
+    _add_overwrite(o)
     _add_common(p)
     p.set_defaults(func=_cmd_mosaic)
 
@@ -640,7 +652,7 @@ def _cmd_mosaic(args) -> int:
             args.source, args.target, args.output, output=_audio_output(args),
             n_fft=args.n_fft, hop_length=args.hop_length, n_iter=args.n_iter,
             sparse=args.sparse, phase=args.phase, seed=args.seed, workers=args.workers,
-            progress=bar,
+            progress=bar, overwrite=args.overwrite,
         )  # fmt: skip
     _say(result.message, args)
     return 0
