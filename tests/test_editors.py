@@ -450,3 +450,15 @@ def test_riffusion_exif_survives_as_gimps_raw_profile_text(tmp_path):
     edited.write_bytes(pngbytes.join(chunks))
     assert read_header(edited).exif == data
     assert image_kind(edited) == image_kind(original) == "riffusion"
+
+
+@needs_magick
+def test_a_jpeg_export_keeps_the_parameters_in_its_comment(original):
+    """ImageMagick writes the PNG's Comment into the JPEG's COM segment: the JPEG (8-bit,
+    lossy) decodes with no options to the original length."""
+    folder, png, reference = original
+    jpeg = folder / "export.jpg"
+    subprocess.run([MAGICK, str(png), "-quality", "95", str(jpeg)], check=True, timeout=60)
+    assert read_header(jpeg).source == "Comment"
+    y = decode(jpeg, folder / "jpeg.wav")
+    assert y.shape == reference.shape
