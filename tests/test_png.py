@@ -230,3 +230,41 @@ def test_a_missing_file_and_a_folder_are_input_errors(tmp_path):
         read_header(tmp_path / "nope.png")
     with pytest.raises(InputError, match="is a folder"):
         read_header(tmp_path)
+
+
+def test_text_after_a_huge_idat_is_read_without_decoding_a_pixel(tmp_path, monkeypatch):
+    """10^8 pixels of IDAT, then the metadata: the header reader seeks past the pixels."""
+    import time
+    import tracemalloc
+
+    from PIL import ImageFile
+
+    w = h = 10_000
+    z = zlib.compressobj(9)
+    row = b"\0" * (1 + 2 * w)
+    idat = b"".join(z.compress(row) for _ in range(h)) + z.flush()
+    data = pngbytes.join([
+        [b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0), b""],
+        [b"IDAT", idat, b""],
+        pngbytes.text_chunk("spec2img:n_fft", "2048"),
+        [b"IEND", b"", b""],
+    ])  # fmt: skip
+    path = tmp_path / "huge.png"
+    path.write_bytes(data)
+    del data, idat
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the header reader decoded pixels")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    tracemalloc.start()
+    t = time.perf_counter()
+    header = read_header(path, max_pixels=None)
+    elapsed = time.perf_counter() - t
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (header.width, header.height, header.text) == (w, h, {"n_fft": "2048"})
+    assert peak < 1 << 20, peak  # far below the 200 MB the pixels would take
+    assert elapsed < 1.0, elapsed  # milliseconds in practice; generous for a loaded machine
+    with pytest.raises(InputError, match="exceeds the limit"):
+        read_header(path, max_pixels=w * h - 1)
