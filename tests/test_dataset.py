@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -62,14 +63,15 @@ def test_images_outside_the_folder_and_urls_keep_their_paths(tmp_path, meta):
 
 
 @pytest.mark.parametrize("key, value, hint", [
-    ("sample_rate", 16000, "(use --sr)"), ("channels", 2, "(use --mono)"), ("n_fft", 512, ""),
+    ("sample_rate", 16000, r"\(use (--)?sr\)"), ("channels", 2, r"\(use (--)?mono\)"),
+    ("n_fft", 512, r"\)"),
 ])  # fmt: skip
 def test_images_that_differ_are_refused_with_the_reason(tmp_path, meta, key, value, hint):
     e = entries(tmp_path, meta, 2)
     e[0]["metadata"] = {**e[0]["metadata"], key: value}
     with pytest.raises(ParameterError, match=f"images differ in {key}") as info:
         dataset.write_dataset(tmp_path, e)
-    assert str(info.value).split(";")[0].endswith(hint)
+    assert re.search(hint + "$", str(info.value).split(";")[0])  # the remedy, where one helps
     assert list(tmp_path.iterdir()) == []
 
 

@@ -108,10 +108,20 @@ def _command_lines(page):
             line = line.strip().removeprefix("$ ")
             if not line.startswith("spec2img "):
                 continue
-            words = shlex.split(line, comments=True)
-            if "|" in words:  # what follows a pipe is another program
-                words = words[: words.index("|")]
-            yield line, words[1:]
+            yield line, _spec2img_words(line)[1:]
+
+
+def _spec2img_words(line: str) -> list[str]:
+    """The words of a shell line up to its first operator (a pipe, ``&&``, ``;``, ``>``):
+    what follows is another program or a redirection."""
+    lex = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lex.whitespace_split = True
+    words = []
+    for word in lex:
+        if set(word) <= set("|&;<>()"):
+            break
+        words.append(word)
+    return words
 
 
 def _strict_parser():
@@ -128,6 +138,18 @@ def _strict_parser():
 
 
 COMMANDS = [(page, line, argv) for page in PAGES for line, argv in _command_lines(page)]
+
+
+def test_shell_lines_are_cut_at_the_first_operator():
+    assert _spec2img_words("spec2img decode a.png - | sox -t wav - -d") == [
+        "spec2img", "decode", "a.png", "-",
+    ]  # fmt: skip
+    assert _spec2img_words("spec2img info 'my file.png' && echo ok  # done") == [
+        "spec2img", "info", "my file.png",
+    ]  # fmt: skip
+    assert _spec2img_words("spec2img show x.wav -o p.png >log 2>&1") == [
+        "spec2img", "show", "x.wav", "-o", "p.png",
+    ]  # fmt: skip
 
 
 def test_the_readme_has_a_dozen_one_liners():
