@@ -14,6 +14,7 @@ import pytest
 
 from spec2img.dsp.stft import Stft
 from spec2img.errors import ParameterError
+from spec2img.options import PhaseOptions
 from spec2img.phase import blocks
 
 SR = 8000
@@ -47,8 +48,8 @@ def test_with_the_true_phase_every_sample_comes_back_once(signal, center, block_
 
     y = blocks.reconstruct(
         source, engine, n_frames=n_frames, length=length, channels=2,
-        block_frames=block_frames, overlap_frames=overlap, method="fgla", n_iter=0,
-        init=angles,
+        block_frames=block_frames, overlap_frames=overlap,
+        options=PhaseOptions(method="fgla", n_iter=0), init=angles,
     )  # fmt: skip
     assert y.shape == (2, length) and y.dtype == np.float32
     plan = blocks.plan(n_frames, block_frames, overlap)
@@ -68,7 +69,8 @@ def test_seams_keep_the_quality_of_the_rest(signal):
     plan = blocks.plan(n_frames, 120, 40)
     y = blocks.reconstruct(
         lambda t0, t1: S[..., t0:t1], engine, n_frames=n_frames, length=length, channels=2,
-        block_frames=120, overlap_frames=40, method="pghi+fgla", n_iter=16, seed=0,
+        block_frames=120, overlap_frames=40,
+        options=PhaseOptions(method="pghi+fgla", n_iter=16, seed=0),
     )  # fmt: skip
     Y = np.abs(engine.forward(y))
     diff = np.sqrt(np.sum((Y - S) ** 2, axis=(0, 1)) / np.maximum(np.sum(S**2, axis=(0, 1)), 1e-30))
@@ -84,11 +86,10 @@ def test_reconstruction_is_deterministic_per_seed(signal):
     engine = Stft(256, 64)
     S = np.abs(engine.forward(signal))
     kw = dict(n_frames=S.shape[-1], length=signal.shape[-1], channels=2, block_frames=100,
-              overlap_frames=32, method="fgla", n_iter=4)  # fmt: skip
+              overlap_frames=32)  # fmt: skip
     src = lambda t0, t1: S[..., t0:t1]  # noqa: E731
-    a = blocks.reconstruct(src, engine, seed=5, **kw)
-    b = blocks.reconstruct(src, engine, seed=5, **kw)
-    c = blocks.reconstruct(src, engine, seed=6, **kw)
+    a, b, c = (blocks.reconstruct(src, engine, options=PhaseOptions("fgla", 4, seed=seed), **kw)
+               for seed in (5, 5, 6))  # fmt: skip
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -99,7 +100,7 @@ def test_a_source_of_the_wrong_shape_is_a_parameter_error(signal):
     with pytest.raises(ParameterError, match=r"source gave shape \(2, 129, 9\) for frames 0:10"):
         blocks.reconstruct(lambda t0, t1: S[..., t0 : t1 - 1], engine, n_frames=S.shape[-1],
                            length=signal.shape[-1], channels=2, block_frames=10,
-                           overlap_frames=3, n_iter=1)  # fmt: skip
+                           overlap_frames=3, options=PhaseOptions(n_iter=1))  # fmt: skip
 
 
 @pytest.mark.parametrize("n, block, overlap", [(1000, 200, 32), (257, 100, 33), (10**6, 2048, 96)])

@@ -1,4 +1,4 @@
-"""spec2img.batch.dataset: the dataset.json of a training set, written and read back."""
+"""spec2img.io.dataset: the dataset.json of a training set, written and read back."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import spec2img
-from spec2img.batch import dataset
 from spec2img.errors import InputError, MetadataError, ParameterError
+from spec2img.io import dataset
 from spec2img.params import MAX_IMAGE_SIDE, Metadata
 
 

@@ -276,7 +276,24 @@ def test_every_spec2img_name_the_docs_mention_exists():
     names = set()
     for page in PAGES:
         names |= set(re.findall(r"(?<![\w/.])spec2img(?:\.[A-Za-z_]\w*)+", page.read_text()))
-    assert {"spec2img.dsp.stft", "spec2img.batch.dataset.read_dataset"} <= names
+    assert {"spec2img.dsp.stft", "spec2img.io.dataset.read_dataset"} <= names
     missing = sorted(n for n in names if not _resolves(n))
     assert not missing, f"the docs name what does not exist: {missing}"
     assert not _resolves("spec2img.stft.Stft")  # the check can fail
+
+
+def test_every_option_of_every_command_is_documented():
+    """Each option (by its long or its short name) appears in some page of docs/."""
+    import argparse
+
+    text = "\n".join(p.read_text() for p in DOCS)
+    parser = create_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            names = [o for o in action.option_strings if o not in ("-h", "--help")]
+            if names and not any(re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text)
+                                 for o in names):  # fmt: skip
+                missing.append(f"{name} {'/'.join(names)}")
+    assert not missing, f"options no page of docs/ names: {missing}"

@@ -131,9 +131,10 @@ def test_max_pixels_counts_pixels_and_the_linear_cells_of_a_mel_decode(tmp_path,
     h, w = mel.pixels.shape
     cells = 2 * 513 * w
     assert load(path, max_pixels=cells).pixels.shape == (h, w)
-    with pytest.raises(InputError, match=f"{cells} cells, beyond the limit of {cells - 1}"):
+    with pytest.raises(InputError, match=f"{cells} cells") as e:
         load(path, max_pixels=cells - 1)
-    with pytest.raises(InputError, match=f"exceeds the limit of {h * w - 1} pixels"):
+    assert re.search(rf"limit of {cells - 1}\b", str(e.value))
+    with pytest.raises(InputError, match=rf"exceeds the limit of {h * w - 1}\b"):
         load(path, max_pixels=h * w - 1)
     assert load(path, max_pixels=None).meta == mel.meta
 
