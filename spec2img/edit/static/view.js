@@ -242,7 +242,8 @@ export class View {
       const x = this.xOfFrame(this.timeFrame(t));
       ctx.beginPath(); ctx.moveTo(x + 0.5, 0); ctx.lineTo(x + 0.5, 5); ctx.stroke();
       ctx.textAlign = x < 20 ? 'left' : x > tw - 30 ? 'right' : 'center';
-      ctx.fillText(step >= 1 && t1 < 60 ? `${+t.toFixed(3)} s` : formatTime(t, step), x, 17);
+      const digits = step >= 1 ? 0 : step >= 0.1 ? 1 : step >= 0.01 ? 2 : 3;
+      ctx.fillText(t1 < 60 ? `${t.toFixed(digits)} s` : formatTime(t, step), x, 17);
     }
     // frequency axis: one per channel panel
     ctx = this.freqAxis.getContext('2d');
