@@ -159,7 +159,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         wav, png, name = make_clip(folder, args.seconds)
-        editors = {"audio input (kept phase)": serve(wav), "image input (estimated phase)": serve(png)}
+        editors = {
+            "audio input (kept phase)": serve(wav),
+            "image input (estimated phase)": serve(png),
+        }
         decode, times = [], {(e, k): [] for e in editors for k in EDITS}
         with httpx.Client(headers=_auth(), timeout=120) as client:
             for _ in range(args.rounds):
@@ -172,7 +175,9 @@ def main() -> None:
             d = statistics.median(decode)
             print(f"clip: {name}, {args.seconds:g} s; whole-process default decode: "
                   f"median {d:.3f} s over {args.rounds} runs\n")  # fmt: skip
-            print(f"| {'editor input':30} | {'edit':22} | edit-to-hear (median) | ratio to decode |")
+            print(
+                f"| {'editor input':30} | {'edit':22} | edit-to-hear (median) | ratio to decode |"
+            )
             print(f"|{'-' * 32}|{'-' * 24}|{'-' * 23}|{'-' * 17}|")
             for (e, k), v in times.items():
                 m = statistics.median(v)

@@ -704,6 +704,7 @@ def _add_edit(sub) -> None:
         help="address to listen on (default 127.0.0.1: this computer only)",
     )  # fmt: skip
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status line while opening")
     _add_max_pixels(p)
     _add_plain_options(p)
     p.set_defaults(func=_cmd_edit)
@@ -722,6 +723,8 @@ def _cmd_edit(args) -> int:
             stacklevel=1,
         )
     out = None if args.output is None else check_output_path(args.output, args.input)
+    if not args.quiet and sys.stderr.isatty():
+        _say(f"opening {_printable(args.input)} ...")
     session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
     return serve(
         session, host=args.host, port=args.port, output=out,

@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import OutputError, ParameterError, Spec2ImgError
 from . import ops
-from .session import BusyError, NothingToDo, Session
+from .session import MAX_AUDIO_SAMPLES, BusyError, NothingToDo, Session
 
 STATIC = Path(__file__).parent / "static"
 #: Largest request body, bytes (a long brush stroke is a few hundred kB).
@@ -248,7 +248,7 @@ async def audio(request: Request) -> Response:
     n = s.meta.n_samples
     which = request.query_params.get("which", "edited")
     start = _int(request, "start", 0, n - 1, 0)
-    end = _int(request, "end", start + 1, n, min(n, start + s.info()["max_audio_samples"]))
+    end = _int(request, "end", start + 1, n, min(n, start + MAX_AUDIO_SAMPLES))
     version = s.version
     y = await run_in_threadpool(s.audio, which, start, end)
     return Response(y.astype("<f4").tobytes(), media_type="application/octet-stream",
