@@ -196,3 +196,33 @@ def test_edited_audio_with_kept_phase_is_the_inverse_stft_of_the_edited_image(cl
     full = s.engine.inverse(X.astype(np.complex64), length=y.shape[-1])
     out, _ = s.render()
     assert np.max(np.abs(out - full)) < 1e-3 * np.max(np.abs(y))
+
+
+def test_plain_image_input_with_its_parameters(tmp_path, clip):
+    from PIL import Image
+
+    from spec2img.options import PlainOptions
+    from spec2img.pipeline import encode
+
+    path, y = clip
+    img = encode(y[:1], SR, top_db=80)
+    gray = (img.pixels >> 8).astype(np.uint8)  # what an 8-bit plot of it holds
+    Image.fromarray(gray).save(tmp_path / "plot.png")
+    plain = PlainOptions(
+        sr=SR, n_fft=2048, duration=y.shape[-1] / SR, db_range=(img.meta.db_min, img.meta.db_max)
+    )
+    s = open_input_plain(tmp_path / "plot.png", plain)
+    assert s.channels == 1 and s.meta.n_samples == y.shape[-1]
+    s.edit(ops.parse_edit({"op": "erase", "time": [1.0, 2.0]}, s.grid()))
+    n_fft = s.meta.params.n_fft
+    assert np.max(np.abs(s.edited[:, int(1.0 * SR) + n_fft : int(2.0 * SR) - n_fft])) < 1e-6
+    out, sr = s.render()
+    assert sr == SR and out.shape == (1, y.shape[-1])
+
+
+def open_input_plain(path, plain):
+    from spec2img.edit.session import open_input
+
+    s = open_input(path, plain=plain)
+    s.prepare()
+    return s

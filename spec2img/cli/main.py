@@ -648,7 +648,7 @@ def _cmd_edit(args) -> int:
         )
     out = None if args.output is None else check_output_path(args.output, args.input)
     if not args.quiet and sys.stderr.isatty():
-        _say(f"opening {_printable(args.input)} ...")
+        _say(f"opening {printable(args.input)} ...")
     session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
     return serve(
         session, host=args.host, port=args.port, output=out,

@@ -32,15 +32,13 @@ import numpy as np
 from .. import phase as _phase
 from ..dsp import scale as _scale
 from ..dsp.stft import Stft
-from ..errors import InputError, ParameterError, Spec2ImgError, in_file
+from ..errors import InputError, ParameterError, Spec2ImgError
+from ..io import phase_image as _keep
 from ..io.image import GRID_KEY, SpectrogramImage
 from ..params import MAX_DB, Metadata
 from ..phase import blocks
-from ..phase import keep as _keep
 from . import ops
 
-#: File name endings read as images; anything else is read as audio.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 #: dB added above the top of the image's range, so that boosts have room.
 HEADROOM_DB = 24.0
 #: Fast Griffin-Lim iterations when hearing an edit.
@@ -641,40 +639,20 @@ def check_output_path(path: str | os.PathLike, source: str | os.PathLike) -> Pat
     return check_output(path, [source])
 
 
-def open_input(
-    path: str | os.PathLike, *, plain: dict | None = None, max_pixels: int | None = None
-) -> Session:
-    """Read INPUT for editing: an audio file (its STFT phase is kept), a spec2img image
-    (with its kept phase when present), or a plain image with ``plain`` parameters.
+def open_input(path: str | os.PathLike, *, plain=None, max_pixels: int | None = None) -> Session:
+    """Read INPUT for editing through :func:`spec2img.convert.read_editable`: an audio
+    file (its STFT phase is kept), a spec2img image (with its kept phase when present), or
+    a plain image with ``plain`` (:class:`~spec2img.options.PlainOptions`) parameters.
 
     Raises
     ------
     Spec2ImgError
         The usual one-line errors of the loaders, naming the file.
     """
-    path = Path(path)
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        from ..pipeline import load_image
+    from ..convert import read_editable
+    from ..options import NO_PLAIN, PlainOptions
 
-        image = load_image(path, plain=plain, max_pixels=max_pixels)
-        return Session(image, path)
-    if plain:
-        raise ParameterError(f"{path}: options for plain images do not apply to audio input")
-    import soundfile as sf
-
-    from ..io.audio import load_audio
-    from ..pipeline import encode
-
-    y, sr = load_audio(path)
-    try:
-        image = encode(y, sr, keep_phase=True)
-    except Spec2ImgError as e:
-        raise in_file(path, e) from None
-    cells = y.shape[0] * image.meta.params.n_bins * image.meta.n_frames
-    if max_pixels is not None and cells > max_pixels:
-        raise InputError(f"{path}: its spectrogram has {cells} cells, beyond {max_pixels}")
-    try:
-        subtype = sf.info(str(path)).subtype
-    except Exception:  # the file was readable a moment ago; the subtype is a nicety
-        subtype = None
-    return Session(image, path, original=y, subtype=subtype)
+    if isinstance(plain, dict):
+        plain = PlainOptions(**plain)
+    found = read_editable(path, plain=plain or NO_PLAIN, max_pixels=max_pixels)
+    return Session(found.image, Path(path), original=found.audio, subtype=found.subtype)
