@@ -178,6 +178,15 @@ def test_keyboard_shortcuts_and_playback(page, server, tmp_path):
     page.keyboard.press("Space")
     page.wait_for_function("document.body.dataset.playing === 'false'")
 
+    for _ in range(100):  # A/B: once the original has arrived, A switches to it
+        page.keyboard.press("a")
+        if page.get_attribute("[data-action=ab]", "aria-pressed") == "true":
+            break
+        page.wait_for_timeout(50)
+    assert page.text_content("[data-action=ab]") == "A: original"
+    page.click("[data-action=ab]")
+    assert page.text_content("[data-action=ab]") == "B: edited"
+
     page.keyboard.press("b")  # tool shortcuts
     assert page.get_attribute("[data-tool=brush]", "aria-pressed") == "true"
     page.keyboard.press("h")
@@ -215,3 +224,19 @@ def test_brush_heal_zoom_and_display_controls(page, server, tmp_path):
     page.wait_for_timeout(100)
     clock = page.text_content("#clock")
     assert clock.startswith("0:01.4") or clock.startswith("0:01.5"), clock
+    # loop a selection: playback stays inside it
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 200, steps=4)
+    page.mouse.up()
+    page.keyboard.press("l")
+    assert page.get_attribute("[data-action=loop]", "aria-pressed") == "true"
+    page.keyboard.press("Space")
+    page.wait_for_function("document.body.dataset.playing === 'true'")
+    seen = set()
+    for _ in range(12):
+        page.wait_for_timeout(100)
+        seen.add(page.text_content("#clock"))
+    page.keyboard.press("Space")
+    seconds = sorted(float(t.split(":")[1]) for t in seen)
+    assert 0.55 <= seconds[0] and seconds[-1] <= 0.95, seen  # 0.6 s to 0.9 s of a 3-s clip

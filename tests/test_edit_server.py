@@ -222,3 +222,48 @@ def test_a_few_hundred_malformed_requests_get_4xx_and_the_server_keeps_working(c
     assert r.status_code == 413
     r = client.post("/api/edit", json={"op": "erase", "time": [0.1, 0.2]})
     assert r.status_code == 200  # not wedged
+
+
+def test_the_page_ships_as_package_data():
+    from pathlib import Path
+
+    from spec2img.edit.server import STATIC
+
+    tomllib = pytest.importorskip("tomllib")
+
+    globs = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]["package-data"]["spec2img"]
+    shipped = {p for g in globs for p in (STATIC.parent.parent).glob(g)}
+    assert {p for p in STATIC.iterdir() if p.is_file()} <= shipped
+    for name in ("index.html", "app.js", "view.js", "player.js", "api.js", "style.css"):
+        assert (STATIC / name).is_file()
+    # nothing from the network: no absolute URLs in the page's files
+    for p in STATIC.iterdir():
+        text = p.read_text()
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, p
+
+
+@pytest.mark.slow
+def test_ten_minutes_of_stereo_open_without_the_full_image(tmp_path):
+    from spec2img.edit.session import MAX_TILE_CELLS, open_input
+
+    sr = 44100
+    rng = np.random.default_rng(3)
+    y = (0.05 * rng.standard_normal((2, 600 * sr))).astype(np.float32)
+    sf.write(tmp_path / "long.wav", y.T, sr, subtype="PCM_16")
+    del y
+    session = open_input(tmp_path / "long.wav")
+    session.prepare()
+    app = create_app(session, token=TOKEN, hosts={"testserver"})
+    with TestClient(app, headers={"X-Spec2img-Token": TOKEN}) as c:
+        info = c.get("/api/info").json()
+        assert info["overview_step"] > 1
+        first = sum(
+            len(c.get(f"/api/tile?ch={ch}&step={info['overview_step']}").content) for ch in range(2)
+        )
+        assert first < 0.1 * 2 * 2 * info["rows"] * info["frames"]  # an overview, not the image
+        assert c.get("/api/tile?ch=0&step=1").status_code == 400  # too large in one piece
+        assert info["rows"] * 2048 <= MAX_TILE_CELLS
+        r = c.post("/api/edit", json={"op": "erase", "time": [300.0, 301.0]})
+        assert r.status_code == 200 and r.json()["seconds"] < 2.0
