@@ -141,8 +141,9 @@ function channelsFor(ch) { return $('#link').checked ? [...Array(app.info.channe
 
 function rectFromDrag(d) {
   const v = app.view;
-  const t0 = Math.max(0, Math.floor(Math.min(d.a.frame, d.b.frame) + 0.5));
-  const t1 = Math.min(app.info.frames, Math.ceil(Math.max(d.a.frame, d.b.frame) + 0.5));
+  // the cells whose centres lie inside the rectangle
+  const t0 = Math.max(0, Math.ceil(Math.min(d.a.frame, d.b.frame)));
+  const t1 = Math.min(app.info.frames, Math.floor(Math.max(d.a.frame, d.b.frame)) + 1);
   const hz0 = Math.min(d.a.hz, d.b.hz), hz1 = Math.max(d.a.hz, d.b.hz);
   let r0 = Math.ceil(v.hzRow(hz0) - 1e-9), r1 = Math.floor(v.hzRow(hz1) + 1e-9) + 1;
   // a drag to the bottom or top edge takes the lowest or highest row too

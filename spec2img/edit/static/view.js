@@ -22,6 +22,8 @@ function formatHz(f) {
 }
 
 export class View {
+  // Frame coordinates: cell f is centred on f (so it spans [f - 0.5, f + 0.5)), the
+  // coordinate f is the centre time of frame f, and the view shows [start, start + span).
   constructor(info, canvas, freqAxis, timeAxis) {
     this.info = info;
     this.canvas = canvas;
@@ -171,7 +173,7 @@ export class View {
       const fpp = this.span / this.w;
       for (let x = 0; x < this.w; x++) {
         const frame = this.start + (x + 0.5) * fpp;
-        colOf[x] = Math.max(0, Math.min(src.cols - 1, Math.floor((frame - src.t0) / src.step)));
+        colOf[x] = Math.max(0, Math.min(src.cols - 1, Math.floor((Math.floor(frame + 0.5) - src.t0) / src.step)));
       }
       const data = src.data, cols = src.cols;
       for (let y = y0; y < y1; y++) {
