@@ -72,7 +72,7 @@ def test_stages_do_not_reach_the_wrong_way(folder, forbidden):
 
 
 def test_parameters_and_options_depend_on_nothing_heavy():
-    allowed = {"spec2img.errors", "spec2img.params", "spec2img.dsp.windows"}
+    allowed = {"spec2img.errors", "spec2img.params", "spec2img.windows"}
     for name in ("params.py", "options.py", "errors.py"):
         ours = {m for m in imports_of(PACKAGE / name) if m.startswith("spec2img")}
         ours = {m for m in ours if not any(m.startswith(a + ".") for a in allowed)}

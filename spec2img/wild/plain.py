@@ -285,10 +285,10 @@ def read_params(path: str | os.PathLike) -> Metadata:
     """Metadata to decode other images with: from a spec2img PNG or a JSON file.
 
     The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
-    or a dataset file (read by :func:`spec2img.batch.dataset.read_dataset`); an image
+    or a dataset file (read by :func:`spec2img.io.dataset.read_dataset`); an image
     is read with the bounded header reader, without decoding its pixels.
     """
-    from ..batch.dataset import FORMAT, read_dataset
+    from ..io.dataset import FORMAT, read_dataset
     from ..io.png import read_header
 
     path = Path(path)
