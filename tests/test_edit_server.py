@@ -267,3 +267,11 @@ def test_ten_minutes_of_stereo_open_without_the_full_image(tmp_path):
         assert info["rows"] * 2048 <= MAX_TILE_CELLS
         r = c.post("/api/edit", json={"op": "erase", "time": [300.0, 301.0]})
         assert r.status_code == 200 and r.json()["seconds"] < 2.0
+
+
+def test_websockets_are_refused(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect(f"/api/info?token={TOKEN}") as ws:
+            ws.receive_text()

@@ -97,6 +97,8 @@ class Guard:
         self.cookie = cookie_name(token)
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":  # the editor has none: refuse, unguarded or not
+            return await send({"type": "websocket.close", "code": 1008})
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
