@@ -91,3 +91,22 @@ def test_help_names_the_options(capsys):
     assert code == 0
     for opt in ("--port", "--host", "--no-browser", "-o OUTPUT"):
         assert opt in out
+
+
+def test_exits_0_while_the_first_decode_still_runs(tmp_path):
+    from edit_helpers import SR, stereo_clip
+
+    from spec2img.pipeline import encode
+
+    encode(stereo_clip(20.0), SR).save(tmp_path / "song.png")  # no kept phase: decoded
+    before = sorted(os.listdir(tmp_path))
+    proc = _start("song.png", "--no-browser", cwd=tmp_path)
+    try:
+        _url(proc)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0, proc.stderr.read()
+    assert sorted(os.listdir(tmp_path)) == before

@@ -409,7 +409,8 @@ def serve(
 
     Prints the page URL (with the token) through ``announce`` once listening, decodes
     the recording in the background (the page shows it as busy), and opens the browser
-    unless ``open_browser`` is false.
+    unless ``open_browser`` is false.  If that background work is still running at the
+    end, the process exits (status 0) without waiting for it.
     """
     import asyncio
     import contextlib
@@ -443,7 +444,8 @@ def serve(
 
     server.capture_signals = capture_signals
     url = url_for(host, port, token)
-    threading.Thread(target=_prepare_quietly, args=(session,), daemon=True).start()
+    prep = threading.Thread(target=_prepare_quietly, args=(session,), daemon=True)
+    prep.start()
 
     async def main():
         task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -459,6 +461,17 @@ def serve(
         asyncio.run(main())
     finally:
         sock.close()
+    prep.join(timeout=2.0)
+    if prep.is_alive():
+        # The first decode (or the kernels' compilation) is still running in compiled
+        # code, which cannot be interrupted; letting the interpreter finalise under it
+        # can crash or hang the exit.  Nothing is left to clean up: leave at once.
+        import os
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
