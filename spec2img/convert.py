@@ -33,7 +33,7 @@ from .options import (
 __all__ = [
     "Converted", "encode_file", "decode_file", "join_files", "decompose_file",
     "recompose_files", "mosaic_files", "read_metadata", "EncodeTask", "DecodeTask",
-    "fresh_outputs",
+    "fresh_outputs", "Editable", "read_editable",
 ]  # fmt: skip
 
 
@@ -412,3 +412,72 @@ def _read_meta(path: str):
             return read_metadata(f)[0]
     except (Spec2ImgError, OSError):
         return None
+
+
+@dataclass
+class Editable:
+    """A recording read for the editor (:func:`read_editable`).
+
+    Attributes
+    ----------
+    image : SpectrogramImage
+        On its STFT grid, with its kept phase when there is one.
+    audio : np.ndarray [shape=(channels, n)] or None
+        The samples of an audio input (its phase is kept in ``image``); None for images.
+    subtype : str or None
+        The audio input's sample format (``PCM_16``, ``FLOAT``...), to write it back alike.
+    """
+
+    image: Any
+    audio: Any = None
+    subtype: str | None = None
+
+
+def read_editable(
+    src,
+    *,
+    encode: EncodeOptions = DEFAULT_ENCODE,
+    plain: PlainOptions = NO_PLAIN,
+    max_pixels: int | None = None,
+    image_exts: tuple[str, ...] = (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".gif",
+    ),  # fmt: skip
+) -> Editable:
+    """Read one file for editing: an image (spec2img, Riffusion or plain, by ``plain``)
+    as :func:`spec2img.pipeline.load_image` reads it, or audio encoded with ``encode``,
+    its STFT phase kept.  The usual one-line errors name the file."""
+    from pathlib import Path
+
+    from .errors import InputError, ParameterError, in_file
+
+    if Path(src).suffix.lower() in image_exts:
+        from .pipeline import load_image
+
+        return Editable(load_image(src, plain=plain, max_pixels=max_pixels).on_grid())
+    if plain:
+        raise ParameterError(f"{src}: options for plain images do not apply to audio input")
+    import soundfile as sf
+
+    from .io.audio import load_audio
+    from .pipeline import encode as encode_audio
+
+    y, sr = load_audio(src, sr=encode.sr, mono=encode.mono)
+    try:
+        image = encode_audio(y, sr, keep_phase=True, **encode.spectrogram())
+    except Spec2ImgError as e:
+        raise in_file(src, e) from None
+    cells = y.shape[0] * image.meta.params.n_bins * image.meta.n_frames
+    if max_pixels is not None and cells > max_pixels:
+        raise InputError(f"{src}: its spectrogram has {cells} cells, beyond {max_pixels}")
+    try:
+        subtype = sf.info(str(src)).subtype
+    except Exception:  # readable a moment ago; the subtype is a nicety
+        subtype = None
+    return Editable(image, y, subtype)

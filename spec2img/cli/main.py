@@ -333,7 +333,7 @@ def create_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_encode, _add_decode, _add_join, _add_info, _add_show,
-        _add_decompose, _add_recompose, _add_mosaic,
+        _add_decompose, _add_recompose, _add_mosaic, _add_edit,
     ):  # fmt: skip
         add(sub)
     return parser
@@ -656,3 +656,51 @@ def _cmd_mosaic(args) -> int:
         )  # fmt: skip
     _say(result.message, args)
     return 0
+
+
+def _add_edit(sub) -> None:
+    p = sub.add_parser(
+        "edit", help="edit a spectrogram in the browser and hear every change at once",
+        description="Serve a local page that shows INPUT's spectrogram and lets you erase, "
+        "attenuate, boost, brush and heal it, hearing each edit at once; export or save "
+        "the result.  Runs until Ctrl-C.",
+    )  # fmt: skip
+    p.add_argument("input", metavar="INPUT", help="audio file, spec2img image, or any "
+                   "spectrogram image with the plain-image options below")  # fmt: skip
+    p.add_argument(
+        "-o", "--output", metavar="OUTPUT",
+        help="file the page's Save button writes atomically: audio (.wav, .flac, ...) or a "
+        "spec2img image (.png, with OUTPUT.phase.png); never INPUT",
+    )  # fmt: skip
+    p.add_argument("--port", type=nonneg_int, default=0, help="port (default: a free one)")
+    p.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDR",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )  # fmt: skip
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status line while opening")
+    _add_max_pixels(p)
+    _add_plain_options(p)
+    p.set_defaults(func=_cmd_edit)
+
+
+def _cmd_edit(args) -> int:
+    from ..edit.server import is_loopback, serve
+    from ..edit.session import check_output_path, open_input
+
+    if args.port > 65535:
+        raise ParameterError(f"--port must be 0 to 65535, not {args.port}")
+    if not is_loopback(args.host):
+        warnings.warn(
+            f"--host {args.host} is not a loopback address: anyone who can reach it and "
+            "has the token can read and edit this recording",
+            stacklevel=1,
+        )
+    out = None if args.output is None else check_output_path(args.output, args.input)
+    if not args.quiet and sys.stderr.isatty():
+        _say(f"opening {printable(args.input)} ...")
+    session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
+    return serve(
+        session, host=args.host, port=args.port, output=out,
+        open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
+    )  # fmt: skip
