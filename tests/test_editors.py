@@ -36,16 +36,24 @@ MIN_DROP_DB = 40.0
 MAX_REST_SC_DB = -25.0
 
 
-def _tool(*names):
+def _tool(*names, says: str):
+    """The first of ``names`` on PATH whose ``-version`` output names ``says`` (some
+    machines have a ``convert`` that is not ImageMagick's)."""
     for name in names:
         path = shutil.which(name)
         if path:
-            return path
+            try:
+                out = subprocess.run([path, "-version"], capture_output=True, text=True,
+                                     timeout=20).stdout  # fmt: skip
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if says in out:
+                return path
     return None
 
 
-MAGICK = _tool("magick", "convert")
-GIMP = _tool("gimp", "gimp-2.10")
+MAGICK = _tool("magick", "convert", says="ImageMagick")
+GIMP = _tool("gimp", "gimp-2.10", says="Image Manipulation Program")
 needs_magick = pytest.mark.skipif(MAGICK is None, reason="ImageMagick (convert) is not installed")
 needs_gimp = pytest.mark.skipif(GIMP is None, reason="GIMP is not installed")
 
