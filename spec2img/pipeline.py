@@ -550,9 +550,11 @@ def load_image(
     path : path-like
     plain : mapping or None
         Parameters of a plain image: keyword arguments of
-        :func:`spec2img.wild.plain.plain_spec` plus ``crop``.  Given (and not empty), the
-        image is read as a plain image even if it has spec2img metadata (which then
-        supplies the parameters not given).
+        :func:`spec2img.wild.plain.plain_spec` plus ``crop`` and ``preset`` (a name in
+        :data:`spec2img.wild.presets.PRESETS`; ``cmap="auto"`` reads the colour bar).
+        Given (and not empty), the image is read as a plain image even if it has
+        spec2img metadata (which then supplies the parameters not given).  A sox PNG is
+        recognised by its palette and needs no preset.
     max_pixels : int or None
         Pixel limit (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img images,
         none for plain images, which the user chose).
@@ -566,23 +568,32 @@ def load_image(
         ``level=relative`` when the absolute level is unknown.
     """
     from .wild import plain as _plain
-    from .wild import riffusion
+    from .wild import presets, riffusion
 
     options = {k: v for k, v in (plain or {}).items() if v is not None}
-    crop = options.pop("crop", None)
     kind = image_kind(path)
-    if not options and crop is None:
+    preset = options.get("preset")
+    if not options:
         if kind == "spec2img":
             kw = {} if max_pixels is None else {"max_pixels": max_pixels}
             return load(path, phase=phase, **kw)
         if kind == "riffusion":
             return riffusion.load_riffusion(path, max_pixels=max_pixels)
-    if kind == "spec2img" and "params_from" not in options:
+    if preset == "riffusion" or (kind == "riffusion" and preset is None):
+        try:
+            return riffusion.load_riffusion(
+                path, max_pixels=max_pixels, overrides=options, require_exif=False
+            )
+        except ParameterError as e:
+            raise in_file(path, e) from None
+    if kind == "spec2img" and "params_from" not in options and preset is None:
         options["params_from"] = path
     try:
-        spec = _plain.plain_spec(image_name=path, **options)
+        resolved = presets.resolve(path, options)
+        spec = presets.plain_spec_of(path, resolved)
     except ParameterError as e:
         raise in_file(path, e) from None
+    crop = resolved.options.get("crop")
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
 
 

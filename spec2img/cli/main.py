@@ -169,17 +169,25 @@ def _add_decode(sub) -> None:
 PLAIN_OPTIONS = (
     "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
     "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
-    "crop",
+    "crop", "preset",
 )  # fmt: skip
+#: --preset choices, spelled out so that --help need not import the presets module.
+PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion")
 
 
 def _add_plain_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group(
         "images without spec2img metadata (plots, JPEGs, GAN outputs)",
         "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
-        "and --duration (or --frames) are needed unless --params-from supplies them.  "
-        "Riffusion images need none.",
+        "and --duration (or --frames) are needed unless --params-from or --preset "
+        "supplies them.  Riffusion images need none; sox PNGs are recognised.",
     )
+    g.add_argument(
+        "--preset", metavar="|".join(PRESET_NAMES),
+        help="the conventions of the tool that drew the image (plt.specgram, sox "
+        "spectrogram, audio-diffusion's Mel, Riffusion); add what the tool was told "
+        "(--sr, --duration, ...); options given override it",
+    )  # fmt: skip
     g.add_argument("--sr", type=finite_float, help="sample rate, Hz")
     g.add_argument("--n-fft", type=finite_float, help="FFT size")
     g.add_argument("--hop-length", type=finite_float, help="hop (default win_length / 4)")
@@ -191,7 +199,7 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--cmap", metavar="NAME",
         help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
-        "magma, viridis, inferno, ...",
+        "magma, viridis, inferno, ...; auto: read the figure's colour bar",
     )  # fmt: skip
     d = g.add_mutually_exclusive_group()
     d.add_argument(
@@ -286,6 +294,7 @@ def _add_info(sub) -> None:
     p.add_argument("image")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
     _add_max_pixels(p)
+    _add_plain_options(p)
     p.set_defaults(func=_cmd_info)
 
 
@@ -482,7 +491,11 @@ def _cmd_show(args) -> int:
 
 def _cmd_info(args) -> int:
     from ..io.image import load
+    from ..pipeline import image_kind
 
+    plain = _plain_options(args)
+    if plain or image_kind(args.image) == "plain":
+        return _info_plain(args, plain)
     meta = load(args.image, **_max_pixels(args)).meta
     d = meta.to_dict()
     if args.json:
@@ -494,6 +507,29 @@ def _cmd_info(args) -> int:
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
+    return 0
+
+
+def _info_plain(args, plain: dict) -> int:
+    """info on an image without spec2img metadata: the settings it decodes with."""
+    from ..errors import in_file
+    from ..wild import presets
+
+    try:
+        res = presets.resolve(args.image, plain)
+        spec = presets.plain_spec_of(args.image, res)
+    except ParameterError as e:
+        raise in_file(args.image, e) from None
+    rows = presets.describe(res, spec)
+    if args.json:
+        print(json.dumps({k: {"value": v, "from": src} for k, v, src in rows}))
+        return 0
+    width = max(len(k) for k, _, _ in rows)
+    vwidth = max(len(v) for _, v, _ in rows)
+    for k, v, src in rows:
+        print(f"{k:<{width}}  {_printable(v):<{vwidth}}  ({src})")
+    for note in res.notes:
+        print(f"{'':<{width}}  {_printable(note)}")
     return 0
 
 

@@ -84,12 +84,19 @@ class ImageHeader:
         Pillow's format name: ``"PNG"``, ``"JPEG"``, ...
     text : dict of str to str
         The ``spec2img:`` text chunks with the prefix removed (empty for other formats).
+    palette : bytes or None
+        A PNG's ``PLTE`` chunk (RGB triples; at most 768 bytes), which identifies sox.
+    software : str or None
+        A PNG's ``Software`` text (at most :data:`MAX_TEXT_CHUNK` bytes), e.g.
+        matplotlib's ``"Matplotlib version3.8.0, ..."``.
     """
 
     width: int
     height: int
     format: str
     text: dict[str, str]
+    palette: bytes | None = None
+    software: str | None = None
 
 
 def read_header(
@@ -224,14 +231,24 @@ def _png_header(path: Path, f) -> ImageHeader:
     if not (0 < width < 2**31 and 0 < height < 2**31):
         raise InputError(f"{path}: broken PNG header (size {width}x{height})")
     text: dict[str, str] = {}
+    palette = software = None
     while (head := f.read(8)) and len(head) == 8:
         length, ctype = struct.unpack(">I4s", head)
         if ctype == b"IEND" or length >= 2**31:
             break
+        if ctype == b"PLTE" and length <= 768 and length % 3 == 0 and palette is None:
+            palette = _read(path, f, length)
+            f.seek(4, os.SEEK_CUR)
+            continue
         if ctype not in _TEXT_CHUNKS:
             f.seek(length + 4, os.SEEK_CUR)
             continue
         start = f.read(min(length, _KEYWORD_MAX + 1))
+        if ctype == b"tEXt" and start.startswith(b"Software\0") and software is None:
+            rest = f.read(min(length, MAX_TEXT_CHUNK) - len(start))  # another program's
+            software = (start + rest)[9:].decode("latin-1")  # text: read as data only
+            f.seek(length - len(start) - len(rest) + 4, os.SEEK_CUR)
+            continue
         if not start.startswith(PREFIX.encode()):  # another program's text: not ours to judge
             f.seek(length - len(start) + 4, os.SEEK_CUR)
             continue
@@ -250,7 +267,7 @@ def _png_header(path: Path, f) -> ImageHeader:
         if len(text) >= MAX_TEXT_CHUNKS:
             raise MetadataError(f"{path}: more than {MAX_TEXT_CHUNKS} spec2img text chunks")
         text[key] = value
-    return ImageHeader(width, height, "PNG", text)
+    return ImageHeader(width, height, "PNG", text, palette, software)
 
 
 def _crc(ctype: bytes, data: bytes) -> bytes:
