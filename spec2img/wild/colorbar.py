@@ -314,9 +314,23 @@ def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
         return bar
     t = np.array([p[0] for p in pairs])
     v = np.array([p[1] for p in pairs])
+    # a misread label must not move the line: keep the line through two labels that
+    # most others agree with (within 3/4 of a pixel), then fit it to those
+    best = None
+    for i in range(len(t)):
+        for j in range(i + 1, len(t)):
+            if t[j] == t[i]:
+                continue
+            slope = (v[j] - v[i]) / (t[j] - t[i])
+            if slope >= 0:  # values rise upwards
+                continue
+            ok = np.abs(v[i] + slope * (t - t[i]) - v) <= abs(slope) * 0.75
+            if best is None or ok.sum() > best.sum():
+                best = ok
+    if best is None or best.sum() < max(2, int(np.ceil(0.6 * len(t)))):
+        return bar
+    t, v = t[best], v[best]
     slope, icpt = np.polyfit(t, v, 1)
-    if slope >= 0 or not np.all(np.abs(icpt + slope * t - v) <= abs(slope) * 0.75):
-        return bar  # values must rise upwards, every label on the line
     r0, r1 = rows
     l, top, r, bottom = bar.box
     outer = (float(icpt + slope * (r1 - 1.0)), float(icpt + slope * (r0 + 1.0)))

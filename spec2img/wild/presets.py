@@ -188,7 +188,8 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
             res.set(k, v, f"preset {name}")
         {"sox": _sox, "specgram": _specgram, "audio-diffusion": _audio_diffusion,
          "riffusion": lambda r, p, h: None}[name](res, path, header)  # fmt: skip
-    if res.options.get("cmap") == AUTO or res.extra.pop("read_labels", False):
+    read_labels = res.extra.pop("read_labels", False)
+    if res.options.get("cmap") == AUTO or read_labels:
         _colour_bar(res, path)
     if res.preset is not None:
         res.sources["preset"] = "option" if asked else "detected"
@@ -211,8 +212,10 @@ def _sox(res: Resolved, path, header) -> None:
     pal = identify_palette(header.palette)
     with Raster(path) as raster:
         w, h = raster.size
-        lay = layout(w, h, lambda y, x0, x1: raster.rgba((x0, y, x1, y + 1))[0],
-                     n_fft=res.options.get("n_fft"))  # fmt: skip
+        def row(y, x0, x1):
+            return raster.rgba((x0, y, x1, y + 1))[0]
+
+        lay = layout(w, h, row, n_fft=res.options.get("n_fft")) or layout(w, h, row)
         if lay is None:
             raise ParameterError(
                 f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop (--crop)"
@@ -293,12 +296,20 @@ def _specgram(res: Resolved, path, header) -> None:
         _refuse(res, "y_axis", "does not apply: plt.specgram draws linear STFT bins")
     n_fft = res.options["n_fft"]
     hop = res.options["hop_length"]
-    # the first window starts at sample 0: its centre is frame n_fft/2 / hop of a
+    # specgram's windows overlap by half: too little for phase retrieval, so the
+    # columns are decoded on a 4x finer grid of frames (hop n_fft / 8) they cover
+    fine = hop
+    while fine > n_fft // 8 and fine % 2 == 0:
+        fine //= 2
+    res.options["hop_length"] = fine
+    if fine != hop:
+        res.notes.append(f"columns {hop} samples apart, decoded at hop {fine}")
+    # the first window starts at sample 0: its centre is frame n_fft/2 / fine of a
     # centred STFT, and each window of NFFT samples that fits is one column
-    res.extra["first_frame"] = n_fft // 2 // hop if (n_fft // 2) % hop == 0 else 0
+    res.extra["first_frame"] = (n_fft // 2) // fine
     if "sr" in res.options and "duration" in res.options:
         n = int(round(res.options["duration"] * res.options["sr"]))
-        res.extra["columns"] = max(1, (n - (n_fft - hop)) // hop)
+        res.extra["columns"] = max(1, (n - (n_fft - hop)) // hop) * (hop // fine)
         # PSD = |X|^2 / (sr * sum(w^2)), doubled for one-sided bins
         w2 = float(np.sum(np.hanning(res.options.get("win_length", n_fft)) ** 2))
         res.extra["db_offset"] = 10 * math.log10(res.options["sr"] * w2 / 2)
@@ -312,6 +323,7 @@ def _audio_diffusion(res: Resolved, path, header) -> None:
     if not (res.given("duration") or res.given("frames")):
         res.set("frames", header.width, "detected")
     res.extra["low_at_top"] = True
+    res.extra["zero_is_silence"] = True  # byte 0: clipped at -80 dB, below the range
     res.extra["drawn"] = False
 
 

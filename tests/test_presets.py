@@ -1,0 +1,252 @@
+"""Images made by the tools people use, decoded with their presets.
+
+The images are made by the real tools (fixtures/make_tool_images.py: matplotlib's
+plt.specgram, sox's spectrogram effect where installed, audio-diffusion's Mel
+conventions) from a known signal, and decodes are scored against that signal by
+gain-matched spectral convergence and mel log-spectral distance.  Each threshold sits
+a little above what the decoder measured (noted beside it); the naive decode (no
+preset: a named colormap, a guessed range, the tool's STFT size given by hand) is
+scored too, so the tests fail if the preset path regresses towards it.
+"""
+
+import importlib.util
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import FIXTURES, gain_sc_db, mel_lsd, rms_db, run
+from PIL import Image
+
+import spec2img
+from spec2img.errors import ParameterError
+from spec2img.io.png import read_header
+from spec2img.wild import presets
+
+_spec = importlib.util.spec_from_file_location("tools", FIXTURES / "make_tool_images.py")
+tools = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tools)
+
+SR = tools.SR
+DURATION = 2.0
+HAS_SOX = shutil.which("sox") is not None
+needs_sox = pytest.mark.skipif(not HAS_SOX, reason="sox is not installed")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tools")
+    y = tools.signal(DURATION)
+    out = {"dir": d, "y": y, "wav": tools.write_wav(d / "mixture.wav", y)}
+    out["specgram"] = tools.specgram_figure(d / "specgram.png", y)
+    out["house"] = tools.specgram_figure(d / "house.png", y, cmap=tools.custom_colormap())
+    out["nobar"] = tools.specgram_figure(d / "nobar.png", y, colorbar=False)
+    return out
+
+
+def decode(path, **plain):
+    y, sr = spec2img.decode(spec2img.load_image(path, plain=plain))
+    return y, sr
+
+
+def scores(ref, y):
+    return gain_sc_db(ref, y), mel_lsd(ref, y, SR)
+
+
+# -- sox ---------------------------------------------------------------------------------
+
+
+@needs_sox
+@pytest.mark.parametrize(
+    "variant,max_sc,max_lsd",
+    [("default", -21, 1.6), ("m", -21, 1.6), ("l", -21, 1.6), ("h", -21, 1.6), ("r", -21, 1.6)],
+)  # measured -23.5 dB SC, 1.21-1.23 dB LSD for every variant
+def test_sox_variants_are_recognised_and_decode_at_their_level(made, variant, max_sc, max_lsd):
+    path = tools.sox_image(made["dir"] / f"sox_{variant}.png", made["wav"],
+                           *tools.SOX_VARIANTS[variant])  # fmt: skip
+    z, sr = decode(path, sr=SR, duration=DURATION)  # no --preset: the palette says sox
+    assert sr == SR and z.shape == made["y"].shape
+    sc, lsd = scores(made["y"], z)
+    assert sc < max_sc and lsd < max_lsd
+    assert abs(rms_db(z) - rms_db(made["y"])) < 0.5  # measured 0.1: sox's dBFS kept
+
+
+@needs_sox
+def test_sox_naive_decode_misses(made):
+    path = tools.sox_image(made["dir"] / "sox_n.png", made["wav"])
+    Image.open(path).convert("RGB").save(made["dir"] / "sox_rgb.png")  # no palette
+    careful, _ = scores(made["y"], decode(path, sr=SR, duration=DURATION)[0])
+    z, _ = decode(made["dir"] / "sox_rgb.png", sr=SR, n_fft=1024, hop_length=55,
+                  duration=DURATION, cmap="inferno", top_db=120)  # fmt: skip
+    naive, _ = scores(made["y"], z)
+    assert naive > careful + 10  # measured -1.5 against -23.5
+    # the same RGB image with the preset reads sox's scale for its colours
+    z, _ = decode(made["dir"] / "sox_rgb.png", preset="sox", sr=SR, duration=DURATION)
+    sc, _ = scores(made["y"], z)
+    assert sc < careful + 2  # measured -23.0
+    assert abs(rms_db(z) - rms_db(made["y"])) < 1.0
+
+
+@needs_sox
+def test_sox_range_is_read_from_its_scale(made, capsys):
+    path = tools.sox_image(made["dir"] / "sox_z80.png", made["wav"], "-z", "80")
+    code, out, err = run(capsys, "info", path, "--sr", SR, "--duration", DURATION)
+    assert code == 0, err
+    assert "-z 80" in out
+    assert "db_range" in out and "(detected)" in out.split("db_range")[1].splitlines()[0]
+    z, _ = decode(path, sr=SR, duration=DURATION)
+    assert abs(rms_db(z) - rms_db(made["y"])) < 1.0  # measured 0.2
+
+
+@needs_sox
+def test_sox_header_is_read_without_pixels(made):
+    path = tools.sox_image(made["dir"] / "sox_h1.png", made["wav"])
+    header = read_header(path)
+    assert header.palette is not None and len(header.palette) == 3 * 255
+    assert read_header(made["specgram"]).software.startswith("Matplotlib")
+
+
+# -- matplotlib's specgram ---------------------------------------------------------------
+
+
+def test_specgram_preset_reads_the_colour_bar_labels(made):
+    from matplotlib import mlab
+
+    Pxx, _, _ = mlab.specgram(made["y"], Fs=SR)
+    low, high = 10 * np.log10(Pxx.min()), 10 * np.log10(Pxx.max())
+    res = presets.resolve(
+        made["specgram"], {"preset": "specgram", "sr": SR, "duration": DURATION}
+    )
+    got = res.options["db_range"]
+    assert res.sources["db_range"] == "detected"
+    assert abs(got[0] - low) < 1.5 and abs(got[1] - high) < 1.5  # measured 0.3, 0.7
+
+
+def test_specgram_preset_against_naive(made):
+    z, sr = decode(made["specgram"], preset="specgram", sr=SR, duration=DURATION)
+    assert sr == SR and z.shape == made["y"].shape
+    sc, lsd = scores(made["y"], z)
+    assert sc < -5 and lsd < 9  # measured -6.3, 7.5 (256-point windows, half overlap)
+    assert abs(rms_db(z) - rms_db(made["y"])) < 2.5  # measured 1.5: the PSD's level
+    naive = decode(made["specgram"], sr=SR, n_fft=256, hop_length=128, duration=DURATION,
+                   cmap="viridis")[0]  # fmt: skip
+    n_sc, n_lsd = scores(made["y"], naive)
+    assert n_sc > sc + 3 and n_lsd > lsd + 8  # measured -1.9, 24.2
+
+
+def test_cmap_auto_matches_the_named_colormap(made):
+    kw = dict(preset="specgram", sr=SR, duration=DURATION)
+    named = scores(made["y"], decode(made["specgram"], cmap="viridis", **kw)[0])
+    auto = scores(made["y"], decode(made["specgram"], cmap="auto", **kw)[0])
+    assert abs(auto[0] - named[0]) < 1.0 and abs(auto[1] - named[1]) < 1.0
+
+
+def test_cmap_auto_reads_an_unknown_colormap(made):
+    kw = dict(preset="specgram", sr=SR, duration=DURATION)
+    named = scores(made["y"], decode(made["specgram"], **kw)[0])
+    house = scores(made["y"], decode(made["house"], cmap="auto", **kw)[0])
+    assert house[0] < named[0] + 1.0 and house[1] < named[1] + 1.0  # measured -6.2, 7.4
+    wrong = scores(made["y"], decode(made["house"], cmap="viridis", **kw)[0])
+    assert wrong[0] > house[0] + 3  # measured -1.4
+
+
+def test_specgram_without_colour_bar_falls_back_to_a_range(made):
+    res = presets.resolve(
+        made["nobar"], {"preset": "specgram", "sr": SR, "duration": DURATION}
+    )
+    assert "db_range" not in res.options or res.sources["db_range"] != "detected"
+    z, _ = decode(made["nobar"], preset="specgram", sr=SR, duration=DURATION)
+    assert z.shape == made["y"].shape and np.isfinite(z).all()
+
+
+# -- audio-diffusion ---------------------------------------------------------------------
+
+
+def test_audio_diffusion_preset(tmp_path):
+    n = 256 * 512 - 1
+    y = (0.5 * tools.signals.mixture(SR, n / SR)).astype(np.float32)
+    path = tools.audio_diffusion_image(tmp_path / "ad.png", y)
+    z, sr = decode(path, preset="audio-diffusion")
+    assert sr == 22050
+    sc, lsd = scores(y, z)
+    assert sc < -17 and lsd < 11  # measured -20.0, 9.7
+    naive = decode(path, sr=22050, n_fft=2048, frames=256)[0]  # linear bins, not flipped
+    assert scores(y, naive)[0] > sc + 15  # measured -0.0
+    flipped = Image.open(path).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    flipped.save(tmp_path / "flipped.png")
+    wrong = decode(tmp_path / "flipped.png", preset="audio-diffusion")[0]
+    assert scores(y, wrong)[0] > sc + 10  # the rows' order matters
+
+
+# -- Riffusion ---------------------------------------------------------------------------
+
+
+def test_riffusion_preset_without_exif_takes_riffusion_defaults(tmp_path):
+    Image.fromarray(np.full((512, 100), 200, np.uint8)).save(tmp_path / "r.png")
+    z, sr = decode(tmp_path / "r.png", preset="riffusion")
+    assert sr == 44100 and z.shape[-1] == 99 * 441
+    z, sr = decode(tmp_path / "r.png", preset="riffusion", sr=22050)
+    assert sr == 22050
+
+
+# -- refusals ----------------------------------------------------------------------------
+
+
+def cli_error(capsys, *argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and out == ""
+    assert err.startswith("spec2img: error: ") and len(err.strip().splitlines()) == 1
+    return err
+
+
+def test_bad_presets_and_conflicts_are_refused_by_name(made, tmp_path, capsys):
+    img = made["specgram"]
+    base = [img, tmp_path / "o.wav", "--sr", SR, "--duration", DURATION]
+    assert "preset must be one of" in cli_error(capsys, "decode", *base, "--preset", "sxo")
+    err = cli_error(capsys, "decode", *base, "--preset", "specgram", "--y-axis", "mel")
+    assert "y_axis (--y-axis)" in err
+    err = cli_error(capsys, "decode", *base, "--preset", "specgram", "--params-from", img)
+    assert "params_from (--params-from)" in err
+    err = cli_error(capsys, "decode", img, tmp_path / "o.wav", "--preset", "riffusion",
+                    "--cmap", "magma")  # fmt: skip
+    assert "cmap (--cmap)" in err
+    err = cli_error(capsys, "decode", img, tmp_path / "o.wav", "--preset", "specgram")
+    assert "--sr" in err and "--duration" in err
+    assert not (tmp_path / "o.wav").exists()
+    with pytest.raises(ParameterError, match="preset"):
+        spec2img.load_image(img, plain={"preset": "nope"})
+
+
+@needs_sox
+def test_sox_conflicts(made, tmp_path, capsys):
+    path = tools.sox_image(made["dir"] / "sox_c.png", made["wav"])
+    base = [path, tmp_path / "o.wav", "--sr", SR, "--duration", DURATION]
+    assert "n_fft (--n-fft) 2048" in cli_error(capsys, "decode", *base, "--n-fft", 2048)
+    assert "n_mels (--n-mels)" in cli_error(capsys, "decode", *base, "--n-mels", 64)
+    err = cli_error(capsys, "decode", path, tmp_path / "o.wav")
+    assert "--sr" in err and "--duration" in err
+
+
+def test_info_says_where_each_parameter_came_from(made, capsys):
+    code, out, err = run(capsys, "info", made["specgram"], "--preset", "specgram",
+                         "--sr", SR, "--duration", DURATION, "--json")  # fmt: skip
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["preset"] == {"value": "specgram", "from": "option"}
+    assert d["sr"]["from"] == "option" and d["n_fft"] == {"value": "256", "from": "preset specgram"}
+    assert d["db_range"]["from"] == "detected"
+    code, out, err = run(capsys, "info", made["specgram"], "--preset", "specgram",
+                         "--sr", SR, "--duration", DURATION, "--n-fft", 512)  # fmt: skip
+    assert code == 0, err
+    assert any(line.startswith("n_fft") and "512" in line and "(option)" in line
+               for line in out.splitlines())  # fmt: skip
+
+
+def test_decode_cli_with_preset(made, tmp_path, capsys):
+    out = tmp_path / "sg.wav"
+    code, _, err = run(capsys, "decode", made["specgram"], out, "--preset", "specgram",
+                       "--sr", SR, "--duration", DURATION, "-q")  # fmt: skip
+    assert code == 0, err
+    z, sr = sf.read(out, dtype="float32")
+    assert sr == SR and len(z) == len(made["y"])
