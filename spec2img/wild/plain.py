@@ -97,6 +97,9 @@ class PlainSpec:
     register : bool
         Move a drawn plot's area onto the cell grid the pixels show (off when the
         area is known exactly).
+    estimate_range : bool
+        No dB range is known: estimate it from the picture
+        (:func:`spec2img.wild.estimate.estimate_top_db`) instead of ``db_min``.
     """
 
     params: SpecParams
@@ -117,6 +120,7 @@ class PlainSpec:
     db_offset: float = 0.0
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
+    estimate_range: bool = False
 
     @property
     def n_frames(self) -> int:
@@ -384,6 +388,15 @@ def load_plain(
                 lambda px: cm.pixel_levels(px, raster.gray_max(px)),
             )  # fmt: skip
         levels, outside = read_cells(raster, area, spec, cm)
+    if spec.estimate_range and spec.params.scale == "linear" and not spec.absolute:
+        from dataclasses import replace
+
+        from .estimate import estimate_top_db
+
+        top_db = estimate_top_db(levels, spec.params)
+        spec = replace(spec, db_min=spec.db_max - top_db)
+        return levels_to_image(levels, spec, outside=outside,
+                               extra={"estimated_top_db": f"{top_db:.1f}"})  # fmt: skip
     return levels_to_image(levels, spec, outside=outside)
 
 
@@ -454,8 +467,9 @@ def read_cells(
 
 
 def levels_to_image(
-    levels: np.ndarray, spec: PlainSpec, *, outside: np.ndarray | None = None
-) -> SpectrogramImage:
+    levels: np.ndarray, spec: PlainSpec, *, outside: np.ndarray | None = None,
+    extra: dict | None = None,
+) -> SpectrogramImage:  # fmt: skip
     """Colormap values per cell ``(channels, n_bins, n_frames)`` -> linear spectrogram image.
 
     Values map linearly to dB between ``spec.db_min`` and ``spec.db_max``; mel bands are
@@ -474,7 +488,9 @@ def levels_to_image(
         S = mel_to_linear(M, mel_basis(p)) ** np.float32(1.0 / power)
     else:
         S = np.where(silent, 0.0, 10.0 ** (db / 20.0)).astype(np.float32)
-    return magnitude_image(S, p.replace(scale="linear"), spec.n_samples, absolute=spec.absolute)
+    return magnitude_image(
+        S, p.replace(scale="linear"), spec.n_samples, absolute=spec.absolute, extra=extra
+    )
 
 
 def magnitude_image(

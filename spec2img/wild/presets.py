@@ -160,11 +160,14 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         The image's header, if already read.
     """
     from ..io.png import read_header
+    from .raster import no_bomb_limit
 
     options = {k: v for k, v in options.items() if v is not None}
     name = options.pop("preset", None)
     asked = name is not None
-    header = read_header(path, max_pixels=None) if header is None else header
+    if header is None:
+        with no_bomb_limit():  # the user chose the file; load_plain's own limit applies
+            header = read_header(path, max_pixels=None)
     res = Resolved(None, dict(options), {k: "option" for k in options})
     detected = detect(header)
     if name is None and detected is not None and "params_from" not in options:
@@ -191,6 +194,10 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
     read_labels = res.extra.pop("read_labels", False)
     if res.options.get("cmap") == AUTO or read_labels:
         _colour_bar(res, path)
+    if read_labels and not any(k in res.options for k in ("db_range", "top_db")):
+        res.extra["estimate_range"] = True  # no labels to read: judge it from the picture
+        res.sources["top_db"] = "estimated"
+        res.notes.append("dB range: no readable colour bar; estimated while decoding")
     if res.preset is not None:
         res.sources["preset"] = "option" if asked else "detected"
     return res
