@@ -259,3 +259,15 @@ def test_decode_cli_with_preset(made, tmp_path, capsys):
     assert code == 0, err
     z, sr = sf.read(out, dtype="float32")
     assert sr == SR and len(z) == len(made["y"])
+
+
+@needs_sox
+def test_show_draws_a_sox_image_and_a_preset_figure(made, tmp_path, capsys):
+    path = tools.sox_image(made["dir"] / "sox_show.png", made["wav"])
+    code, _, err = run(capsys, "show", path, "-o", tmp_path / "a.png", "--sr", SR,
+                       "--duration", DURATION, "-q")  # fmt: skip
+    assert code == 0, err
+    code, _, err = run(capsys, "show", made["specgram"], "-o", tmp_path / "b.png",
+                       "--preset", "specgram", "--sr", SR, "--duration", DURATION, "-q")  # fmt: skip
+    assert code == 0, err
+    assert Image.open(tmp_path / "a.png").size[0] > 100 and (tmp_path / "b.png").exists()

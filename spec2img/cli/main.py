@@ -175,7 +175,8 @@ PLAIN_OPTIONS = (
 PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion")
 
 
-def _add_plain_options(p: argparse.ArgumentParser) -> None:
+def _add_plain_options(p: argparse.ArgumentParser, *, cmap: bool = True) -> None:
+    """The plain-image options; ``cmap=False`` where --cmap means something else."""
     g = p.add_argument_group(
         "images without spec2img metadata (plots, JPEGs, GAN outputs)",
         "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
@@ -196,11 +197,12 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     t = g.add_mutually_exclusive_group()
     t.add_argument("--duration", type=finite_float, metavar="SECONDS", help="length of the audio")
     t.add_argument("--frames", type=finite_float, metavar="N", help="number of STFT frames")
-    g.add_argument(
-        "--cmap", metavar="NAME",
-        help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
-        "magma, viridis, inferno, ...; auto: read the figure's colour bar",
-    )  # fmt: skip
+    if cmap:
+        g.add_argument(
+            "--cmap", metavar="NAME",
+            help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
+            "magma, viridis, inferno, ...; auto: read the figure's colour bar",
+        )  # fmt: skip
     d = g.add_mutually_exclusive_group()
     d.add_argument(
         "--db-range", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
@@ -254,6 +256,7 @@ def _add_show(sub) -> None:
     p.add_argument("--dpi", type=positive_int, default=100, help="resolution (100)")
     p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line")
+    _add_plain_options(p, cmap=False)
     p.set_defaults(func=_cmd_show)
 
 
@@ -449,11 +452,12 @@ def _cmd_join(args) -> int:
     return 0
 
 
-def _plain_options(args) -> dict:
+def _plain_options(args, skip=()) -> dict:
     """The plain-image options given on the command line, as plain_spec() arguments."""
     from ..errors import ParameterError
 
-    given = {k: getattr(args, k) for k in PLAIN_OPTIONS if getattr(args, k) is not None}
+    names = [k for k in PLAIN_OPTIONS if k not in skip]
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
     for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):
         if k in given:
             v = given[k]
@@ -483,7 +487,8 @@ def _crop(text: str) -> tuple[float, float, float, float]:
 def _cmd_show(args) -> int:
     from .preview import show
 
-    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap)
+    plain = _plain_options(args, skip=("cmap",))  # show's --cmap is the preview's
+    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap, plain=plain)
     if out is not None and not args.quiet:
         _say(f"wrote {out}")
     return 0
