@@ -88,6 +88,10 @@ class PlainSpec:
         the nearest column.
     columns : int or None
         Frames drawn across the plot (``None``: ``n_frames - first_frame``).
+    column_lag : float
+        Column ``k`` is centred ``column_lag`` frames after frame ``first_frame + k``
+        (sox centres its windows half a step late); frames take the levels
+        interpolated at their own times.
     db_offset : float
         dB added to the image's values to give ``20 log10 |STFT|`` (a PSD's or sox's
         window scaling), for absolute levels.
@@ -117,6 +121,7 @@ class PlainSpec:
     low_at_top: bool = False
     first_frame: int = 0
     columns: int | None = None
+    column_lag: float = 0.0
     db_offset: float = 0.0
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
@@ -525,6 +530,13 @@ def _place_columns(levels, silent, spec: PlainSpec):
     t = levels.shape[-1]
     before = min(spec.first_frame, spec.n_frames)
     after = spec.n_frames - before - t
+    if spec.column_lag:
+        pos = np.clip(np.arange(spec.n_frames) - before - spec.column_lag, 0, t - 1)
+        i0 = np.minimum(np.floor(pos).astype(np.int64), max(t - 2, 0))
+        i1 = np.minimum(i0 + 1, t - 1)
+        frac = pos - i0
+        out = levels[..., i0] * (1 - frac) + levels[..., i1] * frac
+        return out, silent[..., i0] & silent[..., i1]
     if before == 0 and after == 0:
         return levels, silent
     idx = np.clip(np.arange(spec.n_frames) - before, 0, t - 1)

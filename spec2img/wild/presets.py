@@ -243,6 +243,7 @@ def _sox(res: Resolved, path, header) -> None:
     res.set("crop", tuple(float(v) for v in lay.data), "detected")
     res.extra["register"] = False
     res.extra["channels"] = lay.channels
+    res.extra["column_lag"] = 0.5  # sox's first window is centred half a step in
     res.notes.append(f"sox layout: {'raw (-r)' if lay.raw else 'with axes'}, "
                      f"{lay.columns} columns, {lay.channels} channel(s)")  # fmt: skip
     z = None
