@@ -41,6 +41,18 @@ MAX_TEXT_VALUE = 256  # characters in one metadata value
 #: Largest magnitude of a window parameter ("kaiser:8.6"): a width in samples at most.
 MAX_WINDOW_PARAMETER = MAX_N_FFT
 SCALES = ("linear", "mel")
+#: Cells (channels x rows x frames) per block of blockwise work (transforms, quantising,
+#: phase retrieval): ~16 MB of float32 magnitude, ~0.3 GB of working memory in the
+#: iterative methods.
+BLOCK_CELLS = 2**22
+
+#: Defaults, written once: the encoder, the CLI, the array and plain-image functions
+#: take theirs from here (tests/test_defaults.py checks that they agree).
+DEFAULT_N_FFT = 2048
+DEFAULT_WINDOW = "hann"
+DEFAULT_N_MELS = 128
+#: Dynamic range an encoded image keeps below its peak, dB.
+DEFAULT_TOP_DB = 120.0
 
 # Plain ASCII numbers only: int() and float() also read "２０４８", "٢٠٤٨" and "2_048".
 _INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
@@ -80,9 +92,18 @@ def _check_window(window: Any, win_length: int, n_fft: int) -> None:
             raise ParameterError(
                 f"window {window!r}: parameter {arg} is beyond +-{MAX_WINDOW_PARAMETER}"
             )
-    from .dsp.stft import get_window  # computing it is the only sure check of its parameters
+    from .dsp.windows import get_window  # computing it is the only sure check of its parameters
 
     get_window(window, win_length, n_fft)
+
+
+def frame_count(n_samples: int, n_fft: int, hop_length: int, center: bool) -> int:
+    """STFT frames of an ``n_samples`` signal, librosa's count (at least one).
+
+    With ``center``, the signal is padded by ``n_fft // 2`` on both sides first.
+    """
+    padded = n_samples + 2 * (n_fft // 2) if center else n_samples
+    return 1 + max(0, padded - n_fft) // hop_length
 
 
 @dataclass(frozen=True)
@@ -114,13 +135,13 @@ class SpecParams:
     """
 
     sample_rate: int
-    n_fft: int = 2048
+    n_fft: int = DEFAULT_N_FFT
     hop_length: int | None = None
     win_length: int | None = None
-    window: str = "hann"
+    window: str = DEFAULT_WINDOW
     center: bool = True
     scale: str = "linear"
-    n_mels: int = 128
+    n_mels: int = DEFAULT_N_MELS
     fmin: float = 0.0
     fmax: float | None = None
 
@@ -167,8 +188,7 @@ class SpecParams:
 
     def n_frames(self, n_samples: int) -> int:
         """Number of STFT frames for a signal of ``n_samples`` samples (librosa's count)."""
-        padded = n_samples + 2 * (self.n_fft // 2) if self.center else n_samples
-        return 1 + max(0, padded - self.n_fft) // self.hop_length
+        return frame_count(n_samples, self.n_fft, self.hop_length, self.center)
 
     def replace(self, **changes: Any) -> SpecParams:
         """Return a copy with some fields changed (and validated)."""

@@ -16,30 +16,43 @@ import numpy as np
 
 from . import phase
 from .dsp import scale as _scale
-from .dsp.resize import resize
+from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
-from .errors import InputError, ParameterError, Spec2ImgError, in_file
+from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
 from .io.atomic import check_output
-from .io.audio import NORMALIZE_PEAK, load_audio, output_format, save_audio
-from .io.image import GRID_KEY, SpectrogramImage, load
-from .params import MAX_ABS_DB, MAX_CHANNELS, MAX_DB, MAX_IMAGE_SIDE, Metadata, SpecParams
+from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
+from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
+from .io.phase_image import phase_to_pixels
+from .options import DEFAULT_PHASE, PhaseOptions, PlainOptions
+from .params import (
+    BLOCK_CELLS,
+    DEFAULT_N_FFT,
+    DEFAULT_N_MELS,
+    DEFAULT_TOP_DB,
+    DEFAULT_WINDOW,
+    Metadata,
+    SpecParams,
+)
 from .phase import blocks
-from .phase.keep import phase_to_pixels
 
-DEFAULT_TOP_DB = 120.0
+__all__ = [
+    "encode", "decode", "audio_to_image", "image_to_audio", "load_image", "linear_magnitude",
+    "image_energy", "image_frames", "decode_frames", "magnitude", "resize_image",
+    "image_from_magnitude", "DEFAULT_TOP_DB",
+]  # fmt: skip
 
 
 def encode(
     y: np.ndarray,
     sr: int,
     *,
-    n_fft: int = 2048,
+    n_fft: int = DEFAULT_N_FFT,
     hop_length: int | None = None,
     win_length: int | None = None,
-    window: str = "hann",
+    window: str = DEFAULT_WINDOW,
     center: bool = True,
     scale: str = "linear",
-    n_mels: int = 128,
+    n_mels: int = DEFAULT_N_MELS,
     fmin: float = 0.0,
     fmax: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
@@ -100,7 +113,7 @@ def encode(
         sample_rate=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
         window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
     )  # fmt: skip
-    y = _check_audio(y, params)
+    y = check_audio(y, params)
     kept = None
     if keep_phase:
         X = Stft.from_params(params, workers=workers).forward(y)
@@ -124,120 +137,6 @@ def encode(
     return image
 
 
-def resize_image(image: SpectrogramImage, size) -> SpectrogramImage:
-    """The image at ``size = (width, height)`` pixels, resized in dB.
-
-    Cells are repeated where it grows and averaged where it shrinks; the metadata key
-    ``grid`` records the STFT grid so that :func:`load` and :func:`decode` resample back.
-    """
-    meta = image.meta
-    width, height = _check_size(size, meta.channels)
-    c, bins, frames = image.blocks().shape
-    if (height // c, width) == (bins, frames):
-        return image
-    db = resize(image.db(), (height // c, width), grow="nearest")
-    meta = Metadata(
-        params=meta.params, db_min=meta.db_min, db_max=meta.db_max, n_samples=meta.n_samples,
-        channels=meta.channels, extra={**meta.extra, GRID_KEY: f"{frames}x{c * bins}"},
-    )  # fmt: skip
-    return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, meta.db_min, meta.db_max), meta)
-
-
-def _check_size(size, channels: int) -> tuple[int, int]:
-    try:
-        width, height = size
-    except (TypeError, ValueError):
-        raise ParameterError(f"size must be (width, height), not {size!r}") from None
-    for name, v in (("width", width), ("height", height)):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, int | np.integer)
-            or not 1 <= v <= MAX_IMAGE_SIDE
-        ):
-            raise ParameterError(
-                f"size {name} must be a whole number in [1, {MAX_IMAGE_SIDE}], not {v!r}"
-            )
-    if height % channels:
-        raise ParameterError(
-            f"size height {height} must be a multiple of the {channels} channels "
-            "(they are stacked vertically)"
-        )
-    return int(width), int(height)
-
-
-def image_from_magnitude(
-    S: np.ndarray,
-    params: SpecParams,
-    *,
-    n_samples: int,
-    top_db: float = DEFAULT_TOP_DB,
-    db_range: tuple[float, float] | None = None,
-    extra: dict[str, str] | None = None,
-    stacklevel: int = 2,
-) -> SpectrogramImage:
-    """Quantise a magnitude ``(channels, rows, frames)`` on the scale of ``params`` to an image.
-
-    ``top_db`` and ``db_range`` as :func:`encode` takes them; ``extra`` adds metadata keys.
-    """
-    S = np.asarray(S, dtype=np.float32)
-    if db_range is None:  # dB is monotonic in the amplitude: the peak cell is the max
-        peak = _scale.amplitude_to_db(np.max(S, initial=0.0, keepdims=True))
-        db_min, db_max = _scale.db_range(peak, top_db)
-        if db_max > MAX_DB:
-            raise InputError(
-                f"audio peaks at {db_max:.0f} dB in its spectrogram, above the {MAX_DB:g} dB a "
-                "spec2img image holds, far beyond full scale (1.0)"
-            )
-    else:
-        db_min, db_max = _check_db_range(db_range)
-    c, rows, t = S.shape
-    pixels = np.empty((c * rows, t), np.uint16)
-    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
-    over = 0
-    step = max(1, blocks.BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
-    for t0 in range(0, t, step):
-        db = _scale.amplitude_to_db(S[..., t0 : t0 + step])
-        if db_range is not None:
-            over += int(np.count_nonzero(db > db_max))
-        view[..., t0 : t0 + step] = _scale.db_to_pixels(db, db_min, db_max)
-    if over:
-        warnings.warn(
-            f"{over} cells ({100 * over / S.size:.3g}%) louder than db_max={db_max:g} "
-            "were clipped to it; raise the top of the dB range to keep them",
-            stacklevel=stacklevel,
-        )
-    meta = Metadata(
-        params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
-        channels=c, extra=extra or {},
-    )  # fmt: skip
-    return SpectrogramImage(pixels, meta)
-
-
-def magnitude(
-    y: np.ndarray, params: SpecParams, *, workers: int | None = None, engine: Stft | None = None
-) -> np.ndarray:
-    """STFT magnitude of ``(channels, n)`` audio on the scale of ``params``.
-
-    Long signals are transformed a block of frames at a time, so that the complex STFT
-    of the whole never exists at once.
-    """
-    engine = Stft.from_params(params, workers=workers) if engine is None else engine
-    basis = _scale.mel_basis(params) if params.scale == "mel" else None
-    y = np.asarray(y, dtype=np.float32)
-    n_frames = engine.n_frames(y.shape[-1])
-    step = blocks.block_frames_for(y.shape[0], engine.n_bins)
-    if n_frames <= 2 * step:
-        S = np.abs(engine.forward(y))
-        return S if basis is None else _scale.linear_to_mel(S, basis)
-    rows = engine.n_bins if basis is None else basis.shape[0]
-    S = np.empty((*y.shape[:-1], rows, n_frames), np.float32)
-    for t0 in range(0, n_frames, step):
-        t1 = min(t0 + step, n_frames)
-        part = np.abs(blocks.frames(y, engine, t0, t1))
-        S[..., t0:t1] = part if basis is None else _scale.linear_to_mel(part, basis)
-    return S
-
-
 def linear_magnitude(image: SpectrogramImage) -> np.ndarray:
     """The image's magnitude on the linear STFT grid ``(channels, n_fft//2+1, frames)``.
 
@@ -259,7 +158,7 @@ def linear_magnitude(image: SpectrogramImage) -> np.ndarray:
     blocks = image.blocks()
     n_ch, n_bins, width = blocks.shape
     out = np.empty((n_ch, want, n_bins), np.float32)
-    step = max(1, (1 << 22) // max(1, n_ch * n_bins))
+    step = max(1, BLOCK_CELLS // max(1, n_ch * n_bins))
     for t0 in range(0, min(width, want), step):
         t1 = min(t0 + step, width, want)
         amp = _scale.pixels_to_amplitude(blocks[:, :, t0:t1], meta.db_min, meta.db_max)
@@ -283,12 +182,14 @@ def decode(
     method: str | None = None,
     n_iter: int | None = None,
     seed: int | None = 0,
+    momentum: float | None = None,
+    tol: float | None = None,
     init: np.ndarray | None = None,
     use_phase: bool = True,
     workers: int | None = None,
     progress=None,
     block_frames: int | None = None,
-    **options,
+    options: PhaseOptions | None = None,
 ) -> tuple[np.ndarray, int]:
     """Decode a spectrogram image to audio.
 
@@ -297,12 +198,14 @@ def decode(
     image : SpectrogramImage
         From :func:`encode` or :func:`load`.
     method : str or None
-        Phase retrieval method (a key of ``spec2img.phase.METHODS``); ``None``: the
+        Phase retrieval method (one of ``spec2img.options.METHODS``); ``None``: the
         default.
     n_iter : int >= 0 or None
-        Iterations; ``None``: the method's default.
+        Iterations; ``None``: the default.
     seed : int or None
         Seed of the initial phase: the same seed gives the same output, bit for bit.
+    momentum, tol : float or None
+        Method options (FGLA's momentum, PGHI's tolerance); ``None``: the method's own.
     init : np.ndarray or None
         Initial phase ``(channels, n_fft//2+1, frames)`` in radians; ``None``: the
         image's kept phase if it has one (and ``use_phase``), else the method's own.
@@ -316,8 +219,9 @@ def decode(
         Reconstruct in overlapping blocks of this many frames (bounded memory, see
         :mod:`spec2img.phase.blocks`).  ``None``: blockwise only for images with more than
         ``blocks.BLOCKWISE_CELLS`` cells (about 95 s of stereo at 44.1 kHz, n_fft 2048).
-    **options
-        Method options such as ``momentum``.
+    options : PhaseOptions or None
+        All of method, n_iter, seed, momentum and tol as one object (then those
+        arguments must be left at their defaults).
 
     Returns
     -------
@@ -327,55 +231,33 @@ def decode(
         with the peak at -1 dBFS.
     sr : int
     """
+    options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
     image = image.on_grid()
     meta = image.meta
+    if init is None and use_phase and image.phase is not None:
+        init = image.phase_radians()
     if _blockwise(meta, block_frames):
-        if init is None and use_phase and image.phase is not None:
-            init = image.phase_radians()
         y = decode_frames(
-            lambda t0, t1: image_frames(image, t0, t1), meta, method=method, n_iter=n_iter,
-            seed=seed, init=init, workers=workers, progress=progress,
-            block_frames=block_frames, **options,
+            lambda t0, t1: image_frames(image, t0, t1), meta, options=options, init=init,
+            workers=workers, progress=progress, block_frames=block_frames,
         )  # fmt: skip
-        y = _relative_level(y, meta)
-        return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
-    S, energy, init = _prepare(image, init, use_phase)
-    return _decode_magnitude(
-        S, energy, meta, method=method, n_iter=n_iter, seed=seed, init=init,
-        workers=workers, progress=progress, **options,
-    )  # fmt: skip
+    else:
+        engine = Stft.from_params(meta.params, workers=workers)
+        y = phase.reconstruct(
+            linear_magnitude(image), engine, init=init, length=meta.n_samples,
+            progress=progress, **options.engine_kwargs(),
+        )  # fmt: skip
+        del init
+        basis = _scale.mel_basis(meta.params) if meta.params.scale == "mel" else None
+        y = match_energy(y, image_energy(image), engine, basis=basis)
+    y = _relative_level(y, meta)
+    return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
 
 def _blockwise(meta: Metadata, block_frames: int | None) -> bool:
     """Decode in blocks: when asked to, or when the linear spectrogram is large."""
     cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
     return block_frames is not None or cells > blocks.BLOCKWISE_CELLS
-
-
-def _prepare(image: SpectrogramImage, init, use_phase: bool):
-    """What decoding needs from an image (on its grid): magnitude, energy per channel,
-    start phase."""
-    S = linear_magnitude(image)
-    energy = image_energy(image)
-    if init is None and use_phase and image.phase is not None:
-        init = image.phase_radians()
-    return S, energy, init
-
-
-def _decode_magnitude(
-    S, energy, meta: Metadata, *, method=None, n_iter=None, seed=0, init=None,
-    workers=None, progress=None, **options,
-):  # fmt: skip
-    engine = Stft.from_params(meta.params, workers=workers)
-    y = phase.reconstruct(
-        S, engine,
-        method=phase.DEFAULT_METHOD if method is None else method,
-        n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
-        init=init, seed=seed, length=meta.n_samples, progress=progress, **options,
-    )  # fmt: skip
-    del S, init
-    y = _relative_level(match_energy(y, energy, meta.params, engine), meta)
-    return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
 
 def _relative_level(y: np.ndarray, meta: Metadata) -> np.ndarray:
@@ -392,7 +274,7 @@ def image_energy(image: SpectrogramImage) -> np.ndarray:
     px = image.blocks()
     n_ch, n_bins, width = px.shape
     total = np.zeros(n_ch)
-    step = max(1, (1 << 22) // max(1, n_ch * n_bins))
+    step = max(1, BLOCK_CELLS // max(1, n_ch * n_bins))
     for t0 in range(0, width, step):
         amp = _scale.pixels_to_amplitude(px[:, :, t0 : t0 + step], image.meta.db_min,
                                          image.meta.db_max)  # fmt: skip
@@ -417,14 +299,11 @@ def decode_frames(
     source,
     meta: Metadata,
     *,
-    method: str | None = None,
-    n_iter: int | None = None,
-    seed: int | None = 0,
+    options: PhaseOptions = DEFAULT_PHASE,
     init: np.ndarray | None = None,
     workers: int | None = None,
     progress=None,
     block_frames: int | None = None,
-    **options,
 ) -> np.ndarray:
     """Decode a magnitude given frame range by frame range, in bounded memory.
 
@@ -435,9 +314,11 @@ def decode_frames(
         image); asked for twice per block, so it should be cheap or cached.
     meta : Metadata
         Parameters, length and channels of the whole recording.
+    options : PhaseOptions
+        Phase retrieval.
     block_frames : int > 0 or None
-        Frames per block (``None``: :func:`spec2img.phase.blocks.block_frames_for`).
-    method, n_iter, seed, init, workers, progress, **options
+        Frames per block (``None``: :func:`spec2img.dsp.spectrum.block_frames_for`).
+    init, workers, progress
         As :func:`decode`.
 
     Returns
@@ -459,44 +340,14 @@ def decode_frames(
     if init is not None and np.shape(init) != (meta.channels, engine.n_bins, meta.n_frames):
         raise ParameterError(
             f"init has shape {np.shape(init)}, expected "
-            f"{(meta.channels, engine.n_bins, meta.n_frames)}"
+            f"{(meta.channels, engine.n_bins, meta.n_frames)}",
+            params=("init",),
         )
     return blocks.reconstruct(
         linear, engine, n_frames=meta.n_frames, length=meta.n_samples,
-        channels=meta.channels, block_frames=block_frames,
-        method=phase.DEFAULT_METHOD if method is None else method,
-        n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
-        seed=seed, init=init, finish=finish, progress=progress, **options,
+        channels=meta.channels, block_frames=block_frames, options=options, init=init,
+        finish=finish, progress=progress,
     )  # fmt: skip
-
-
-def match_level(y: np.ndarray, target: np.ndarray, params: SpecParams, engine: Stft) -> np.ndarray:
-    """Scale each channel so its spectral energy equals the target's.
-
-    Phase retrieval from an inconsistent magnitude loses energy where phases disagree;
-    matching energies (Parseval) restores the original level, also after edits.  The
-    comparison is made on the image's own scale (mel bands for a mel image), where the
-    target is exact, rather than against an NNLS estimate.
-    """
-    want = np.sum(np.square(target, dtype=np.float64), axis=(-2, -1))
-    return match_energy(y, want, params, engine)
-
-
-def match_energy(y: np.ndarray, energy: np.ndarray, params: SpecParams, engine: Stft) -> np.ndarray:
-    """Scale each channel of ``y`` so that its spectral energy on ``params``' scale is
-    ``energy`` (the STFT is taken a block of frames at a time)."""
-    y = np.atleast_2d(y)
-    basis = _scale.mel_basis(params) if params.scale == "mel" else None
-    got = np.zeros(y.shape[0])
-    for _, _, spec in engine.forward_blocks(y):
-        S = np.abs(spec)
-        if basis is not None:
-            S = np.einsum("mf,ctf->ctm", basis, S)
-        got += np.einsum("ctf,ctf->c", S, S, dtype=np.float64)
-    got, want = np.sqrt(got), np.sqrt(np.asarray(energy, dtype=np.float64))
-    gain = np.where(got > 0, want / np.where(got > 0, got, 1.0), 0.0).astype(np.float32)
-    y *= gain[:, None]
-    return y
 
 
 def audio_to_image(
@@ -539,7 +390,7 @@ def audio_to_image(
 def load_image(
     path: str | os.PathLike,
     *,
-    plain: Mapping | None = None,
+    plain: PlainOptions | Mapping | None = None,
     max_pixels: int | None = None,
     phase: bool | str | os.PathLike = True,
 ) -> SpectrogramImage:
@@ -548,13 +399,13 @@ def load_image(
     Parameters
     ----------
     path : path-like
-    plain : mapping or None
-        Parameters of a plain image: keyword arguments of
-        :func:`spec2img.wild.plain.plain_spec` plus ``crop`` and ``preset`` (a name in
-        :data:`spec2img.wild.presets.PRESETS`; ``cmap="auto"`` reads the colour bar).
+    plain : PlainOptions, mapping or None
+        Parameters of a plain image (:class:`spec2img.options.PlainOptions`, or a
+        mapping of its fields; ``preset`` names a tool's conventions, see
+        :mod:`spec2img.wild.presets`, and ``cmap="auto"`` reads the colour bar).
         Given (and not empty), the image is read as a plain image even if it has
-        spec2img metadata (which then supplies the parameters not given).  A sox PNG is
-        recognised by its palette and needs no preset.
+        spec2img metadata (which then supplies the parameters not given).  A sox PNG
+        is recognised by its palette and needs no preset.
     max_pixels : int or None
         Pixel limit (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img images,
         none for plain images, which the user chose).
@@ -569,8 +420,11 @@ def load_image(
     """
     from .wild import plain as _plain
     from .wild import presets, riffusion
+    from .wild.origin import image_kind
 
-    options = {k: v for k, v in (plain or {}).items() if v is not None}
+    if not isinstance(plain, PlainOptions):
+        plain = PlainOptions(**{k: v for k, v in (plain or {}).items() if v is not None})
+    options = plain.given()
     kind = image_kind(path)
     preset = options.get("preset")
     if not options:
@@ -597,30 +451,6 @@ def load_image(
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
 
 
-def image_kind(path) -> str:
-    """``"spec2img"``, ``"riffusion"`` or ``"plain"``, from the image's header."""
-    from PIL import Image, UnidentifiedImageError
-
-    from .io.png import PREFIX
-    from .wild.raster import no_bomb_limit
-    from .wild.riffusion import is_riffusion
-
-    try:
-        with no_bomb_limit(), Image.open(path) as img:
-            if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.info):
-                return "spec2img"
-            w, h = img.size
-            if img.format == "PNG" and w * h <= 1 << 24:  # text chunks after the pixels
-                if any(isinstance(k, str) and k.startswith(PREFIX) for k in img.text):
-                    return "spec2img"
-            # a PNG's getexif() decodes the whole image unless the EXIF came first
-            if (img.format != "PNG" or "exif" in img.info) and is_riffusion(img.getexif()):
-                return "riffusion"
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError, EOFError):
-        return "spec2img"  # let the loader report what is wrong with the file
-    return "plain"
-
-
 def image_to_audio(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -628,9 +458,17 @@ def image_to_audio(
     subtype: str | None = None,
     normalize: bool = False,
     max_pixels: int | None = None,
-    plain: Mapping | None = None,
+    plain: PlainOptions | Mapping | None = None,
     phase: bool | str | os.PathLike = True,
-    **options,
+    method: str | None = None,
+    n_iter: int | None = None,
+    seed: int | None = 0,
+    momentum: float | None = None,
+    tol: float | None = None,
+    options: PhaseOptions | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Read a spectrogram image, decode it and write the audio atomically.
 
@@ -648,82 +486,38 @@ def image_to_audio(
         Limit on the input's pixels and on the cells of the linear spectrogram the
         decode computes (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img
         images, none for plain ones); see :func:`spec2img.load`.
-    plain : mapping or None
+    plain : PlainOptions, mapping or None
         Parameters of an image without spec2img metadata (see :func:`load_image`).
     phase : bool or path-like
         ``True``: start from the kept phase image the spectrogram names, if present;
         ``False``: ignore it; a path: start from that phase image.
-    **options
-        Keyword arguments of :func:`decode`.
+    method, n_iter, seed, momentum, tol, options, workers, progress, block_frames
+        As :func:`decode`.
 
     Returns
     -------
     y, sr : as :func:`decode` returns them
     """
+    options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
     output_format(dst, subtype)  # fail before a long decode, not after
     check_output(dst, [src])
     image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
     meta = image.meta
     try:
-        image = image.on_grid()
-        if _blockwise(image.meta, options.get("block_frames")):
-            y, sr = decode(image, **options)  # reads the pixels block by block
-        else:
-            options.pop("block_frames", None)
-            S, energy, init = _prepare(image, options.pop("init", None),
-                                       options.pop("use_phase", True))  # fmt: skip
-            del image  # the pixels are not needed any more: free them before the long part
-            y, sr = _decode_magnitude(S, energy, meta, init=init, **options)
+        y, sr = decode(image, options=options, workers=workers, progress=progress,
+                       block_frames=block_frames)  # fmt: skip
     except Spec2ImgError as e:
         raise in_file(src, e) from None
+    del image
     if meta.extra.get("level") == "relative":
         hint = (
             "" if meta.extra.get("source") == "riffusion"
-            else "; give --db-range LOW HIGH in absolute dB to keep a level"
+            else "; give db_range in absolute dB to keep a level"
         )  # fmt: skip
-        warnings.warn(
+        message = (
             f"{src}: the image does not record its absolute level, so the audio is "
-            f"normalised to a peak of -1 dBFS{hint}",
-            stacklevel=2,
+            f"normalised to a peak of -1 dBFS{hint}"
         )
+        warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=2)
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
     return y, sr
-
-
-def _check_db_range(db_range) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in db_range)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"db_range must be two numbers (low, high), not {db_range!r}"
-        ) from None
-    if not (np.isfinite(low) and np.isfinite(high) and -MAX_ABS_DB <= low < high <= MAX_DB):
-        raise ParameterError(
-            f"db_range=({low:g}, {high:g}) must be finite, low < high, within [{-MAX_ABS_DB:g}, {MAX_DB:g}] dB"
-        )
-    return low, high
-
-
-def _check_audio(y: np.ndarray, params: SpecParams) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 1:
-        y = y[None, :]
-    if y.ndim != 2:
-        raise ParameterError(f"audio must have shape (n,) or (channels, n), not {y.shape}")
-    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
-        raise ParameterError(f"audio must be real numbers, not {y.dtype}")
-    if not 1 <= y.shape[0] <= MAX_CHANNELS:
-        raise ParameterError(f"audio has {y.shape[0]} channels; 1 to {MAX_CHANNELS} are allowed")
-    n = y.shape[-1]
-    if n == 0:
-        raise InputError("audio has no samples")
-    y = np.ascontiguousarray(y, dtype=np.float32)
-    bad = int(y.size - np.count_nonzero(np.isfinite(y)))
-    if bad:
-        raise InputError(f"audio has {bad} NaN or infinite samples")
-    if n < params.n_fft:
-        raise InputError(
-            f"audio of {n} samples is shorter than one frame (n_fft={params.n_fft}); "
-            "use a smaller --n-fft"
-        )
-    return y

@@ -209,7 +209,7 @@ def test_interrupt_mid_batch_leaves_no_partial_files(tmp_path, sig):
         assert sf.info(out / name).frames == int(3.0 * SR)
 
 
-def _slow_write(args, src, dst):
+def _slow_write(src, dst):
     from spec2img.io.atomic import atomic_path
 
     with atomic_path(dst) as tmp:
@@ -219,20 +219,18 @@ def _slow_write(args, src, dst):
 
 
 def _slow_write_job(job):
-    return _slow_write(None, job.src, job.dst)
+    return _slow_write(job.src, job.dst)
 
 
 @pytest.mark.parametrize("cleanup", ["worker unwinds", "main sweeps"])
 def test_stopping_the_pool_mid_write_removes_temporary_files(tmp_path, monkeypatch, cleanup):
-    import argparse
     import functools
     import threading
 
     jobs = [runners.Job(i, "", str(tmp_path / f"o{i}.png"), f"f{i}") for i in range(4)]
     if cleanup == "worker unwinds":  # the worker's own SIGTERM handling must do it all
         monkeypatch.setattr(runners, "remove_temporaries", lambda dst: [])
-        work = functools.partial(runners.process, fn=_slow_write,
-                                 args=argparse.Namespace(segment=None), overwrite=True)  # fmt: skip
+        work = functools.partial(runners.process, task=_slow_write, overwrite=True)
     else:  # workers die at once (os._exit): the main process sweeps after them
         work = _slow_write_job
     seen = []

@@ -68,7 +68,7 @@ def test_a_huge_header_is_refused_before_any_pixel_is_decoded(tmp_path, image, s
     # the size limit must answer first, naming it, not the decoder.
     path = write(tmp_path, png_with(image, ihdr=(*size, 16, 0), idat=b"garbage"))
     assert path.stat().st_size < 2000
-    refused(path, InputError, "exceeds the limit of", "--max-pixels")
+    refused(path, InputError, "exceeds the limit of", "max_pixels")
     with pytest.raises(InputError, match="exceeds the limit of"):
         read_png(path)
 
@@ -105,7 +105,7 @@ def test_a_mel_image_whose_linear_spectrogram_is_too_big_is_refused(tmp_path):
     mel = spec2img.encode(y, 8000, n_fft=4096, hop_length=256, scale="mel", n_mels=8)
     path = write(tmp_path, png_with(mel))
     h, w = mel.pixels.shape  # 8 x 32 pixels, but 2049 x 32 cells to decode
-    refused(path, InputError, "2049", "--max-pixels", max_pixels=2049 * w - 1)
+    refused(path, InputError, "2049", "max_pixels", max_pixels=2049 * w - 1)
     assert spec2img.load(path, max_pixels=2049 * w).meta == mel.meta
 
 
@@ -240,7 +240,7 @@ def test_the_default_limit_keeps_a_small_file_from_needing_gigabytes(tmp_path):
                                     text=meta.to_text(), ihdr=(meta.shape[1], 8, 16, 0),
                                     idat=zlib.compress(bytes((1 + 2 * 4200) * 8), 9)))  # fmt: skip
     assert path.stat().st_size < 10_000 and 32769 * 4200 > DEFAULT_MAX_PIXELS
-    refused(path, InputError, "cells", "--max-pixels")
+    refused(path, InputError, "cells", "max_pixels")
     assert spec2img.load(path, max_pixels=32769 * 4200).meta == meta
 
 

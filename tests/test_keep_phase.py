@@ -10,8 +10,8 @@ from spec2img import phase
 from spec2img.cli.main import DEFAULT_METHOD, DEFAULT_N_ITER, METHODS, main
 from spec2img.dsp.stft import Stft
 from spec2img.errors import MetadataError
+from spec2img.io import phase_image as keep_phase
 from spec2img.io.image import SpectrogramImage
-from spec2img.phase import keep as keep_phase
 from spec2img.phase import spectral_convergence
 from spec2img.pipeline import linear_magnitude
 

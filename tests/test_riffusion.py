@@ -8,7 +8,7 @@ from PIL import Image
 
 import spec2img
 from spec2img.cli.main import main
-from spec2img.pipeline import image_kind
+from spec2img.wild.origin import image_kind
 from spec2img.wild.riffusion import TAGS
 
 RIFF_SR = 44100

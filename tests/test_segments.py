@@ -12,6 +12,7 @@ import spec2img
 from spec2img import phase
 from spec2img.batch import segments
 from spec2img.cli.main import main
+from spec2img.dsp import spectrum
 from spec2img.dsp.stft import Stft
 from spec2img.errors import InputError, MetadataError, ParameterError
 from spec2img.phase import blocks
@@ -148,10 +149,10 @@ def test_decode_goes_blockwise_above_the_threshold(monkeypatch):
 def test_encode_in_chunks_gives_the_same_image(monkeypatch, scale):
     y = np.tile(signals.stereo(), 3)  # 776 frames
     whole = spec2img.encode(y, SR, scale=scale, **SMALL)
-    monkeypatch.setattr(blocks, "BLOCK_CELLS", 2 * 257 * 10)  # 256-frame STFT chunks
+    monkeypatch.setattr(spectrum, "BLOCK_CELLS", 2 * 257 * 10)  # 256-frame STFT chunks
     calls = []
-    frames = blocks.frames
-    monkeypatch.setattr(blocks, "frames", lambda *a: calls.append(a[2:]) or frames(*a))
+    frames = spectrum.frames
+    monkeypatch.setattr(spectrum, "frames", lambda *a: calls.append(a[2:]) or frames(*a))
     chunked = spec2img.encode(y, SR, scale=scale, **SMALL)
     assert calls == [(0, 256), (256, 512), (512, 768), (768, 776)]
     assert chunked.meta == whole.meta

@@ -20,9 +20,11 @@ import os
 import numpy as np
 
 from .. import phase as _phase
+from ..dsp.spectrum import match_energy
 from ..dsp.stft import Stft
 from ..errors import InputError, ParameterError, in_file
-from ..params import MAX_N_FFT, MIN_N_FFT
+from ..options import PhaseOptions
+from ..params import DEFAULT_N_FFT, DEFAULT_WINDOW, MAX_N_FFT, MIN_N_FFT
 
 __all__ = ["mosaic", "learn_activations", "source_templates", "PHASES"]
 
@@ -121,9 +123,9 @@ def mosaic(
     target: np.ndarray,
     sr: int,
     *,
-    n_fft: int = 2048,
+    n_fft: int = DEFAULT_N_FFT,
     hop_length: int | None = None,
-    window: str = "hann",
+    window: str = DEFAULT_WINDOW,
     n_iter: int = 100,
     sparse: int | None = None,
     phase: str = "target",
@@ -131,7 +133,8 @@ def mosaic(
     phase_iter: int | None = None,
     workers: int | None = None,
     progress=None,
-    **phase_options,
+    method: str | None = None,
+    momentum: float | None = None,
 ) -> np.ndarray:
     """Rebuild ``target`` from the spectral frames of ``source``.
 
@@ -162,9 +165,8 @@ def mosaic(
         FFT and BLAS threads; ``None`` means 1.
     progress : callable(done, total) or None
         Called as the activations are learned.
-    **phase_options
-        Further phase retrieval options for ``phase="retrieve"`` (``method``,
-        ``momentum``).
+    method, momentum : str, float or None
+        Phase retrieval for ``phase="retrieve"`` (defaults as :func:`spec2img.decode`).
 
     Returns
     -------
@@ -222,10 +224,9 @@ def mosaic(
         Ws = Xs[:, keep] / np.linalg.norm(np.abs(Xs[:, keep]), axis=0)
         y = engine.inverse(np.matmul(Ws.astype(np.complex64), H.astype(np.complex64)), n)
     else:
-        if phase_iter is not None:
-            phase_options["n_iter"] = phase_iter
-        y = _phase.reconstruct(V, engine, seed=seed, length=n, **phase_options)
-    y = _match_energy(y, V, engine)
+        options = PhaseOptions.of(method, phase_iter, seed, momentum)
+        y = _phase.reconstruct(V, engine, length=n, **options.engine_kwargs())
+    y = match_energy(y, np.sum(np.square(V, dtype=np.float64), axis=(-2, -1)), engine)
     return y[0] if mono_out else y
 
 
@@ -269,11 +270,3 @@ def _as_audio(y, name: str) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise InputError(f"{name} has NaN or infinite samples")
     return y
-
-
-def _match_energy(y: np.ndarray, V: np.ndarray, engine: Stft) -> np.ndarray:
-    got = np.sum(np.square(np.abs(engine.forward(y)), dtype=np.float64), axis=(-2, -1))
-    want = np.sum(np.square(V, dtype=np.float64), axis=(-2, -1))
-    gain = np.sqrt(np.where(got > 0, want / np.where(got > 0, got, 1.0), 0.0))
-    out = (y * gain[:, None].astype(np.float32)).astype(np.float32)
-    return out

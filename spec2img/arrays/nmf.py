@@ -37,6 +37,7 @@ from ..errors import InputError, MetadataError, OutputError, ParameterError, in_
 from ..io.atomic import atomic_path, check_output
 from ..io.image import SpectrogramImage, _as_uint16, load
 from ..io.png import read_png, write_png
+from ..options import DEFAULT_PHASE, PhaseOptions
 from ..params import Metadata
 
 __all__ = ["Factors", "decompose", "load_factors", "recompose"]
@@ -274,7 +275,8 @@ def recompose(
     top_db: float | None = None,
     subtype: str | None = None,
     normalize: bool = False,
-    **options,
+    options: PhaseOptions = DEFAULT_PHASE,
+    workers: int | None = None,
 ):
     """Multiply ``components.png`` by ``activations.png`` into a spectrogram PNG or audio.
 
@@ -289,8 +291,10 @@ def recompose(
         Dynamic range of the output image; ``None`` keeps the source's.
     subtype, normalize
         Audio output, as for :func:`spec2img.image_to_audio`.
-    **options
-        Phase retrieval options of :func:`spec2img.decode` (audio output only).
+    options : PhaseOptions
+        Phase retrieval (audio output only).
+    workers : int or None
+        FFT threads.
 
     Returns
     -------
@@ -310,7 +314,7 @@ def recompose(
         image.save(dst, inputs=inputs)
         return image
     try:
-        y, sr = decode(image, **options)
+        y, sr = decode(image, options=options, workers=workers)
     except ParameterError as e:
         raise in_file(activations, e) from None
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=inputs)

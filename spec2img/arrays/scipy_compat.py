@@ -25,8 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import phase
+from ..dsp.spectrum import match_energy
 from ..dsp.stft import Stft
 from ..errors import ParameterError
+from ..options import PhaseOptions
 
 __all__ = ["invert_scipy_spectrogram", "SCIPY_WINDOW"]
 
@@ -105,7 +107,13 @@ def invert_scipy_spectrogram(
     return_onesided: bool = True,
     length: int | None = None,
     workers: int | None = None,
-    **phase_options,
+    progress=None,
+    method: str | None = None,
+    n_iter: int | None = None,
+    seed: int | None = 0,
+    momentum: float | None = None,
+    tol: float | None = None,
+    options: PhaseOptions | None = None,
 ) -> np.ndarray:
     """Audio from the output of ``scipy.signal.spectrogram`` (or a ``ShortTimeFFT``).
 
@@ -150,9 +158,10 @@ def invert_scipy_spectrogram(
         length is within one hop of this.
     workers : int or None
         FFT threads.
-    **phase_options
-        Passed to :func:`spec2img.phase.reconstruct`: ``method``, ``n_iter``, ``seed``,
-        ``progress``, ``momentum``, ...
+    progress : callable(done, total) or None
+        Called as phase retrieval advances.
+    method, n_iter, seed, momentum, tol, options
+        Phase retrieval, as for :func:`spec2img.decode`.
 
     Returns
     -------
@@ -203,6 +212,7 @@ def invert_scipy_spectrogram(
     """
     import scipy.signal  # slow to import; only this function needs it
 
+    retrieval = (PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options), progress)
     if mode not in MODES:
         if mode in ("angle", "phase"):
             raise ParameterError(f"mode={mode!r} holds only phases, no magnitude to invert")
@@ -221,7 +231,7 @@ def invert_scipy_spectrogram(
             )
         if not return_onesided:
             raise ParameterError("return_onesided does not apply to a ShortTimeFFT")
-        return _invert_short_time_fft(Sxx, fs, mode, length, workers, phase_options)
+        return _invert_short_time_fft(Sxx, fs, mode, length, workers, retrieval)
     framing, gains, nperseg = _spectrogram_framing(
         Sxx.shape[-2], fs, nperseg, noverlap, nfft, window, scaling, mode, return_onesided
     )
@@ -234,7 +244,7 @@ def invert_scipy_spectrogram(
         X = Sxx / np.sqrt(gains)[:, None]
     n_frames = Sxx.shape[-1]
     length = _check_length(length, nperseg + (n_frames - 1) * framing.hop, framing.hop)
-    return _invert(X, framing, length, workers, phase_options)
+    return _invert(X, framing, length, workers, retrieval)
 
 
 def _check_sxx(Sxx, mode: str) -> np.ndarray:
@@ -330,7 +340,7 @@ def _whole(value, name: str, lo: int) -> int:
     return int(value)
 
 
-def _invert_short_time_fft(Sxx, sft, mode, length, workers, phase_options) -> np.ndarray:
+def _invert_short_time_fft(Sxx, sft, mode, length, workers, retrieval) -> np.ndarray:
     """Invert the output of a ``scipy.signal.ShortTimeFFT``."""
     win = np.asarray(sft.win)
     if np.iscomplexobj(win) and np.any(win.imag):
@@ -356,7 +366,7 @@ def _invert_short_time_fft(Sxx, sft, mode, length, workers, phase_options) -> np
         X[..., 1 : None if mfft % 2 else -1, :] /= np.sqrt(2) if sft.scaling == "psd" else 2.0
     window = np.pad(np.real(win).astype(np.float64), (0, mfft - win.size))
     framing = Framing(window, hop, mfft, sft.p_min * hop - sft.m_num_mid, int(win.size))
-    return _invert(X, framing, length, workers, phase_options)
+    return _invert(X, framing, length, workers, retrieval)
 
 
 def _short_time_fft_length(sft, n_frames: int) -> int:
@@ -380,31 +390,32 @@ def _short_time_fft_length(sft, n_frames: int) -> int:
     return lo
 
 
-def _invert(X, framing: Framing, length: int, workers, phase_options) -> np.ndarray:
+def _invert(X, framing: Framing, length: int, workers, retrieval) -> np.ndarray:
     """Audio of ``length`` samples whose STFT on ``framing`` is (or has magnitude) ``X``."""
     n_frames = X.shape[-1]
     span = framing.span(n_frames)
     if np.iscomplexobj(X):
         y = framing.engine(workers=workers, wss_floor=0.0).inverse(X.astype(np.complex64), span)
     else:
-        y = _retrieve(X.astype(np.float32), framing, span, workers, phase_options)
+        y = _retrieve(X.astype(np.float32), framing, span, workers, retrieval)
     return _place(y, framing.start, length)
 
 
-def _retrieve(S, framing: Framing, span: int, workers, phase_options) -> np.ndarray:
+def _retrieve(S, framing: Framing, span: int, workers, retrieval) -> np.ndarray:
     """Phase retrieval on ``framing``, densified where its envelope has gaps; level matched."""
+    options, progress = retrieval
+    opts = options.engine_kwargs()
     engine = framing.engine(workers=workers)
     hop = dense_hop(framing)
     if hop == framing.hop:
-        y = phase.reconstruct(S, engine, length=span, **phase_options)
+        y = phase.reconstruct(S, engine, length=span, progress=progress, **opts)
     else:
         dense = framing.engine(hop=hop, workers=workers)
         S_dense = interpolate_frames(S, framing.hop, hop, dense.n_frames(span))
-        y = phase.reconstruct(S_dense, dense, length=span, **phase_options)
-    got = np.sum(np.square(np.abs(engine.forward(y)), dtype=np.float64), axis=(-2, -1))
+        y = phase.reconstruct(S_dense, dense, length=span, progress=progress, **opts)
     want = np.sum(np.square(S, dtype=np.float64), axis=(-2, -1))
-    gain = np.sqrt(np.where(got > 0, want / np.where(got > 0, got, 1.0), 0.0))
-    return (y * gain[..., None].astype(np.float32)).astype(np.float32)
+    lead = y.shape[:-1]
+    return match_energy(y.reshape(-1, y.shape[-1]), want.reshape(-1), engine).reshape(*lead, -1)
 
 
 def dense_hop(framing: Framing) -> int:

@@ -20,11 +20,19 @@ import numpy as np
 
 from .. import phase
 from ..dsp import scale as _scale
+from ..dsp.spectrum import match_energy
 from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..io.image import SpectrogramImage
-from ..params import MAX_CHANNELS, Metadata, SpecParams
-from ..pipeline import DEFAULT_TOP_DB
+from ..options import PhaseOptions
+from ..params import (
+    DEFAULT_N_MELS,
+    DEFAULT_TOP_DB,
+    DEFAULT_WINDOW,
+    MAX_CHANNELS,
+    Metadata,
+    SpecParams,
+)
 from .scipy_compat import WSS_FLOOR
 
 __all__ = ["KINDS", "to_image", "from_array"]
@@ -45,7 +53,7 @@ def to_image(
     n_fft: int | None = None,
     hop_length: int | None = None,
     win_length: int | None = None,
-    window: str = "hann",
+    window: str = DEFAULT_WINDOW,
     center: bool = True,
     fmin: float = 0.0,
     fmax: float | None = None,
@@ -118,7 +126,7 @@ def from_array(
     n_fft: int | None = None,
     hop_length: int | None = None,
     win_length: int | None = None,
-    window: str = "hann",
+    window: str = DEFAULT_WINDOW,
     center: bool = True,
     fmin: float = 0.0,
     fmax: float | None = None,
@@ -128,7 +136,9 @@ def from_array(
     seed: int | None = 0,
     workers: int | None = None,
     progress=None,
-    **options,
+    momentum: float | None = None,
+    tol: float | None = None,
+    options: PhaseOptions | None = None,
 ) -> np.ndarray:
     """Audio from a spectrogram array made with librosa, in one call.
 
@@ -140,7 +150,7 @@ def from_array(
     ----------
     S, sr, kind, ref, n_fft, hop_length, win_length, window, center, fmin, fmax, length
         As for :func:`to_image`.
-    method, n_iter, seed, progress, **options
+    method, n_iter, seed, momentum, tol, options, progress
         Phase retrieval, as for :func:`spec2img.decode`.
     workers : int or None
         FFT and BLAS threads; ``None`` means 1 (on a busy 2-core machine, more BLAS
@@ -179,6 +189,7 @@ def from_array(
     >>> M_db = librosa.power_to_db(M, ref=1.0)  # doctest: +SKIP
     >>> y_back = spec2img.from_array(M_db, sr, kind="mel_db")  # doctest: +SKIP
     """
+    retrieval = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
     S, params, n_samples = _prepare(
         S, sr, kind, n_fft, hop_length, win_length, window, center, fmin, fmax, length
     )
@@ -187,11 +198,8 @@ def from_array(
         linear = _linear_magnitude(S, kind, ref, params)
         engine = _engine(params, workers)
         y = phase.reconstruct(
-            linear, engine,
-            method=phase.DEFAULT_METHOD if method is None else method,
-            n_iter=phase.DEFAULT_N_ITER if n_iter is None else n_iter,
-            seed=seed, length=n_samples, progress=progress, **options,
-        )  # fmt: skip
+            linear, engine, length=n_samples, progress=progress, **retrieval.engine_kwargs()
+        )
         y = _match_level(y, S, kind, ref, params, engine)
     return y[0] if y.shape[0] == 1 else y
 
@@ -227,7 +235,7 @@ def _prepare(S, sr, kind, n_fft, hop_length, win_length, window, center, fmin, f
     params = SpecParams(
         sample_rate=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
         window=window, center=center, scale="mel" if mel else "linear",
-        n_mels=n_bins if mel else 128, fmin=fmin, fmax=fmax,
+        n_mels=n_bins if mel else DEFAULT_N_MELS, fmin=fmin, fmax=fmax,
     )  # fmt: skip
     if not mel and n_bins != params.n_fft // 2 + 1:
         raise ParameterError(
@@ -317,16 +325,10 @@ def _match_level(y, S, kind: str, ref: float, params: SpecParams, engine: Stft) 
     The comparison is made in the array's own terms (mel power for ``mel_power``),
     where the array is exact, not against the least-squares linear estimate.
     """
-    X = np.abs(engine.forward(y)).astype(np.float64)
-    if kind in _MEL_KINDS:
-        basis = _scale.mel_basis(params).astype(np.float64)
-        X = np.einsum("mf,...ft->...mt", basis, X**2 if kind != "mel" else X, optimize=True)
-    elif kind == "power":
-        X = X**2
     target = _undo_db(S, kind, ref)
     if kind in _POWER_KINDS:  # energy is the sum of powers, or of squared magnitudes
-        got, want = X.sum(axis=(-2, -1)), target.sum(axis=(-2, -1))
+        want = target.sum(axis=(-2, -1))
     else:
-        got, want = np.square(X).sum(axis=(-2, -1)), np.square(target).sum(axis=(-2, -1))
-    gain = np.sqrt(np.where(got > 0, want / np.where(got > 0, got, 1.0), 0.0))
-    return (y * gain[..., None].astype(np.float32)).astype(np.float32)
+        want = np.square(target).sum(axis=(-2, -1))
+    basis = _scale.mel_basis(params) if kind in _MEL_KINDS else None
+    return match_energy(y, want, engine, basis=basis, mel_power=kind in _POWER_KINDS)

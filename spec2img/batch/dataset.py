@@ -55,10 +55,11 @@ def shared_metadata(metas: list[dict]) -> dict:
     for other in metas[1:]:
         for key, value in first.items():
             if other.get(key) != value:
-                hint = {"sample_rate": " (use --sr)", "channels": " (use --mono)"}.get(key, "")
+                hint = {"sample_rate": " (use sr)", "channels": " (use mono)"}.get(key, "")
                 raise ParameterError(
                     f"images differ in {key} ({value!r} and {other.get(key)!r}){hint}; "
-                    "a training set needs one set of parameters"
+                    "a training set needs one set of parameters",
+                    params=("sr", "mono"),
                 )
     return first
 
@@ -130,6 +131,9 @@ def read_dataset(path: str | os.PathLike) -> tuple[Metadata, tuple[int, int], li
     try:
         meta = Metadata.from_dict(metadata)
         size = doc.get("size")
+        if size is None:  # written by hand: the images are on their STFT grid
+            height, width = meta.shape
+            size = [width, height]
         if not (isinstance(size, list) and len(size) == 2):
             raise ParameterError(f"size must be [width, height], not {size!r}")
         size = parse_size(f"{size[0]}x{size[1]}")

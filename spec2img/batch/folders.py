@@ -2,8 +2,8 @@
 
 Inputs are files, folders (walked recursively, hidden files skipped) and globs, local
 or fsspec URLs; outputs mirror each input's tree under ``OUTDIR`` with the new
-extension.  Every file is converted by the same function the single-file command
-uses (:func:`spec2img.cli.main.encode_file` / :func:`~spec2img.cli.main.decode_file`), so every
+extension.  Every file is converted by the same task the single-file command runs
+(:class:`spec2img.convert.EncodeTask` / :class:`~spec2img.convert.DecodeTask`), so every
 per-file option applies.  The files run (:mod:`spec2img.batch.runners`)
 
 - in this process (``--jobs 1``), in a pool of worker processes (``--jobs N``, default
@@ -15,14 +15,14 @@ per-file option applies.  The files run (:mod:`spec2img.batch.runners`)
 - safely: outputs are written atomically, and an interrupt (Ctrl-C, SIGTERM) stops the
   workers and removes their temporary files.
 
-This module holds the options, the planning (which input becomes which output) and
-the reporting (progress, summary, manifest, ``dataset.json``); it imports nothing heavy
-at the top, so that ``spec2img --help`` stays fast.
+This module holds the settings, the planning (which input becomes which output) and
+the reporting (progress, summary, manifest, ``dataset.json``); it knows nothing of the
+command line (the CLI declares the options and builds :class:`BatchSettings`) and
+imports nothing heavy at the top, so that worker processes start fast.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import functools
@@ -33,72 +33,17 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..cli.argtypes import finite_float, nonneg_float, positive_float, positive_int
-from ..errors import Spec2ImgError
+from ..errors import Spec2ImgError, one_line, printable
 from . import remote
-from .runners import Job, one_line, process, run_dask, run_pool, run_serial, with_file
+from .runners import Job, process, run_dask, run_pool, run_serial, with_file
 
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aif", ".aiff")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 SEGMENT_EXTS = (".png",)
 DECODE_FORMATS = ("wav", "flac", "ogg")
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
-    """Add the batch options (and, for encode, segments and training sets) to ``p``."""
-    b = p.add_argument_group("several files (with -o OUTDIR)")
-    b.add_argument("-o", "--output-dir", metavar="OUTDIR",
-                   help="convert every input into this folder, mirroring folders")  # fmt: skip
-    b.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
-                   help="files converted at once (default: all cores)")  # fmt: skip
-    b.add_argument("--overwrite", action="store_true",
-                   help="redo outputs that are already newer than their input")  # fmt: skip
-    b.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
-    b.add_argument("--manifest", metavar="FILE.csv|.jsonl",
-                   help="record each file's parameters and result")  # fmt: skip
-    b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="run the files as tasks on this Dask cluster (dask://HOST:PORT too)")  # fmt: skip
-    if kind == "decode":
-        b.add_argument("--format", choices=DECODE_FORMATS, default="wav",
-                       help="output extension in a folder (wav)")  # fmt: skip
-    if kind == "encode":
-        s = p.add_argument_group("long recordings and training sets")
-        s.add_argument("--segment", type=positive_float, metavar="SECONDS",
-                       help="cut into images of this length: OUT_000.png, OUT_001.png, ...")  # fmt: skip
-        s.add_argument("--overlap", type=nonneg_float, default=None, metavar="SECONDS",
-                       help="seconds shared by consecutive segments (0)")  # fmt: skip
-        s.add_argument("--db-range", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
-                       help="fixed dB of pixel 0 and 65535, so levels compare across images "
-                       "(with --segment, default: --top-db below full scale)")  # fmt: skip
-
-
-def check_arguments(args: argparse.Namespace, error: Callable[[str], None]) -> None:
-    """Usage checks that argparse cannot express; ``error`` exits with status 2."""
-    n = len(args.inputs)
-    if args.output_dir is None:
-        if n != 2:
-            error(f"give INPUT OUTPUT, or INPUT... -o OUTDIR ({n} path(s) and no -o)")
-        src = args.inputs[0]
-        if not remote.is_remote(src) and (os.path.isdir(src) or _is_glob(src)):
-            error(f"{src}: a folder or a glob needs -o OUTDIR")
-        for flag in ("manifest", "scheduler"):
-            if getattr(args, flag, None):
-                error(f"--{flag} needs -o OUTDIR")
-    manifest = getattr(args, "manifest", None)
-    if manifest and Path(manifest).suffix.lower() not in (".csv", ".jsonl"):
-        error(f"--manifest {manifest}: use a .csv or .jsonl file name")
-    overlap = getattr(args, "overlap", None)
-    if overlap is not None and getattr(args, "segment", None) is None:
-        error("--overlap needs --segment")
-
-
-def _is_glob(path: str) -> bool:
-    return remote.has_magic(path) and not os.path.exists(path)
 
 
 def plan(
@@ -162,7 +107,7 @@ def _expand(item: str, exts, out_abs) -> list[tuple[str, str]] | None:
     if remote.is_remote(item):
         return remote.list_files(item, exts)
     path = remote.local(item)
-    if _is_glob(path):
+    if remote.is_glob(path):
         base = remote._static_prefix(path) or "."
         files = []
         for match in sorted(glob.glob(path, recursive=True)):
@@ -212,36 +157,101 @@ def _join(folder: str, rel: str) -> str:
 # ---------------------------------------------------------------- the batch
 
 
-def run(args: argparse.Namespace, fn, kind: str) -> int:
-    """Run ``spec2img encode|decode INPUT... -o OUTDIR``; return the exit status.
+@dataclass(frozen=True)
+class BatchSettings:
+    """How a batch runs (``INPUT... -o OUTDIR``).
 
     Parameters
     ----------
-    args : argparse.Namespace
-        Parsed command line, as for the single-file command.
-    fn : callable(args, src, dst) -> dict
-        The single-file conversion (module-level, so that workers can import it).
+    output_dir : str
+        Folder (or URL) the outputs mirror the inputs into.
     kind : {"encode", "decode"}
+    suffix : str
+        Extension of the outputs (``.png``, ``.wav``, ...).
+    jobs : int or None
+        Files converted at once (``None``: all cores).
+    scheduler : str or None
+        Dask scheduler address: run the files as tasks there.
+    overwrite, fail_fast : bool
+        Redo fresh outputs; stop at the first failure.
+    manifest : str or None
+        ``.csv`` or ``.jsonl`` file recording every file's parameters and result.
+    dataset_size : (int, int) or None
+        Pixel size of the images, for the ``dataset.json`` of a segmented encode.
+    quiet : bool
+        No summary line (errors and warnings are still printed).
     """
-    from ..cli.progress import ProgressBar
 
-    exts, suffix = (AUDIO_EXTS, ".png") if kind == "encode" else (IMAGE_EXTS, f".{args.format}")
-    jobs, problems = plan(args.inputs, args.output_dir, exts=exts, suffix=suffix)
-    if not remote.is_remote(args.output_dir) and jobs:
-        os.makedirs(remote.local(args.output_dir), exist_ok=True)
-    clean = argparse.Namespace(**{k: v for k, v in vars(args).items() if not callable(v)})
-    n_workers = args.jobs or _cores()
-    if n_workers > 1 and clean.workers is None:
-        clean.workers = 1  # one FFT thread per worker: the processes share the cores
-    work = functools.partial(process, fn=fn, args=clean, overwrite=args.overwrite)
-    if args.scheduler:
-        runner = run_dask(work, jobs, args.scheduler)
+    output_dir: str
+    kind: str
+    suffix: str
+    jobs: int | None = None
+    scheduler: str | None = None
+    overwrite: bool = False
+    fail_fast: bool = False
+    manifest: str | None = None
+    dataset_size: tuple[int, int] | None = None
+    quiet: bool = False
+
+
+class _NoBar:
+    """Progress that shows nothing (the batch's default)."""
+
+    def __call__(self, done: int, total: int) -> None:
+        pass
+
+    def write(self, line: str) -> None:
+        print(line, file=sys.stderr)
+
+    def close(self) -> None:
+        pass
+
+
+def run(
+    task,
+    inputs: list[str],
+    settings: BatchSettings,
+    *,
+    bar=None,
+    spell: Callable[[str, tuple[str, ...]], str] | None = None,
+    segmented: bool = False,
+) -> int:
+    """Convert every file ``inputs`` name into ``settings.output_dir``; return the exit status.
+
+    Parameters
+    ----------
+    task : callable(src, dst) -> dict
+        The single-file conversion, picklable (:class:`spec2img.convert.EncodeTask`
+        or :class:`~spec2img.convert.DecodeTask`), with ``fresh``, ``with_workers`` and
+        ``record`` methods.
+    inputs : list of str
+        Files, folders and globs, local or URLs.
+    settings : BatchSettings
+    bar : object or None
+        Progress: ``bar(done, total)``, ``bar.write(line)`` (a line for the terminal),
+        ``bar.close()``; the CLI passes its terminal progress bar.
+    spell : callable(text, params) -> str or None
+        Rewrites an error's parameter names for the face that prints it (the CLI's
+        flags); ``None`` prints them as they are.
+    segmented : bool
+        The task writes segment series: also write ``dataset.json``.
+    """
+    exts, suffix = (AUDIO_EXTS if settings.kind == "encode" else IMAGE_EXTS), settings.suffix
+    jobs, problems = plan(inputs, settings.output_dir, exts=exts, suffix=suffix)
+    if not remote.is_remote(settings.output_dir) and jobs:
+        os.makedirs(remote.local(settings.output_dir), exist_ok=True)
+    n_workers = settings.jobs or _cores()
+    if n_workers > 1:
+        task = task.with_workers(1)  # one FFT thread per worker: the processes share the cores
+    work = functools.partial(process, task=task, overwrite=settings.overwrite)
+    if settings.scheduler:
+        runner = run_dask(work, jobs, settings.scheduler)
     elif min(n_workers, len(jobs)) <= 1:
         runner = run_serial(work, jobs)
     else:
         runner = run_pool(work, jobs, min(n_workers, len(jobs)))
 
-    bar = ProgressBar(kind, enabled=None if not args.quiet else False, unit="files")
+    bar = _NoBar() if bar is None else bar
     counts = {"converted": 0, "skipped": 0, "failed": 0}
     rows: list[dict] = []
     start = time.monotonic()
@@ -251,19 +261,22 @@ def run(args: argparse.Namespace, fn, kind: str) -> int:
         counts[result["status"]] += 1
         rows.append(result)
         for w in result.get("warnings", []):
-            bar.write(f"spec2img: warning: {with_file(result['src'], w)}")
+            bar.write(f"spec2img: warning: {printable(with_file(result['src'], w))}")
         if result["status"] == "failed":
-            bar.write(f"spec2img: error: {result['reason']}")
+            reason = printable(result["reason"])
+            if spell is not None and result.get("params"):
+                reason = spell(reason, tuple(result["params"]))
+            bar.write(f"spec2img: error: {reason}")
 
     for src, reason in problems:
         report({"index": -1, "src": src, "status": "failed", "outputs": [], "warnings": [],
                 "reason": reason, "seconds": 0.0})  # fmt: skip
     try:
-        if not (problems and args.fail_fast):
+        if not (problems and settings.fail_fast):
             for i, (_job, result) in enumerate(runner, 1):
                 report(result)
                 bar(i, len(jobs))
-                if result["status"] == "failed" and args.fail_fast:
+                if result["status"] == "failed" and settings.fail_fast:
                     break
     except KeyboardInterrupt:
         interrupted = True
@@ -273,11 +286,11 @@ def run(args: argparse.Namespace, fn, kind: str) -> int:
         bar.close()
     code = 130 if interrupted else (1 if counts["failed"] else 0)
     rows.sort(key=lambda r: (r["index"], r["src"]))
-    if args.manifest:
-        write_manifest(args.manifest, rows, kind=kind, options=_options(clean, kind))
-    if kind == "encode" and getattr(args, "segment", None) and not interrupted:
-        code = max(code, _write_dataset(args, rows, bar))
-    if not args.quiet or interrupted:
+    if settings.manifest:
+        write_manifest(settings.manifest, rows, kind=settings.kind, options=task.record())
+    if segmented and not interrupted:
+        code = max(code, _write_dataset(settings, rows, bar, spell))
+    if not settings.quiet or interrupted:
         elapsed = time.monotonic() - start
         done = counts["converted"] + counts["skipped"]
         note = " (interrupted)" if interrupted else ""
@@ -297,22 +310,7 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _options(args, kind: str) -> dict:
-    """Per-run options worth recording next to each file's metadata."""
-    names = (
-        ("n_iter", "seed", "method", "momentum", "subtype", "normalize")
-        if kind == "decode"
-        else ("segment", "overlap", "db_range", "size", "sr", "mono")
-    )
-    out = {}
-    for name in names:
-        value = getattr(args, name, None)
-        if value is not None and value is not False:
-            out[name] = list(value) if isinstance(value, tuple | list) else value
-    return out
-
-
-def _write_dataset(args, rows: list[dict], bar) -> int:
+def _write_dataset(settings: BatchSettings, rows: list[dict], bar, spell) -> int:
     from .dataset import write_dataset
 
     entries = [
@@ -321,15 +319,16 @@ def _write_dataset(args, rows: list[dict], bar) -> int:
     ]  # fmt: skip
     if not entries:
         return 0
-    folder = args.output_dir
+    folder, size = settings.output_dir, settings.dataset_size
     try:
         if remote.is_remote(folder):
             with remote.staged(f"{folder.rstrip('/')}/dataset.json") as (tmp, publish):
-                publish([write_dataset(folder, entries, size=args.size, dst=tmp)])
+                publish([write_dataset(folder, entries, size=size, dst=tmp)])
         else:
-            write_dataset(remote.local(folder), entries, size=args.size)
+            write_dataset(remote.local(folder), entries, size=size)
     except Spec2ImgError as e:
-        bar.write(f"spec2img: error: dataset.json not written: {one_line(e)}")
+        reason = one_line(e) if spell is None else spell(one_line(e), e.params)
+        bar.write(f"spec2img: error: dataset.json not written: {reason}")
         return 1
     return 0
 

@@ -34,6 +34,11 @@ def local(path) -> str:
     return text[len("file://") :] if text.startswith("file://") else text
 
 
+def is_glob(path: str) -> bool:
+    """A local pattern with wildcards that names no file of its own."""
+    return has_magic(path) and not os.path.exists(path)
+
+
 def has_magic(path) -> bool:
     return any(c in str(path) for c in _MAGIC)
 

@@ -1,7 +1,7 @@
 """Where the files of a batch run: this process, a pool of processes, a Dask cluster.
 
-Each runner takes ``work(job) -> result`` (:func:`process` bound to the single-file
-conversion) and the jobs, and yields ``(job, result)`` as files finish.  Closing a
+Each runner takes ``work(job) -> result`` (:func:`process` bound to a single-file
+task from :mod:`spec2img.convert`) and the jobs, and yields ``(job, result)`` as files finish.  Closing a
 runner early (fail-fast, Ctrl-C, SIGTERM) stops its workers and removes the temporary
 files they were writing; a bad file is a result, never an exception.
 
@@ -11,7 +11,6 @@ processes start quickly.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import glob
 import os
@@ -23,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, Spec2ImgError
+from ..errors import InputError, Spec2ImgError, one_line, printable
 from . import remote
 
 #: Environment of worker processes: one thread for every numeric library.
@@ -50,35 +49,46 @@ _IS_WORKER = False
 _IN_TASK = False
 
 
-def process(job: Job, *, fn, args: argparse.Namespace, overwrite: bool) -> dict:
-    """Convert one file with ``fn(args, src, dst)``; never raises for a bad file.
+def process(job: Job, *, task, overwrite: bool) -> dict:
+    """Convert one file with ``task(src, dst)``; never raises for a bad file.
+
+    Parameters
+    ----------
+    job : Job
+    task : callable(src, dst) -> dict
+        The single-file conversion (picklable, for worker processes), returning at least
+        ``outputs`` (paths written) and maybe ``images``; ``task.fresh(src, dst)``, if
+        the task has it, returns the same for outputs that need no redoing, or ``None``.
+    overwrite : bool
+        Convert even where ``task.fresh`` says the outputs are up to date.
 
     Returns
     -------
     dict
         ``status`` ('converted', 'skipped' or 'failed'), ``src``, ``outputs`` (list),
-        ``images`` (output image metadata, encode), ``reason`` (failed), ``warnings``,
-        ``seconds``.
+        ``images`` (output image metadata, encode), ``reason`` (failed), ``params``
+        (the parameter names the reason mentions), ``warnings``, ``seconds``.
     """
     global _IN_TASK
     start = time.monotonic()
     result = {"index": job.index, "src": job.label or job.src, "outputs": [], "warnings": []}
+    fresh = None if overwrite else getattr(task, "fresh", None)
     _IN_TASK = True
     try:
         with _single_threaded(), warnings.catch_warnings(record=True) as caught:
-            done = None if overwrite else fresh_outputs(job, args)
+            done = None if fresh is None else fresh(job.src, job.dst)
             if done is not None:
                 result.update(status="skipped", **done)
             else:
                 with remote.fetched(job.src) as src, remote.staged(job.dst) as (dst, publish):
-                    out = fn(args, src, dst)
+                    out = task(src, dst)
                     out["outputs"] = publish(out["outputs"])
                     for item, url in zip(out.get("images", []), out["outputs"], strict=False):
                         item["image"] = url
                 result.update(status="converted", **out)
         result["warnings"] = [one_line(w.message) for w in caught]
     except Spec2ImgError as e:
-        result.update(status="failed", reason=with_file(job.src, e))
+        result.update(status="failed", reason=with_file(job.src, e), params=list(e.params))
     except MemoryError:
         result.update(status="failed", reason=f"{job.src}: out of memory")
     except KeyboardInterrupt:
@@ -97,61 +107,6 @@ def process(job: Job, *, fn, args: argparse.Namespace, overwrite: bool) -> dict:
         result["reason"] = result["reason"].replace(job.src, job.label)
     result["seconds"] = round(time.monotonic() - start, 3)
     return result
-
-
-def fresh_outputs(job: Job, args) -> dict | None:
-    """The outputs of ``job`` if they all exist and are at least as new as its input."""
-    src_time = remote.mtime(job.src)
-    if src_time is None:
-        return None  # the conversion reports the missing input
-    if getattr(args, "segment", None):
-        return _fresh_segments(job, src_time)
-    t = remote.mtime(job.dst)
-    if t is None or t < src_time:
-        return None
-    out = {"outputs": [job.dst]}
-    if job.dst.lower().endswith(".png"):
-        meta = _read_meta(job.dst)
-        out["images"] = [{"image": job.dst, "metadata": meta}] if meta else []
-    return out
-
-
-def _fresh_segments(job: Job, src_time: float) -> dict | None:
-    from .segments import segment_info, segment_path
-
-    for width in range(3, 8):
-        first = segment_path(job.dst, 0, 10 ** (width - 1) + 1)
-        first = remote.sibling(job.dst, first.name)
-        if remote.mtime(first) is not None:
-            break
-    else:
-        return None
-    images = []
-    meta = _read_meta(first, parsed=True)
-    info = segment_info(meta) if meta is not None else None
-    if info is None:
-        return None
-    for k in range(info.count):
-        path = remote.sibling(job.dst, segment_path(job.dst, k, info.count).name)
-        t = remote.mtime(path)
-        if t is None or t < src_time:
-            return None
-        m = meta if k == 0 else _read_meta(path, parsed=True)
-        if m is None or m.extra.get("segment_count") != str(info.count):
-            return None
-        images.append({"image": path, "metadata": m.to_dict()})
-    return {"outputs": [i["image"] for i in images], "images": images}
-
-
-def _read_meta(path: str, *, parsed: bool = False):
-    from .segments import read_meta
-
-    try:
-        with remote.open_binary(path) as f:
-            meta, _ = read_meta(f)
-    except (Spec2ImgError, OSError):
-        return None
-    return meta if parsed else meta.to_dict()
 
 
 @contextlib.contextmanager
@@ -184,16 +139,12 @@ def _worker_terminated(signum, frame):
 
 
 def with_file(path: str, e: BaseException) -> str:
+    """``e`` as one printable line that starts with the file's name."""
     msg = one_line(e)
-    name = str(path)
-    if msg.startswith(name) or msg.startswith(os.path.basename(name) + ":"):
+    name = printable(str(path))
+    if msg.startswith(name) or msg.startswith(printable(os.path.basename(str(path))) + ":"):
         return msg
     return f"{name}: {msg}"
-
-
-def one_line(e) -> str:
-    text = " ".join(str(e).split())
-    return text or type(e).__name__
 
 
 def run_serial(work, jobs: list[Job]) -> Iterator[tuple[Job, dict]]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MetadataError, ParameterError, in_file
+from ..options import DEFAULT_PHASE, PhaseOptions
 from ..params import MAX_N_SAMPLES, Metadata, SpecParams
 
 #: The metadata keys of a segment, in the order they are written.
@@ -172,7 +172,7 @@ def full_scale_db_max(params: SpecParams) -> float:
     of the filterbank.  A dB range topped here never clips audio that fits a WAV file.
     """
     from ..dsp.scale import mel_basis
-    from ..dsp.stft import get_window
+    from ..dsp.windows import get_window
 
     bound = float(np.sum(np.abs(get_window(params.window, params.win_length, params.n_fft))))
     if params.scale == "mel":
@@ -230,11 +230,13 @@ def encode_segments(
     """
     from ..dsp.scale import linear_to_mel, mel_basis
     from ..dsp.stft import Stft
+    from ..io.audio import check_audio
+    from ..io.image import image_from_magnitude
+    from ..params import DEFAULT_TOP_DB
     from ..phase.blocks import frames
-    from ..pipeline import DEFAULT_TOP_DB, _check_audio, image_from_magnitude
 
     spec = SpecParams(sample_rate=sr, **params)
-    y = _check_audio(y, spec)
+    y = check_audio(y, spec)
     length, offsets = plan(y.shape[-1], spec, segment=segment, overlap=overlap)
     if db_range is None:
         top = full_scale_db_max(spec)
@@ -259,36 +261,20 @@ def read_meta(path) -> tuple[Metadata, tuple[int, int]]:
     Parameters
     ----------
     path : path-like or binary file object
+        Read with the bounded header reader (:func:`spec2img.io.png.read_header`).
     """
-    from PIL import Image, UnidentifiedImageError
-
-    from ..io.image import PLAIN_IMAGE_HINT
-    from ..io.png import PREFIX
+    from ..io.image import PLAIN_IMAGE_HINT, PLAIN_IMAGE_PARAMS
+    from ..io.png import read_header
 
     name = getattr(path, "path", None) or getattr(path, "name", None) or path
-    if isinstance(path, str | os.PathLike) and not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
+    header = read_header(path, max_pixels=None)
+    if not header.text:
+        raise MetadataError(
+            f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
+            params=PLAIN_IMAGE_PARAMS,
+        )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)  # reads the header only: no pixels are decoded here
-        with img:
-            size = img.size
-            info = img.info  # chunks before the pixels, where spec2img writes its own
-            if not any(isinstance(k, str) and k.startswith(PREFIX) for k in info):
-                info = getattr(img, "text", {})  # text after the pixels: decodes them
-            text = {k[len(PREFIX) :]: v for k, v in info.items()
-                    if isinstance(k, str) and k.startswith(PREFIX) and isinstance(v, str)}  # fmt: skip
-    except UnidentifiedImageError:
-        raise InputError(f"{name}: not an image Pillow can read") from None
-    except Image.DecompressionBombError:
-        raise MetadataError(f"{name}: too large to be a spec2img segment image") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise InputError(f"{name}: broken or truncated image ({e})") from None
-    if not text:
-        raise MetadataError(f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}")
-    try:
-        return Metadata.from_text(text), size
+        return Metadata.from_text(header.text), (header.width, header.height)
     except MetadataError as e:
         raise in_file(name, e) from None
 
@@ -425,7 +411,15 @@ class _Stitched:
         return out
 
 
-def join_series(series, *, max_pixels=None, **options) -> tuple[np.ndarray, int]:
+def join_series(
+    series,
+    *,
+    options: PhaseOptions = DEFAULT_PHASE,
+    max_pixels=None,
+    workers=None,
+    progress=None,
+    block_frames: int | None = None,
+) -> tuple[np.ndarray, int]:
     """Decode a checked series (from :func:`read_series`) into one recording.
 
     Returns
@@ -442,7 +436,8 @@ def join_series(series, *, max_pixels=None, **options) -> tuple[np.ndarray, int]
         n_samples=series[0][2].total_samples, channels=first.channels,
     )  # fmt: skip
     source = _Stitched(series, meta, max_pixels=max_pixels)
-    y = decode_frames(source, meta, **options)
+    y = decode_frames(source, meta, options=options, workers=workers, progress=progress,
+                      block_frames=block_frames)  # fmt: skip
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
 
@@ -493,7 +488,7 @@ def audio_to_segments(
             path = segment_path(dst, info.index, info.count)
             out = image
             if size is not None:
-                from ..pipeline import resize_image
+                from ..io.image import resize_image
 
                 out = resize_image(image, size)
             out.save(path, inputs=[src])
@@ -510,7 +505,15 @@ def join(
     subtype: str | None = None,
     normalize: bool = False,
     max_pixels: int | None = None,
-    **options,
+    method: str | None = None,
+    n_iter: int | None = None,
+    seed: int | None = 0,
+    momentum: float | None = None,
+    tol: float | None = None,
+    options: PhaseOptions | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Decode a recording's segment images and write it as one audio file, atomically.
 
@@ -524,8 +527,8 @@ def join(
         As :func:`spec2img.pipeline.image_to_audio`.
     max_pixels : int or None
         Pixel limit per segment image.
-    **options
-        Keyword arguments of :func:`spec2img.pipeline.decode` (``n_iter``, ``seed``, ...).
+    method, n_iter, seed, momentum, tol, options, workers, progress, block_frames
+        Phase retrieval, as for :func:`spec2img.decode`.
 
     Returns
     -------
@@ -534,10 +537,12 @@ def join(
     from ..io.atomic import check_output
     from ..io.audio import output_format, save_audio
 
+    options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
     srcs = [Path(s) for s in srcs]
     output_format(dst, subtype)
     check_output(dst, srcs)
     series = read_series(srcs)
-    y, sr = join_series(series, max_pixels=max_pixels, **options)
+    y, sr = join_series(series, options=options, max_pixels=max_pixels, workers=workers,
+                        progress=progress, block_frames=block_frames)  # fmt: skip
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=srcs)
     return y, sr

@@ -15,16 +15,28 @@ import sys
 import warnings
 
 from .. import __version__
-from ..errors import InputError, ParameterError, Spec2ImgError
+from ..errors import InputError, ParameterError, Spec2ImgError, one_line, printable
+from ..options import (
+    DEFAULT_METHOD,
+    DEFAULT_N_ITER,
+    METHODS,
+    PLAIN_FIELDS,
+    AudioOutput,
+    EncodeOptions,
+    PhaseOptions,
+    PlainOptions,
+)
+from ..params import DEFAULT_N_FFT, DEFAULT_N_MELS, DEFAULT_TOP_DB, DEFAULT_WINDOW
 from .argtypes import finite_float, nonneg_int, positive_int
 
 PROG = "spec2img"
 
-# Phase retrieval methods and defaults, spelled out here so that --help need not import
-# numpy (tests/test_cli_phase.py checks them against spec2img.phase).
-METHODS = ("pghi+fgla", "fgla", "pghi", "gla")
-DEFAULT_METHOD = "pghi+fgla"
-DEFAULT_N_ITER = 100
+#: How a parameter is spelled on this command line where it differs from ``--name``,
+#: in the lists of what to give (``--sr RATE``).
+FLAG_METAVARS = {
+    "sr": "--sr RATE", "n_fft": "--n-fft N", "duration": "--duration SECONDS",
+    "frames": "--frames N", "db_range": "--db-range LOW HIGH",
+}  # fmt: skip
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -61,10 +73,6 @@ def _add_audio_output(g) -> None:
     )  # fmt: skip
 
 
-def _max_pixels(args) -> dict:
-    return {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
-
-
 def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retrieval"):
     """The phase-retrieval options of every command that writes audio; returns the group."""
     g = p.add_argument_group(title)
@@ -82,14 +90,13 @@ def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retriev
     return g
 
 
-def _phase_options(args) -> dict:
-    """Keyword arguments of :func:`spec2img.decode` from :func:`_add_phase_retrieval`'s options."""
-    options = {"n_iter": args.n_iter, "seed": args.seed, "workers": args.workers}
-    if args.method is not None:
-        options["method"] = args.method
-    if args.momentum is not None:
-        options["momentum"] = args.momentum
-    return options
+def _phase_options(args) -> PhaseOptions:
+    """The :class:`PhaseOptions` of :func:`_add_phase_retrieval`'s options."""
+    return PhaseOptions.of(args.method, args.n_iter, args.seed, args.momentum)
+
+
+def _audio_output(args) -> AudioOutput:
+    return AudioOutput(subtype=args.subtype, normalize=args.normalize)
 
 
 def _add_encode(sub) -> None:
@@ -105,19 +112,22 @@ def _add_encode(sub) -> None:
         "files, folders and globs with -o OUTDIR",
     )  # fmt: skip
     g = p.add_argument_group("spectrogram (librosa's names)")
-    g.add_argument("--n-fft", type=positive_int, default=2048, help="FFT size (2048)")
+    g.add_argument("--n-fft", type=positive_int, default=DEFAULT_N_FFT,
+                   help=f"FFT size ({DEFAULT_N_FFT})")  # fmt: skip
     g.add_argument("--hop-length", type=positive_int, help="hop (default win_length / 4)")
     g.add_argument("--win-length", type=positive_int, help="window length (default n_fft)")
-    g.add_argument("--window", default="hann", help="any scipy window name (hann)")
+    g.add_argument("--window", default=DEFAULT_WINDOW,
+                   help=f"any scipy window name ({DEFAULT_WINDOW})")  # fmt: skip
     g.add_argument("--sr", type=positive_int, help="resample to this rate first")
     g.add_argument("--mono", action="store_true", help="downmix to one channel")
     g.add_argument("--scale", choices=["linear", "mel"], default="linear")
-    g.add_argument("--n-mels", type=positive_int, default=128, help="mel bands (128)")
+    g.add_argument("--n-mels", type=positive_int, default=DEFAULT_N_MELS,
+                   help=f"mel bands ({DEFAULT_N_MELS})")  # fmt: skip
     g.add_argument("--fmin", type=finite_float, default=0.0, help="lowest mel frequency, Hz (0)")
     g.add_argument("--fmax", type=finite_float, help="highest mel frequency, Hz (sr / 2)")
     g.add_argument(
-        "--top-db", type=finite_float, default=120.0,
-        help="dynamic range kept below the peak, dB (120)",
+        "--top-db", type=finite_float, default=DEFAULT_TOP_DB,
+        help=f"dynamic range kept below the peak, dB ({DEFAULT_TOP_DB:g})",
     )  # fmt: skip
     g.add_argument(
         "--size", type=_size, metavar="WxH",
@@ -165,12 +175,6 @@ def _add_decode(sub) -> None:
     p.set_defaults(func=_cmd_decode)
 
 
-#: decode options of the plain-image group, as names of plain_spec() arguments.
-PLAIN_OPTIONS = (
-    "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
-    "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
-    "crop", "preset",
-)  # fmt: skip
 #: --preset choices, spelled out so that --help need not import the presets module.
 PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion")
 
@@ -261,7 +265,7 @@ def _add_show(sub) -> None:
 
 
 def _add_batch(p: argparse.ArgumentParser, kind: str) -> None:
-    from ..batch.folders import add_arguments, check_arguments
+    from .batch_args import add_arguments, check_arguments
 
     add_arguments(p, kind)
     p.set_defaults(check=lambda args: check_arguments(args, p.error))
@@ -319,161 +323,87 @@ def create_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_encode(args) -> int:
-    if args.output_dir is not None:
-        from ..batch.folders import run
+    from .. import convert
 
-        return run(args, encode_file, "encode")
-    result = encode_file(args, *args.inputs)
-    if not args.quiet:
-        _say(result["message"])
-    return 0
-
-
-def encode_file(args, src: str, dst: str) -> dict:
-    """Encode one file as ``spec2img encode`` does; the batch runs this for every file.
-
-    Returns
-    -------
-    dict
-        ``outputs`` (paths written), ``images`` (each output's path and metadata dict)
-        and ``message`` (the line the command prints).
-    """
-    params = dict(
+    options = EncodeOptions(
         n_fft=args.n_fft, hop_length=args.hop_length, win_length=args.win_length,
         window=args.window, scale=args.scale, n_mels=args.n_mels, fmin=args.fmin,
-        fmax=args.fmax, top_db=args.top_db, workers=args.workers,
+        fmax=args.fmax, top_db=args.top_db,
+        db_range=None if args.db_range is None else tuple(args.db_range),
+        sr=args.sr, mono=args.mono, size=args.size, keep_phase=args.keep_phase,
+        segment=args.segment, overlap=args.overlap or 0.0, workers=args.workers,
     )  # fmt: skip
-    if args.db_range is not None:
-        params["db_range"] = tuple(args.db_range)
-    if args.segment is not None:
-        from ..batch.segments import audio_to_segments
-
-        if args.keep_phase:
-            raise ParameterError("--keep-phase does not combine with --segment")
-        written = audio_to_segments(
-            src, dst, segment=args.segment, overlap=args.overlap or 0.0, sr=args.sr,
-            mono=args.mono, size=args.size, **params,
-        )  # fmt: skip
-        images = [{"image": str(p), "metadata": im.meta.to_dict()} for p, im in written]
-        first, last = written[0][0], written[-1][0]
-        shape = _size_text(written[0][1], args.size)
-        span = f"{first}" if len(written) == 1 else f"{first} ... {last.name}"
-        message = f"wrote {len(written)} segment(s) {span} ({shape} each)"
-    else:
-        from ..pipeline import audio_to_image
-
-        image = audio_to_image(
-            src, dst, sr=args.sr, mono=args.mono, size=args.size,
-            keep_phase=args.keep_phase, **params,
-        )  # fmt: skip
-        images = [{"image": str(dst), "metadata": image.meta.to_dict()}]
-        h, w = image.pixels.shape
-        message = f"wrote {dst} ({w}x{h}, {image.meta.channels} channel(s))"
-        if image.phase is not None:
-            from ..phase.keep import sidecar_path
-
-            message += f"; wrote {sidecar_path(dst)} (its phase)"
-    return {"outputs": [i["image"] for i in images], "images": images, "message": message}
-
-
-def _size_text(image, size) -> str:
-    if size is not None:
-        return f"{size[0]}x{size[1]}"
-    h, w = image.pixels.shape
-    return f"{w}x{h}"
+    if args.output_dir is not None:
+        return _run_batch(args, convert.EncodeTask(options), ".png",
+                          segmented=args.segment is not None)  # fmt: skip
+    _say(convert.encode_file(*args.inputs, options).message, args)
+    return 0
 
 
 def _cmd_decode(args) -> int:
-    if args.output_dir is not None:
-        from ..batch.folders import run
-
-        return run(args, decode_file, "decode")
+    from .. import convert
     from .progress import ProgressBar
 
-    src = args.inputs[0]
+    kept = False if args.no_phase else (args.phase or True)
+    task = convert.DecodeTask(
+        phase=_phase_options(args), output=_audio_output(args), plain=_plain_options(args),
+        kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers,
+    )  # fmt: skip
+    if args.output_dir is not None:
+        return _run_batch(args, task, f".{args.format}")
+    src, dst = args.inputs
     with ProgressBar(f"decoding {os.path.basename(src)}",
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        result = decode_file(args, *args.inputs, progress=bar)
-    if not args.quiet:
-        _say(result["message"])
+        result = convert.decode_file(
+            src, dst, phase=task.phase, output=task.output, plain=task.plain,
+            kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers, progress=bar,
+        )  # fmt: skip
+    _say(result.message, args)
     return 0
 
 
-def decode_file(args, src: str, dst: str, *, progress=None) -> dict:
-    """Decode one file as ``spec2img decode`` does; the batch runs this for every file.
+def _run_batch(args, task, suffix: str, *, segmented: bool = False) -> int:
+    from ..batch.folders import BatchSettings, run
+    from .progress import ProgressBar
 
-    Returns
-    -------
-    dict
-        ``outputs``, ``metadata`` (the input image's, when it has spec2img metadata)
-        and ``message``.
-    """
-    from ..pipeline import image_to_audio
-
-    options = _phase_options(args)
-    options["phase"] = False if args.no_phase else (args.phase or True)
-    y, sr = image_to_audio(
-        src, dst, subtype=args.subtype, normalize=args.normalize,
-        max_pixels=args.max_pixels, plain=_plain_options(args), progress=progress, **options,
+    settings = BatchSettings(
+        output_dir=args.output_dir, kind=args.command, suffix=suffix, jobs=args.jobs,
+        scheduler=args.scheduler, overwrite=args.overwrite, fail_fast=args.fail_fast,
+        manifest=args.manifest, dataset_size=getattr(args, "size", None), quiet=args.quiet,
     )  # fmt: skip
-    return {
-        "outputs": [str(dst)], "metadata": _metadata_of(src),
-        "message": f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
-    }  # fmt: skip
-
-
-def _metadata_of(path) -> dict:
-    from ..batch.segments import read_meta
-
-    try:
-        return read_meta(path)[0].to_dict()
-    except Spec2ImgError:
-        return {}
+    bar = ProgressBar(args.command, enabled=None if not args.quiet else False, unit="files")
+    return run(task, args.inputs, settings, bar=bar, spell=_respell, segmented=segmented)
 
 
 def _cmd_join(args) -> int:
+    from .. import convert
     from ..batch.folders import SEGMENT_EXTS, expand
-    from ..batch.segments import join
     from .progress import ProgressBar
 
     *inputs, dst = args.paths
     srcs, problems = expand(inputs, SEGMENT_EXTS)
     if problems:
         raise InputError(problems[0][1])
-    options = _phase_options(args)
     with ProgressBar(f"joining {len(srcs)} segment(s)",
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        y, sr = join(
-            srcs, dst, subtype=args.subtype, normalize=args.normalize,
-            max_pixels=args.max_pixels, progress=bar, **options,
+        result = convert.join_files(
+            srcs, dst, phase=_phase_options(args), output=_audio_output(args),
+            max_pixels=args.max_pixels, workers=args.workers, progress=bar,
         )  # fmt: skip
-    if not args.quiet:
-        _say(f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz from {len(srcs)} segment(s))")
+    _say(result.message, args)
     return 0
 
 
-def _plain_options(args, skip=()) -> dict:
-    """The plain-image options given on the command line, as plain_spec() arguments."""
-    from ..errors import ParameterError
-
-    names = [k for k in PLAIN_OPTIONS if k not in skip]
-    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-    for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):
-        if k in given:
-            v = given[k]
-            if not float(v).is_integer():
-                raise ParameterError(f"--{k.replace('_', '-')} must be a whole number, not {v:g}")
-            given[k] = int(v)
-    if "db_range" in given:
-        given["db_range"] = tuple(given["db_range"])
+def _plain_options(args, skip=()) -> PlainOptions:
+    """The plain-image options given on the command line (less those in ``skip``)."""
+    names = [k for k in PLAIN_FIELDS if k not in skip]
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if "crop" in given:
         given["crop"] = _crop(given["crop"])
-    return given
+    return PlainOptions(**given)
 
 
 def _crop(text: str) -> tuple[float, float, float, float]:
-    from ..errors import ParameterError
-
     parts = text.replace(" ", "").split(",")
     try:
         box = tuple(float(v) for v in parts)
@@ -489,26 +419,27 @@ def _cmd_show(args) -> int:
 
     plain = _plain_options(args, skip=("cmap",))  # show's --cmap is the preview's
     out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap, plain=plain)
-    if out is not None and not args.quiet:
-        _say(f"wrote {out}")
+    if out is not None:
+        _say(f"wrote {out}", args)
     return 0
 
 
 def _cmd_info(args) -> int:
     from ..io.image import load
-    from ..pipeline import image_kind
+    from ..wild.origin import image_kind
 
     plain = _plain_options(args)
     if plain or image_kind(args.image) == "plain":
         return _info_plain(args, plain)
-    meta = load(args.image, **_max_pixels(args)).meta
+    kw = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
+    meta = load(args.image, **kw).meta
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
         return 0
     width = max(len(k) for k in d)
     for k, v in d.items():
-        print(f"{_printable(k):<{width}}  {_printable(str(v))}")
+        print(f"{printable(k):<{width}}  {printable(str(v))}")
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
@@ -532,30 +463,41 @@ def _info_plain(args, plain: dict) -> int:
     width = max(len(k) for k, _, _ in rows)
     vwidth = max(len(v) for _, v, _ in rows)
     for k, v, src in rows:
-        print(f"{k:<{width}}  {_printable(v):<{vwidth}}  ({src})")
+        print(f"{k:<{width}}  {printable(v):<{vwidth}}  ({src})")
     for note in res.notes:
-        print(f"{'':<{width}}  {_printable(note)}")
+        print(f"{'':<{width}}  {printable(note)}")
     return 0
 
 
-def _say(msg: str) -> None:
+def _say(msg: str, args=None) -> None:
     # Status lines go to stderr so that stdout stays clean for data (info --json).
-    print(msg, file=sys.stderr)
+    if args is None or not getattr(args, "quiet", False):
+        print(msg, file=sys.stderr)
 
 
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return _printable(text or type(e).__name__)
+def _flag(name: str, full: bool = False) -> str:
+    """A parameter's command-line spelling: ``n_fft`` -> ``--n-fft`` (``--n-fft N`` if full)."""
+    if full and name in FLAG_METAVARS:
+        return FLAG_METAVARS[name]
+    return "--" + name.replace("_", "-")
 
 
-def _printable(text: str) -> str:
-    """``text`` with non-printable characters escaped (``\\x1b``): values read from a
-    file, or a file's own name, must not drive the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+def _respell(text: str, params: tuple[str, ...]) -> str:
+    """A library message's parameter names as this command line's flags."""
+    from ..errors import respell
+
+    return respell(text, params, _flag)
+
+
+def _message(e: BaseException) -> str:
+    """One printable line, with the parameters the library names shown as flags."""
+    if isinstance(e, Spec2ImgError | Warning) and getattr(e, "params", ()):
+        return one_line(e.respelled(_flag))
+    return one_line(e)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+    print(f"{PROG}: warning: {_message(message)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -573,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return args.func(args)
         except Spec2ImgError as e:
-            print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+            print(f"{PROG}: error: {_message(e)}", file=sys.stderr)
             return e.exit_code
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
@@ -585,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             if os.environ.get("SPEC2IMG_DEBUG"):
                 raise
             print(
-                f"{PROG}: internal error ({type(e).__name__}: {_one_line(e)}); "
+                f"{PROG}: internal error ({type(e).__name__}: {one_line(e)}); "
                 "please report it (SPEC2IMG_DEBUG=1 shows the traceback)",
                 file=sys.stderr,
             )
@@ -626,22 +568,13 @@ def _add_decompose(sub) -> None:
 
 
 def _cmd_decompose(args) -> int:
-    from ..arrays.nmf import decompose
-    from ..errors import in_file
-    from ..io.image import load
+    from .. import convert
 
-    image = load(args.image)
-    try:
-        factors = decompose(
-            image, args.components, seed=args.seed, beta_loss=args.beta_loss,
-            max_iter=args.max_iter, workers=args.workers,
-        )  # fmt: skip
-    except Spec2ImgError as e:
-        raise in_file(args.image, e) from None
-    factors.source = os.path.basename(args.image)
-    w, h = factors.save(args.outdir, inputs=[args.image])
-    if not args.quiet:
-        _say(f"wrote {w} and {h} ({args.components} components)")
+    result = convert.decompose_file(
+        args.image, args.outdir, components=args.components, seed=args.seed,
+        beta_loss=args.beta_loss, max_iter=args.max_iter, workers=args.workers,
+    )  # fmt: skip
+    _say(result.message, args)
     return 0
 
 
@@ -664,20 +597,13 @@ def _add_recompose(sub) -> None:
 
 
 def _cmd_recompose(args) -> int:
-    from ..arrays.nmf import recompose
+    from .. import convert
 
-    options = _phase_options(args)
-    result = recompose(
+    result = convert.recompose_files(
         args.components, args.activations, args.output, top_db=args.top_db,
-        subtype=args.subtype, normalize=args.normalize, **options,
+        phase=_phase_options(args), output=_audio_output(args), workers=args.workers,
     )  # fmt: skip
-    if not args.quiet:
-        if isinstance(result, tuple):
-            y, sr = result
-            _say(f"wrote {args.output} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
-        else:
-            h, w = result.pixels.shape
-            _say(f"wrote {args.output} ({w}x{h})")
+    _say(result.message, args)
     return 0
 
 
@@ -700,7 +626,8 @@ def _add_mosaic(sub) -> None:
         help="target's phase (default), phase retrieval, or the source frames' own",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the random start (0)")
-    p.add_argument("--n-fft", type=positive_int, default=2048, help="FFT size (2048)")
+    p.add_argument("--n-fft", type=positive_int, default=DEFAULT_N_FFT,
+                   help=f"FFT size ({DEFAULT_N_FFT})")  # fmt: skip
     p.add_argument("--hop-length", type=positive_int, help="hop (default n_fft / 4)")
     o = p.add_argument_group("output")
     _add_audio_output(o)
@@ -709,17 +636,16 @@ def _add_mosaic(sub) -> None:
 
 
 def _cmd_mosaic(args) -> int:
-    from ..arrays.mosaicing import mosaic_files
+    from .. import convert
     from .progress import ProgressBar
 
     with ProgressBar(f"mosaicing {os.path.basename(args.target)}",
                      enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        y, sr = mosaic_files(
-            args.source, args.target, args.output, subtype=args.subtype,
-            normalize=args.normalize, n_fft=args.n_fft, hop_length=args.hop_length,
-            n_iter=args.n_iter, sparse=args.sparse, phase=args.phase, seed=args.seed,
-            workers=args.workers, progress=bar,
+        result = convert.mosaic_files(
+            args.source, args.target, args.output, output=_audio_output(args),
+            n_fft=args.n_fft, hop_length=args.hop_length, n_iter=args.n_iter,
+            sparse=args.sparse, phase=args.phase, seed=args.seed, workers=args.workers,
+            progress=bar,
         )  # fmt: skip
-    if not args.quiet:
-        _say(f"wrote {args.output} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+    _say(result.message, args)
     return 0

@@ -84,7 +84,8 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
     """The spectrogram image of ``src``: an image file, or an audio file encoded."""
     from PIL import Image, UnidentifiedImageError
 
-    from ..pipeline import encode, image_kind, load_image
+    from ..pipeline import encode, load_image
+    from ..wild.origin import image_kind
 
     path = Path(src)
     if not path.exists():

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, OutputError, ParameterError
+from ..errors import InputError, OutputError, ParameterError, Spec2ImgWarning
+from ..params import MAX_CHANNELS, SpecParams
 from .atomic import atomic_path, check_input
 
 #: Output container by file extension, and its default subtype.
@@ -131,8 +132,11 @@ def prepare_for_output(y: np.ndarray, subtype: str, *, normalize: bool = False) 
     over = int(np.count_nonzero(np.abs(y) > 1.0))
     if over:
         warnings.warn(
-            f"clipped {over} samples ({100 * over / y.size:.3g}%) beyond full scale; "
-            "use --normalize (normalize=True) or a FLOAT subtype to keep them",
+            Spec2ImgWarning(
+                f"clipped {over} samples ({100 * over / y.size:.3g}%) beyond full scale; "
+                "use normalize or a FLOAT subtype to keep them",
+                params=("normalize",),
+            ),
             stacklevel=3,
         )
         y = np.clip(y, -1.0, 1.0)
@@ -187,3 +191,31 @@ def save_audio(
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
+
+
+def check_audio(y: np.ndarray, params: SpecParams) -> np.ndarray:
+    """Audio as ``(channels, n)`` contiguous float32, checked for what an encode needs:
+    real, finite, 1 to ``MAX_CHANNELS`` channels, at least one frame long."""
+    y = np.asarray(y)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2:
+        raise ParameterError(f"audio must have shape (n,) or (channels, n), not {y.shape}")
+    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+        raise ParameterError(f"audio must be real numbers, not {y.dtype}")
+    if not 1 <= y.shape[0] <= MAX_CHANNELS:
+        raise ParameterError(f"audio has {y.shape[0]} channels; 1 to {MAX_CHANNELS} are allowed")
+    n = y.shape[-1]
+    if n == 0:
+        raise InputError("audio has no samples")
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    bad = int(y.size - np.count_nonzero(np.isfinite(y)))
+    if bad:
+        raise InputError(f"audio has {bad} NaN or infinite samples")
+    if n < params.n_fft:
+        raise InputError(
+            f"audio of {n} samples is shorter than one frame (n_fft={params.n_fft}); "
+            "use a smaller n_fft",
+            params=("n_fft",),
+        )
+    return y

@@ -9,19 +9,33 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dsp import scale as _scale
 from ..dsp.resize import resize
 from ..dsp.scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
-from ..errors import InputError, MetadataError, in_file
-from ..params import Metadata
-from ..phase import keep as keep_phase
-from .png import DEFAULT_MAX_PIXELS, MODES_16, read_header, read_pixels, write_png
+from ..errors import InputError, MetadataError, ParameterError, in_file
+from ..params import (
+    BLOCK_CELLS,
+    DEFAULT_TOP_DB,
+    MAX_ABS_DB,
+    MAX_DB,
+    MAX_IMAGE_SIDE,
+    Metadata,
+    SpecParams,
+)
+from . import phase_image as keep_phase
+from .png import DEFAULT_MAX_PIXELS, MODES_16, check_size, read_header, read_pixels, write_png
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
-    "give the parameters by hand: --sr, --n-fft and --duration (or --frames) (and "
-    "--hop-length, --win-length, --window, --db-range LOW HIGH or --top-db, --cmap, "
-    "--y-axis as they apply), or --params-from a spec2img image"
+    "give the parameters by hand: sr, n_fft and duration (or frames) (and "
+    "hop_length, win_length, window, db_range or top_db, cmap, "
+    "y_axis as they apply), or params_from a spec2img image"
 )
+#: The parameters :data:`PLAIN_IMAGE_HINT` names.
+PLAIN_IMAGE_PARAMS = (
+    "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "db_range",
+    "top_db", "cmap", "y_axis", "params_from",
+)  # fmt: skip
 #: Metadata key of an image resized away from its STFT grid: the grid, ``"WxH"``.
 GRID_KEY = "grid"
 
@@ -40,7 +54,7 @@ class SpectrogramImage:
         Everything needed to invert the image.
     phase : np.ndarray [shape=(channels * (n_fft // 2 + 1), n_frames), dtype=uint16] or None
         The kept STFT phase (``encode(..., keep_phase=True)``), laid out like a linear
-        image; pixel ``q`` is ``2π q / 65536`` radians.  See :mod:`spec2img.phase.keep`.
+        image; pixel ``q`` is ``2π q / 65536`` radians.  See :mod:`spec2img.io.phase_image`.
     """
 
     pixels: np.ndarray
@@ -167,7 +181,10 @@ def load(
     """
     header = read_header(path, max_pixels=max_pixels)
     if not header.text:
-        raise MetadataError(f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}")
+        raise MetadataError(
+            f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
+            params=PLAIN_IMAGE_PARAMS,
+        )
     try:
         meta = Metadata.from_text(header.text)
     except MetadataError as e:
@@ -179,17 +196,16 @@ def load(
         )
     if keep_phase.is_phase_image(meta):
         raise MetadataError(
-            f"{path}: this is a kept-phase image (from encode --keep-phase); decode the "
+            f"{path}: this is a kept-phase image (from encode keep_phase); decode the "
             "spectrogram image it belongs to"
         )
     _check_shape(path, (header.height, header.width), meta)
     cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
-    if max_pixels is not None and cells > max_pixels:
-        raise InputError(
-            f"{path}: decoding needs a spectrogram of {meta.channels} x "
-            f"{meta.params.n_fft // 2 + 1} x {meta.n_frames} = {cells} cells, beyond the limit "
-            f"of {max_pixels} (raise it with --max-pixels for trusted images)"
-        )
+    what = (
+        f"the spectrogram a decode needs ({meta.channels} x {meta.params.n_fft // 2 + 1} x "
+        f"{meta.n_frames} = {cells} cells)"
+    )
+    check_size(path, what, cells, max_pixels)
     pixels, mode = read_pixels(path, header)
     image = SpectrogramImage(_as_uint16(path, pixels, mode), meta)
     try:
@@ -239,3 +255,106 @@ def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:
             f"{path}: image width {w} does not match its metadata "
             f"(n_samples={meta.n_samples} at hop {meta.params.hop_length} gives {want_w} frames)"
         )
+
+
+def resize_image(image: SpectrogramImage, size) -> SpectrogramImage:
+    """The image at ``size = (width, height)`` pixels, resized in dB.
+
+    Cells are repeated where it grows and averaged where it shrinks; the metadata key
+    ``grid`` records the STFT grid so that :func:`load` and :func:`decode` resample back.
+    """
+    meta = image.meta
+    width, height = _check_size(size, meta.channels)
+    c, bins, frames = image.blocks().shape
+    if (height // c, width) == (bins, frames):
+        return image
+    db = resize(image.db(), (height // c, width), grow="nearest")
+    meta = Metadata(
+        params=meta.params, db_min=meta.db_min, db_max=meta.db_max, n_samples=meta.n_samples,
+        channels=meta.channels, extra={**meta.extra, GRID_KEY: f"{frames}x{c * bins}"},
+    )  # fmt: skip
+    return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, meta.db_min, meta.db_max), meta)
+
+
+def _check_size(size, channels: int) -> tuple[int, int]:
+    try:
+        width, height = size
+    except (TypeError, ValueError):
+        raise ParameterError(f"size must be (width, height), not {size!r}") from None
+    for name, v in (("width", width), ("height", height)):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | np.integer)
+            or not 1 <= v <= MAX_IMAGE_SIDE
+        ):
+            raise ParameterError(
+                f"size {name} must be a whole number in [1, {MAX_IMAGE_SIDE}], not {v!r}"
+            )
+    if height % channels:
+        raise ParameterError(
+            f"size height {height} must be a multiple of the {channels} channels "
+            "(they are stacked vertically)"
+        )
+    return int(width), int(height)
+
+
+def image_from_magnitude(
+    S: np.ndarray,
+    params: SpecParams,
+    *,
+    n_samples: int,
+    top_db: float = DEFAULT_TOP_DB,
+    db_range: tuple[float, float] | None = None,
+    extra: dict[str, str] | None = None,
+    stacklevel: int = 2,
+) -> SpectrogramImage:
+    """Quantise a magnitude ``(channels, rows, frames)`` on the scale of ``params`` to an image.
+
+    ``top_db`` and ``db_range`` as :func:`encode` takes them; ``extra`` adds metadata keys.
+    """
+    S = np.asarray(S, dtype=np.float32)
+    if db_range is None:  # dB is monotonic in the amplitude: the peak cell is the max
+        peak = _scale.amplitude_to_db(np.max(S, initial=0.0, keepdims=True))
+        db_min, db_max = _scale.db_range(peak, top_db)
+        if db_max > MAX_DB:
+            raise InputError(
+                f"audio peaks at {db_max:.0f} dB in its spectrogram, above the {MAX_DB:g} dB a "
+                "spec2img image holds, far beyond full scale (1.0)"
+            )
+    else:
+        db_min, db_max = check_db_range(db_range)
+    c, rows, t = S.shape
+    pixels = np.empty((c * rows, t), np.uint16)
+    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
+    over = 0
+    step = max(1, BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
+    for t0 in range(0, t, step):
+        db = _scale.amplitude_to_db(S[..., t0 : t0 + step])
+        if db_range is not None:
+            over += int(np.count_nonzero(db > db_max))
+        view[..., t0 : t0 + step] = _scale.db_to_pixels(db, db_min, db_max)
+    if over:
+        warnings.warn(
+            f"{over} cells ({100 * over / S.size:.3g}%) louder than db_max={db_max:g} "
+            "were clipped to it; raise the top of the dB range to keep them",
+            stacklevel=stacklevel,
+        )
+    meta = Metadata(
+        params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
+        channels=c, extra=extra or {},
+    )  # fmt: skip
+    return SpectrogramImage(pixels, meta)
+
+
+def check_db_range(db_range) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in db_range)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"db_range must be two numbers (low, high), not {db_range!r}"
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and -MAX_ABS_DB <= low < high <= MAX_DB):
+        raise ParameterError(
+            f"db_range=({low:g}, {high:g}) must be finite, low < high, within [{-MAX_ABS_DB:g}, {MAX_DB:g}] dB"
+        )
+    return low, high

@@ -33,6 +33,8 @@ DEFAULT_MAX_PIXELS = 2**27
 MAX_TEXT_CHUNK = 4096
 #: Most spec2img text chunks in one image.
 MAX_TEXT_CHUNKS = 256
+#: Largest EXIF block read from a header (Riffusion keeps its parameters there).
+MAX_EXIF = 65536
 #: Pillow modes of 16-bit grayscale.
 MODES_16 = ("I;16", "I;16B", "I;16L")
 
@@ -84,6 +86,9 @@ class ImageHeader:
         Pillow's format name: ``"PNG"``, ``"JPEG"``, ...
     text : dict of str to str
         The ``spec2img:`` text chunks with the prefix removed (empty for other formats).
+    exif : bytes
+        The raw EXIF block (a PNG's ``eXIf`` chunk, a JPEG's APP1), at most
+        :data:`MAX_EXIF` bytes; empty if there is none.
     palette : bytes or None
         A PNG's ``PLTE`` chunk (RGB triples; at most 768 bytes), which identifies sox.
     software : str or None
@@ -95,19 +100,41 @@ class ImageHeader:
     height: int
     format: str
     text: dict[str, str]
+    exif: bytes = b""
     palette: bytes | None = None
     software: str | None = None
 
+    def exif_tags(self):
+        """The EXIF block parsed as tags (a mapping of tag number to value), or ``None``."""
+        if not self.exif:
+            return None
+        from PIL import Image
 
-def read_header(
-    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> ImageHeader:
+        tags = Image.Exif()
+        try:
+            tags.load(self.exif)
+        except Exception:  # untrusted bytes: a broken EXIF block is no EXIF
+            return None
+        return tags
+
+
+def read_header(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageHeader:
     """Read an image's size and spec2img metadata, refusing it if it has too many pixels.
 
-    A PNG is walked chunk by chunk: its ``IHDR`` gives the size, and only the text
+    The one reader of untrusted image headers: everything that inspects an image
+    before decoding it (info, decode's kind detection, manifests, segments,
+    ``params_from``) comes here.  A PNG is walked chunk by chunk, never decoding its
+    pixels, wherever its text chunks sit: ``IHDR`` gives the size, and only the text
     chunks named ``spec2img:...`` are read (each at most :data:`MAX_TEXT_CHUNK` bytes,
-    compressed or not; at most :data:`MAX_TEXT_CHUNKS` of them; a key at most once).
-    Other formats are opened with Pillow, which reads their header only.
+    compressed or not; at most :data:`MAX_TEXT_CHUNKS` of them; a key at most once),
+    and an ``eXIf`` chunk of at most :data:`MAX_EXIF` bytes.  Other formats are
+    opened with Pillow, which reads their header only.
+
+    Parameters
+    ----------
+    path : path-like or binary file object
+        A seekable file object (an fsspec file, say) is read in place.
+    max_pixels : int or None
 
     Raises
     ------
@@ -116,19 +143,34 @@ def read_header(
     MetadataError
         Malformed, oversized or repeated spec2img text chunks.
     """
-    path = check_input(path, "an image")
-    with _reading(path), open(path, "rb") as f:
+    if hasattr(path, "read"):
+        f, path = path, Path(str(getattr(path, "path", None) or getattr(path, "name", "<file>")))
+        opened = contextlib.nullcontext(f)
+    else:
+        path = check_input(path, "an image")
+        opened = None
+    with _reading(path), opened or open(path, "rb") as f:
         if f.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE:
             header = _png_header(path, f)
         else:
-            header = _pillow_header(path)
-    n = header.width * header.height
+            f.seek(0)
+            header = _pillow_header(f)
+    check_size(path, f"image of {header.width}x{header.height} pixels",
+               header.width * header.height, max_pixels)  # fmt: skip
+    return header
+
+
+def check_size(path, what: str, n: int, max_pixels: int | None) -> None:
+    """The one pixel-limit check: refuse ``n`` pixels (or cells) beyond ``max_pixels``.
+
+    ``what`` describes the ``n`` things (``"image of 100x100 pixels"``).
+    """
     if max_pixels is not None and n > max_pixels:
         raise InputError(
-            f"{path}: image of {header.width}x{header.height} pixels exceeds the limit of "
-            f"{max_pixels} pixels (raise it with --max-pixels for trusted images)"
+            f"{path}: {what} exceeds the limit of {max_pixels} "
+            "(raise max_pixels for trusted images)",
+            params=("max_pixels",),
         )
-    return header
 
 
 def read_pixels(path: str | os.PathLike, header: ImageHeader) -> tuple[np.ndarray, str]:
@@ -204,11 +246,29 @@ def _reading(path: Path):
         raise InputError(f"{path}: broken or truncated image ({_reason(e)})") from None
 
 
-def _pillow_header(path: Path) -> ImageHeader:
+def _pillow_header(f) -> ImageHeader:
     from PIL import Image
 
-    with Image.open(path) as img:
-        return ImageHeader(img.width, img.height, img.format or "", {})
+    # the size is checked against our own limit by read_header; Pillow's bomb check
+    # would refuse large plots the user chose before that
+    with no_bomb_limit(), Image.open(f) as img:  # the header (and a JPEG APP segment) only
+        exif = img.info.get("exif", b"")
+        exif = exif if isinstance(exif, bytes) and len(exif) <= MAX_EXIF else b""
+        return ImageHeader(img.width, img.height, img.format or "", {}, exif)
+
+
+@contextlib.contextmanager
+def no_bomb_limit():
+    """Lift Pillow's decompression-bomb limit: for a file the user chose,
+    or whose size our own limit checks."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _read(path: Path, f, n: int) -> bytes:
@@ -231,6 +291,7 @@ def _png_header(path: Path, f) -> ImageHeader:
     if not (0 < width < 2**31 and 0 < height < 2**31):
         raise InputError(f"{path}: broken PNG header (size {width}x{height})")
     text: dict[str, str] = {}
+    exif = b""
     palette = software = None
     while (head := f.read(8)) and len(head) == 8:
         length, ctype = struct.unpack(">I4s", head)
@@ -239,6 +300,12 @@ def _png_header(path: Path, f) -> ImageHeader:
         if ctype == b"PLTE" and length <= 768 and length % 3 == 0 and palette is None:
             palette = _read(path, f, length)
             f.seek(4, os.SEEK_CUR)
+            continue
+        if ctype == b"eXIf" and length <= MAX_EXIF and not exif:
+            data = _read(path, f, length)
+            if _crc(ctype, data) != _read(path, f, 4):
+                raise InputError(f"{path}: broken image (bad CRC in its eXIf chunk)")
+            exif = data
             continue
         if ctype not in _TEXT_CHUNKS:
             f.seek(length + 4, os.SEEK_CUR)
@@ -267,7 +334,7 @@ def _png_header(path: Path, f) -> ImageHeader:
         if len(text) >= MAX_TEXT_CHUNKS:
             raise MetadataError(f"{path}: more than {MAX_TEXT_CHUNKS} spec2img text chunks")
         text[key] = value
-    return ImageHeader(width, height, "PNG", text, palette, software)
+    return ImageHeader(width, height, "PNG", text, exif, palette, software)
 
 
 def _crc(ctype: bytes, data: bytes) -> bytes:

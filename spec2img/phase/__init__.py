@@ -21,6 +21,7 @@ import numpy as np
 
 from ..dsp.stft import Stft
 from ..errors import ParameterError
+from ..options import DEFAULT_METHOD, DEFAULT_N_ITER
 from . import fgla, gla, pghi, pghi_fgla
 from .start import random_phase, unit_phase
 
@@ -36,10 +37,8 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "pghi": pghi.pghi,
     "pghi+fgla": pghi_fgla.pghi_fgla,
 }
-#: The benchmark's winner (``bench/phase.py``): best spectral convergence for the time.
-DEFAULT_METHOD = "pghi+fgla"
-#: Iterations of the default decode: −35 dB on music in about a second per minute.
-DEFAULT_N_ITER = 100
+# DEFAULT_METHOD and DEFAULT_N_ITER are written once, in spec2img.options (light enough
+# for the CLI's --help); METHODS' keys are exactly spec2img.options.METHODS.
 
 Progress = Callable[[int, int], None]
 

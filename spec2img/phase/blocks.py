@@ -23,21 +23,18 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import phase
+from ..dsp.spectrum import block_frames_for, frames
 from ..dsp.stft import Stft
 from ..errors import ParameterError
+from ..options import DEFAULT_PHASE, PhaseOptions
+from ..params import BLOCK_CELLS
 
-#: Cells (channels x bins x frames) per block: ~16 MB of float32 magnitude, ~0.3 GB of
-#: working memory in the iterative methods.
-BLOCK_CELLS = 2**22
 #: :func:`spec2img.pipeline.decode` goes blockwise when the magnitude has more cells.
 BLOCKWISE_CELLS = 2**24
 
+__all__ = ["BLOCK_CELLS", "BLOCKWISE_CELLS", "block_frames_for", "frames", "plan", "reconstruct"]
+
 Source = Callable[[int, int], np.ndarray]
-
-
-def block_frames_for(channels: int, n_bins: int) -> int:
-    """Default block length in frames for ``channels`` x ``n_bins`` rows."""
-    return max(256, BLOCK_CELLS // max(1, channels * n_bins))
 
 
 def overlap_frames_for(n_fft: int, hop_length: int) -> int:
@@ -67,31 +64,6 @@ def plan(n_frames: int, block_frames: int, overlap_frames: int) -> list[tuple[in
     return [(k * step, min(k * step + step + overlap_frames, n_frames)) for k in range(n_blocks)]
 
 
-def frames(y: np.ndarray, engine: Stft, t0: int, t1: int) -> np.ndarray:
-    """``engine.forward(y)[..., t0:t1]`` without transforming the other frames.
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(..., n)]
-    engine : Stft
-    t0, t1 : int, 0 <= t0 < t1
-
-    Returns
-    -------
-    np.ndarray [shape=(..., n_fft // 2 + 1, t1 - t0), dtype=complex64]
-    """
-    n_fft, hop = engine.n_fft, engine.hop_length
-    start = t0 * hop - (n_fft // 2 if engine.center else 0)
-    stop = (t1 - 1) * hop + n_fft + start - t0 * hop
-    lo, hi = max(start, 0), min(stop, y.shape[-1])
-    piece = np.zeros((*y.shape[:-1], stop - start), np.float32)
-    if hi > lo:
-        piece[..., lo - start : hi - start] = y[..., lo:hi]
-    plain = Stft(n_fft, hop, engine.win_length, engine.window_name, center=False,
-                 workers=engine.workers)  # fmt: skip
-    return plain.forward(piece)
-
-
 def _block_length(t0: int, t1: int, n_frames: int, length: int, engine: Stft) -> int:
     """Samples of the signal whose STFT is frames ``[t0, t1)`` of the whole."""
     if t1 == n_frames:
@@ -114,13 +86,10 @@ def reconstruct(
     channels: int,
     block_frames: int | None = None,
     overlap_frames: int | None = None,
-    method: str = phase.DEFAULT_METHOD,
-    n_iter: int = phase.DEFAULT_N_ITER,
-    seed: int | None = 0,
+    options: PhaseOptions = DEFAULT_PHASE,
     init: np.ndarray | None = None,
     finish: Callable[[np.ndarray, int, int], np.ndarray] | None = None,
     progress: phase.Progress | None = None,
-    **options,
 ) -> np.ndarray:
     """Audio from a long magnitude, reconstructed block by block.
 
@@ -138,9 +107,9 @@ def reconstruct(
     block_frames, overlap_frames : int or None
         Block length and overlap in frames; ``None``: :func:`block_frames_for` and
         :func:`overlap_frames_for`.
-    method, n_iter, seed, **options
-        As :func:`spec2img.phase.reconstruct`; block ``k`` draws its initial phase
-        from ``numpy.random.default_rng([seed, k])``.
+    options : PhaseOptions
+        Method, iterations, method options and seed; block ``k`` draws its initial
+        phase from ``numpy.random.default_rng([seed, k])``.
     init : np.ndarray [shape=(channels, n_fft // 2 + 1, n_frames)] or None
         Initial phase of every frame (radians or unit complex); overrides both the
         random start and the phase carried over from the previous block.
@@ -157,6 +126,7 @@ def reconstruct(
     if not overlap_frames:  # the default, but never more than a third of a block
         overlap_frames = min(overlap_frames_for(engine.n_fft, engine.hop_length),
                              max(1, block_frames // 3))  # fmt: skip
+    method, n_iter, seed = options.method, options.n_iter, options.seed
     blocks = plan(n_frames, block_frames, overlap_frames)
     hop = engine.hop_length
     edge = -(-engine.n_fft // (2 * hop))  # frames whose window crosses a block's edge
@@ -181,7 +151,7 @@ def reconstruct(
         y = phase.reconstruct(
             S, engine, method=method, n_iter=n_iter, init=start, seed=None, length=n,
             progress=None if progress is None else _offset(progress, k * n_iter, total),
-            **options,
+            **options.method_options(),
         )  # fmt: skip
         del S, start
         if finish is not None:

@@ -72,15 +72,19 @@ def read_colour_bar(
         if w * h > FRAME_SEARCH_PIXELS:
             if not required:
                 return None
-            raise InputError(f"{path}: too large to search for a colour bar; give --cmap")
+            raise InputError(
+                f"{path}: too large to search for a colour bar; name the colormap with cmap",
+                params=("cmap",),
+            )
         area = find_plot_area(raster, crop=crop)
         rgba = raster.rgba((0, 0, w, h))
     found = find_bar(rgba, area)
     if found is None:
         if required:
             raise ParameterError(
-                f"{path}: no colour bar found right of the plot (cmap 'auto'); name the "
-                "colormap with --cmap"
+                f"{path}: no colour bar found right of the plot for cmap 'auto'; name "
+                "the colormap with cmap",
+                params=("cmap",),
             )
         return None
     return found

@@ -83,7 +83,8 @@ class ColormapInverse:
         if not self.is_gray:
             raise ParameterError(
                 f"the image is grayscale but colormap {self.name!r} has colours; "
-                "use --cmap gray (or gray_r, Greys, ...) for grayscale images"
+                "use cmap gray (or gray_r, Greys, ...) for grayscale images",
+                params=("cmap",),
             )
         values = np.asarray(values)
         if values.dtype in (np.uint8, np.uint16) and max_value in (255.0, 65535.0):

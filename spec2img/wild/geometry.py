@@ -75,7 +75,8 @@ def row_centres(
         if y_axis == "log":
             raise ParameterError(
                 "y_axis='log' draws STFT bins; these rows are mel bands "
-                "(use --y-axis mel for a specshow mel plot, linear for uniform rows)"
+                "(use y_axis mel for a specshow mel plot, linear for uniform rows)",
+                params=("y_axis",),
             )
         return np.arange(n_rows, dtype=np.float64)
     return np.arange(n_rows) * (sample_rate / n_fft)

@@ -41,10 +41,13 @@ from .register import register
 
 #: Dynamic range assumed for a plot when none is given: librosa's amplitude_to_db default.
 DEFAULT_PLOT_TOP_DB = 80.0
+#: The parameters a plain image can be given, as named in error messages.
+PLAIN_PARAMS = (
+    "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "cmap",
+    "db_range", "top_db", "y_axis", "params_from",
+)  # fmt: skip
 #: Range kept by the 16-bit image built from a decoded plot.
 IMAGE_TOP_DB = 120.0
-DATASET_FORMAT = "spec2img-dataset"
-DATASET_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -205,23 +208,24 @@ def plain_spec(
     missing = []
     if base is None:
         if sr is None:
-            missing.append("--sr RATE")
+            missing.append("{sr}")
         if n_fft is None:
-            missing.append("--n-fft N")
+            missing.append("{n_fft}")
         if duration is None and frames is None:
-            missing.append("--duration SECONDS (or --frames N)")
+            missing.append("{duration} (or {frames})")
     if missing:
-        who = f"{image_name}: " if image_name is not None else ""
+        who = f"{image_name}: ".replace("{", "{{").replace("}", "}}") if image_name else ""
         raise ParameterError(
-            f"{who}no spec2img metadata in this image; to decode it give "
-            f"{_and(missing)} (and --hop-length, --win-length, --window, --cmap, "
-            "--db-range LOW HIGH or --top-db, --y-axis as they apply), or --params-from "
-            "a spec2img image or dataset JSON"
+            template=f"{who}no spec2img metadata in this image; to decode it give "
+            f"{_and(missing)} (and {{hop_length}}, {{win_length}}, {{window}}, {{cmap}}, "
+            "{db_range} or {top_db}, {y_axis} as they apply), or {params_from} "
+            "a spec2img image or dataset JSON",
+            params=PLAIN_PARAMS,
         )
     if duration is not None and frames is not None:
-        raise ParameterError("give --duration or --frames, not both")
+        raise ParameterError("give duration or frames, not both", params=("duration", "frames"))
     if db_range is not None and top_db is not None:
-        raise ParameterError("give --db-range or --top-db, not both")
+        raise ParameterError("give db_range or top_db, not both", params=("db_range", "top_db"))
 
     p = base.params if base is not None else None
     y_axis = "linear" if y_axis is None else y_axis
@@ -234,7 +238,8 @@ def plain_spec(
     scale = "mel" if y_axis == "mel" else scale
     if y_axis == "mel" and p is not None and p.scale != "mel":
         raise ParameterError(
-            "--y-axis mel draws mel bands, but the parameters describe linear STFT bins"
+            "y_axis mel draws mel bands, but the parameters describe linear STFT bins",
+            params=("y_axis",),
         )
     sr = p.sample_rate if sr is None else sr
     fields = {
@@ -254,7 +259,9 @@ def plain_spec(
         fields["fmax"] = p.fmax if fmax is None and p is not None else fmax
     else:
         if n_mels is not None:
-            raise ParameterError("--n-mels applies to mel images (--y-axis mel) only")
+            raise ParameterError(
+                "n_mels applies to mel images (y_axis mel) only", params=("n_mels", "y_axis")
+            )
         limits = (fmin, fmax)
         for name, v in (("fmin", fmin), ("fmax", fmax)):
             if v is not None and not (isinstance(v, int | float) and math.isfinite(v)):
@@ -283,9 +290,13 @@ def plain_spec(
     if db_range is not None:
         db_min, db_max = (float(v) for v in db_range)
         if not (math.isfinite(db_min) and math.isfinite(db_max)) or not db_min < db_max:
-            raise ParameterError(f"--db-range LOW HIGH needs LOW < HIGH, not {db_min:g} {db_max:g}")
+            raise ParameterError(
+                f"db_range needs LOW < HIGH, not {db_min:g} {db_max:g}", params=("db_range",)
+            )
         if max(abs(db_min), abs(db_max)) > MAX_ABS_DB:
-            raise ParameterError(f"--db-range values must be within +-{MAX_ABS_DB:g} dB")
+            raise ParameterError(
+                f"db_range values must be within +-{MAX_ABS_DB:g} dB", params=("db_range",)
+            )
         absolute = True
     elif top_db is not None or base is None:
         top_db = DEFAULT_PLOT_TOP_DB if top_db is None else top_db
@@ -301,7 +312,9 @@ def plain_spec(
         raise ParameterError(f"mel_power must be 1 (magnitude) or 2 (power), not {mel_power!r}")
     channels = base.channels if base is not None else 1
     if channels > 1 and y_axis != "linear":
-        raise ParameterError(f"a {channels}-channel image has uniform rows; use --y-axis linear")
+        raise ParameterError(
+            f"a {channels}-channel image has uniform rows; use y_axis linear", params=("y_axis",)
+        )
     ColormapInverse(cmap or "gray")  # fail early on an unknown colormap
     return PlainSpec(
         params=params, n_samples=n_samples, channels=channels, y_axis=y_axis, limits=limits,
@@ -315,32 +328,29 @@ def read_params(path: str | os.PathLike) -> Metadata:
     """Metadata to decode other images with: from a spec2img PNG or a JSON file.
 
     The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
-    or a dataset file ``{"format": "spec2img-dataset", "version": 1, "metadata": {...}}``.
+    or a dataset file (read by :func:`spec2img.batch.dataset.read_dataset`); an image
+    is read with the bounded header reader, without decoding its pixels.
     """
-    from ..io.png import read_png
+    from ..batch.dataset import FORMAT, read_dataset
+    from ..io.png import read_header
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file (--params-from)")
+        raise InputError(f"{path}: no such file (params_from)", params=("params_from",))
     if path.suffix.lower() == ".json":
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise InputError(f"{path}: not a readable JSON file ({e})") from None
-        if isinstance(d, dict) and d.get("format") == DATASET_FORMAT:
-            if d.get("version") != DATASET_VERSION:
-                raise MetadataError(
-                    f"{path}: dataset version {d.get('version')!r} is not one this spec2img "
-                    f"reads ({DATASET_VERSION})"
-                )
-            d = d.get("metadata")
+        if isinstance(d, dict) and d.get("format") == FORMAT:
+            return read_dataset(path)[0]
         if not isinstance(d, dict):
             raise MetadataError(f"{path}: expected a JSON object of spec2img metadata")
         try:
             return Metadata.from_dict(d)
         except (MetadataError, TypeError) as e:
             raise in_file(path, MetadataError(str(e))) from None
-    _, text, _ = read_png(path)
+    text = read_header(path, max_pixels=None).text
     if not text:
         raise MetadataError(f"{path}: no spec2img metadata to take parameters from")
     try:

@@ -90,13 +90,10 @@ SHOWN = (
 def get_preset(name: str) -> Preset:
     """The preset called ``name``."""
     if name not in PRESETS:
-        raise ParameterError(f"preset must be one of {sorted(PRESETS)}, not {name!r}")
+        raise ParameterError(
+            f"preset must be one of {sorted(PRESETS)}, not {name!r}", params=("preset",)
+        )
     return PRESETS[name]
-
-
-def flag(name: str) -> str:
-    """The command-line flag of a plain_spec() name."""
-    return "--" + name.replace("_", "-")
 
 
 @dataclass
@@ -162,6 +159,7 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
     from ..io.png import read_header
     from .raster import no_bomb_limit
 
+    options = options.given() if hasattr(options, "given") else dict(options)
     options = {k: v for k, v in options.items() if v is not None}
     name = options.pop("preset", None)
     asked = name is not None
@@ -180,8 +178,8 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         res.preset = name
         if "params_from" in options:
             raise ParameterError(
-                f"preset={name!r} and params_from (--params-from) both give the "
-                "parameters; use one"
+                f"preset {name!r} and params_from both give the parameters; use one",
+                params=("preset", "params_from"),
             )
         for k, v in preset.settings.items():
             if k == "db_range" and res.given("top_db"):
@@ -205,7 +203,7 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
 
 def _refuse(res: Resolved, key: str, why: str) -> None:
     if res.given(key):
-        raise ParameterError(f"preset={res.preset!r}: {key} ({flag(key)}) {why}")
+        raise ParameterError(f"preset {res.preset!r}: {key} {why}", params=("preset", key))
 
 
 def _sox(res: Resolved, path, header) -> None:
@@ -225,7 +223,8 @@ def _sox(res: Resolved, path, header) -> None:
         lay = layout(w, h, row, n_fft=res.options.get("n_fft")) or layout(w, h, row)
         if lay is None:
             raise ParameterError(
-                f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop (--crop)"
+                f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop",
+                params=("crop",),
             )
         ink = None
         if lay.bar is not None:
@@ -236,8 +235,9 @@ def _sox(res: Resolved, path, header) -> None:
             bar_rgb = raster.rgba(lay.bar)
     if res.given("n_fft") and res.options["n_fft"] != lay.n_fft:
         raise ParameterError(
-            f"preset='sox': the image has {lay.rows} rows per channel, a DFT of "
-            f"{lay.n_fft}, not n_fft (--n-fft) {res.options['n_fft']}"
+            f"preset 'sox': the image has {lay.rows} rows per channel, a DFT of "
+            f"{lay.n_fft}, not n_fft {res.options['n_fft']}",
+            params=("preset", "n_fft"),
         )
     res.set("n_fft", lay.n_fft, "detected")
     res.set("crop", tuple(float(v) for v in lay.data), "detected")
@@ -264,8 +264,9 @@ def _sox(res: Resolved, path, header) -> None:
             res.extra["lut"] = lut  # the scale's rows, -z at the bottom, 0 dB on top
         else:
             raise ParameterError(
-                "preset='sox': a raw (-r) sox image converted from its palette needs "
-                "cmap (--cmap); keep the PNG as sox wrote it"
+                "preset 'sox': a raw (-r) sox image converted from its palette needs "
+                "cmap; keep the PNG as sox wrote it",
+                params=("preset", "cmap"),
             )
     if q is not None:
         # palette levels: c = 0 below the range, else 1 + floor((1 + x / z) (q - 2))

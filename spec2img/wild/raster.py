@@ -17,7 +17,6 @@ matplotlib puts the axes edges.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import zlib
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ParameterError
+from ..io.png import no_bomb_limit
 
 #: Pixels per strip when streaming an image.
 STRIP_PIXELS = 1 << 22
@@ -362,19 +362,6 @@ def _line_width(dark: np.ndarray, c: int, r0: int, r1: int) -> int:
     if not lengths:
         return 1
     return int(np.clip(np.median(lengths), 1, 6))
-
-
-@contextlib.contextmanager
-def no_bomb_limit():
-    """Lift Pillow's decompression-bomb limit: the user chose this file."""
-    from PIL import Image
-
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _reason(e: BaseException) -> str:

@@ -116,8 +116,9 @@ def _override(p: dict, options) -> dict:
             continue
         if k not in OVERRIDES:
             raise ParameterError(
-                f"preset='riffusion': {k} (--{k.replace('_', '-')}) does not apply to "
-                "Riffusion images (their colours, dB and axes are fixed)"
+                f"preset 'riffusion': {k} does not apply to Riffusion images (their "
+                "colours, dB and axes are fixed)",
+                params=("preset", k),
             )
         p[OVERRIDES[k]] = v
     SpecParams(
@@ -127,7 +128,8 @@ def _override(p: dict, options) -> dict:
     if not 0 <= p["fmin"] < p["fmax"] <= p["sample_rate"] / 2:
         raise ParameterError(
             f"fmin={p['fmin']:g} and fmax={p['fmax']:g} must satisfy "
-            f"0 <= fmin < fmax <= sr / 2"
+            f"0 <= fmin < fmax <= sr / 2",
+            params=("fmin", "fmax", "sr"),
         )
     return p
 

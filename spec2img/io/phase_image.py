@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MetadataError, in_file
-from ..io.png import DEFAULT_MAX_PIXELS, read_png, write_png
 from ..params import Metadata
+from .png import DEFAULT_MAX_PIXELS, read_png, write_png
 
 #: Metadata key of a spectrogram that names its phase image (a file name, same folder).
 LINK_KEY = "phase_file"
@@ -112,7 +112,8 @@ def read_phase(
     if {k: v for k, v in theirs.to_dict().items() if k in mine} != mine:
         raise MetadataError(
             f"{path}: this phase image belongs to other audio or framing than the "
-            "spectrogram (decode without it: --no-phase)"
+            "spectrogram (decode without it: no_phase)",
+            params=("no_phase",),
         )
     want = (meta.channels * (meta.params.n_fft // 2 + 1), meta.n_frames)
     if pixels.dtype != np.uint16 or pixels.shape != want:

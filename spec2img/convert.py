@@ -1,0 +1,396 @@
+"""The conversion layer: per-file operations on typed options, the one layer every face calls.
+
+The CLI, the batch runners and the editor's server all come here: each function takes
+paths and option objects (:mod:`spec2img.options`), does one file's work through the
+stages (:mod:`spec2img.pipeline`, :mod:`spec2img.batch.segments`, ...), and returns a
+:class:`Converted` saying what it wrote.  Nothing here knows about argparse or HTTP.
+
+For folders of files, :class:`EncodeTask` and :class:`DecodeTask` are picklable
+callables that the runners (:mod:`spec2img.batch.runners`) hand to worker processes;
+they also decide when an output is fresh enough to skip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Spec2ImgError
+from .options import (
+    DEFAULT_ENCODE,
+    DEFAULT_OUTPUT,
+    DEFAULT_PHASE,
+    NO_PLAIN,
+    AudioOutput,
+    EncodeOptions,
+    PhaseOptions,
+    PlainOptions,
+)
+
+__all__ = [
+    "Converted", "encode_file", "decode_file", "join_files", "decompose_file",
+    "recompose_files", "mosaic_files", "read_metadata", "EncodeTask", "DecodeTask",
+    "fresh_outputs",
+]  # fmt: skip
+
+
+@dataclass
+class Converted:
+    """What one conversion wrote.
+
+    Attributes
+    ----------
+    outputs : list of str
+        Paths written.
+    message : str
+        One line for the user (``wrote out.png (44x1025, 1 channel(s))``).
+    images : list of dict
+        For image outputs: each one's ``image`` path and ``metadata`` dict.
+    metadata : dict
+        The input image's metadata (decode), when it has spec2img metadata.
+    """
+
+    outputs: list[str]
+    message: str
+    images: list[dict] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a plain dict (what the batch records per file)."""
+        return dataclasses.asdict(self)
+
+
+def encode_file(src, dst, options: EncodeOptions = DEFAULT_ENCODE) -> Converted:
+    """Encode one audio file as a spec2img PNG (or, with ``options.segment``, a series).
+
+    Parameters
+    ----------
+    src, dst : path-like
+        Input audio and output PNG (never the same file).
+    options : EncodeOptions
+    """
+    params = options.spectrogram()
+    if options.segment is not None:
+        from .batch.segments import audio_to_segments
+
+        written = audio_to_segments(
+            src, dst, segment=options.segment, overlap=options.overlap, sr=options.sr,
+            mono=options.mono, size=options.size, **params,
+        )  # fmt: skip
+        images = [{"image": str(p), "metadata": im.meta.to_dict()} for p, im in written]
+        first, last = written[0][0], written[-1][0]
+        span = f"{first}" if len(written) == 1 else f"{first} ... {last.name}"
+        message = (
+            f"wrote {len(written)} segment(s) {span} "
+            f"({_size_text(written[0][1], options.size)} each)"
+        )
+        return Converted([i["image"] for i in images], message, images)
+    from .pipeline import audio_to_image
+
+    image = audio_to_image(
+        src, dst, sr=options.sr, mono=options.mono, size=options.size,
+        keep_phase=options.keep_phase, **params,
+    )  # fmt: skip
+    images = [{"image": str(dst), "metadata": image.meta.to_dict()}]
+    h, w = image.pixels.shape
+    message = f"wrote {dst} ({w}x{h}, {image.meta.channels} channel(s))"
+    if image.phase is not None:
+        from .io.phase_image import sidecar_path
+
+        message += f"; wrote {sidecar_path(dst)} (its phase)"
+    return Converted([str(dst)], message, images)
+
+
+def _size_text(image, size) -> str:
+    if size is not None:
+        return f"{size[0]}x{size[1]}"
+    h, w = image.pixels.shape
+    return f"{w}x{h}"
+
+
+def decode_file(
+    src,
+    dst,
+    *,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    plain: PlainOptions = NO_PLAIN,
+    kept_phase: bool | str | os.PathLike = True,
+    max_pixels: int | None = None,
+    workers: int | None = None,
+    progress=None,
+) -> Converted:
+    """Decode one image (spec2img, Riffusion or plain) to an audio file.
+
+    Parameters
+    ----------
+    src, dst : path-like
+        Input image and output audio (never the same file).
+    phase : PhaseOptions
+        Phase retrieval.
+    output : AudioOutput
+        Subtype and normalisation of the audio written.
+    plain : PlainOptions
+        Parameters of an image spec2img did not write.
+    kept_phase : bool or path-like
+        Start from the kept phase image the spectrogram names (``True``), ignore it
+        (``False``), or start from this phase image.
+    max_pixels : int or None
+        Pixel and cell limit (see :func:`spec2img.load`).
+    workers : int or None
+        FFT threads.
+    progress : callable(done, total) or None
+    """
+    from .pipeline import image_to_audio
+
+    y, sr = image_to_audio(
+        src, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
+        plain=plain, phase=kept_phase, options=phase, workers=workers, progress=progress,
+    )  # fmt: skip
+    return Converted(
+        [str(dst)], f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
+        metadata=_metadata_of(src),
+    )  # fmt: skip
+
+
+def read_metadata(path):
+    """An image's spec2img metadata and ``(width, height)``, read from its header alone
+    (:func:`spec2img.batch.segments.read_meta`); path or binary file object."""
+    from .batch.segments import read_meta
+
+    return read_meta(path)
+
+
+def _metadata_of(path) -> dict:
+    try:
+        return read_metadata(path)[0].to_dict()
+    except Spec2ImgError:
+        return {}
+
+
+def join_files(
+    srcs,
+    dst,
+    *,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    max_pixels: int | None = None,
+    workers: int | None = None,
+    progress=None,
+) -> Converted:
+    """Decode the segment images of one recording and join them into one audio file."""
+    from .batch.segments import join
+
+    srcs = list(srcs)
+    y, sr = join(
+        srcs, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
+        options=phase, workers=workers, progress=progress,
+    )  # fmt: skip
+    return Converted(
+        [str(dst)],
+        f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz from {len(srcs)} segment(s))",
+    )
+
+
+def decompose_file(
+    src,
+    outdir,
+    *,
+    components: int,
+    seed: int = 0,
+    beta_loss: str = "kullback-leibler",
+    max_iter: int = 200,
+    workers: int | None = None,
+) -> Converted:
+    """Factor a spectrogram image with NMF into ``outdir``'s components and activations."""
+    from .arrays.nmf import decompose
+    from .errors import in_file
+    from .io.image import load
+
+    image = load(src)
+    try:
+        factors = decompose(
+            image, components, seed=seed, beta_loss=beta_loss, max_iter=max_iter,
+            workers=workers,
+        )  # fmt: skip
+    except Spec2ImgError as e:
+        raise in_file(src, e) from None
+    factors.source = os.path.basename(src)
+    w, h = factors.save(outdir, inputs=[src])
+    return Converted([str(w), str(h)], f"wrote {w} and {h} ({components} components)")
+
+
+def recompose_files(
+    components,
+    activations,
+    dst,
+    *,
+    top_db: float | None = None,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    workers: int | None = None,
+) -> Converted:
+    """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio."""
+    from .arrays.nmf import recompose
+
+    result = recompose(
+        components, activations, dst, top_db=top_db, subtype=output.subtype,
+        normalize=output.normalize, options=phase, workers=workers,
+    )  # fmt: skip
+    if isinstance(result, tuple):
+        y, sr = result
+        return Converted([str(dst)], f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+    h, w = result.pixels.shape
+    return Converted([str(dst)], f"wrote {dst} ({w}x{h})")
+
+
+def mosaic_files(
+    source,
+    target,
+    dst,
+    *,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    n_fft: int | None = None,
+    hop_length: int | None = None,
+    n_iter: int = 100,
+    sparse: int | None = None,
+    phase: str = "target",
+    seed: int | None = 0,
+    workers: int | None = None,
+    progress=None,
+) -> Converted:
+    """Rebuild ``target`` audio out of ``source`` audio's spectral frames (mosaicing)."""
+    from .arrays import mosaicing
+    from .params import DEFAULT_N_FFT
+
+    y, sr = mosaicing.mosaic_files(
+        source, target, dst, subtype=output.subtype, normalize=output.normalize,
+        n_fft=DEFAULT_N_FFT if n_fft is None else n_fft, hop_length=hop_length,
+        n_iter=n_iter, sparse=sparse, phase=phase, seed=seed, workers=workers,
+        progress=progress,
+    )  # fmt: skip
+    return Converted([str(dst)], f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
+
+
+# ---------------------------------------------------------------- batch tasks
+
+
+@dataclass(frozen=True)
+class EncodeTask:
+    """One file of ``encode INPUT... -o OUTDIR``: a picklable ``task(src, dst) -> dict``."""
+
+    options: EncodeOptions = DEFAULT_ENCODE
+
+    def __call__(self, src: str, dst: str) -> dict:
+        return encode_file(src, dst, self.options).to_dict()
+
+    def fresh(self, src: str, dst: str) -> dict | None:
+        """The outputs of ``src -> dst`` if they exist and are at least as new."""
+        return fresh_outputs(src, dst, segmented=self.options.segment is not None)
+
+    def with_workers(self, workers: int) -> EncodeTask:
+        if self.options.workers is not None:
+            return self
+        return EncodeTask(dataclasses.replace(self.options, workers=workers))
+
+    def record(self) -> dict:
+        """Per-run options recorded beside each file (manifests)."""
+        return self.options.record()
+
+
+@dataclass(frozen=True)
+class DecodeTask:
+    """One file of ``decode INPUT... -o OUTDIR``: a picklable ``task(src, dst) -> dict``."""
+
+    phase: PhaseOptions = DEFAULT_PHASE
+    output: AudioOutput = DEFAULT_OUTPUT
+    plain: PlainOptions = NO_PLAIN
+    kept_phase: bool | str = True
+    max_pixels: int | None = None
+    workers: int | None = None
+
+    def __call__(self, src: str, dst: str) -> dict:
+        return decode_file(
+            src, dst, phase=self.phase, output=self.output, plain=self.plain,
+            kept_phase=self.kept_phase, max_pixels=self.max_pixels, workers=self.workers,
+        ).to_dict()  # fmt: skip
+
+    def fresh(self, src: str, dst: str) -> dict | None:
+        return fresh_outputs(src, dst, segmented=False)
+
+    def with_workers(self, workers: int) -> DecodeTask:
+        return self if self.workers is not None else dataclasses.replace(self, workers=workers)
+
+    def record(self) -> dict:
+        out: dict[str, Any] = {"n_iter": self.phase.n_iter, "seed": self.phase.seed,
+                               "method": self.phase.method}  # fmt: skip
+        if self.phase.momentum is not None:
+            out["momentum"] = self.phase.momentum
+        if self.output.subtype is not None:
+            out["subtype"] = self.output.subtype
+        if self.output.normalize:
+            out["normalize"] = True
+        return out
+
+
+def fresh_outputs(src: str, dst: str, *, segmented: bool) -> dict | None:
+    """The outputs of ``src -> dst`` if they all exist and are at least as new as ``src``.
+
+    Returns ``None`` when the file must be converted, else what a conversion would
+    have returned (``outputs`` and, for images, ``images`` with their metadata read
+    from the headers).  ``segmented``: the output is a series of segment images.
+    """
+    from .batch import remote
+
+    src_time = remote.mtime(src)
+    if src_time is None:
+        return None  # the conversion reports the missing input
+    if segmented:
+        return _fresh_segments(dst, src_time)
+    t = remote.mtime(dst)
+    if t is None or t < src_time:
+        return None
+    out: dict[str, Any] = {"outputs": [dst]}
+    if dst.lower().endswith(".png"):
+        meta = _read_meta(dst)
+        out["images"] = [{"image": dst, "metadata": meta.to_dict()}] if meta else []
+    return out
+
+
+def _fresh_segments(dst: str, src_time: float) -> dict | None:
+    from .batch import remote
+    from .batch.segments import segment_info, segment_path
+
+    for width in range(3, 8):
+        first = remote.sibling(dst, segment_path(dst, 0, 10 ** (width - 1) + 1).name)
+        if remote.mtime(first) is not None:
+            break
+    else:
+        return None
+    meta = _read_meta(first)
+    info = segment_info(meta) if meta is not None else None
+    if info is None:
+        return None
+    images = []
+    for k in range(info.count):
+        path = remote.sibling(dst, segment_path(dst, k, info.count).name)
+        t = remote.mtime(path)
+        if t is None or t < src_time:
+            return None
+        m = meta if k == 0 else _read_meta(path)
+        if m is None or m.extra.get("segment_count") != str(info.count):
+            return None
+        images.append({"image": path, "metadata": m.to_dict()})
+    return {"outputs": [i["image"] for i in images], "images": images}
+
+
+def _read_meta(path: str):
+    from .batch import remote
+
+    try:
+        with remote.open_binary(path) as f:
+            return read_metadata(f)[0]
+    except (Spec2ImgError, OSError):
+        return None
