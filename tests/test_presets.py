@@ -115,9 +115,7 @@ def test_specgram_preset_reads_the_colour_bar_labels(made):
 
     Pxx, _, _ = mlab.specgram(made["y"], Fs=SR)
     low, high = 10 * np.log10(Pxx.min()), 10 * np.log10(Pxx.max())
-    res = presets.resolve(
-        made["specgram"], {"preset": "specgram", "sr": SR, "duration": DURATION}
-    )
+    res = presets.resolve(made["specgram"], {"preset": "specgram", "sr": SR, "duration": DURATION})
     got = res.options["db_range"]
     assert res.sources["db_range"] == "detected"
     assert abs(got[0] - low) < 1.5 and abs(got[1] - high) < 1.5  # measured 0.3, 0.7
@@ -149,6 +147,32 @@ def test_cmap_auto_reads_an_unknown_colormap(made):
     assert house[0] < named[0] + 1.0 and house[1] < named[1] + 1.0  # measured -6.2, 7.4
     wrong = scores(made["y"], decode(made["house"], cmap="viridis", **kw)[0])
     assert wrong[0] > house[0] + 3  # measured -1.4
+
+
+def test_cmap_auto_on_a_specshow_figure(made):
+    """A librosa.display.specshow figure (ref=np.max, "%+2.0f dB" labels) in an
+    unknown colormap decodes as well as the same figure in a named one."""
+    import librosa
+    import librosa.display
+    import matplotlib.pyplot as plt
+
+    D = librosa.amplitude_to_db(np.abs(librosa.stft(made["y"])), ref=np.max)
+    paths = {}
+    for name, cmap in (("magma", "magma"), ("house", tools.custom_colormap())):
+        fig = plt.figure(figsize=(8, 5), dpi=100)
+        ax = fig.add_subplot()
+        mesh = librosa.display.specshow(D, sr=SR, x_axis="time", y_axis="linear", cmap=cmap,
+                                        ax=ax)  # fmt: skip
+        fig.colorbar(mesh, ax=ax, format="%+2.0f dB")
+        paths[name] = made["dir"] / f"specshow_{name}.png"
+        fig.savefig(paths[name], bbox_inches="tight")
+        plt.close(fig)
+    kw = dict(sr=SR, n_fft=2048, duration=DURATION)
+    res = presets.resolve(paths["house"], dict(cmap="auto", **kw))
+    assert res.sources["top_db"] == "detected" and abs(res.options["top_db"] - 80) < 1.5
+    named = scores(made["y"], decode(paths["magma"], cmap="magma", **kw)[0])
+    auto = scores(made["y"], decode(paths["house"], cmap="auto", **kw)[0])
+    assert abs(auto[0] - named[0]) < 1.0 and abs(auto[1] - named[1]) < 1.5  # measured -6.4
 
 
 @pytest.mark.parametrize("name", ["mixture", "chirp"])
@@ -274,3 +298,30 @@ def test_show_draws_a_sox_image_and_a_preset_figure(made, tmp_path, capsys):
                        "--preset", "specgram", "--sr", SR, "--duration", DURATION, "-q")  # fmt: skip
     assert code == 0, err
     assert Image.open(tmp_path / "a.png").size[0] > 100 and (tmp_path / "b.png").exists()
+
+
+@needs_sox
+def test_sox_stereo(made, tmp_path):
+    stereo = np.stack([made["y"], 0.5 * made["y"]], axis=1)
+    wav = tools.write_wav(tmp_path / "st.wav", stereo)
+    path = tools.sox_image(tmp_path / "st.png", wav)
+    z, sr = decode(path, sr=SR, duration=DURATION)
+    assert z.shape == (2, len(made["y"]))
+    assert abs((rms_db(z[0]) - rms_db(z[1])) - 6.0) < 0.5  # each channel keeps its level
+    assert gain_sc_db(made["y"], z[0]) < -22  # measured -26.0 (a DFT of 512 for stereo)
+
+
+def test_header_reads_other_programs_text_as_bounded_data(tmp_path):
+    from PIL import PngImagePlugin
+
+    from spec2img.io.png import MAX_TEXT_CHUNK
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "x\x1b[31m" * 50_000)  # huge, with a terminal escape
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "s.png", pnginfo=info)
+    header = read_header(tmp_path / "s.png")
+    assert len(header.software) <= MAX_TEXT_CHUNK and header.palette is None
+    assert presets.detect(header) is None
+    # a palette that is not sox's is not taken for sox
+    Image.fromarray(np.zeros((8, 8), np.uint8)).convert("P").save(tmp_path / "p.png")
+    assert presets.detect(read_header(tmp_path / "p.png")) is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -77,8 +77,13 @@ def read_colour_bar(
                 params=("cmap",),
             )
         area = find_plot_area(raster, crop=crop)
-        rgba = raster.rgba((0, 0, w, h))
-    found = find_bar(rgba, area)
+        # only the part right of the plot is read: the bar, its ticks and labels
+        x0 = max(0, min(w - 1, int(area.right) - 2))
+        rgba = raster.rgba((x0, 0, w, h))
+    found = find_bar(rgba, replace(area, left=area.left - x0, right=area.right - x0))
+    if found is not None:
+        left, top, right, bottom = found.box
+        found = replace(found, box=(left + x0, top, right + x0, bottom))
     if found is None:
         if required:
             raise ParameterError(
@@ -136,8 +141,8 @@ def find_bar(rgba: np.ndarray, area) -> ColourBar | None:
     inner = (c0 + 2, r0 + 2, c1 - 2, r1 - 2)
     if inner[2] - inner[0] < 1 or inner[3] - inner[1] < 8:
         return None
-    l, t, rr, b = inner
-    lut = np.median(rgb[t:b, l:rr].astype(np.float64), axis=1)[::-1]
+    x_lo, t, x_hi, b = inner
+    lut = np.median(rgb[t:b, x_lo:x_hi].astype(np.float64), axis=1)[::-1]
     bar = ColourBar(box=inner, lut=lut)
     ticks = tick_rows(rgba, c1, r0, r1)
     if len(ticks) < 2:
@@ -241,7 +246,7 @@ def _classify(glyphs: list[np.ndarray], height: int) -> str:
         ink = ink[rows[0] : rows[-1] + 1]
         gh, gw = ink.shape
         best, best_score = "", -np.inf
-        for ch, (tmpl, rel_top, rel_h) in templates.items():
+        for ch, (tmpl, _top, rel_h) in templates.items():
             # size and place against the digits' height tell signs and points apart
             shape_cost = abs(gh / height - rel_h) * 4
             score = _correlate(ink, tmpl) - shape_cost
@@ -265,7 +270,7 @@ def _fit(img: np.ndarray, size=(16, 12)) -> np.ndarray:
     h, w = img.shape
     side = max(h, w * size[0] / size[1])
     canvas = np.zeros((int(np.ceil(side)), int(np.ceil(side * size[1] / size[0]))), np.float32)
-    canvas[: h, : w] = img
+    canvas[:h, :w] = img
     im = Image.fromarray((np.clip(canvas, 0, 1) * 255).astype(np.uint8))
     return np.asarray(im.resize(size[::-1], Image.BOX), np.float32) / 255.0
 
@@ -336,7 +341,7 @@ def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
     t, v = t[best], v[best]
     slope, icpt = np.polyfit(t, v, 1)
     r0, r1 = rows
-    l, top, r, bottom = bar.box
+    _, top, _, bottom = bar.box
     outer = (float(icpt + slope * (r1 - 1.0)), float(icpt + slope * (r0 + 1.0)))
     lut_range = (float(icpt + slope * (bottom - 0.5)), float(icpt + slope * (top + 0.5)))
     return ColourBar(bar.box, bar.lut, tuple(float(x) for x in v), outer, lut_range)

@@ -217,6 +217,7 @@ def _sox(res: Resolved, path, header) -> None:
     pal = identify_palette(header.palette)
     with Raster(path) as raster:
         w, h = raster.size
+
         def row(y, x0, x1):
             return raster.rgba((x0, y, x1, y + 1))[0]
 
@@ -228,7 +229,7 @@ def _sox(res: Resolved, path, header) -> None:
             )
         ink = None
         if lay.bar is not None:
-            l, t, r, b = lay.bar
+            _, t, r, b = lay.bar
             region = raster.rgba((r + 1, max(0, t - 12), w, min(h, b + 12)))
             labels = (63, 63, 63) if (pal.light if pal else _light(raster)) else (191, 191, 191)
             ink = np.all(np.abs(region[..., :3].astype(int) - labels) <= 24, axis=-1)
@@ -278,7 +279,10 @@ def _sox(res: Resolved, path, header) -> None:
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
     # sox's dB: power of a Hann window scaled to sum to 2 (a full-scale sine at 0 dBFS)
-    res.extra["db_offset"] = 20 * math.log10(res.options["n_fft"] / 4)
+    from ..dsp.windows import get_window
+
+    window_sum = float(np.sum(get_window(res.options["window"], res.options["n_fft"])))
+    res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
     if "sr" in res.options and "duration" in res.options and not res.given("hop_length"):
         from .sox import framing
 
@@ -350,8 +354,14 @@ def _colour_bar(res: Resolved, path) -> None:
     res.notes.append(f"colour bar at {found.box} ({len(found.lut)} colours)")
     db_range = found.lut_range if auto else found.db_range
     if db_range is not None and not (res.given("db_range") or res.given("top_db")):
-        res.options.pop("top_db", None)
-        res.set("db_range", db_range, "detected")
+        if res.preset is None and abs(db_range[1]) < 1.0:
+            # a plot whose scale ends at 0 dB was drawn with ref=np.max: the range
+            # is known, the level is not
+            res.options.pop("db_range", None)
+            res.set("top_db", db_range[1] - db_range[0], "detected")
+        else:
+            res.options.pop("top_db", None)
+            res.set("db_range", db_range, "detected")
         res.notes.append(
             f"colour bar labels {', '.join(f'{v:g}' for v in found.labels)}: "
             f"{db_range[0]:.1f} .. {db_range[1]:.1f} dB"

@@ -51,7 +51,6 @@ def difference_profiles(raster, box, levels_of) -> tuple[np.ndarray, np.ndarray]
     sample_rows = set(np.unique(np.linspace(0, h - 1, min(h, MAX_LINES)).astype(np.int64)))
     row_d = np.zeros(max(h - 1, 0))
     col_d = np.zeros(max(w - 1, 0))
-    prev = None
     with warnings.catch_warnings():  # lines of foreign colours only: no change known
         warnings.simplefilter("ignore", RuntimeWarning)
         return _profiles(raster, box, levels_of, sample_cols, sample_rows, row_d, col_d, r0, w)

@@ -122,13 +122,14 @@ def _override(p: dict, options) -> dict:
             )
         p[OVERRIDES[k]] = v
     SpecParams(
-        sample_rate=p["sample_rate"], n_fft=p["n_fft"], hop_length=p["hop_length"],
+        sample_rate=p["sample_rate"],
+        n_fft=p["n_fft"],
+        hop_length=p["hop_length"],
         win_length=p["win_length"],
     )  # validate the framing
     if not 0 <= p["fmin"] < p["fmax"] <= p["sample_rate"] / 2:
         raise ParameterError(
-            f"fmin={p['fmin']:g} and fmax={p['fmax']:g} must satisfy "
-            f"0 <= fmin < fmax <= sr / 2",
+            f"fmin={p['fmin']:g} and fmax={p['fmax']:g} must satisfy 0 <= fmin < fmax <= sr / 2",
             params=("fmin", "fmax", "sr"),
         )
     return p
