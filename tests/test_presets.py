@@ -110,15 +110,17 @@ def test_sox_header_is_read_without_pixels(made):
 # -- matplotlib's specgram ---------------------------------------------------------------
 
 
-def test_specgram_preset_reads_the_colour_bar_labels(made):
+@pytest.mark.parametrize("dpi", [72, 100, 200])
+def test_specgram_preset_reads_the_colour_bar_labels(made, dpi):
     from matplotlib import mlab
 
     Pxx, _, _ = mlab.specgram(made["y"], Fs=SR)
     low, high = 10 * np.log10(Pxx.min()), 10 * np.log10(Pxx.max())
-    res = presets.resolve(made["specgram"], {"preset": "specgram", "sr": SR, "duration": DURATION})
+    path = tools.specgram_figure(made["dir"] / f"dpi{dpi}.png", made["y"], dpi=dpi)
+    res = presets.resolve(path, {"preset": "specgram", "sr": SR, "duration": DURATION})
     got = res.options["db_range"]
     assert res.sources["db_range"] == "detected"
-    assert abs(got[0] - low) < 1.5 and abs(got[1] - high) < 1.5  # measured 0.3, 0.7
+    assert abs(got[0] - low) < 1.0 and abs(got[1] - high) < 1.0  # measured <= 0.5
 
 
 def test_specgram_preset_against_naive(made):

@@ -152,28 +152,26 @@ def find_bar(rgba: np.ndarray, area) -> ColourBar | None:
 
 
 def tick_rows(rgba: np.ndarray, right: int, r0: int, r1: int) -> list[float]:
-    """Centres (pixel rows) of the tick marks right of a bar whose outline ends at
-    column ``right``."""
+    """Centres (pixel rows) of the tick marks right of a bar whose colours end at
+    column ``right``: the first column past the outline whose dark pixels come in
+    short runs."""
     h, w = rgba.shape[:2]
-    x = right + 2
-    if x + 2 >= w:
-        return []
-    dark = 255 - _luma(rgba[r0:r1, x : x + 2, :3]).min(axis=1)
-    ink = dark > 255 - _INK
-    ticks, i = [], 0
-    while i < len(ink):
-        if ink[i]:
-            j = i
-            while j < len(ink) and ink[j]:
-                j += 1
-            if j - i <= 6:
-                wts = dark[max(0, i - 1) : j + 1]
-                rows = np.arange(max(0, i - 1), min(len(ink), j + 1))[: len(wts)]
-                ticks.append(float(r0 + np.sum(rows * wts) / np.sum(wts) + 0.5))
-            i = j
-        else:
-            i += 1
-    return ticks
+    for x in range(right, min(w - 1, right + 16)):
+        dark = 255 - _luma(rgba[r0:r1, x : x + 2, :3]).min(axis=1)
+        runs = _column_runs(dark > 255 - _INK)
+        if not runs:
+            continue
+        if max(e - s for s, e in runs) > 8:  # the outline, or a label: not ticks
+            continue
+        if len(runs) < 2:
+            continue
+        ticks = []
+        for s, e in runs:
+            lo, hi = max(0, s - 1), min(len(dark), e + 1)
+            wts = dark[lo:hi]
+            ticks.append(float(r0 + np.sum(np.arange(lo, hi) * wts) / np.sum(wts) + 0.5))
+        return ticks
+    return []
 
 
 def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float | None]:
@@ -243,12 +241,14 @@ def _classify(glyphs: list[np.ndarray], height: int) -> str:
         rows = np.flatnonzero(ink.max(axis=1) > 0.5)
         if rows.size == 0:
             continue
-        ink = ink[rows[0] : rows[-1] + 1]
+        cols = np.flatnonzero(ink.max(axis=0) > 0.5)
+        ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         gh, gw = ink.shape
         best, best_score = "", -np.inf
         for ch, (tmpl, _top, rel_h) in templates.items():
             # size and place against the digits' height tell signs and points apart
-            shape_cost = abs(gh / height - rel_h) * 4
+            th, tw = tmpl.shape
+            shape_cost = abs(gh / height - rel_h) * 4 + abs(np.log(gw / gh * th / tw)) * 0.5
             score = _correlate(ink, tmpl) - shape_cost
             if score > best_score:
                 best, best_score = ch, score
@@ -264,15 +264,11 @@ def _correlate(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _fit(img: np.ndarray, size=(16, 12)) -> np.ndarray:
-    """Resample a glyph to a fixed grid by area averaging (keeps its aspect in a box)."""
+    """A glyph's bounding box resampled to a fixed grid (its aspect is compared apart)."""
     from PIL import Image
 
-    h, w = img.shape
-    side = max(h, w * size[0] / size[1])
-    canvas = np.zeros((int(np.ceil(side)), int(np.ceil(side * size[1] / size[0]))), np.float32)
-    canvas[:h, :w] = img
-    im = Image.fromarray((np.clip(canvas, 0, 1) * 255).astype(np.uint8))
-    return np.asarray(im.resize(size[::-1], Image.BOX), np.float32) / 255.0
+    im = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    return np.asarray(im.resize(size[::-1], Image.BILINEAR), np.float32) / 255.0
 
 
 @functools.lru_cache(maxsize=8)
