@@ -327,3 +327,13 @@ def test_header_reads_other_programs_text_as_bounded_data(tmp_path):
     # a palette that is not sox's is not taken for sox
     Image.fromarray(np.zeros((8, 8), np.uint8)).convert("P").save(tmp_path / "p.png")
     assert presets.detect(read_header(tmp_path / "p.png")) is None
+
+
+def test_info_on_a_spec2img_image_read_as_plain(made, tmp_path, capsys):
+    png = tmp_path / "own.png"
+    assert run(capsys, "encode", made["wav"], png, "-q")[0] == 0
+    code, out, err = run(capsys, "info", png, "--top-db", 60, "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["n_fft"] == {"value": "2048", "from": "params_from"}
+    assert d["db_range"]["from"] == "option"

@@ -446,11 +446,16 @@ def _cmd_info(args) -> int:
     return 0
 
 
-def _info_plain(args, plain: dict) -> int:
-    """info on an image without spec2img metadata: the settings it decodes with."""
+def _info_plain(args, plain: PlainOptions) -> int:
+    """info on a plain image (or one read as plain): the settings it decodes with."""
+    from dataclasses import replace
+
     from ..errors import in_file
     from ..wild import presets
+    from ..wild.origin import image_kind
 
+    if image_kind(args.image) == "spec2img" and not (plain.params_from or plain.preset):
+        plain = replace(plain, params_from=str(args.image))  # as decode reads it
     try:
         res = presets.resolve(args.image, plain)
         spec = presets.plain_spec_of(args.image, res)

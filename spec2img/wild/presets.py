@@ -408,6 +408,8 @@ def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
             src = res.sources.get("duration") or res.sources.get("frames")
         if k == "db_range":
             src = res.sources.get("db_range") or res.sources.get("top_db")
+        if src is None and "params_from" in res.options and k not in ("cmap", "y_axis", "crop"):
+            src = "params_from"
         rows.append((k, str(v), src or "default"))
     if res.preset:
         rows.insert(0, ("preset", res.preset, res.sources.get("preset", "detected")))
