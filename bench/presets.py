@@ -72,6 +72,11 @@ def main() -> None:
     rows.append(("specgram, house cmap, auto",
                  score(house, preset="specgram", cmap="auto", **base),
                  score(house, preset="specgram", **base), ceil_sg))  # fmt: skip
+    jpeg = d / "house.jpg"
+    Image.open(house).convert("RGB").save(jpeg, quality=90)
+    rows.append(("specgram, house cmap, JPEG q90, auto",
+                 score(jpeg, preset="specgram", cmap="auto", **base),
+                 score(jpeg, preset="specgram", **base), ceil_sg))  # fmt: skip
     rows.append(("specgram, no colour bar", score(nobar, preset="specgram", **base),
                  score(nobar, **naive_sg), ceil_sg))  # fmt: skip
     if tools.sox_image(d / "probe.png", wav) is not None:

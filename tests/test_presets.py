@@ -248,6 +248,9 @@ def test_bad_presets_and_conflicts_are_refused_by_name(made, tmp_path, capsys):
     assert "--cmap does not apply" in err
     err = cli_error(capsys, "decode", img, tmp_path / "o.wav", "--preset", "specgram")
     assert "--sr" in err and "--duration" in err
+    err = cli_error(capsys, "decode", made["nobar"], tmp_path / "o.wav", "--cmap", "auto",
+                    "--sr", SR, "--n-fft", 256, "--duration", DURATION)  # fmt: skip
+    assert "no colour bar found" in err and "--cmap" in err
     assert not (tmp_path / "o.wav").exists()
     with pytest.raises(ParameterError, match="preset must be one of"):
         spec2img.load_image(img, plain={"preset": "nope"})
