@@ -92,7 +92,7 @@ def _check_window(window: Any, win_length: int, n_fft: int) -> None:
             raise ParameterError(
                 f"window {window!r}: parameter {arg} is beyond +-{MAX_WINDOW_PARAMETER}"
             )
-    from .dsp.windows import get_window  # computing it is the only sure check of its parameters
+    from .windows import get_window  # computing it is the only sure check of its parameters
 
     get_window(window, win_length, n_fft)
 

@@ -17,8 +17,8 @@ from PIL import Image
 
 import spec2img
 from spec2img.batch import runners
-from spec2img.batch.dataset import read_dataset
 from spec2img.cli.main import main
+from spec2img.io.dataset import read_dataset
 
 FAST = ["--n-fft", "512"]
 

@@ -26,6 +26,7 @@ from ..errors import ParameterError
 from ..io.image import SpectrogramImage
 from ..options import PhaseOptions
 from ..params import (
+    DEFAULT_N_FFT,
     DEFAULT_N_MELS,
     DEFAULT_TOP_DB,
     DEFAULT_WINDOW,
@@ -40,8 +41,8 @@ __all__ = ["KINDS", "to_image", "from_array"]
 KINDS = ("magnitude", "power", "db", "mel", "mel_power", "mel_db")
 _MEL_KINDS = ("mel", "mel_power", "mel_db")
 _POWER_KINDS = ("power", "mel_power", "mel_db")
-#: librosa's n_fft for mel spectrograms, used when a mel array does not say.
-MEL_N_FFT = 2048
+#: librosa's n_fft for mel spectrograms (the same as ours), used when a mel array does not say.
+MEL_N_FFT = DEFAULT_N_FFT
 
 
 def to_image(

@@ -1,1 +1,1 @@
-"""At scale: folders of files, process pools and Dask, long-recording segments, training sets."""
+"""At scale: folders of files, process pools and Dask, long-recording segments."""

@@ -311,7 +311,7 @@ def _cores() -> int:
 
 
 def _write_dataset(settings: BatchSettings, rows: list[dict], bar, spell) -> int:
-    from .dataset import write_dataset
+    from ..io.dataset import write_dataset
 
     entries = [
         {"image": item["image"], "source": r["src"], "metadata": item["metadata"]}

@@ -172,7 +172,7 @@ def full_scale_db_max(params: SpecParams) -> float:
     of the filterbank.  A dB range topped here never clips audio that fits a WAV file.
     """
     from ..dsp.scale import mel_basis
-    from ..dsp.windows import get_window
+    from ..windows import get_window
 
     bound = float(np.sum(np.abs(get_window(params.window, params.win_length, params.n_fft))))
     if params.scale == "mel":
@@ -256,27 +256,12 @@ def encode_segments(
 
 
 def read_meta(path) -> tuple[Metadata, tuple[int, int]]:
-    """An image's metadata and ``(width, height)`` without decoding its pixels.
+    """An image's metadata and ``(width, height)`` without decoding its pixels
+    (:func:`spec2img.io.image.read_metadata`); path or binary file object."""
+    from ..io.image import read_metadata
 
-    Parameters
-    ----------
-    path : path-like or binary file object
-        Read with the bounded header reader (:func:`spec2img.io.png.read_header`).
-    """
-    from ..io.image import PLAIN_IMAGE_HINT, PLAIN_IMAGE_PARAMS
-    from ..io.png import read_header
-
-    name = getattr(path, "path", None) or getattr(path, "name", None) or path
-    header = read_header(path, max_pixels=None)
-    if not header.text:
-        raise MetadataError(
-            f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
-            params=PLAIN_IMAGE_PARAMS,
-        )
-    try:
-        return Metadata.from_text(header.text), (header.width, header.height)
-    except MetadataError as e:
-        raise in_file(name, e) from None
+    meta, header = read_metadata(path)
+    return meta, (header.width, header.height)
 
 
 def read_series(paths) -> list[tuple[Path, Metadata, Segment]]:

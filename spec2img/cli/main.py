@@ -40,7 +40,7 @@ FLAG_METAVARS = {
 
 
 def _size(text: str) -> tuple[int, int]:
-    from ..batch.dataset import parse_size
+    from ..io.dataset import parse_size
 
     try:
         return parse_size(text)

@@ -36,13 +36,13 @@ import scipy.fft
 
 from ..errors import ParameterError
 from ..params import frame_count
+from ..windows import get_window, window_lambda
 from .jit import kernel
-from .windows import get_window, window_lambda
 
 __all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
 
 #: Threads ``scipy.fft`` uses when ``workers=None``.  Measured on a 2-core machine
-#: (``bench/phase.py``): see the README's phase-retrieval table.  ``SPEC2IMG_WORKERS``
+#: (``bench/phase.py``): see docs/benchmarks.md (FFT threads).  ``SPEC2IMG_WORKERS``
 #: in the environment overrides it.
 DEFAULT_WORKERS = 1
 

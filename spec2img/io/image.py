@@ -141,6 +141,41 @@ class SpectrogramImage:
         return cls(np.ascontiguousarray(pixels[:, ::-1, :].reshape(c * b, t)), meta)
 
 
+def read_metadata(path, *, max_pixels: int | None = None):
+    """An image's spec2img metadata and header, read without decoding its pixels.
+
+    Parameters
+    ----------
+    path : path-like or binary file object
+    max_pixels : int or None
+        As :func:`spec2img.io.png.read_header`.
+
+    Returns
+    -------
+    meta : Metadata
+    header : ImageHeader
+
+    Raises
+    ------
+    MetadataError
+        No spec2img metadata (the message says how to give parameters by hand), or
+        metadata out of bounds.
+    """
+    header = read_header(path, max_pixels=max_pixels)
+    name = path
+    if hasattr(path, "read"):  # a file object: its path or name
+        name = getattr(path, "path", None) or getattr(path, "name", None) or "<file>"
+    if not header.text:
+        raise MetadataError(
+            f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
+            params=PLAIN_IMAGE_PARAMS,
+        )
+    try:
+        return Metadata.from_text(header.text), header
+    except MetadataError as e:
+        raise in_file(name, e) from None
+
+
 def load(
     path: str | os.PathLike,
     *,
@@ -179,16 +214,7 @@ def load(
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    header = read_header(path, max_pixels=max_pixels)
-    if not header.text:
-        raise MetadataError(
-            f"{path}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
-            params=PLAIN_IMAGE_PARAMS,
-        )
-    try:
-        meta = Metadata.from_text(header.text)
-    except MetadataError as e:
-        raise in_file(path, e) from None
+    meta, header = read_metadata(path, max_pixels=max_pixels)
     if "nmf_role" in meta.extra:
         raise MetadataError(
             f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "

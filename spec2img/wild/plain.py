@@ -33,7 +33,14 @@ from ..dsp.resize import grid_weights, raster_weights
 from ..dsp.scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
 from ..errors import InputError, MetadataError, ParameterError, in_file
 from ..io.image import SpectrogramImage
-from ..params import MAX_ABS_DB, Metadata, SpecParams
+from ..params import (
+    DEFAULT_N_MELS,
+    DEFAULT_TOP_DB,
+    DEFAULT_WINDOW,
+    MAX_ABS_DB,
+    Metadata,
+    SpecParams,
+)
 from . import geometry
 from .colormap import ColormapInverse
 from .raster import PlotArea, Raster, find_plot_area
@@ -46,8 +53,6 @@ PLAIN_PARAMS = (
     "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "cmap",
     "db_range", "top_db", "y_axis", "params_from",
 )  # fmt: skip
-#: Range kept by the 16-bit image built from a decoded plot.
-IMAGE_TOP_DB = 120.0
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,7 @@ def plain_spec(
     fields = {
         "sample_rate": sr,
         "n_fft": p.n_fft if n_fft is None else n_fft,
-        "window": (p.window if p is not None else "hann") if window is None else window,
+        "window": (p.window if p is not None else DEFAULT_WINDOW) if window is None else window,
         "scale": scale,
     }
     if hop_length is not None or p is not None:
@@ -254,7 +259,9 @@ def plain_spec(
         fields["win_length"] = p.win_length if win_length is None else win_length
     limits: tuple[float | None, float | None] = (None, None)
     if scale == "mel":
-        fields["n_mels"] = (p.n_mels if p is not None else 128) if n_mels is None else n_mels
+        fields["n_mels"] = (
+            (p.n_mels if p is not None else DEFAULT_N_MELS) if n_mels is None else n_mels
+        )
         fields["fmin"] = (p.fmin if p is not None else 0.0) if fmin is None else fmin
         fields["fmax"] = p.fmax if fmax is None and p is not None else fmax
     else:
@@ -328,10 +335,10 @@ def read_params(path: str | os.PathLike) -> Metadata:
     """Metadata to decode other images with: from a spec2img PNG or a JSON file.
 
     The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
-    or a dataset file (read by :func:`spec2img.batch.dataset.read_dataset`); an image
+    or a dataset file (read by :func:`spec2img.io.dataset.read_dataset`); an image
     is read with the bounded header reader, without decoding its pixels.
     """
-    from ..batch.dataset import FORMAT, read_dataset
+    from ..io.dataset import FORMAT, read_dataset
     from ..io.png import read_header
 
     path = Path(path)
@@ -510,7 +517,7 @@ def levels_to_image(
 
 def magnitude_image(
     S: np.ndarray, params: SpecParams, n_samples: int, *, absolute: bool,
-    top_db: float = IMAGE_TOP_DB, extra: dict | None = None,
+    top_db: float = DEFAULT_TOP_DB, extra: dict | None = None,
 ) -> SpectrogramImage:  # fmt: skip
     """A 16-bit spectrogram image of linear magnitudes ``(channels, n_fft//2+1, frames)``.
 

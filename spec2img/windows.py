@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import ParameterError
+from .errors import ParameterError
 
 # Periodic ("fftbins=True") forms of the windows people actually use, as cosine sums.
 _COSINE_WINDOWS = {

@@ -1,0 +1,88 @@
+"""The house's rules, checked on the code: which layer may import what."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+PACKAGE = ROOT / "spec2img"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module an import statement in ``path`` names, as absolute dotted names."""
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            found.add(mod)
+            found.update(f"{mod}.{a.name}" for a in node.names)
+    return found
+
+
+def modules(*, under: str = "", exclude: tuple[str, ...] = ()) -> list[Path]:
+    root = PACKAGE / under if under else PACKAGE
+    return [
+        p for p in sorted(root.rglob("*.py"))
+        if not any(p.is_relative_to(PACKAGE / e) for e in exclude)
+    ]  # fmt: skip
+
+
+def test_no_module_below_the_cli_imports_argparse():
+    offenders = [
+        str(p.relative_to(ROOT)) for p in modules(exclude=("cli",))
+        if "argparse" in imports_of(p)
+    ]  # fmt: skip
+    assert offenders == []
+
+
+def test_the_helper_finds_imports():  # the checks above would pass vacuously otherwise
+    found = imports_of(PACKAGE / "cli" / "main.py")
+    assert "argparse" in found and "spec2img.options" in found
+
+
+@pytest.mark.parametrize(
+    "folder,forbidden",
+    [
+        ("phase", ("spec2img.io", "PIL", "soundfile", "spec2img.cli", "spec2img.wild")),
+        ("dsp", ("spec2img.io", "spec2img.phase", "spec2img.cli", "spec2img.wild", "PIL")),
+        ("batch", ("spec2img.cli",)),
+        ("wild", ("spec2img.cli", "spec2img.batch.folders", "spec2img.batch.runners")),
+        ("arrays", ("spec2img.cli",)),
+    ],
+)
+def test_stages_do_not_reach_the_wrong_way(folder, forbidden):
+    bad = {}
+    for p in modules(under=folder):
+        hits = sorted(m for m in imports_of(p) if m.startswith(forbidden))
+        if hits:
+            bad[str(p.relative_to(ROOT))] = hits
+    assert bad == {}
+
+
+def test_parameters_and_options_depend_on_nothing_heavy():
+    allowed = {"spec2img.errors", "spec2img.params", "spec2img.windows"}
+    for name in ("params.py", "options.py", "errors.py"):
+        ours = {m for m in imports_of(PACKAGE / name) if m.startswith("spec2img")}
+        ours = {m for m in ours if not any(m.startswith(a + ".") for a in allowed)}
+        assert ours <= allowed, (name, ours)
+
+
+def test_only_the_faces_call_the_cli():
+    users = [
+        str(p.relative_to(ROOT)) for p in modules(exclude=("cli",))
+        if any(m.startswith("spec2img.cli") for m in imports_of(p))
+        and p.name != "__main__.py"
+    ]  # fmt: skip
+    assert users == []
