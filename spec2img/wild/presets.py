@@ -279,7 +279,7 @@ def _sox(res: Resolved, path, header) -> None:
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
     # sox's dB: power of a Hann window scaled to sum to 2 (a full-scale sine at 0 dBFS)
-    from ..dsp.windows import get_window
+    from ..windows import get_window
 
     window_sum = float(np.sum(get_window(res.options["window"], res.options["n_fft"])))
     res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
