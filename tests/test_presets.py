@@ -86,6 +86,9 @@ def test_sox_naive_decode_misses(made):
     sc, _ = scores(made["y"], z)
     assert sc < careful + 2  # measured -24.6
     assert abs(rms_db(z) - rms_db(made["y"])) < 1.0
+    # --cmap auto on sox's own PNG reads sox's colours, as detection does
+    auto, _ = scores(made["y"], decode(path, cmap="auto", sr=SR, duration=DURATION)[0])
+    assert abs(auto - careful) < 0.5
 
 
 @needs_sox

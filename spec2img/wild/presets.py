@@ -254,7 +254,8 @@ def _sox(res: Resolved, path, header) -> None:
         res.set("db_range", (-float(z), 0.0), "detected")
         res.notes.append(f"dB scale: -z {z} (from the positions of its labels)")
     q = None
-    if not res.given("cmap"):
+    if not res.given("cmap") or res.options["cmap"] == AUTO:  # sox's scale is its bar
+        res.sources.pop("cmap", None)
         if pal is not None:
             res.set("cmap", f"sox {pal.variant}", "detected")
             res.extra["lut"] = pal.lut
