@@ -343,3 +343,11 @@ def test_info_on_a_spec2img_image_read_as_plain(made, tmp_path, capsys):
     d = json.loads(out)
     assert d["n_fft"] == {"value": "2048", "from": "params_from"}
     assert d["db_range"]["from"] == "option"
+
+
+def test_info_on_a_riffusion_preset(tmp_path, capsys):
+    Image.fromarray(np.full((512, 100), 200, np.uint8)).save(tmp_path / "r.png")
+    code, out, err = run(capsys, "info", tmp_path / "r.png", "--preset", "riffusion", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["sample_rate"] == 44100 and d["source"] == "riffusion"

@@ -429,10 +429,16 @@ def _cmd_info(args) -> int:
     from ..wild.origin import image_kind
 
     plain = _plain_options(args)
-    if plain or image_kind(args.image) == "plain":
-        return _info_plain(args, plain)
+    kind = image_kind(args.image)
     kw = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
-    meta = load(args.image, **kw).meta
+    if plain.preset == "riffusion" or (kind == "riffusion" and plain.preset is None):
+        from ..pipeline import load_image  # Riffusion's parameters, as decode reads them
+
+        meta = load_image(args.image, plain=plain, **kw).meta
+    elif plain or kind == "plain":
+        return _info_plain(args, plain)
+    else:
+        meta = load(args.image, **kw).meta
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
