@@ -127,10 +127,27 @@ class AudioOutput:
         format's default.
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
+    format : str or None
+        Container (``wav``, ``flac``, ``ogg``, ``opus``, ``mp3``, ``aiff``) instead of
+        the output's extension; a stream (``-``, a FIFO) without one gets WAV.
+    compression_level : float in [0, 1] or None
+        FLAC, Vorbis, Opus and MP3 encoders: 0 is the best quality (libsndfile's scale).
+    bitrate_mode : {"CONSTANT", "AVERAGE", "VARIABLE"} or None
+        MP3's bitrate mode.
+
+    See :func:`spec2img.io.audio.output_format`, which checks them against the format.
     """
 
     subtype: str | None = None
     normalize: bool = False
+    format: str | None = None
+    compression_level: float | None = None
+    bitrate_mode: str | None = None
+
+    def codec(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`spec2img.io.audio.save_audio` beyond subtype."""
+        return {"format": self.format, "compression_level": self.compression_level,
+                "bitrate_mode": self.bitrate_mode}  # fmt: skip
 
 
 @dataclass(frozen=True)

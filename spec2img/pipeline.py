@@ -19,7 +19,7 @@ from .dsp import scale as _scale
 from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
-from .io.atomic import check_output
+from .io.atomic import check_extension, check_output
 from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
@@ -356,6 +356,7 @@ def audio_to_image(
     *,
     sr: int | None = None,
     mono: bool = False,
+    overwrite: bool = True,
     **params,
 ) -> SpectrogramImage:
     """Read an audio file, encode it and write the PNG atomically.
@@ -363,9 +364,12 @@ def audio_to_image(
     Parameters
     ----------
     src : path-like
-        Audio file (WAV, FLAC, OGG, ...).
+        Audio file (WAV, FLAC, OGG, MP3, ...).
     dst : path-like
-        Output PNG; never the same file as ``src``.
+        Output ``.png`` (or ``-``, a FIFO, a device: see :mod:`spec2img.io.atomic`);
+        never the same file as ``src``.
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
     sr : int or None
         Resample to this rate first.
     mono : bool
@@ -377,13 +381,14 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
-    check_output(dst, [src])
+    check_output(dst, [src], overwrite=overwrite)
+    check_extension(dst, (".png",), "a PNG image")
     y, file_sr = load_audio(src, sr=sr, mono=mono)
     try:
         image = encode(y, file_sr, **params)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
-    image.save(dst, inputs=[src])
+    image.save(dst, inputs=[src], overwrite=overwrite)
     return image
 
 
@@ -427,6 +432,10 @@ def load_image(
     options = plain.given()
     kind = image_kind(path)
     preset = options.get("preset")
+    if kind == "plain" and set(options) == {"params_from"}:
+        edited = _load_edited(path, options["params_from"], max_pixels, phase)
+        if edited is not None:
+            return edited
     if not options:
         if kind == "spec2img":
             kw = {} if max_pixels is None else {"max_pixels": max_pixels}
@@ -451,6 +460,23 @@ def load_image(
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
 
 
+def _load_edited(path, params_from, max_pixels, phase) -> SpectrogramImage | None:
+    """A spec2img image that lost its metadata in an editor, read with those of
+    ``params_from`` (its original) when its size fits them; else None (a plain image)."""
+    from .io.image import _check_shape
+    from .io.png import read_header
+    from .wild.plain import read_params
+
+    meta = params_from if isinstance(params_from, Metadata) else read_params(params_from)
+    header = read_header(path, max_pixels=max_pixels)
+    try:
+        _check_shape(path, (header.height, header.width), meta)
+    except Spec2ImgError:
+        return None
+    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+    return load(path, phase=phase, params_from=meta, **kw)
+
+
 def image_to_audio(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -469,6 +495,10 @@ def image_to_audio(
     workers: int | None = None,
     progress=None,
     block_frames: int | None = None,
+    format: str | None = None,
+    compression_level: float | None = None,
+    bitrate_mode: str | None = None,
+    overwrite: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Read a spectrogram image, decode it and write the audio atomically.
 
@@ -477,7 +507,8 @@ def image_to_audio(
     src : path-like
         spec2img PNG, Riffusion image, or any image with ``plain`` parameters.
     dst : path-like
-        ``.wav``, ``.flac`` or ``.ogg`` output; never the same file as ``src``.
+        ``.wav``, ``.flac``, ``.ogg``, ``.opus`` or ``.mp3`` output (or ``-``, a FIFO,
+        a device: WAV unless ``format`` says otherwise); never the same file as ``src``.
     subtype : str or None
         soundfile subtype (``PCM_16`` default for WAV, ``PCM_24``, ``FLOAT``).
     normalize : bool
@@ -493,14 +524,19 @@ def image_to_audio(
         ``False``: ignore it; a path: start from that phase image.
     method, n_iter, seed, momentum, tol, options, workers, progress, block_frames
         As :func:`decode`.
+    format, compression_level, bitrate_mode
+        Audio format and encoder settings (see :func:`spec2img.io.audio.output_format`).
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
 
     Returns
     -------
     y, sr : as :func:`decode` returns them
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
-    output_format(dst, subtype)  # fail before a long decode, not after
-    check_output(dst, [src])
+    audio = dict(format=format, compression_level=compression_level, bitrate_mode=bitrate_mode)
+    output_format(dst, subtype, **audio)  # fail before a long decode, not after
+    check_output(dst, [src], overwrite=overwrite)
     image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
     meta = image.meta
     try:
@@ -519,5 +555,6 @@ def image_to_audio(
             f"normalised to a peak of -1 dBFS{hint}"
         )
         warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=2)
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
+    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src],
+               overwrite=overwrite, **audio)  # fmt: skip
     return y, sr

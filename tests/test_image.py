@@ -84,17 +84,19 @@ def test_an_eight_bit_resave_loads_spread_over_sixteen_bits(tmp_path, image):
     assert int(back.pixels.max()) <= PIXEL_MAX
 
 
-def test_colour_images_are_refused_by_mode(tmp_path, image):
+def test_colour_images_with_equal_channels_load_as_gray(tmp_path, image):
+    """An editor's RGB save of a spec2img image (8-bit, R = G = B) reads back as the
+    gray values, widened to 16 bits (see tests/test_editors.py for 16-bit colour)."""
     text = {"spec2img:" + k: v for k, v in image.meta.to_text().items()}
     from PIL import PngImagePlugin
 
     info = PngImagePlugin.PngInfo()
     for k, v in text.items():
         info.add_text(k, v)
-    h, w = image.pixels.shape
-    Image.new("RGB", (w, h)).save(tmp_path / "rgb.png", pnginfo=info)
-    with pytest.raises(MetadataError, match="16-bit grayscale, this one is mode 'RGB'"):
-        load(tmp_path / "rgb.png")
+    eight = (image.pixels >> 8).astype(np.uint8)
+    Image.fromarray(eight).convert("RGB").save(tmp_path / "rgb.png", pnginfo=info)
+    back = load(tmp_path / "rgb.png")
+    np.testing.assert_array_equal(back.pixels, eight.astype(np.uint16) * 257)
 
 
 def test_no_metadata_is_refused_with_the_parameters_to_give(tmp_path, image):

@@ -67,12 +67,16 @@ def test_write_keeps_the_extremes_and_refuses_to_overwrite_an_input(tmp_path):
 
 
 def test_text_is_written_as_one_plain_chunk_per_key(tmp_path, pixels):
+    """One tEXt chunk per key, and all of them once more in the Comment chunk that
+    editors keep (spec2img.io.comment)."""
     path = write_png(tmp_path / "a.png", pixels, {"n_fft": "2048", "scale": "mel"})
     chunks = pngbytes.split(path.read_bytes())
     texts = [(c[0], c[1]) for c in chunks if c[0] in (b"tEXt", b"zTXt", b"iTXt")]
     assert (b"tEXt", b"spec2img:n_fft\x002048") in texts
     assert (b"tEXt", b"spec2img:scale\x00mel") in texts
-    assert len(texts) == 2
+    form = b'spec2img/1 {"n_fft":"2048","scale":"mel"}'
+    assert (b"tEXt", b"Comment\x00" + form) in texts
+    assert len(texts) == 3
 
 
 def test_the_header_is_read_without_the_pixel_data(tmp_path, pixels):

@@ -73,6 +73,26 @@ def _add_audio_output(g) -> None:
     )  # fmt: skip
 
 
+def _add_overwrite(g) -> None:
+    """-y/--overwrite for commands that write one output (encode and decode have it in
+    their batch options)."""
+    g.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace an existing output file")  # fmt: skip
+
+
+def _add_codec_options(g) -> None:
+    """Encoder settings libsndfile offers for compressed audio."""
+    g.add_argument(
+        "--compression-level", type=finite_float, metavar="0..1",
+        help="FLAC, Vorbis, Opus, MP3 encoder: 0 = best quality and largest file, 1 = "
+        "smallest (default: libsndfile's)",
+    )  # fmt: skip
+    g.add_argument(
+        "--bitrate-mode", type=str.upper, choices=["CONSTANT", "AVERAGE", "VARIABLE"],
+        help="MP3: constant, average or variable bitrate",
+    )  # fmt: skip
+
+
 def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retrieval"):
     """The phase-retrieval options of every command that writes audio; returns the group."""
     g = p.add_argument_group(title)
@@ -96,7 +116,11 @@ def _phase_options(args) -> PhaseOptions:
 
 
 def _audio_output(args) -> AudioOutput:
-    return AudioOutput(subtype=args.subtype, normalize=args.normalize)
+    return AudioOutput(
+        subtype=args.subtype, normalize=args.normalize, format=getattr(args, "format", None),
+        compression_level=getattr(args, "compression_level", None),
+        bitrate_mode=getattr(args, "bitrate_mode", None),
+    )  # fmt: skip
 
 
 def _add_encode(sub) -> None:
@@ -108,8 +132,8 @@ def _add_encode(sub) -> None:
     )  # fmt: skip
     p.add_argument(
         "inputs", nargs="+", metavar="PATH",
-        help="input audio (WAV, FLAC, OGG, MP3 where supported) and output PNG; or audio "
-        "files, folders and globs with -o OUTDIR",
+        help="input audio (WAV, FLAC, OGG, MP3 where supported; '-': standard input) and "
+        "output .png ('-': standard output); or audio files, folders and globs with -o OUTDIR",
     )  # fmt: skip
     g = p.add_argument_group("spectrogram (librosa's names)")
     g.add_argument("--n-fft", type=positive_int, default=DEFAULT_N_FFT,
@@ -154,8 +178,9 @@ def _add_decode(sub) -> None:
     p.add_argument(
         "inputs", nargs="+", metavar="PATH",
         help="input spectrogram image (a spec2img PNG, a Riffusion image, or any image with "
-        "the parameters below) and output audio (.wav, .flac or .ogg); or images, folders "
-        "and globs with -o OUTDIR",
+        "the parameters below; '-': standard input) and output audio (.wav, .flac, .ogg, "
+        ".opus or .mp3; '-': WAV on standard output); or images, folders and globs with "
+        "-o OUTDIR",
     )  # fmt: skip
     g = _add_phase_retrieval(p)
     ph = g.add_mutually_exclusive_group()
@@ -168,6 +193,7 @@ def _add_decode(sub) -> None:
     )
     o = p.add_argument_group("output")
     _add_audio_output(o)
+    _add_codec_options(o)
     _add_max_pixels(o)
     _add_plain_options(p)
     _add_common(p)
@@ -287,6 +313,7 @@ def _add_join(sub) -> None:
     o = p.add_argument_group("output")
     _add_audio_output(o)
     _add_max_pixels(o)
+    _add_overwrite(o)
     _add_common(p)
 
     def check(args) -> None:
@@ -298,10 +325,10 @@ def _add_join(sub) -> None:
 
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
-    p.add_argument("image")
+    p.add_argument("image", help="a spec2img image ('-': standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
     _add_max_pixels(p)
-    _add_plain_options(p)
+    _add_plain_options(p)  # --params-from: also the original of an image an editor stripped
     p.set_defaults(func=_cmd_info)
 
 
@@ -324,6 +351,7 @@ def create_parser() -> argparse.ArgumentParser:
 
 def _cmd_encode(args) -> int:
     from .. import convert
+    from ..io.atomic import spool_input
 
     options = EncodeOptions(
         n_fft=args.n_fft, hop_length=args.hop_length, win_length=args.win_length,
@@ -336,12 +364,16 @@ def _cmd_encode(args) -> int:
     if args.output_dir is not None:
         return _run_batch(args, convert.EncodeTask(options), ".png",
                           segmented=args.segment is not None)  # fmt: skip
-    _say(convert.encode_file(*args.inputs, options).message, args)
+    src, dst = args.inputs
+    with spool_input(src, "audio") as path:
+        result = convert.encode_file(path, dst, options, overwrite=args.overwrite)
+    _say(result.message, args)
     return 0
 
 
 def _cmd_decode(args) -> int:
     from .. import convert
+    from ..io.atomic import display_name, spool_input
     from .progress import ProgressBar
 
     kept = False if args.no_phase else (args.phase or True)
@@ -350,14 +382,16 @@ def _cmd_decode(args) -> int:
         kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers,
     )  # fmt: skip
     if args.output_dir is not None:
-        return _run_batch(args, task, f".{args.format}")
+        return _run_batch(args, task, f".{args.format or 'wav'}")
     src, dst = args.inputs
-    with ProgressBar(f"decoding {os.path.basename(src)}",
-                     enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        result = convert.decode_file(
-            src, dst, phase=task.phase, output=task.output, plain=task.plain,
-            kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers, progress=bar,
-        )  # fmt: skip
+    name = os.path.basename(display_name(src, output=False))
+    with ProgressBar(f"decoding {name}", enabled=None if not args.quiet else False) as bar:
+        with spool_input(src, "an image") as path:
+            result = convert.decode_file(
+                path, dst, phase=task.phase, output=task.output, plain=task.plain,
+                kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers,
+                progress=bar, overwrite=args.overwrite,
+            )  # fmt: skip
     _say(result.message, args)
     return 0
 
@@ -389,6 +423,7 @@ def _cmd_join(args) -> int:
         result = convert.join_files(
             srcs, dst, phase=_phase_options(args), output=_audio_output(args),
             max_pixels=args.max_pixels, workers=args.workers, progress=bar,
+            overwrite=args.overwrite,
         )  # fmt: skip
     _say(result.message, args)
     return 0
@@ -425,20 +460,25 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from ..io.image import load
+    from ..io.atomic import spool_input
+    from ..io.image import load, metadata_source
     from ..wild.origin import image_kind
 
     plain = _plain_options(args)
-    kind = image_kind(args.image)
     kw = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
-    if plain.preset == "riffusion" or (kind == "riffusion" and plain.preset is None):
-        from ..pipeline import load_image  # Riffusion's parameters, as decode reads them
+    with spool_input(args.image, "an image") as path:
+        kind = image_kind(path)
+        others = set(plain.given()) - {"params_from"}
+        if plain.preset == "riffusion" or (kind == "riffusion" and not others):
+            from ..pipeline import load_image  # Riffusion's parameters, as decode reads them
 
-        meta = load_image(args.image, plain=plain, **kw).meta
-    elif plain or kind == "plain":
-        return _info_plain(args, plain)
-    else:
-        meta = load(args.image, **kw).meta
+            meta = load_image(path, plain=plain, **kw).meta
+            source = "Riffusion EXIF" if kind == "riffusion" else "Riffusion's defaults"
+        elif others or (kind == "plain" and plain.params_from is None):
+            return _info_plain(args, plain, path)
+        else:
+            meta = load(path, phase=False, params_from=args.params_from, **kw).meta
+            source = metadata_source(path, params_from=args.params_from, **kw)
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
@@ -446,13 +486,18 @@ def _cmd_info(args) -> int:
     width = max(len(k) for k in d)
     for k, v in d.items():
         print(f"{printable(k):<{width}}  {printable(str(v))}")
+    found = {
+        "text chunks": "spec2img text chunks",
+        "params-from": f"--params-from {args.params_from}",
+    }
+    print(f"{'found in':<{width}}  {printable(found.get(source, source))}")
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
     return 0
 
 
-def _info_plain(args, plain: PlainOptions) -> int:
+def _info_plain(args, plain: PlainOptions, path) -> int:
     """info on a plain image (or one read as plain): the settings it decodes with."""
     from dataclasses import replace
 
@@ -460,11 +505,11 @@ def _info_plain(args, plain: PlainOptions) -> int:
     from ..wild import presets
     from ..wild.origin import image_kind
 
-    if image_kind(args.image) == "spec2img" and not (plain.params_from or plain.preset):
-        plain = replace(plain, params_from=str(args.image))  # as decode reads it
+    if image_kind(path) == "spec2img" and not (plain.params_from or plain.preset):
+        plain = replace(plain, params_from=str(path))  # as decode reads it
     try:
-        res = presets.resolve(args.image, plain)
-        spec = presets.plain_spec_of(args.image, res)
+        res = presets.resolve(path, plain)
+        spec = presets.plain_spec_of(path, res)
     except ParameterError as e:
         raise in_file(args.image, e) from None
     rows = presets.describe(res, spec)
@@ -603,6 +648,7 @@ def _add_recompose(sub) -> None:
     _add_phase_retrieval(p, "audio output: phase retrieval")
     g = p.add_argument_group("audio output")
     _add_audio_output(g)
+    _add_overwrite(p)
     _add_common(p)
     p.set_defaults(func=_cmd_recompose)
 
@@ -613,6 +659,7 @@ def _cmd_recompose(args) -> int:
     result = convert.recompose_files(
         args.components, args.activations, args.output, top_db=args.top_db,
         phase=_phase_options(args), output=_audio_output(args), workers=args.workers,
+        overwrite=args.overwrite,
     )  # fmt: skip
     _say(result.message, args)
     return 0
@@ -642,6 +689,7 @@ def _add_mosaic(sub) -> None:
     p.add_argument("--hop-length", type=positive_int, help="hop (default n_fft / 4)")
     o = p.add_argument_group("output")
     _add_audio_output(o)
+    _add_overwrite(o)
     _add_common(p)
     p.set_defaults(func=_cmd_mosaic)
 
@@ -656,7 +704,7 @@ def _cmd_mosaic(args) -> int:
             args.source, args.target, args.output, output=_audio_output(args),
             n_fft=args.n_fft, hop_length=args.hop_length, n_iter=args.n_iter,
             sparse=args.sparse, phase=args.phase, seed=args.seed, workers=args.workers,
-            progress=bar,
+            progress=bar, overwrite=args.overwrite,
         )  # fmt: skip
     _say(result.message, args)
     return 0

@@ -221,10 +221,11 @@ def plain_spec(
     if missing:
         who = f"{image_name}: ".replace("{", "{{").replace("}", "}}") if image_name else ""
         raise ParameterError(
-            template=f"{who}no spec2img metadata in this image; to decode it give "
-            f"{_and(missing)} (and {{hop_length}}, {{win_length}}, {{window}}, {{cmap}}, "
-            "{db_range} or {top_db}, {y_axis} as they apply), or {params_from} "
-            "a spec2img image or dataset JSON",
+            template=f"{who}no spec2img metadata in this image; if an editor dropped it "
+            "(Pillow does), add {params_from} ORIGINAL.png (the image it was edited from); "
+            f"otherwise give {_and(missing)} (and {{hop_length}}, {{win_length}}, "
+            "{window}, {cmap}, {db_range} or {top_db}, {y_axis} as they apply), or "
+            "{params_from} a dataset JSON",
             params=PLAIN_PARAMS,
         )
     if duration is not None and frames is not None:
