@@ -203,11 +203,11 @@ class EncodeOptions:
 
 
 #: Parameters of an image spec2img did not write (keyword arguments of
-#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop``).
+#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop`` and ``preset``).
 PLAIN_FIELDS = (
     "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
     "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
-    "crop",
+    "crop", "preset",
 )  # fmt: skip
 
 
@@ -216,7 +216,10 @@ class PlainOptions:
     """What is known of an image spec2img did not write (plots, JPEGs, GAN outputs).
 
     Every field is ``None`` when not given; see :func:`spec2img.wild.plain.plain_spec`
-    for their meaning.  ``crop`` is the plot area ``(left, top, right, bottom)``.
+    for their meaning.  ``crop`` is the plot area ``(left, top, right, bottom)``;
+    ``preset`` names the conventions of the tool that drew the image
+    (:data:`spec2img.wild.presets.PRESETS`: ``specgram``, ``sox``,
+    ``audio-diffusion``, ``riffusion``), which fill in the fields not given.
     Given whole numbers (``sr``, ``n_fft``, ...) must be whole.
     """
 
@@ -237,6 +240,7 @@ class PlainOptions:
     mel_power: float | None = None
     params_from: str | None = None
     crop: tuple[float, float, float, float] | None = None
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):

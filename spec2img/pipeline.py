@@ -406,9 +406,11 @@ def load_image(
     path : path-like
     plain : PlainOptions, mapping or None
         Parameters of a plain image (:class:`spec2img.options.PlainOptions`, or a
-        mapping of its fields).  Given (and not empty), the image is read as a plain
-        image even if it has spec2img metadata (which then supplies the parameters not
-        given).
+        mapping of its fields; ``preset`` names a tool's conventions, see
+        :mod:`spec2img.wild.presets`, and ``cmap="auto"`` reads the colour bar).
+        Given (and not empty), the image is read as a plain image even if it has
+        spec2img metadata (which then supplies the parameters not given).  A sox PNG
+        is recognised by its palette and needs no preset.
     max_pixels : int or None
         Pixel limit (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img images,
         none for plain images, which the user chose).
@@ -422,30 +424,39 @@ def load_image(
         ``level=relative`` when the absolute level is unknown.
     """
     from .wild import plain as _plain
-    from .wild import riffusion
+    from .wild import presets, riffusion
     from .wild.origin import image_kind
 
     if not isinstance(plain, PlainOptions):
         plain = PlainOptions(**{k: v for k, v in (plain or {}).items() if v is not None})
     options = plain.given()
-    crop = options.pop("crop", None)
     kind = image_kind(path)
-    if kind == "plain" and crop is None and set(options) == {"params_from"}:
+    preset = options.get("preset")
+    if kind == "plain" and set(options) == {"params_from"}:
         edited = _load_edited(path, options["params_from"], max_pixels, phase)
         if edited is not None:
             return edited
-    if not options and crop is None:
+    if not options:
         if kind == "spec2img":
             kw = {} if max_pixels is None else {"max_pixels": max_pixels}
             return load(path, phase=phase, **kw)
         if kind == "riffusion":
             return riffusion.load_riffusion(path, max_pixels=max_pixels)
-    if kind == "spec2img" and "params_from" not in options:
+    if preset == "riffusion" or (kind == "riffusion" and preset is None):
+        try:
+            return riffusion.load_riffusion(
+                path, max_pixels=max_pixels, overrides=options, require_exif=False
+            )
+        except ParameterError as e:
+            raise in_file(path, e) from None
+    if kind == "spec2img" and "params_from" not in options and preset is None:
         options["params_from"] = path
     try:
-        spec = _plain.plain_spec(image_name=path, **options)
+        resolved = presets.resolve(path, options)
+        spec = presets.plain_spec_of(path, resolved)
     except ParameterError as e:
         raise in_file(path, e) from None
+    crop = resolved.options.get("crop")
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
 
 

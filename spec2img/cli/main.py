@@ -201,13 +201,24 @@ def _add_decode(sub) -> None:
     p.set_defaults(func=_cmd_decode)
 
 
-def _add_plain_options(p: argparse.ArgumentParser) -> None:
+#: --preset choices, spelled out so that --help need not import the presets module.
+PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion")
+
+
+def _add_plain_options(p: argparse.ArgumentParser, *, cmap: bool = True) -> None:
+    """The plain-image options; ``cmap=False`` where --cmap means something else."""
     g = p.add_argument_group(
         "images without spec2img metadata (plots, JPEGs, GAN outputs)",
         "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
-        "and --duration (or --frames) are needed unless --params-from supplies them.  "
-        "Riffusion images need none.",
+        "and --duration (or --frames) are needed unless --params-from or --preset "
+        "supplies them.  Riffusion images need none; sox PNGs are recognised.",
     )
+    g.add_argument(
+        "--preset", metavar="|".join(PRESET_NAMES),
+        help="the conventions of the tool that drew the image (plt.specgram, sox "
+        "spectrogram, audio-diffusion's Mel, Riffusion); add what the tool was told "
+        "(--sr, --duration, ...); options given override it",
+    )  # fmt: skip
     g.add_argument("--sr", type=finite_float, help="sample rate, Hz")
     g.add_argument("--n-fft", type=finite_float, help="FFT size")
     g.add_argument("--hop-length", type=finite_float, help="hop (default win_length / 4)")
@@ -216,11 +227,12 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     t = g.add_mutually_exclusive_group()
     t.add_argument("--duration", type=finite_float, metavar="SECONDS", help="length of the audio")
     t.add_argument("--frames", type=finite_float, metavar="N", help="number of STFT frames")
-    g.add_argument(
-        "--cmap", metavar="NAME",
-        help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
-        "magma, viridis, inferno, ...",
-    )  # fmt: skip
+    if cmap:
+        g.add_argument(
+            "--cmap", metavar="NAME",
+            help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
+            "magma, viridis, inferno, ...; auto: read the figure's colour bar",
+        )  # fmt: skip
     d = g.add_mutually_exclusive_group()
     d.add_argument(
         "--db-range", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
@@ -274,6 +286,7 @@ def _add_show(sub) -> None:
     p.add_argument("--dpi", type=positive_int, default=100, help="resolution (100)")
     p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line")
+    _add_plain_options(p, cmap=False)
     p.set_defaults(func=_cmd_show)
 
 
@@ -314,11 +327,8 @@ def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
     p.add_argument("image", help="a spec2img image ('-': standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
-    p.add_argument(
-        "--params-from", metavar="PATH",
-        help="the original of an image an editor stripped of its metadata",
-    )  # fmt: skip
     _add_max_pixels(p)
+    _add_plain_options(p)  # --params-from: also the original of an image an editor stripped
     p.set_defaults(func=_cmd_info)
 
 
@@ -419,9 +429,10 @@ def _cmd_join(args) -> int:
     return 0
 
 
-def _plain_options(args) -> PlainOptions:
-    """The plain-image options given on the command line."""
-    given = {k: getattr(args, k) for k in PLAIN_FIELDS if getattr(args, k, None) is not None}
+def _plain_options(args, skip=()) -> PlainOptions:
+    """The plain-image options given on the command line (less those in ``skip``)."""
+    names = [k for k in PLAIN_FIELDS if k not in skip]
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if "crop" in given:
         given["crop"] = _crop(given["crop"])
     return PlainOptions(**given)
@@ -441,7 +452,8 @@ def _crop(text: str) -> tuple[float, float, float, float]:
 def _cmd_show(args) -> int:
     from .preview import show
 
-    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap)
+    plain = _plain_options(args, skip=("cmap",))  # show's --cmap is the preview's
+    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap, plain=plain)
     if out is not None:
         _say(f"wrote {out}", args)
     return 0
@@ -450,11 +462,23 @@ def _cmd_show(args) -> int:
 def _cmd_info(args) -> int:
     from ..io.atomic import spool_input
     from ..io.image import load, metadata_source
+    from ..wild.origin import image_kind
 
+    plain = _plain_options(args)
     kw = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
     with spool_input(args.image, "an image") as path:
-        meta = load(path, phase=False, params_from=args.params_from, **kw).meta
-        source = metadata_source(path, params_from=args.params_from, **kw)
+        kind = image_kind(path)
+        others = set(plain.given()) - {"params_from"}
+        if plain.preset == "riffusion" or (kind == "riffusion" and not others):
+            from ..pipeline import load_image  # Riffusion's parameters, as decode reads them
+
+            meta = load_image(path, plain=plain, **kw).meta
+            source = "Riffusion EXIF" if kind == "riffusion" else "Riffusion's defaults"
+        elif others or (kind == "plain" and plain.params_from is None):
+            return _info_plain(args, plain, path)
+        else:
+            meta = load(path, phase=False, params_from=args.params_from, **kw).meta
+            source = metadata_source(path, params_from=args.params_from, **kw)
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
@@ -470,6 +494,34 @@ def _cmd_info(args) -> int:
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
+    return 0
+
+
+def _info_plain(args, plain: PlainOptions, path) -> int:
+    """info on a plain image (or one read as plain): the settings it decodes with."""
+    from dataclasses import replace
+
+    from ..errors import in_file
+    from ..wild import presets
+    from ..wild.origin import image_kind
+
+    if image_kind(path) == "spec2img" and not (plain.params_from or plain.preset):
+        plain = replace(plain, params_from=str(path))  # as decode reads it
+    try:
+        res = presets.resolve(path, plain)
+        spec = presets.plain_spec_of(path, res)
+    except ParameterError as e:
+        raise in_file(args.image, e) from None
+    rows = presets.describe(res, spec)
+    if args.json:
+        print(json.dumps({k: {"value": v, "from": src} for k, v, src in rows}))
+        return 0
+    width = max(len(k) for k, _, _ in rows)
+    vwidth = max(len(v) for _, v, _ in rows)
+    for k, v, src in rows:
+        print(f"{k:<{width}}  {printable(v):<{vwidth}}  ({src})")
+    for note in res.notes:
+        print(f"{'':<{width}}  {printable(note)}")
     return 0
 
 

@@ -119,6 +119,11 @@ class ImageHeader:
         Bits per sample of a PNG (``0`` for other formats).
     interlaced : bool
         A PNG stored with Adam7 interlacing.
+    palette : bytes or None
+        A PNG's ``PLTE`` chunk (RGB triples; at most 768 bytes), which identifies sox.
+    software : str or None
+        A PNG's ``Software`` text (at most :data:`MAX_TEXT_CHUNK` bytes), e.g.
+        matplotlib's ``"Matplotlib version3.8.0, ..."``.
     """
 
     width: int
@@ -130,6 +135,8 @@ class ImageHeader:
     mode: str = ""
     bit_depth: int = 0
     interlaced: bool = False
+    palette: bytes | None = None
+    software: str | None = None
 
     def exif_tags(self):
         """The EXIF block parsed as tags (a mapping of tag number to value), or ``None``."""
@@ -339,10 +346,15 @@ def _png_header(path: Path, f) -> ImageHeader:
     exif = b""
     comments: list[str] = []
     exifs: list[str] = []
+    palette = software = None
     while (head := f.read(8)) and len(head) == 8:
         length, ctype = struct.unpack(">I4s", head)
         if ctype == b"IEND" or length >= 2**31:
             break
+        if ctype == b"PLTE" and length <= 768 and length % 3 == 0 and palette is None:
+            palette = _read(path, f, length)
+            f.seek(4, os.SEEK_CUR)
+            continue
         if ctype == b"eXIf" and length <= MAX_EXIF and not exif:
             data = _read(path, f, length)
             if _crc(ctype, data) != _read(path, f, 4):
@@ -364,6 +376,11 @@ def _png_header(path: Path, f) -> ImageHeader:
                     if raw and not exif and len(raw) <= MAX_EXIF:
                         exif = raw[6:] if raw.startswith(b"Exif\0\0") else raw
                 continue
+        if ctype == b"tEXt" and keyword == b"Software" and software is None:
+            rest = f.read(min(length, MAX_TEXT_CHUNK) - len(start))  # another program's
+            software = (start + rest)[9:].decode("latin-1")  # text: read as data only
+            f.seek(length - len(start) - len(rest) + 4, os.SEEK_CUR)
+            continue
         if not start.startswith(PREFIX.encode()):  # another program's text: not ours to judge
             f.seek(length - len(start) + 4, os.SEEK_CUR)
             continue
@@ -384,7 +401,9 @@ def _png_header(path: Path, f) -> ImageHeader:
         text[key] = value
     text, source = _comment.resolve(path, text, comments, exifs)
     mode = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}.get(color, "")
-    return ImageHeader(width, height, "PNG", text, exif, source, mode, depth, interlace == 1)
+    return ImageHeader(
+        width, height, "PNG", text, exif, source, mode, depth, interlace == 1, palette, software
+    )
 
 
 def _other_text(ctype, data, keyword, limit, comments, exifs) -> bytes:
