@@ -1,4 +1,4 @@
-"""Batch throughput and long-file memory: the figures in the README's "At scale" section.
+"""Batch throughput and long-file memory: the figures in docs/benchmarks.md ("At scale").
 
     python bench/batch.py                 # 200 clips of 2 s, decode with 32 iterations
     python bench/batch.py --clips 50      # quicker

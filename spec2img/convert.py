@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Spec2ImgError
+from .io.atomic import display_name
 from .options import (
     DEFAULT_ENCODE,
     DEFAULT_OUTPUT,
@@ -32,7 +33,7 @@ from .options import (
 __all__ = [
     "Converted", "encode_file", "decode_file", "join_files", "decompose_file",
     "recompose_files", "mosaic_files", "read_metadata", "EncodeTask", "DecodeTask",
-    "fresh_outputs",
+    "fresh_outputs", "Editable", "read_editable",
 ]  # fmt: skip
 
 
@@ -62,14 +63,19 @@ class Converted:
         return dataclasses.asdict(self)
 
 
-def encode_file(src, dst, options: EncodeOptions = DEFAULT_ENCODE) -> Converted:
+def encode_file(
+    src, dst, options: EncodeOptions = DEFAULT_ENCODE, *, overwrite: bool = True
+) -> Converted:
     """Encode one audio file as a spec2img PNG (or, with ``options.segment``, a series).
 
     Parameters
     ----------
     src, dst : path-like
-        Input audio and output PNG (never the same file).
+        Input audio and output PNG (never the same file); ``dst`` may be ``-``
+        (standard output), a FIFO or a device (see :mod:`spec2img.io.atomic`).
     options : EncodeOptions
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`~spec2img.errors.OutputError`).
     """
     params = options.spectrogram()
     if options.segment is not None:
@@ -91,11 +97,11 @@ def encode_file(src, dst, options: EncodeOptions = DEFAULT_ENCODE) -> Converted:
 
     image = audio_to_image(
         src, dst, sr=options.sr, mono=options.mono, size=options.size,
-        keep_phase=options.keep_phase, **params,
+        keep_phase=options.keep_phase, overwrite=overwrite, **params,
     )  # fmt: skip
     images = [{"image": str(dst), "metadata": image.meta.to_dict()}]
     h, w = image.pixels.shape
-    message = f"wrote {dst} ({w}x{h}, {image.meta.channels} channel(s))"
+    message = f"wrote {display_name(dst, output=True)} ({w}x{h}, {image.meta.channels} channel(s))"
     if image.phase is not None:
         from .io.phase_image import sidecar_path
 
@@ -121,13 +127,15 @@ def decode_file(
     max_pixels: int | None = None,
     workers: int | None = None,
     progress=None,
+    overwrite: bool = True,
 ) -> Converted:
     """Decode one image (spec2img, Riffusion or plain) to an audio file.
 
     Parameters
     ----------
     src, dst : path-like
-        Input image and output audio (never the same file).
+        Input image and output audio (never the same file); ``dst`` may be ``-``
+        (standard output), a FIFO or a device (see :mod:`spec2img.io.atomic`).
     phase : PhaseOptions
         Phase retrieval.
     output : AudioOutput
@@ -142,15 +150,18 @@ def decode_file(
     workers : int or None
         FFT threads.
     progress : callable(done, total) or None
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`~spec2img.errors.OutputError`).
     """
     from .pipeline import image_to_audio
 
     y, sr = image_to_audio(
         src, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
         plain=plain, phase=kept_phase, options=phase, workers=workers, progress=progress,
+        overwrite=overwrite, **output.codec(),
     )  # fmt: skip
     return Converted(
-        [str(dst)], f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
+        [str(dst)], f"wrote {display_name(dst, output=True)} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
         metadata=_metadata_of(src),
     )  # fmt: skip
 
@@ -179,18 +190,21 @@ def join_files(
     max_pixels: int | None = None,
     workers: int | None = None,
     progress=None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Decode the segment images of one recording and join them into one audio file."""
+    """Decode the segment images of one recording and join them into one audio file
+    (``overwrite=False`` refuses an existing ``dst``)."""
     from .batch.segments import join
 
     srcs = list(srcs)
     y, sr = join(
         srcs, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
-        options=phase, workers=workers, progress=progress,
+        options=phase, workers=workers, progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted(
         [str(dst)],
-        f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz from {len(srcs)} segment(s))",
+        f"wrote {display_name(dst, output=True)} ({y.shape[-1] / sr:.2f} s at {sr} Hz from "
+        f"{len(srcs)} segment(s))",
     )
 
 
@@ -231,13 +245,15 @@ def recompose_files(
     phase: PhaseOptions = DEFAULT_PHASE,
     output: AudioOutput = DEFAULT_OUTPUT,
     workers: int | None = None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio."""
+    """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio
+    (``overwrite=False`` refuses an existing ``dst``)."""
     from .arrays.nmf import recompose
 
     result = recompose(
         components, activations, dst, top_db=top_db, subtype=output.subtype,
-        normalize=output.normalize, options=phase, workers=workers,
+        normalize=output.normalize, options=phase, workers=workers, overwrite=overwrite,
     )  # fmt: skip
     if isinstance(result, tuple):
         y, sr = result
@@ -260,8 +276,10 @@ def mosaic_files(
     seed: int | None = 0,
     workers: int | None = None,
     progress=None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Rebuild ``target`` audio out of ``source`` audio's spectral frames (mosaicing)."""
+    """Rebuild ``target`` audio out of ``source`` audio's spectral frames (mosaicing;
+    ``overwrite=False`` refuses an existing ``dst``)."""
     from .arrays import mosaicing
     from .params import DEFAULT_N_FFT
 
@@ -269,7 +287,7 @@ def mosaic_files(
         source, target, dst, subtype=output.subtype, normalize=output.normalize,
         n_fft=DEFAULT_N_FFT if n_fft is None else n_fft, hop_length=hop_length,
         n_iter=n_iter, sparse=sparse, phase=phase, seed=seed, workers=workers,
-        progress=progress,
+        progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted([str(dst)], f"wrote {dst} ({y.shape[-1] / sr:.2f} s at {sr} Hz)")
 
@@ -394,3 +412,72 @@ def _read_meta(path: str):
             return read_metadata(f)[0]
     except (Spec2ImgError, OSError):
         return None
+
+
+@dataclass
+class Editable:
+    """A recording read for the editor (:func:`read_editable`).
+
+    Attributes
+    ----------
+    image : SpectrogramImage
+        On its STFT grid, with its kept phase when there is one.
+    audio : np.ndarray [shape=(channels, n)] or None
+        The samples of an audio input (its phase is kept in ``image``); None for images.
+    subtype : str or None
+        The audio input's sample format (``PCM_16``, ``FLOAT``...), to write it back alike.
+    """
+
+    image: Any
+    audio: Any = None
+    subtype: str | None = None
+
+
+def read_editable(
+    src,
+    *,
+    encode: EncodeOptions = DEFAULT_ENCODE,
+    plain: PlainOptions = NO_PLAIN,
+    max_pixels: int | None = None,
+    image_exts: tuple[str, ...] = (
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".gif",
+    ),  # fmt: skip
+) -> Editable:
+    """Read one file for editing: an image (spec2img, Riffusion or plain, by ``plain``)
+    as :func:`spec2img.pipeline.load_image` reads it, or audio encoded with ``encode``,
+    its STFT phase kept.  The usual one-line errors name the file."""
+    from pathlib import Path
+
+    from .errors import InputError, ParameterError, in_file
+
+    if Path(src).suffix.lower() in image_exts:
+        from .pipeline import load_image
+
+        return Editable(load_image(src, plain=plain, max_pixels=max_pixels).on_grid())
+    if plain:
+        raise ParameterError(f"{src}: options for plain images do not apply to audio input")
+    import soundfile as sf
+
+    from .io.audio import load_audio
+    from .pipeline import encode as encode_audio
+
+    y, sr = load_audio(src, sr=encode.sr, mono=encode.mono)
+    try:
+        image = encode_audio(y, sr, keep_phase=True, **encode.spectrogram())
+    except Spec2ImgError as e:
+        raise in_file(src, e) from None
+    cells = y.shape[0] * image.meta.params.n_bins * image.meta.n_frames
+    if max_pixels is not None and cells > max_pixels:
+        raise InputError(f"{src}: its spectrogram has {cells} cells, beyond {max_pixels}")
+    try:
+        subtype = sf.info(str(src)).subtype
+    except Exception:  # readable a moment ago; the subtype is a nicety
+        subtype = None
+    return Editable(image, y, subtype)

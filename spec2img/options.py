@@ -139,10 +139,27 @@ class AudioOutput:
         format's default.
     normalize : bool
         Scale the peak to -1 dBFS instead of clipping samples beyond full scale.
+    format : str or None
+        Container (``wav``, ``flac``, ``ogg``, ``opus``, ``mp3``, ``aiff``) instead of
+        the output's extension; a stream (``-``, a FIFO) without one gets WAV.
+    compression_level : float in [0, 1] or None
+        FLAC, Vorbis, Opus and MP3 encoders: 0 is the best quality (libsndfile's scale).
+    bitrate_mode : {"CONSTANT", "AVERAGE", "VARIABLE"} or None
+        MP3's bitrate mode.
+
+    See :func:`spec2img.io.audio.output_format`, which checks them against the format.
     """
 
     subtype: str | None = None
     normalize: bool = False
+    format: str | None = None
+    compression_level: float | None = None
+    bitrate_mode: str | None = None
+
+    def codec(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`spec2img.io.audio.save_audio` beyond subtype."""
+        return {"format": self.format, "compression_level": self.compression_level,
+                "bitrate_mode": self.bitrate_mode}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -198,11 +215,11 @@ class EncodeOptions:
 
 
 #: Parameters of an image spec2img did not write (keyword arguments of
-#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop``).
+#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop`` and ``preset``).
 PLAIN_FIELDS = (
     "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
     "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
-    "crop",
+    "crop", "preset",
 )  # fmt: skip
 
 
@@ -211,7 +228,10 @@ class PlainOptions:
     """What is known of an image spec2img did not write (plots, JPEGs, GAN outputs).
 
     Every field is ``None`` when not given; see :func:`spec2img.wild.plain.plain_spec`
-    for their meaning.  ``crop`` is the plot area ``(left, top, right, bottom)``.
+    for their meaning.  ``crop`` is the plot area ``(left, top, right, bottom)``;
+    ``preset`` names the conventions of the tool that drew the image
+    (:data:`spec2img.wild.presets.PRESETS`: ``specgram``, ``sox``,
+    ``audio-diffusion``, ``riffusion``), which fill in the fields not given.
     Given whole numbers (``sr``, ``n_fft``, ...) must be whole.
     """
 
@@ -232,6 +252,7 @@ class PlainOptions:
     mel_power: float | None = None
     params_from: str | None = None
     crop: tuple[float, float, float, float] | None = None
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         for k in ("sr", "n_fft", "hop_length", "win_length", "frames", "n_mels"):

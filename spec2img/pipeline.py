@@ -20,7 +20,7 @@ from .dsp import scale as _scale
 from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
-from .io.atomic import check_output
+from .io.atomic import check_extension, check_output
 from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
@@ -398,6 +398,7 @@ def audio_to_image(
     *,
     sr: int | None = None,
     mono: bool = False,
+    overwrite: bool = True,
     **params,
 ) -> SpectrogramImage:
     """Read an audio file, encode it and write the PNG atomically.
@@ -405,9 +406,12 @@ def audio_to_image(
     Parameters
     ----------
     src : path-like
-        Audio file (WAV, FLAC, OGG, ...).
+        Audio file (WAV, FLAC, OGG, MP3, ...).
     dst : path-like
-        Output PNG; never the same file as ``src``.
+        Output ``.png`` (or ``-``, a FIFO, a device: see :mod:`spec2img.io.atomic`);
+        never the same file as ``src``.
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
     sr : int or None
         Resample to this rate first.
     mono : bool
@@ -419,13 +423,14 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
-    check_output(dst, [src])
+    check_output(dst, [src], overwrite=overwrite)
+    check_extension(dst, (".png",), "a PNG image")
     y, file_sr = load_audio(src, sr=sr, mono=mono)
     try:
         image = encode(y, file_sr, **params)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
-    image.save(dst, inputs=[src])
+    image.save(dst, inputs=[src], overwrite=overwrite)
     return image
 
 
@@ -443,9 +448,11 @@ def load_image(
     path : path-like
     plain : PlainOptions, mapping or None
         Parameters of a plain image (:class:`spec2img.options.PlainOptions`, or a
-        mapping of its fields).  Given (and not empty), the image is read as a plain
-        image even if it has spec2img metadata (which then supplies the parameters not
-        given).
+        mapping of its fields; ``preset`` names a tool's conventions, see
+        :mod:`spec2img.wild.presets`, and ``cmap="auto"`` reads the colour bar).
+        Given (and not empty), the image is read as a plain image even if it has
+        spec2img metadata (which then supplies the parameters not given).  A sox PNG
+        is recognised by its palette and needs no preset.
     max_pixels : int or None
         Pixel limit (default: ``spec2img.io.png.DEFAULT_MAX_PIXELS`` for spec2img images,
         none for plain images, which the user chose).
@@ -459,27 +466,57 @@ def load_image(
         ``level=relative`` when the absolute level is unknown.
     """
     from .wild import plain as _plain
-    from .wild import riffusion
+    from .wild import presets, riffusion
     from .wild.origin import image_kind
 
     if not isinstance(plain, PlainOptions):
         plain = PlainOptions(**{k: v for k, v in (plain or {}).items() if v is not None})
     options = plain.given()
-    crop = options.pop("crop", None)
     kind = image_kind(path)
-    if not options and crop is None:
+    preset = options.get("preset")
+    if kind == "plain" and set(options) == {"params_from"}:
+        edited = _load_edited(path, options["params_from"], max_pixels, phase)
+        if edited is not None:
+            return edited
+    if not options:
         if kind == "spec2img":
             kw = {} if max_pixels is None else {"max_pixels": max_pixels}
             return load(path, phase=phase, **kw)
         if kind == "riffusion":
             return riffusion.load_riffusion(path, max_pixels=max_pixels)
-    if kind == "spec2img" and "params_from" not in options:
+    if preset == "riffusion" or (kind == "riffusion" and preset is None):
+        try:
+            return riffusion.load_riffusion(
+                path, max_pixels=max_pixels, overrides=options, require_exif=False
+            )
+        except ParameterError as e:
+            raise in_file(path, e) from None
+    if kind == "spec2img" and "params_from" not in options and preset is None:
         options["params_from"] = path
     try:
-        spec = _plain.plain_spec(image_name=path, **options)
+        resolved = presets.resolve(path, options)
+        spec = presets.plain_spec_of(path, resolved)
     except ParameterError as e:
         raise in_file(path, e) from None
+    crop = resolved.options.get("crop")
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
+
+
+def _load_edited(path, params_from, max_pixels, phase) -> SpectrogramImage | None:
+    """A spec2img image that lost its metadata in an editor, read with those of
+    ``params_from`` (its original) when its size fits them; else None (a plain image)."""
+    from .io.image import _check_shape
+    from .io.png import read_header
+    from .wild.plain import read_params
+
+    meta = params_from if isinstance(params_from, Metadata) else read_params(params_from)
+    header = read_header(path, max_pixels=max_pixels)
+    try:
+        _check_shape(path, (header.height, header.width), meta)
+    except Spec2ImgError:
+        return None
+    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+    return load(path, phase=phase, params_from=meta, **kw)
 
 
 def image_to_audio(
@@ -500,6 +537,10 @@ def image_to_audio(
     workers: int | None = None,
     progress=None,
     block_frames: int | None = None,
+    format: str | None = None,
+    compression_level: float | None = None,
+    bitrate_mode: str | None = None,
+    overwrite: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Read a spectrogram image, decode it and write the audio atomically.
 
@@ -508,7 +549,8 @@ def image_to_audio(
     src : path-like
         spec2img PNG, Riffusion image, or any image with ``plain`` parameters.
     dst : path-like
-        ``.wav``, ``.flac`` or ``.ogg`` output; never the same file as ``src``.
+        ``.wav``, ``.flac``, ``.ogg``, ``.opus`` or ``.mp3`` output (or ``-``, a FIFO,
+        a device: WAV unless ``format`` says otherwise); never the same file as ``src``.
     subtype : str or None
         soundfile subtype (``PCM_16`` default for WAV, ``PCM_24``, ``FLOAT``).
     normalize : bool
@@ -524,14 +566,19 @@ def image_to_audio(
         ``False``: ignore it; a path: start from that phase image.
     method, n_iter, seed, momentum, tol, options, workers, progress, block_frames
         As :func:`decode`.
+    format, compression_level, bitrate_mode
+        Audio format and encoder settings (see :func:`spec2img.io.audio.output_format`).
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
 
     Returns
     -------
     y, sr : as :func:`decode` returns them
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
-    output_format(dst, subtype)  # fail before a long decode, not after
-    check_output(dst, [src])
+    audio = dict(format=format, compression_level=compression_level, bitrate_mode=bitrate_mode)
+    output_format(dst, subtype, **audio)  # fail before a long decode, not after
+    check_output(dst, [src], overwrite=overwrite)
     image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
     meta = image.meta
     try:
@@ -552,7 +599,8 @@ def image_to_audio(
             f"normalised to a peak of -1 dBFS{hint}"
         )
         warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=2)
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src])
+    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src],
+               overwrite=overwrite, **audio)  # fmt: skip
     return y, sr
 
 

@@ -1,7 +1,7 @@
 """The fuzzer in CI: a few hundred seeded mutated inputs in-process, and the harness itself.
 
-The full campaign is ``python fuzz/fuzz.py --n 20000`` (see the README's reliability
-section); this runs the same cases, numbered from 0, with a watchdog per case.
+The full campaign is ``python fuzz/fuzz.py --n 20000`` (see docs/reliability.md,
+"Fuzz summary"); this runs the same cases, numbered from 0, with a watchdog per case.
 """
 
 import subprocess

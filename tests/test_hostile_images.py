@@ -159,15 +159,26 @@ def test_a_bad_crc_in_a_metadata_chunk_is_an_input_error(tmp_path, image):
     refused(write(tmp_path, pngbytes.join(chunks, fix_crc=False)), InputError, "CRC")
 
 
-@pytest.mark.parametrize("depth, color, words", [(8, 2, "mode 'RGB'"), (8, 6, "mode 'RGBA'"),
-                                                 (16, 4, "mode"), (8, 3, "")])  # fmt: skip
-def test_images_that_are_not_grayscale_are_refused_by_mode(tmp_path, image, depth, color, words):
+@pytest.mark.parametrize("depth, color, want", [(8, 2, 0), (8, 6, 0), (16, 4, 0), (16, 2, 0),
+                                                (8, 3, 257)])  # fmt: skip
+def test_images_an_editor_saved_in_another_mode_decode_as_gray(tmp_path, image, depth, color,
+                                                               want):  # fmt: skip
+    """RGB, RGBA, gray+alpha and palette images read as one gray value per pixel
+    (spec2img.io.gray); their all-zero samples are silence.  Palette entry 0 here is
+    (0, 1, 2): unequal channels give their luminance, 1, widened to 257, with a warning."""
     h, w = image.pixels.shape
     channels = {2: 3, 4: 2, 6: 4, 3: 1}[color]
     row = b"\0" + bytes(w * channels * depth // 8)
     extra = [[b"PLTE", bytes(range(256)) * 3, b""]] if color == 3 else []
     data = png_with(image, ihdr=(w, h, depth, color), idat=zlib.compress(row * h), extra=extra)
-    refused(write(tmp_path, data), MetadataError, words)
+    path = write(tmp_path, data)
+    if color == 3:
+        with pytest.warns(UserWarning, match="luminance"):
+            back = spec2img.load(path)
+    else:
+        back = spec2img.load(path)
+    assert back.pixels.shape == (h, w) and back.pixels.dtype == np.uint16
+    assert np.all(back.pixels == want)
 
 
 def test_interlaced_and_eight_bit_resaves_still_load(tmp_path, image):

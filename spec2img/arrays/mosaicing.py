@@ -237,18 +237,19 @@ def mosaic_files(
     *,
     subtype: str | None = None,
     normalize: bool = False,
+    overwrite: bool = True,
     **options,
 ) -> tuple[np.ndarray, int]:
     """Read ``source`` and ``target`` audio, mosaic them, write ``dst`` atomically.
 
     The source is resampled to the target's rate.  ``options`` are those of
-    :func:`mosaic`.
+    :func:`mosaic`; ``overwrite=False`` refuses an existing ``dst`` before any work.
     """
     from ..io.atomic import check_output
     from ..io.audio import load_audio, output_format, save_audio
 
     output_format(dst, subtype)
-    check_output(dst, [source, target])
+    check_output(dst, [source, target], overwrite=overwrite)
     y_t, sr = load_audio(target)
     y_s, _ = load_audio(source, sr=sr, mono=True)
     try:
@@ -256,7 +257,8 @@ def mosaic_files(
     except InputError as e:
         about_source = str(e).startswith(("source", "the source"))
         raise in_file(source if about_source else target, e) from None
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[source, target])
+    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[source, target],
+               overwrite=overwrite)  # fmt: skip
     return y, sr
 
 

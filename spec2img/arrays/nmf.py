@@ -277,6 +277,7 @@ def recompose(
     normalize: bool = False,
     options: PhaseOptions = DEFAULT_PHASE,
     workers: int | None = None,
+    overwrite: bool = True,
 ):
     """Multiply ``components.png`` by ``activations.png`` into a spectrogram PNG or audio.
 
@@ -295,6 +296,8 @@ def recompose(
         Phase retrieval (audio output only).
     workers : int or None
         FFT threads.
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
 
     Returns
     -------
@@ -307,17 +310,18 @@ def recompose(
     to_png = Path(dst).suffix.lower() == ".png"
     if not to_png:
         output_format(dst, subtype)  # fail before the work, not after
-    check_output(dst, inputs)
+    check_output(dst, inputs, overwrite=overwrite)
     factors = load_factors(components, activations)
     image = factors.to_image(top_db=top_db)
     if to_png:
-        image.save(dst, inputs=inputs)
+        image.save(dst, inputs=inputs, overwrite=overwrite)
         return image
     try:
         y, sr = decode(image, options=options, workers=workers)
     except ParameterError as e:
         raise in_file(activations, e) from None
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=inputs)
+    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=inputs,
+               overwrite=overwrite)  # fmt: skip
     return y, sr
 
 

@@ -499,6 +499,7 @@ def join(
     workers: int | None = None,
     progress=None,
     block_frames: int | None = None,
+    overwrite: bool = True,
 ) -> tuple[np.ndarray, int]:
     """Decode a recording's segment images and write it as one audio file, atomically.
 
@@ -514,6 +515,8 @@ def join(
         Pixel limit per segment image.
     method, n_iter, seed, momentum, tol, options, workers, progress, block_frames
         Phase retrieval, as for :func:`spec2img.decode`.
+    overwrite : bool
+        Replace an existing ``dst`` (``False``: :class:`OutputError` before any work).
 
     Returns
     -------
@@ -525,9 +528,10 @@ def join(
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
     srcs = [Path(s) for s in srcs]
     output_format(dst, subtype)
-    check_output(dst, srcs)
+    check_output(dst, srcs, overwrite=overwrite)
     series = read_series(srcs)
     y, sr = join_series(series, options=options, max_pixels=max_pixels, workers=workers,
                         progress=progress, block_frames=block_frames)  # fmt: skip
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=srcs)
+    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=srcs,
+               overwrite=overwrite)  # fmt: skip
     return y, sr

@@ -19,16 +19,18 @@ def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
                    help="convert every input into this folder, mirroring folders")  # fmt: skip
     b.add_argument("-j", "--jobs", type=positive_int, default=None, metavar="N",
                    help="files converted at once (default: all cores)")  # fmt: skip
-    b.add_argument("--overwrite", action="store_true",
-                   help="redo outputs that are already newer than their input")  # fmt: skip
+    b.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace an existing output file (with -o: redo outputs that are "
+                   "already newer than their input)")  # fmt: skip
     b.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
     b.add_argument("--manifest", metavar="FILE.csv|.jsonl",
                    help="record each file's parameters and result")  # fmt: skip
     b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the files as tasks on this Dask cluster (dask://HOST:PORT too)")  # fmt: skip
     if kind == "decode":
-        b.add_argument("--format", choices=DECODE_FORMATS, default="wav",
-                       help="output extension in a folder (wav)")  # fmt: skip
+        b.add_argument("--format", choices=DECODE_FORMATS, default=None,
+                       help="audio format: of the files in OUTDIR (wav), of standard "
+                       "output '-' or a FIFO (wav), or instead of the extension")  # fmt: skip
     if kind == "encode":
         s = p.add_argument_group("long recordings and training sets")
         s.add_argument("--segment", type=positive_float, metavar="SECONDS",

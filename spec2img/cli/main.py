@@ -73,6 +73,26 @@ def _add_audio_output(g) -> None:
     )  # fmt: skip
 
 
+def _add_overwrite(g) -> None:
+    """-y/--overwrite for commands that write one output (encode and decode have it in
+    their batch options)."""
+    g.add_argument("-y", "--overwrite", action="store_true",
+                   help="replace an existing output file")  # fmt: skip
+
+
+def _add_codec_options(g) -> None:
+    """Encoder settings libsndfile offers for compressed audio."""
+    g.add_argument(
+        "--compression-level", type=finite_float, metavar="0..1",
+        help="FLAC, Vorbis, Opus, MP3 encoder: 0 = best quality and largest file, 1 = "
+        "smallest (default: libsndfile's)",
+    )  # fmt: skip
+    g.add_argument(
+        "--bitrate-mode", type=str.upper, choices=["CONSTANT", "AVERAGE", "VARIABLE"],
+        help="MP3: constant, average or variable bitrate",
+    )  # fmt: skip
+
+
 def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retrieval"):
     """The phase-retrieval options of every command that writes audio; returns the group."""
     g = p.add_argument_group(title)
@@ -105,7 +125,11 @@ def _phase_options(args) -> PhaseOptions:
 
 
 def _audio_output(args) -> AudioOutput:
-    return AudioOutput(subtype=args.subtype, normalize=args.normalize)
+    return AudioOutput(
+        subtype=args.subtype, normalize=args.normalize, format=getattr(args, "format", None),
+        compression_level=getattr(args, "compression_level", None),
+        bitrate_mode=getattr(args, "bitrate_mode", None),
+    )  # fmt: skip
 
 
 def _add_encode(sub) -> None:
@@ -117,8 +141,8 @@ def _add_encode(sub) -> None:
     )  # fmt: skip
     p.add_argument(
         "inputs", nargs="+", metavar="PATH",
-        help="input audio (WAV, FLAC, OGG, MP3 where supported) and output PNG; or audio "
-        "files, folders and globs with -o OUTDIR",
+        help="input audio (WAV, FLAC, OGG, MP3 where supported; '-': standard input) and "
+        "output .png ('-': standard output); or audio files, folders and globs with -o OUTDIR",
     )  # fmt: skip
     g = p.add_argument_group("spectrogram (librosa's names)")
     g.add_argument("--n-fft", type=positive_int, default=DEFAULT_N_FFT,
@@ -163,8 +187,9 @@ def _add_decode(sub) -> None:
     p.add_argument(
         "inputs", nargs="+", metavar="PATH",
         help="input spectrogram image (a spec2img PNG, a Riffusion image, or any image with "
-        "the parameters below) and output audio (.wav, .flac or .ogg); or images, folders "
-        "and globs with -o OUTDIR",
+        "the parameters below; '-': standard input) and output audio (.wav, .flac, .ogg, "
+        ".opus or .mp3; '-': WAV on standard output); or images, folders and globs with "
+        "-o OUTDIR",
     )  # fmt: skip
     g = _add_phase_retrieval(p)
     ph = g.add_mutually_exclusive_group()
@@ -177,6 +202,7 @@ def _add_decode(sub) -> None:
     )
     o = p.add_argument_group("output")
     _add_audio_output(o)
+    _add_codec_options(o)
     _add_max_pixels(o)
     _add_plain_options(p)
     _add_common(p)
@@ -184,13 +210,24 @@ def _add_decode(sub) -> None:
     p.set_defaults(func=_cmd_decode)
 
 
-def _add_plain_options(p: argparse.ArgumentParser) -> None:
+#: --preset choices, spelled out so that --help need not import the presets module.
+PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion")
+
+
+def _add_plain_options(p: argparse.ArgumentParser, *, cmap: bool = True) -> None:
+    """The plain-image options; ``cmap=False`` where --cmap means something else."""
     g = p.add_argument_group(
         "images without spec2img metadata (plots, JPEGs, GAN outputs)",
         "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
-        "and --duration (or --frames) are needed unless --params-from supplies them.  "
-        "Riffusion images need none.",
+        "and --duration (or --frames) are needed unless --params-from or --preset "
+        "supplies them.  Riffusion images need none; sox PNGs are recognised.",
     )
+    g.add_argument(
+        "--preset", metavar="|".join(PRESET_NAMES),
+        help="the conventions of the tool that drew the image (plt.specgram, sox "
+        "spectrogram, audio-diffusion's Mel, Riffusion); add what the tool was told "
+        "(--sr, --duration, ...); options given override it",
+    )  # fmt: skip
     g.add_argument("--sr", type=finite_float, help="sample rate, Hz")
     g.add_argument("--n-fft", type=finite_float, help="FFT size")
     g.add_argument("--hop-length", type=finite_float, help="hop (default win_length / 4)")
@@ -199,11 +236,12 @@ def _add_plain_options(p: argparse.ArgumentParser) -> None:
     t = g.add_mutually_exclusive_group()
     t.add_argument("--duration", type=finite_float, metavar="SECONDS", help="length of the audio")
     t.add_argument("--frames", type=finite_float, metavar="N", help="number of STFT frames")
-    g.add_argument(
-        "--cmap", metavar="NAME",
-        help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
-        "magma, viridis, inferno, ...",
-    )  # fmt: skip
+    if cmap:
+        g.add_argument(
+            "--cmap", metavar="NAME",
+            help="matplotlib colormap the image was drawn with: gray (default), gray_r, "
+            "magma, viridis, inferno, ...; auto: read the figure's colour bar",
+        )  # fmt: skip
     d = g.add_mutually_exclusive_group()
     d.add_argument(
         "--db-range", type=finite_float, nargs=2, metavar=("LOW", "HIGH"),
@@ -257,6 +295,7 @@ def _add_show(sub) -> None:
     p.add_argument("--dpi", type=positive_int, default=100, help="resolution (100)")
     p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line")
+    _add_plain_options(p, cmap=False)
     p.set_defaults(func=_cmd_show)
 
 
@@ -283,6 +322,7 @@ def _add_join(sub) -> None:
     o = p.add_argument_group("output")
     _add_audio_output(o)
     _add_max_pixels(o)
+    _add_overwrite(o)
     _add_common(p)
 
     def check(args) -> None:
@@ -294,9 +334,10 @@ def _add_join(sub) -> None:
 
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="print an image's parameters")
-    p.add_argument("image")
+    p.add_argument("image", help="a spec2img image ('-': standard input)")
     p.add_argument("--json", action="store_true", help="one JSON object of the metadata")
     _add_max_pixels(p)
+    _add_plain_options(p)  # --params-from: also the original of an image an editor stripped
     p.set_defaults(func=_cmd_info)
 
 
@@ -311,7 +352,7 @@ def create_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_encode, _add_decode, _add_join, _add_info, _add_show,
-        _add_decompose, _add_recompose, _add_mosaic,
+        _add_decompose, _add_recompose, _add_mosaic, _add_edit,
     ):  # fmt: skip
         add(sub)
     return parser
@@ -319,6 +360,7 @@ def create_parser() -> argparse.ArgumentParser:
 
 def _cmd_encode(args) -> int:
     from .. import convert
+    from ..io.atomic import spool_input
 
     options = EncodeOptions(
         n_fft=args.n_fft, hop_length=args.hop_length, win_length=args.win_length,
@@ -331,12 +373,16 @@ def _cmd_encode(args) -> int:
     if args.output_dir is not None:
         return _run_batch(args, convert.EncodeTask(options), ".png",
                           segmented=args.segment is not None)  # fmt: skip
-    _say(convert.encode_file(*args.inputs, options).message, args)
+    src, dst = args.inputs
+    with spool_input(src, "audio") as path:
+        result = convert.encode_file(path, dst, options, overwrite=args.overwrite)
+    _say(result.message, args)
     return 0
 
 
 def _cmd_decode(args) -> int:
     from .. import convert
+    from ..io.atomic import display_name, spool_input
     from .progress import ProgressBar
 
     kept = False if args.no_phase else (args.phase or True)
@@ -345,14 +391,16 @@ def _cmd_decode(args) -> int:
         kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers,
     )  # fmt: skip
     if args.output_dir is not None:
-        return _run_batch(args, task, f".{args.format}")
+        return _run_batch(args, task, f".{args.format or 'wav'}")
     src, dst = args.inputs
-    with ProgressBar(f"decoding {os.path.basename(src)}",
-                     enabled=None if not args.quiet else False) as bar:  # fmt: skip
-        result = convert.decode_file(
-            src, dst, phase=task.phase, output=task.output, plain=task.plain,
-            kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers, progress=bar,
-        )  # fmt: skip
+    name = os.path.basename(display_name(src, output=False))
+    with ProgressBar(f"decoding {name}", enabled=None if not args.quiet else False) as bar:
+        with spool_input(src, "an image") as path:
+            result = convert.decode_file(
+                path, dst, phase=task.phase, output=task.output, plain=task.plain,
+                kept_phase=kept, max_pixels=args.max_pixels, workers=args.workers,
+                progress=bar, overwrite=args.overwrite,
+            )  # fmt: skip
     _say(result.message, args)
     return 0
 
@@ -384,14 +432,16 @@ def _cmd_join(args) -> int:
         result = convert.join_files(
             srcs, dst, phase=_phase_options(args), output=_audio_output(args),
             max_pixels=args.max_pixels, workers=args.workers, progress=bar,
+            overwrite=args.overwrite,
         )  # fmt: skip
     _say(result.message, args)
     return 0
 
 
-def _plain_options(args) -> PlainOptions:
-    """The plain-image options given on the command line."""
-    given = {k: getattr(args, k) for k in PLAIN_FIELDS if getattr(args, k, None) is not None}
+def _plain_options(args, skip=()) -> PlainOptions:
+    """The plain-image options given on the command line (less those in ``skip``)."""
+    names = [k for k in PLAIN_FIELDS if k not in skip]
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
     if "crop" in given:
         given["crop"] = _crop(given["crop"])
     return PlainOptions(**given)
@@ -411,17 +461,33 @@ def _crop(text: str) -> tuple[float, float, float, float]:
 def _cmd_show(args) -> int:
     from .preview import show
 
-    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap)
+    plain = _plain_options(args, skip=("cmap",))  # show's --cmap is the preview's
+    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap, plain=plain)
     if out is not None:
         _say(f"wrote {out}", args)
     return 0
 
 
 def _cmd_info(args) -> int:
-    from ..io.image import load
+    from ..io.atomic import spool_input
+    from ..io.image import load, metadata_source
+    from ..wild.origin import image_kind
 
+    plain = _plain_options(args)
     kw = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
-    meta = load(args.image, **kw).meta
+    with spool_input(args.image, "an image") as path:
+        kind = image_kind(path)
+        others = set(plain.given()) - {"params_from"}
+        if plain.preset == "riffusion" or (kind == "riffusion" and not others):
+            from ..pipeline import load_image  # Riffusion's parameters, as decode reads them
+
+            meta = load_image(path, plain=plain, **kw).meta
+            source = "Riffusion EXIF" if kind == "riffusion" else "Riffusion's defaults"
+        elif others or (kind == "plain" and plain.params_from is None):
+            return _info_plain(args, plain, path)
+        else:
+            meta = load(path, phase=False, params_from=args.params_from, **kw).meta
+            source = metadata_source(path, params_from=args.params_from, **kw)
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
@@ -429,9 +495,42 @@ def _cmd_info(args) -> int:
     width = max(len(k) for k in d)
     for k, v in d.items():
         print(f"{printable(k):<{width}}  {printable(str(v))}")
+    found = {
+        "text chunks": "spec2img text chunks",
+        "params-from": f"--params-from {args.params_from}",
+    }
+    print(f"{'found in':<{width}}  {printable(found.get(source, source))}")
     h, w = meta.shape
     print(f"{'image':<{width}}  {w}x{h} pixels")
     print(f"{'duration':<{width}}  {meta.n_samples / meta.params.sample_rate:.3f} s")
+    return 0
+
+
+def _info_plain(args, plain: PlainOptions, path) -> int:
+    """info on a plain image (or one read as plain): the settings it decodes with."""
+    from dataclasses import replace
+
+    from ..errors import in_file
+    from ..wild import presets
+    from ..wild.origin import image_kind
+
+    if image_kind(path) == "spec2img" and not (plain.params_from or plain.preset):
+        plain = replace(plain, params_from=str(path))  # as decode reads it
+    try:
+        res = presets.resolve(path, plain)
+        spec = presets.plain_spec_of(path, res)
+    except ParameterError as e:
+        raise in_file(args.image, e) from None
+    rows = presets.describe(res, spec)
+    if args.json:
+        print(json.dumps({k: {"value": v, "from": src} for k, v, src in rows}))
+        return 0
+    width = max(len(k) for k, _, _ in rows)
+    vwidth = max(len(v) for _, v, _ in rows)
+    for k, v, src in rows:
+        print(f"{k:<{width}}  {printable(v):<{vwidth}}  ({src})")
+    for note in res.notes:
+        print(f"{'':<{width}}  {printable(note)}")
     return 0
 
 
@@ -558,6 +657,7 @@ def _add_recompose(sub) -> None:
     _add_phase_retrieval(p, "audio output: phase retrieval")
     g = p.add_argument_group("audio output")
     _add_audio_output(g)
+    _add_overwrite(p)
     _add_common(p)
     p.set_defaults(func=_cmd_recompose)
 
@@ -568,6 +668,7 @@ def _cmd_recompose(args) -> int:
     result = convert.recompose_files(
         args.components, args.activations, args.output, top_db=args.top_db,
         phase=_phase_options(args), output=_audio_output(args), workers=args.workers,
+        overwrite=args.overwrite,
     )  # fmt: skip
     _say(result.message, args)
     return 0
@@ -597,6 +698,7 @@ def _add_mosaic(sub) -> None:
     p.add_argument("--hop-length", type=positive_int, help="hop (default n_fft / 4)")
     o = p.add_argument_group("output")
     _add_audio_output(o)
+    _add_overwrite(o)
     _add_common(p)
     p.set_defaults(func=_cmd_mosaic)
 
@@ -611,7 +713,55 @@ def _cmd_mosaic(args) -> int:
             args.source, args.target, args.output, output=_audio_output(args),
             n_fft=args.n_fft, hop_length=args.hop_length, n_iter=args.n_iter,
             sparse=args.sparse, phase=args.phase, seed=args.seed, workers=args.workers,
-            progress=bar,
+            progress=bar, overwrite=args.overwrite,
         )  # fmt: skip
     _say(result.message, args)
     return 0
+
+
+def _add_edit(sub) -> None:
+    p = sub.add_parser(
+        "edit", help="edit a spectrogram in the browser and hear every change at once",
+        description="Serve a local page that shows INPUT's spectrogram and lets you erase, "
+        "attenuate, boost, brush and heal it, hearing each edit at once; export or save "
+        "the result.  Runs until Ctrl-C.",
+    )  # fmt: skip
+    p.add_argument("input", metavar="INPUT", help="audio file, spec2img image, or any "
+                   "spectrogram image with the plain-image options below")  # fmt: skip
+    p.add_argument(
+        "-o", "--output", metavar="OUTPUT",
+        help="file the page's Save button writes atomically: audio (.wav, .flac, ...) or a "
+        "spec2img image (.png, with OUTPUT.phase.png); never INPUT",
+    )  # fmt: skip
+    p.add_argument("--port", type=nonneg_int, default=0, help="port (default: a free one)")
+    p.add_argument(
+        "--host", default="127.0.0.1", metavar="ADDR",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )  # fmt: skip
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status line while opening")
+    _add_max_pixels(p)
+    _add_plain_options(p)
+    p.set_defaults(func=_cmd_edit)
+
+
+def _cmd_edit(args) -> int:
+    from ..edit.server import is_loopback, serve
+    from ..edit.session import check_output_path, open_input
+
+    if args.port > 65535:
+        raise ParameterError(f"--port must be 0 to 65535, not {args.port}")
+    if not is_loopback(args.host):
+        warnings.warn(
+            f"--host {args.host} is not a loopback address: anyone who can reach it and "
+            "has the token can read and edit this recording",
+            stacklevel=1,
+        )
+    out = None if args.output is None else check_output_path(args.output, args.input)
+    if not args.quiet and sys.stderr.isatty():
+        _say(f"opening {printable(args.input)} ...")
+    session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
+    return serve(
+        session, host=args.host, port=args.port, output=out,
+        open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
+    )  # fmt: skip

@@ -30,6 +30,7 @@ def show(
     *,
     dpi: int = 100,
     cmap: str = "magma",
+    plain=None,
 ) -> Path | None:
     """Draw a preview of a spectrogram image or of an audio file's spectrogram.
 
@@ -44,6 +45,9 @@ def show(
     dpi : int > 0
     cmap : str
         matplotlib colormap.
+    plain : mapping or None
+        Parameters of an image without spec2img metadata, as
+        :func:`spec2img.load_image` takes them (``preset``, ``sr``, ``duration``, ...).
 
     Returns
     -------
@@ -56,7 +60,7 @@ def show(
     if dst is not None:
         _format(dst)
         check_output(dst, [src])
-    image = read_for_preview(src)
+    image = read_for_preview(src, plain=plain)
     if dst is None:
         if _interactive():
             import matplotlib.pyplot as plt
@@ -76,7 +80,7 @@ def show(
     return Path(dst)
 
 
-def read_for_preview(src: str | os.PathLike) -> SpectrogramImage:
+def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
     """The spectrogram image of ``src``: an image file, or an audio file encoded."""
     from PIL import Image, UnidentifiedImageError
 
@@ -96,12 +100,17 @@ def read_for_preview(src: str | os.PathLike) -> SpectrogramImage:
 
         y, sr = load_audio(path)
         return encode(y, sr)
-    if image_kind(path) == "plain":
-        raise InputError(
-            f"{path}: no spec2img metadata to draw it with; decode it first (with "
-            "--sr, --n-fft, --duration, ...) and show the audio"
-        )
-    return load_image(path)
+    if not plain and image_kind(path) == "plain":
+        from ..io.png import read_header
+        from ..wild.presets import detect
+
+        if detect(read_header(path, max_pixels=None)) is None:
+            raise InputError(
+                f"{path}: no spec2img metadata to draw it with; give its parameters "
+                "(--preset, --sr, --n-fft, --duration, ...), or decode it first and "
+                "show the audio"
+            )
+    return load_image(path, plain=plain)
 
 
 def figure(image: SpectrogramImage, *, title: str = "", cmap: str = "magma", fig=None):

@@ -1,20 +1,82 @@
 """Compiled kernels, loaded only when first called.
 
 numba takes about 0.3 s to import, so it is never imported with the package: a kernel
-is compiled (or loaded from numba's on-disk cache, next to this package's sources or in
-the user's cache folder) the first time it runs.  Without a working numba, or with
-``SPEC2IMG_NO_NUMBA=1`` in the environment, each kernel runs its NumPy fallback, which
-computes the same thing more slowly.
+is compiled (or loaded from numba's on-disk cache) the first time it runs.  Without a
+working numba, or with ``SPEC2IMG_NO_NUMBA=1`` in the environment, each kernel runs its
+NumPy fallback, which computes the same thing more slowly.
+
+The cache never goes inside the installed package (numba's default, next to the
+sources): files there are unknown to pip, so a later ``pip install -e .`` leaves the
+folder behind, where it shadows the editable install.  It goes to
+``NUMBA_CACHE_DIR`` when that is set, else to :func:`cache_dir` (per user); where
+neither can be written (a read-only container) the kernels are compiled for the run
+only, with the same results.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+import threading
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 _numba_ok: bool | None = None
+_config_lock = threading.Lock()
+
+
+def cache_dir() -> Path | None:
+    """The per-user folder of spec2img's compiled kernels, or None if there is no home.
+
+    ``$XDG_CACHE_HOME/spec2img/numba`` (default ``~/.cache``) on Linux and other Unix
+    systems, ``~/Library/Caches/spec2img/numba`` on macOS, and
+    ``%LOCALAPPDATA%\\spec2img\\Cache\\numba`` on Windows.
+    """
+    try:
+        if sys.platform == "win32":
+            base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+            return Path(base) / "spec2img" / "Cache" / "numba"
+        if sys.platform == "darwin":
+            return Path.home() / "Library" / "Caches" / "spec2img" / "numba"
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        base = (
+            Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+        )  # XDG: relative is invalid
+        return base / "spec2img" / "numba"
+    except (RuntimeError, KeyError, OSError):  # no home folder to be found
+        return None
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def compile_kernel(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``numba.njit(nogil=True)`` of ``func``, cached outside the package where possible."""
+    import numba
+
+    user_dir = os.environ.get("NUMBA_CACHE_DIR", "")
+    folder = Path(user_dir) if user_dir else cache_dir()
+    if folder is None or not _writable(folder):
+        return numba.njit(cache=False, nogil=True)(func)
+    # numba picks a function's cache folder when the decorator runs, from
+    # numba.config.CACHE_DIR: set it for that moment only, so that other numba users in
+    # the process (librosa) keep their own settings.
+    with _config_lock:
+        saved = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = str(folder)
+        try:
+            return numba.njit(cache=True, nogil=True)(func)
+        finally:
+            numba.config.CACHE_DIR = saved
 
 
 def numba_available() -> bool:
@@ -56,10 +118,8 @@ class Kernel:
     def _impl(self) -> Callable[..., Any]:
         if self._compiled is None:
             if numba_available():
-                import numba
-
                 try:
-                    self._compiled = numba.njit(cache=True, nogil=True)(self.py_func)
+                    self._compiled = compile_kernel(self.py_func)
                 except Exception as e:  # pragma: no cover - numba internals
                     warnings.warn(f"numba cannot compile {self.__name__}: {e}", stacklevel=3)
                     self._compiled = self.fallback

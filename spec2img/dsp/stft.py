@@ -42,7 +42,7 @@ from .jit import kernel
 __all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
 
 #: Threads ``scipy.fft`` uses when ``workers=None``.  Measured on a 2-core machine
-#: (``bench/phase.py``): see the README's phase-retrieval table.  ``SPEC2IMG_WORKERS``
+#: (``bench/phase.py``): see docs/benchmarks.md (FFT threads).  ``SPEC2IMG_WORKERS``
 #: in the environment overrides it.
 DEFAULT_WORKERS = 1
 

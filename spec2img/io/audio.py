@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, OutputError, ParameterError, Spec2ImgWarning
 from ..params import MAX_CHANNELS, SpecParams
-from .atomic import atomic_path, check_input
+from .atomic import atomic_path, check_input, is_stream
 
 #: Output container by file extension, and its default subtype.
 FORMATS = {
@@ -19,9 +20,24 @@ FORMATS = {
     ".flac": ("FLAC", "PCM_16"),
     ".ogg": ("OGG", "VORBIS"),
     ".oga": ("OGG", "VORBIS"),
+    ".opus": ("OGG", "OPUS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
     ".aiff": ("AIFF", "PCM_16"),
     ".aif": ("AIFF", "PCM_16"),
 }
+#: ``--format`` names (for standard output, streams, or to override the extension).
+FORMAT_NAMES = ("wav", "flac", "ogg", "opus", "mp3", "aiff")
+#: Format of a stream (``-``, a FIFO) whose name has no known extension.
+STREAM_FORMAT = "wav"
+#: The only sample rates some codecs take; other rates are resampled (with a warning)
+#: to the lowest listed rate above them, or the highest.
+CODEC_RATES = {
+    "MPEG_LAYER_III": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    "OPUS": (8000, 12000, 16000, 24000, 48000),
+}
+#: Containers whose encoders take ``compression_level``; ``bitrate_mode`` is MP3's only.
+COMPRESSED_FORMATS = ("FLAC", "OGG", "MP3")
+BITRATE_MODES = ("CONSTANT", "AVERAGE", "VARIABLE")
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
 #: Frames read at a time.
 _BLOCK = 2**20
@@ -98,21 +114,84 @@ def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, y.shape[0]).T)
 
 
-def output_format(path: str | os.PathLike, subtype: str | None = None) -> tuple[str, str]:
-    """``(format, subtype)`` for an output path, checking the subtype is valid there."""
+def output_format(
+    path: str | os.PathLike,
+    subtype: str | None = None,
+    *,
+    format: str | None = None,
+    compression_level: float | None = None,
+    bitrate_mode: str | None = None,
+) -> tuple[str, str]:
+    """``(format, subtype)`` for an output, checking the options are valid there.
+
+    Parameters
+    ----------
+    path : path-like
+        The output; its extension picks the format unless ``format`` is given.  A
+        stream (``-``, a FIFO, a device) without a known extension gets WAV.
+    subtype : str or None
+        soundfile subtype (default: the format's, e.g. ``PCM_16`` for WAV).
+    format : str or None
+        One of :data:`FORMAT_NAMES`, overriding the extension.
+    compression_level : float in [0, 1] or None
+        For FLAC, OGG (Vorbis, Opus) and MP3: 0 is the best quality (largest file).
+    bitrate_mode : {"CONSTANT", "AVERAGE", "VARIABLE"} or None
+        For MP3.
+    """
     import soundfile as sf
 
-    ext = Path(path).suffix.lower()
+    if format is not None:
+        if str(format).lower() not in FORMAT_NAMES:
+            raise ParameterError(
+                f"format must be one of {list(FORMAT_NAMES)}, not {format!r}", params=("format",)
+            )
+        ext = "." + str(format).lower()
+    else:
+        ext = Path(path).suffix.lower()
+        if ext not in FORMATS and is_stream(path):
+            ext = "." + STREAM_FORMAT
     if ext not in FORMATS:
         raise ParameterError(
-            f"{path}: unknown audio extension {ext!r}; use one of {sorted(FORMATS)}"
+            f"{path}: unknown audio extension {ext!r}; use one of {sorted(FORMATS)} "
+            f"(or give format: {', '.join(FORMAT_NAMES)})",
+            params=("format",),
         )
     fmt, default = FORMATS[ext]
     subtype = default if subtype is None else subtype.upper()
     if not sf.check_format(fmt, subtype):
         ok = sorted(sf.available_subtypes(fmt))
         raise ParameterError(f"subtype must be one of {ok!r} for {fmt}, not {subtype!r}")
+    if compression_level is not None:
+        level = compression_level
+        if fmt not in COMPRESSED_FORMATS:
+            raise ParameterError(
+                f"compression_level applies to {', '.join(COMPRESSED_FORMATS)}, not {fmt}",
+                params=("compression_level",),
+            )
+        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 <= level <= 1:
+            raise ParameterError(
+                f"compression_level must be in [0, 1], not {level!r}",
+                params=("compression_level",),
+            )
+    if bitrate_mode is not None:
+        if fmt != "MP3":
+            raise ParameterError(
+                f"bitrate_mode applies to MP3 (libsndfile), not {fmt}", params=("bitrate_mode",)
+            )
+        if str(bitrate_mode).upper() not in BITRATE_MODES:
+            raise ParameterError(
+                f"bitrate_mode must be one of {list(BITRATE_MODES)}, not {bitrate_mode!r}",
+                params=("bitrate_mode",),
+            )
     return fmt, subtype
+
+
+def codec_rate(subtype: str, sr: int) -> int:
+    """The sample rate a ``subtype`` is written at: ``sr``, or the codec's nearest."""
+    rates = CODEC_RATES.get(subtype)
+    if rates is None or sr in rates:
+        return sr
+    return next((r for r in rates if r >= sr), rates[-1])
 
 
 def prepare_for_output(y: np.ndarray, subtype: str, *, normalize: bool = False) -> np.ndarray:
@@ -151,13 +230,19 @@ def save_audio(
     subtype: str | None = None,
     normalize: bool = False,
     inputs=(),
+    format: str | None = None,
+    compression_level: float | None = None,
+    bitrate_mode: str | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Write ``(channels, n)`` or ``(n,)`` audio atomically; format from the extension.
 
     Parameters
     ----------
     path : path-like
-        ``.wav``, ``.flac``, ``.ogg`` (``.aiff``) output.
+        ``.wav``, ``.flac``, ``.ogg``, ``.opus``, ``.mp3`` (``.aiff``) output, ``-``
+        for standard output, or a FIFO or device (written to directly).  MP3 and Opus
+        take only some sample rates: other rates are resampled, with a warning.
     y : np.ndarray [shape=(channels, n) or (n,)]
     sr : int > 0
     subtype : str or None
@@ -166,22 +251,45 @@ def save_audio(
         Scale the peak to -1 dBFS instead of clipping.
     inputs : iterable of path-like
         Files this output must never overwrite.
+    format, compression_level, bitrate_mode
+        As :func:`output_format` takes them.
+    overwrite : bool
+        Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
     """
     import soundfile as sf
 
-    fmt, subtype = output_format(path, subtype)
+    fmt, subtype = output_format(
+        path, subtype, format=format, compression_level=compression_level,
+        bitrate_mode=bitrate_mode,
+    )  # fmt: skip
     y = np.atleast_2d(np.asarray(y, dtype=np.float32))
     bad = int(y.size - np.count_nonzero(np.isfinite(y)))
     if bad:
         raise ParameterError(f"{path}: refusing to write {bad} NaN or infinite samples")
+    rate = codec_rate(subtype, int(sr))
+    if rate != sr:
+        warnings.warn(
+            Spec2ImgWarning(
+                f"{path}: {fmt} {subtype} holds only "
+                f"{', '.join(map(str, CODEC_RATES[subtype]))} Hz; resampling {sr} Hz to {rate} Hz"
+            ),
+            stacklevel=2,
+        )
+        y, sr = resample(y, int(sr), rate), rate
     y = prepare_for_output(y, subtype, normalize=normalize)
-    with atomic_path(path, inputs) as tmp:
+    codec = {}
+    if compression_level is not None:
+        codec["compression_level"] = float(compression_level)
+    if bitrate_mode is not None:
+        codec["bitrate_mode"] = str(bitrate_mode).upper()
+    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
         # Encode in memory, then write the bytes ourselves: libsndfile reports a full
         # disk as "System error." (or soundfile as a bare AssertionError), Python's
         # own write says "No space left on device".
         buf = io.BytesIO()
         try:
-            sf.write(buf, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype)
+            sf.write(buf, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype,
+                     **codec)  # fmt: skip
         except (RuntimeError, AssertionError, ValueError, TypeError) as e:
             raise OutputError(f"{path}: cannot encode {fmt} {subtype}: {_first_line(e)}") from None
         tmp.write_bytes(buf.getbuffer())
@@ -189,7 +297,8 @@ def save_audio(
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
+    # libsndfile names the in-memory buffer it wrote to: "Error opening <_io.BytesIO ...>: "
+    text = re.sub(r"^Error opening <[^>]*>: (Error : )?", "", str(e).strip())
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..dsp import scale as _scale
 from ..dsp.resize import resize
 from ..dsp.scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
-from ..errors import InputError, MetadataError, ParameterError, in_file
+from ..errors import InputError, MetadataError, OutputError, ParameterError, in_file
 from ..params import (
     BLOCK_CELLS,
     DEFAULT_TOP_DB,
@@ -23,13 +23,16 @@ from ..params import (
     SpecParams,
 )
 from . import phase_image as keep_phase
-from .png import DEFAULT_MAX_PIXELS, MODES_16, check_size, read_header, read_pixels, write_png
+from .atomic import check_extension, is_stream
+from .gray import to_gray16
+from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, write_png
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
-    "give the parameters by hand: sr, n_fft and duration (or frames) (and "
-    "hop_length, win_length, window, db_range or top_db, cmap, "
-    "y_axis as they apply), or params_from a spec2img image"
+    "if an editor dropped it (Pillow does), add params_from ORIGINAL.png (the image it "
+    "was edited from); otherwise give the parameters by hand: sr, n_fft and duration "
+    "(or frames) (and hop_length, win_length, window, db_range or top_db, cmap, y_axis "
+    "as they apply)"
 )
 #: The parameters :data:`PLAIN_IMAGE_HINT` names.
 PLAIN_IMAGE_PARAMS = (
@@ -90,7 +93,7 @@ class SpectrogramImage:
             return None
         return keep_phase.pixels_to_phase(self.phase, self.meta.channels)
 
-    def save(self, path: str | os.PathLike, *, inputs=()) -> Path:
+    def save(self, path: str | os.PathLike, *, inputs=(), overwrite: bool = True) -> Path:
         """Write the image as a 16-bit PNG with metadata, atomically.
 
         With a kept phase, ``NAME.phase.png`` is written first, beside it (and removed
@@ -99,19 +102,27 @@ class SpectrogramImage:
         Parameters
         ----------
         path : path-like
-            Output ``.png`` file.
+            Output ``.png`` file, ``-`` (standard output), or a FIFO or device.
         inputs : iterable of path-like
             Files that must never be overwritten (the source audio).
+        overwrite : bool
+            Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
         """
+        check_extension(path, (".png",), "a PNG image")
         if self.phase is None:
             return write_png(path, self.pixels, keep_phase.linked_text(self.meta, None),
-                             inputs=inputs)  # fmt: skip
+                             inputs=inputs, overwrite=overwrite)  # fmt: skip
+        if is_stream(path):
+            raise OutputError(
+                f"{path}: a kept phase is written beside its image, so it needs an image "
+                "file name, not a stream"
+            )
         sidecar = keep_phase.sidecar_path(path)
         inputs = [*inputs, path]
         keep_phase.write_phase(sidecar, self.phase, self.meta, inputs=inputs)
         try:
             return write_png(path, self.pixels, keep_phase.linked_text(self.meta, sidecar),
-                             inputs=[*inputs[:-1], sidecar])  # fmt: skip
+                             inputs=[*inputs[:-1], sidecar], overwrite=overwrite)  # fmt: skip
         except BaseException:
             sidecar.unlink(missing_ok=True)
             raise
@@ -141,7 +152,7 @@ class SpectrogramImage:
         return cls(np.ascontiguousarray(pixels[:, ::-1, :].reshape(c * b, t)), meta)
 
 
-def read_metadata(path, *, max_pixels: int | None = None):
+def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
     """An image's spec2img metadata and header, read without decoding its pixels.
 
     Parameters
@@ -149,6 +160,9 @@ def read_metadata(path, *, max_pixels: int | None = None):
     path : path-like or binary file object
     max_pixels : int or None
         As :func:`spec2img.io.png.read_header`.
+    params_from : path-like or Metadata or None
+        Metadata for an image that has none of its own (an editor dropped them):
+        a spec2img image, an ``info --json`` file or a dataset JSON.
 
     Returns
     -------
@@ -165,6 +179,12 @@ def read_metadata(path, *, max_pixels: int | None = None):
     name = path
     if hasattr(path, "read"):  # a file object: its path or name
         name = getattr(path, "path", None) or getattr(path, "name", None) or "<file>"
+    if not header.text and params_from is not None:
+        if isinstance(params_from, Metadata):
+            return params_from, header
+        from ..wild.plain import read_params
+
+        return read_params(params_from), header
     if not header.text:
         raise MetadataError(
             f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
@@ -181,8 +201,14 @@ def load(
     *,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     phase: bool | str | os.PathLike = True,
+    params_from: str | os.PathLike | Metadata | None = None,
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
+
+    The metadata come from the image's ``spec2img:*`` text chunks, else from the
+    compact form in its ``Comment`` or Exif (what editors keep), else from
+    ``params_from``.  Pixels in any mode an editor saves (8-bit, gray+alpha, RGB with
+    equal channels, 16-bit RGB) are read as 16-bit gray (:mod:`spec2img.io.gray`).
 
     An image written at another size (``encode(..., size=(w, h))``, metadata key
     ``grid``) is resampled back to one pixel per STFT cell.
@@ -214,7 +240,7 @@ def load(
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    meta, header = read_metadata(path, max_pixels=max_pixels)
+    meta, header = read_metadata(path, max_pixels=max_pixels, params_from=params_from)
     if "nmf_role" in meta.extra:
         raise MetadataError(
             f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
@@ -234,6 +260,7 @@ def load(
     check_size(path, what, cells, max_pixels)
     pixels, mode = read_pixels(path, header)
     image = SpectrogramImage(_as_uint16(path, pixels, mode), meta)
+    del pixels
     try:
         image = image.on_grid()
     except MetadataError as e:
@@ -252,12 +279,16 @@ def load(
     return image
 
 
+def metadata_source(path, *, params_from=None, max_pixels=DEFAULT_MAX_PIXELS) -> str:
+    """Where :func:`load` finds an image's parameters: ``"text chunks"``, ``"Comment"``,
+    ``"Exif"``, ``"params-from"``, or ``""`` (nowhere)."""
+    source = read_header(path, max_pixels=max_pixels).source
+    return source or ("params-from" if params_from is not None else "")
+
+
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
-    if mode in MODES_16 and pixels.dtype == np.uint16 and pixels.ndim == 2:
-        return pixels
-    if mode == "L":  # an editor saved it as 8-bit: spread 0..255 over 0..65535
-        return pixels.astype(np.uint16) * np.uint16(PIXEL_MAX // 255)
-    raise MetadataError(f"{path}: spec2img images are 16-bit grayscale, this one is mode {mode!r}")
+    """One 16-bit gray value per pixel, whatever mode an editor saved (see io/gray.py)."""
+    return to_gray16(pixels, mode, name=path)
 
 
 def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:

@@ -46,7 +46,11 @@ class ColormapInverse:
     Parameters
     ----------
     name : str
-        A matplotlib colormap name (``gray``, ``gray_r``, ``magma``, ``viridis``, ...).
+        A matplotlib colormap name (``gray``, ``gray_r``, ``magma``, ``viridis``, ...),
+        or a label for ``lut``.
+    lut : np.ndarray [shape=(N, 3)] or None
+        The colours themselves, first to last, in 0..255 (read from a colour bar or a
+        palette); ``None``: those of the colormap ``name``.
 
     Attributes
     ----------
@@ -55,9 +59,14 @@ class ColormapInverse:
         ``Greys``, ``binary``): single-channel images can be read with it.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lut: np.ndarray | None = None) -> None:
         self.name = name
-        self.lut = colormap_lut(name)
+        if lut is None:
+            self.lut = colormap_lut(name)
+        else:
+            self.lut = np.asarray(lut, dtype=np.float64).reshape(-1, 3)
+            if len(self.lut) < 2 or not np.all(np.isfinite(self.lut)):
+                raise ParameterError(f"colormap {name!r} needs at least two finite colours")
         self.n = len(self.lut)
         self.is_gray = bool(np.ptp(self.lut, axis=1).max() <= 1.0)
         self._tree = None

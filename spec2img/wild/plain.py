@@ -24,7 +24,7 @@ import functools
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,30 @@ class PlainSpec:
         The image was drawn by a plotting library (each pixel shows the cell under its
         centre) rather than resized from the STFT grid (a GAN's output, a training-set
         image): see :mod:`spec2img.dsp.resize`.
+    low_at_top : bool
+        The lowest frequency is in the top row (audio-diffusion's images).
+    first_frame : int >= 0
+        STFT frames (of ``n_frames``) before the first column drawn (``plt.specgram``
+        starts at a window's centre, not at sample 0); frames beyond the columns repeat
+        the nearest column.
+    columns : int or None
+        Frames drawn across the plot (``None``: ``n_frames - first_frame``).
+    column_lag : float
+        Column ``k`` is centred ``column_lag`` frames after frame ``first_frame + k``
+        (sox centres its windows half a step late); frames take the levels
+        interpolated at their own times.
+    db_offset : float
+        dB added to the image's values to give ``20 log10 |STFT|`` (a PSD's or sox's
+        window scaling), for absolute levels.
+    lut : np.ndarray or None
+        The colours of the colormap, ``(N, 3)`` in 0..255, when they come from the
+        image itself (a colour bar, sox's palette) rather than from ``cmap``.
+    register : bool
+        Move a drawn plot's area onto the cell grid the pixels show (off when the
+        area is known exactly).
+    estimate_range : bool
+        No dB range is known: estimate it from the picture
+        (:func:`spec2img.wild.estimate.estimate_top_db`) instead of ``db_min``.
     """
 
     params: SpecParams
@@ -102,10 +126,28 @@ class PlainSpec:
     zero_is_silence: bool = False
     mel_power: float = 2.0
     drawn: bool = True
+    low_at_top: bool = False
+    first_frame: int = 0
+    columns: int | None = None
+    column_lag: float = 0.0
+    db_offset: float = 0.0
+    lut: np.ndarray | None = field(default=None, compare=False, repr=False)
+    register: bool = True
+    estimate_range: bool = False
 
     @property
     def n_frames(self) -> int:
         return self.params.n_frames(self.n_samples)
+
+    @property
+    def n_columns(self) -> int:
+        """Frames drawn across the plot area."""
+        if self.columns is not None:
+            return self.columns
+        return max(1, self.n_frames - self.first_frame)
+
+    def colormap(self) -> ColormapInverse:
+        return ColormapInverse(self.cmap, lut=self.lut)
 
 
 def plain_spec(
@@ -127,6 +169,7 @@ def plain_spec(
     mel_power: float | None = None,
     params_from: str | os.PathLike | Metadata | None = None,
     image_name: str | os.PathLike | None = None,
+    scale: str | None = None,
 ) -> PlainSpec:
     """Validate hand-given parameters (on top of ``params_from``) into a :class:`PlainSpec`.
 
@@ -162,6 +205,9 @@ def plain_spec(
         supply every parameter; the arguments above override single values.
     image_name : path-like
         Named in the error that lists missing parameters.
+    scale : {"linear", "mel"} or None
+        Whether uniform rows (``y_axis="linear"``) are STFT bins or mel bands
+        (audio-diffusion's images); default: linear, or ``params_from``'s.
     """
     base = read_params(params_from) if isinstance(params_from, str | os.PathLike) else params_from
     missing = []
@@ -175,10 +221,11 @@ def plain_spec(
     if missing:
         who = f"{image_name}: ".replace("{", "{{").replace("}", "}}") if image_name else ""
         raise ParameterError(
-            template=f"{who}no spec2img metadata in this image; to decode it give "
-            f"{_and(missing)} (and {{hop_length}}, {{win_length}}, {{window}}, {{cmap}}, "
-            "{db_range} or {top_db}, {y_axis} as they apply), or {params_from} "
-            "a spec2img image or dataset JSON",
+            template=f"{who}no spec2img metadata in this image; if an editor dropped it "
+            "(Pillow does), add {params_from} ORIGINAL.png (the image it was edited from); "
+            f"otherwise give {_and(missing)} (and {{hop_length}}, {{win_length}}, "
+            "{window}, {cmap}, {db_range} or {top_db}, {y_axis} as they apply), or "
+            "{params_from} a dataset JSON",
             params=PLAIN_PARAMS,
         )
     if duration is not None and frames is not None:
@@ -190,7 +237,11 @@ def plain_spec(
     y_axis = "linear" if y_axis is None else y_axis
     if y_axis not in geometry.Y_AXES:
         raise ParameterError(f"y_axis must be one of {list(geometry.Y_AXES)}, not {y_axis!r}")
-    scale = "mel" if y_axis == "mel" else (p.scale if p is not None else "linear")
+    if scale not in (None, "linear", "mel"):
+        raise ParameterError(f"scale must be 'linear' or 'mel', not {scale!r}")
+    if scale is None:
+        scale = p.scale if p is not None else "linear"
+    scale = "mel" if y_axis == "mel" else scale
     if y_axis == "mel" and p is not None and p.scale != "mel":
         raise ParameterError(
             "y_axis mel draws mel bands, but the parameters describe linear STFT bins",
@@ -342,7 +393,7 @@ def load_plain(
         Linear scale, ``n_fft // 2 + 1`` bins by ``spec.n_frames``; ``meta.extra``
         has ``level=relative`` when the level is unknown.
     """
-    cm = ColormapInverse(spec.cmap)
+    cm = spec.colormap()
     with Raster(path, max_pixels=max_pixels) as raster:
         if raster.is_single_channel and not cm.is_gray:
             raise ParameterError(
@@ -354,12 +405,21 @@ def load_plain(
             area = find_plot_area(raster, crop=crop)
         except ParameterError as e:
             raise in_file(path, e) from None
-        if spec.drawn:
+        if spec.drawn and spec.register:
             area = register(
                 raster, area, functools.partial(cell_edges, spec),
                 lambda px: cm.pixel_levels(px, raster.gray_max(px)),
             )  # fmt: skip
         levels, outside = read_cells(raster, area, spec, cm)
+    if spec.estimate_range and spec.params.scale == "linear" and not spec.absolute:
+        from dataclasses import replace
+
+        from .estimate import estimate_top_db
+
+        top_db = estimate_top_db(levels, spec.params)
+        spec = replace(spec, db_min=spec.db_max - top_db)
+        return levels_to_image(levels, spec, outside=outside,
+                               extra={"estimated_top_db": f"{top_db:.1f}"})  # fmt: skip
     return levels_to_image(levels, spec, outside=outside)
 
 
@@ -369,7 +429,7 @@ def cell_edges(spec: PlainSpec, area: PlotArea) -> tuple[np.ndarray, np.ndarray]
     With several channels the rows of channel 0 come first (it is on top).
     """
     p = spec.params
-    x = geometry.column_edges_px(spec.n_frames, area.left, area.right)
+    x = geometry.column_edges_px(spec.n_columns, area.left, area.right)
     centres = geometry.row_centres(
         spec.y_axis, p.n_bins, sample_rate=p.sample_rate, n_fft=p.n_fft, scale=p.scale,
         fmin=p.fmin, fmax=p.fmax,
@@ -422,23 +482,26 @@ def read_cells(
         levels = np.where(den > 1e-9, num / den, np.nan)
     levels = _fill_gaps(levels, outside_rows)
     outside = np.broadcast_to(outside_rows[:, None], levels.shape)
-    c, b, t = spec.channels, spec.params.n_bins, spec.n_frames
-    levels = levels.reshape(c, b, t)[:, ::-1, :]
-    outside = outside.reshape(c, b, t)[:, ::-1, :]
+    c, b, t = spec.channels, spec.params.n_bins, spec.n_columns
+    rows = slice(None) if spec.low_at_top else slice(None, None, -1)
+    levels = levels.reshape(c, b, t)[:, rows, :]
+    outside = outside.reshape(c, b, t)[:, rows, :]
     return np.ascontiguousarray(levels, dtype=np.float32), np.ascontiguousarray(outside)
 
 
 def levels_to_image(
-    levels: np.ndarray, spec: PlainSpec, *, outside: np.ndarray | None = None
-) -> SpectrogramImage:
+    levels: np.ndarray, spec: PlainSpec, *, outside: np.ndarray | None = None,
+    extra: dict | None = None,
+) -> SpectrogramImage:  # fmt: skip
     """Colormap values per cell ``(channels, n_bins, n_frames)`` -> linear spectrogram image.
 
     Values map linearly to dB between ``spec.db_min`` and ``spec.db_max``; mel bands are
     inverted to linear bins by non-negative least squares.
     """
     levels = np.clip(np.asarray(levels, dtype=np.float64), 0.0, 1.0)
-    db = spec.db_min + levels * (spec.db_max - spec.db_min)
     silent = np.zeros(levels.shape, bool) if outside is None else np.asarray(outside).copy()
+    levels, silent = _place_columns(levels, silent, spec)
+    db = spec.db_offset + spec.db_min + levels * (spec.db_max - spec.db_min)
     if spec.zero_is_silence:
         silent |= levels <= 0.5 / 65535
     p = spec.params
@@ -448,7 +511,9 @@ def levels_to_image(
         S = mel_to_linear(M, mel_basis(p)) ** np.float32(1.0 / power)
     else:
         S = np.where(silent, 0.0, 10.0 ** (db / 20.0)).astype(np.float32)
-    return magnitude_image(S, p.replace(scale="linear"), spec.n_samples, absolute=spec.absolute)
+    return magnitude_image(
+        S, p.replace(scale="linear"), spec.n_samples, absolute=spec.absolute, extra=extra
+    )
 
 
 def magnitude_image(
@@ -476,6 +541,24 @@ def magnitude_image(
         channels=S.shape[0], extra=extra,
     )  # fmt: skip
     return SpectrogramImage.from_blocks(pixels, meta)
+
+
+def _place_columns(levels, silent, spec: PlainSpec):
+    """Put the drawn columns at their frames; frames outside repeat the nearest column."""
+    t = levels.shape[-1]
+    before = min(spec.first_frame, spec.n_frames)
+    after = spec.n_frames - before - t
+    if spec.column_lag:
+        pos = np.clip(np.arange(spec.n_frames) - before - spec.column_lag, 0, t - 1)
+        i0 = np.minimum(np.floor(pos).astype(np.int64), max(t - 2, 0))
+        i1 = np.minimum(i0 + 1, t - 1)
+        frac = pos - i0
+        out = levels[..., i0] * (1 - frac) + levels[..., i1] * frac
+        return out, silent[..., i0] & silent[..., i1]
+    if before == 0 and after == 0:
+        return levels, silent
+    idx = np.clip(np.arange(spec.n_frames) - before, 0, t - 1)
+    return levels[..., idx], silent[..., idx]
 
 
 def _draft_scale(raster: Raster, spec: PlainSpec) -> int:

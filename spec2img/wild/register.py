@@ -16,6 +16,7 @@ depend on the edges, and the estimate is kept.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -50,6 +51,12 @@ def difference_profiles(raster, box, levels_of) -> tuple[np.ndarray, np.ndarray]
     sample_rows = set(np.unique(np.linspace(0, h - 1, min(h, MAX_LINES)).astype(np.int64)))
     row_d = np.zeros(max(h - 1, 0))
     col_d = np.zeros(max(w - 1, 0))
+    with warnings.catch_warnings():  # lines of foreign colours only: no change known
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _profiles(raster, box, levels_of, sample_cols, sample_rows, row_d, col_d, r0, w)
+
+
+def _profiles(raster, box, levels_of, sample_cols, sample_rows, row_d, col_d, r0, w):
     prev = None
     for r, px in raster.strips(box):
         level, valid = levels_of(px)

@@ -107,6 +107,34 @@ def riffusion_params(exif, path=None) -> dict:
     return p
 
 
+def _override(p: dict, options) -> dict:
+    from ..errors import ParameterError
+
+    p = dict(p)
+    for k, v in options.items():
+        if k == "preset":
+            continue
+        if k not in OVERRIDES:
+            raise ParameterError(
+                f"preset 'riffusion': {k} does not apply to Riffusion images (their "
+                "colours, dB and axes are fixed)",
+                params=("preset", k),
+            )
+        p[OVERRIDES[k]] = v
+    SpecParams(
+        sample_rate=p["sample_rate"],
+        n_fft=p["n_fft"],
+        hop_length=p["hop_length"],
+        win_length=p["win_length"],
+    )  # validate the framing
+    if not 0 <= p["fmin"] < p["fmax"] <= p["sample_rate"] / 2:
+        raise ParameterError(
+            f"fmin={p['fmin']:g} and fmax={p['fmax']:g} must satisfy 0 <= fmin < fmax <= sr / 2",
+            params=("fmin", "fmax", "sr"),
+        )
+    return p
+
+
 def riffusion_basis(p: dict) -> np.ndarray:
     """Riffusion's mel filterbank: HTK scale, triangles without area normalisation."""
     from ..dsp.melbank import mel_filters
@@ -131,8 +159,29 @@ def mel_from_pixels(pixels: np.ndarray, power: float) -> np.ndarray:
     return xp ** np.float32(1.0 / power)
 
 
-def load_riffusion(path: str | os.PathLike, *, max_pixels: int | None = None) -> SpectrogramImage:
+#: plain-image options a Riffusion image takes, as Riffusion's parameter names.
+OVERRIDES = {
+    "sr": "sample_rate", "n_fft": "n_fft", "hop_length": "hop_length",
+    "win_length": "win_length", "n_mels": "n_mels", "fmin": "fmin", "fmax": "fmax",
+}  # fmt: skip
+
+
+def load_riffusion(
+    path: str | os.PathLike, *, max_pixels: int | None = None, overrides=None,
+    require_exif: bool = True,
+) -> SpectrogramImage:  # fmt: skip
     """Read a Riffusion image as a linear-frequency spectrogram image.
+
+    Parameters
+    ----------
+    path : path-like
+    max_pixels : int or None
+    overrides : mapping or None
+        plain-image options (``sr``, ``n_fft``, ``hop_length``, ``win_length``,
+        ``n_mels``, ``fmin``, ``fmax``; ``preset``) that replace the EXIF's values.
+    require_exif : bool
+        Refuse an image without Riffusion's EXIF tags; else use Riffusion's defaults
+        (``--preset riffusion``).
 
     Returns
     -------
@@ -147,8 +196,16 @@ def load_riffusion(path: str | os.PathLike, *, max_pixels: int | None = None) ->
     with Raster(path, max_pixels=max_pixels) as raster:
         exif = raster.exif
         if not is_riffusion(exif):
-            raise InputError(f"{path}: no Riffusion EXIF tags in this image")
-        p = riffusion_params(exif, path)
+            if require_exif:
+                raise InputError(f"{path}: no Riffusion EXIF tags in this image")
+            exif = {TAGS["sample_rate"]: DEFAULTS["sample_rate"],
+                    TAGS["num_frequencies"]: DEFAULTS["num_frequencies"]}  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the defaults are what was asked for
+                p = riffusion_params(exif, path)
+        else:
+            p = riffusion_params(exif, path)
+        p = _override(p, overrides or {})
         w, h = raster.size
         rgba = raster.rgba((0, 0, w, h))
     data = rgba[::-1, :, [1, 2]] if p["stereo"] else rgba[::-1, :, [0]]

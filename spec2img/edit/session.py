@@ -1,0 +1,658 @@
+"""The editing state of one recording: pixels, phase, audio, and the undo history.
+
+A :class:`Session` holds
+
+- the image's 16-bit pixels ``(channels, rows, frames)`` (row 0 lowest), the values an
+  export writes, with some dB of headroom added on top so that boosts do not clip;
+- the phase of every STFT cell ``(channels, n_fft // 2 + 1, frames)`` as 16-bit steps
+  (the kept phase of an audio input or a ``--keep-phase`` image, else the estimate of
+  the first decode), refreshed wherever an edit is re-synthesised;
+- the original audio (A) and the edited audio (B), the samples the page plays.
+
+After an edit only its frames plus :func:`margin_frames` on each side are
+re-synthesised (:func:`resynthesize`: a few fast Griffin-Lim iterations that start from
+the current phase) and spliced into the edited audio with sine-squared crossfades in
+the margins, where the magnitude is unchanged and the new audio agrees with the old
+(:func:`splice`).  The export runs the full decode of the whole edited image.
+
+Every method takes the session's lock, so requests served on several threads see one
+state at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import phase as _phase
+from ..dsp import scale as _scale
+from ..dsp.stft import Stft
+from ..errors import InputError, ParameterError, Spec2ImgError
+from ..io import phase_image as _keep
+from ..io.image import GRID_KEY, SpectrogramImage
+from ..params import MAX_DB, Metadata
+from ..phase import blocks
+from . import ops
+
+#: dB added above the top of the image's range, so that boosts have room.
+HEADROOM_DB = 24.0
+#: Fast Griffin-Lim iterations when hearing an edit.
+HEAR_N_ITER = 16
+#: Undo history kept, bytes of saved pixels, phase and audio.
+UNDO_BYTES = 1 << 30
+#: Columns of the overview image the page gets at load.
+OVERVIEW_COLUMNS = 2048
+#: Rows of any picture the page gets (more rows are pooled; n_fft 4096 fits).
+MAX_ROWS = 2049
+#: Cells of one picture request.
+MAX_TILE_CELLS = 1 << 23
+#: Samples per channel of one audio request.
+MAX_AUDIO_SAMPLES = 1 << 22
+_Q = 65536 / (2 * np.pi)
+
+
+def margin_frames(n_fft: int, hop_length: int) -> int:
+    """Frames re-synthesised on each side of an edit: two windows plus four hops.
+
+    The first window's worth of the margin is where the re-synthesised piece is
+    incomplete (fewer frames overlap there); the rest, at least four hops, is the
+    crossfade, over cells the edit did not change.
+    """
+    return 2 * -(-n_fft // hop_length) + 4
+
+
+def resynthesize(
+    S: np.ndarray, phase: np.ndarray, engine: Stft, *, n_iter: int = HEAR_N_ITER
+) -> np.ndarray:
+    """Audio of a block of frames from its magnitude, starting at ``phase``.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(channels, n_fft // 2 + 1, t), non-negative]
+    phase : np.ndarray [shape=S.shape]
+        Radians.
+    engine : Stft
+        Uncentred framing (the block is a piece of a longer signal).
+    n_iter : int >= 0
+        Fast Griffin-Lim iterations (0: the inverse STFT with ``phase`` as it is).
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, engine.signal_length(t)), dtype=float32]
+    """
+    if n_iter == 0:
+        return engine.inverse(S * np.exp(1j * phase).astype(np.complex64))
+    return _phase.reconstruct(S, engine, method="fgla", n_iter=n_iter, init=phase)
+
+
+def splice(
+    y: np.ndarray, piece: np.ndarray, start: int, *, fade_in: int, fade_out: int, skip: int
+) -> tuple[int, int]:
+    """Write ``piece`` (global samples ``[start, start + len)``) into ``y`` in place.
+
+    ``skip`` samples at each end of the piece are dropped (its incomplete edges), except
+    where the piece reaches past an end of ``y``; then ``fade_in`` samples fade from the
+    old audio to the piece and ``fade_out`` samples back, sine-squared (the gains sum to
+    one: both sides are the same sound there, so the level holds and nothing clicks).
+    ``fade_in=0`` / ``fade_out=0`` means the piece starts / ends the signal.
+
+    Returns
+    -------
+    (lo, hi) : the samples of ``y`` that changed.
+    """
+    n = y.shape[-1]
+    lo = 0 if fade_in == 0 else start + skip
+    hi = n if fade_out == 0 else start + piece.shape[-1] - skip
+    lo, hi = max(0, lo), min(n, hi)
+    if hi <= lo:
+        return lo, lo
+    new = piece[:, lo - start : hi - start].astype(np.float32, copy=True)
+    if fade_in:
+        k = min(fade_in, hi - lo)
+        r = blocks._ramp(fade_in)[:k]
+        new[:, :k] = (1 - r) * y[:, lo : lo + k] + r * new[:, :k]
+    if fade_out:
+        k = min(fade_out, hi - lo)
+        r = blocks._ramp(fade_out)[::-1][-k:]
+        new[:, -k:] = (1 - r) * y[:, hi - k : hi] + r * new[:, -k:]
+    y[:, lo:hi] = new
+    return lo, hi
+
+
+def pool(block: np.ndarray, t_step: int, r_step: int) -> np.ndarray:
+    """Max-pool ``(rows, frames)`` by ``r_step`` rows and ``t_step`` frames (loud wins,
+    so a click stays visible in the overview)."""
+    out = block
+    if t_step > 1:
+        out = np.maximum.reduceat(out, np.arange(0, out.shape[-1], t_step), axis=-1)
+    if r_step > 1:
+        out = np.maximum.reduceat(out, np.arange(0, out.shape[-2], r_step), axis=-2)
+    return np.ascontiguousarray(out)
+
+
+@dataclass
+class _Step:
+    """One entry of the undo history: every array it changed, before and after."""
+
+    label: str
+    edit: ops.Edit
+    region: ops.Region
+    px: tuple[np.ndarray, np.ndarray]
+    channels: tuple[int, ...]
+    frames: tuple[int, int]
+    phase: tuple[np.ndarray, np.ndarray]
+    samples: tuple[int, int]
+    audio: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes + b.nbytes for a, b in (self.px, self.phase, self.audio))
+
+
+@dataclass
+class Change:
+    """What an edit, undo or redo changed: the page refetches these frames and samples."""
+
+    version: int
+    label: str
+    frames: tuple[int, int]
+    samples: tuple[int, int]
+    seconds: float
+    can_undo: bool
+    can_redo: bool
+
+    def to_json(self) -> dict:
+        return {
+            "version": self.version, "label": self.label, "frames": list(self.frames),
+            "samples": list(self.samples), "seconds": round(self.seconds, 4),
+            "can_undo": self.can_undo, "can_redo": self.can_redo,
+        }  # fmt: skip
+
+
+@dataclass
+class Session:
+    """The editing state of one recording (see the module docstring).
+
+    Build it with :func:`open_input`; call :meth:`prepare` (the first decode of an image
+    without kept phase, and compiling the kernels) before editing.
+    """
+
+    image: SpectrogramImage
+    source: Path
+    original: np.ndarray | None = None
+    subtype: str | None = None
+    headroom_db: float = HEADROOM_DB
+    n_iter: int = HEAR_N_ITER
+    meta: Metadata = field(init=False)
+    error: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        image = self.image.on_grid()
+        meta = image.meta
+        db_max = min(MAX_DB, meta.db_max + self.headroom_db)
+        extra = {k: v for k, v in meta.extra.items() if k not in (GRID_KEY, _keep.LINK_KEY)}
+        self.meta = Metadata(
+            params=meta.params, db_min=meta.db_min, db_max=db_max, n_samples=meta.n_samples,
+            channels=meta.channels, extra=extra,
+        )  # fmt: skip
+        blocks_ = image.blocks()  # requantise onto the wider range; 0 stays silence
+        scale = (meta.db_max - meta.db_min) / (db_max - meta.db_min)
+        px = np.rint(blocks_.astype(np.float32) * np.float32(scale)).astype(np.uint16)
+        px[(blocks_ > 0) & (px == 0)] = 1
+        self.px = np.ascontiguousarray(px)
+        del blocks_
+        p = self.meta.params
+        self.db_step = (self.meta.db_max - self.meta.db_min) / _scale.PIXEL_MAX
+        self.engine = Stft.from_params(p)
+        self.piece_engine = Stft(p.n_fft, p.hop_length, p.win_length, p.window, center=False)
+        self.basis = _scale.mel_basis(p) if p.scale == "mel" else None
+        self.margin = margin_frames(p.n_fft, p.hop_length)
+        self.kept_phase = image.phase is not None or self.original is not None
+        self.phase_q = None
+        if image.phase is not None:
+            c = meta.channels
+            q = image.phase.reshape(c, image.phase.shape[0] // c, -1)[:, ::-1]
+            self.phase_q = np.ascontiguousarray(q)
+        self.image = None  # the pixels live in self.px now
+        self._source_image = image if self.original is None else None
+        self.edited = None if self.original is None else self.original.copy()
+        self.out_gain = 1.0
+        self.version = 0
+        self.undo_stack: list[_Step] = []
+        self.redo_stack: list[_Step] = []
+        self.lock = threading.RLock()
+        self.ready = threading.Event()
+
+    # ------------------------------------------------------------ facts
+
+    @property
+    def channels(self) -> int:
+        return self.meta.channels
+
+    @property
+    def n_frames(self) -> int:
+        return self.px.shape[-1]
+
+    @property
+    def rows(self) -> int:
+        return self.px.shape[1]
+
+    @property
+    def sample_rate(self) -> int:
+        return self.meta.params.sample_rate
+
+    def grid(self) -> ops.Grid:
+        p = self.meta.params
+        offset = 0.0 if p.center else p.n_fft / 2 / p.sample_rate
+        return ops.Grid(
+            channels=self.channels, rows=self.rows, frames=self.n_frames,
+            frame_seconds=p.hop_length / p.sample_rate, frame_offset=offset,
+            row_hz=tuple(float(f) for f in self.row_hz()),
+        )  # fmt: skip
+
+    def row_hz(self) -> np.ndarray:
+        """Centre frequency of each row, Hz."""
+        p = self.meta.params
+        if p.scale == "mel":
+            import librosa
+
+            return librosa.mel_frequencies(p.n_mels + 2, fmin=p.fmin, fmax=p.fmax)[1:-1]
+        return np.arange(self.rows) * (p.sample_rate / p.n_fft)
+
+    def overview_step(self) -> int:
+        return max(1, -(-self.n_frames // OVERVIEW_COLUMNS))
+
+    def row_step(self) -> int:
+        return max(1, -(-self.rows // MAX_ROWS))
+
+    def info(self) -> dict:
+        """Everything the page needs to draw axes and ask for pictures and audio."""
+        p = self.meta.params
+        return {
+            "name": self.source.name, "sample_rate": p.sample_rate,
+            "channels": self.channels, "n_samples": self.meta.n_samples,
+            "frames": self.n_frames, "rows": self.rows, "n_fft": p.n_fft,
+            "hop_length": p.hop_length, "center": p.center, "scale": p.scale,
+            "row_hz": [round(float(f), 3) for f in self.row_hz()],
+            "db_min": self.meta.db_min, "db_max": self.meta.db_max,
+            "db_step": self.db_step, "overview_step": self.overview_step(),
+            "row_step": self.row_step(), "kept_phase": self.kept_phase,
+            "max_tile_cells": MAX_TILE_CELLS, "max_audio_samples": MAX_AUDIO_SAMPLES,
+            **self.state(),
+        }  # fmt: skip
+
+    def state(self) -> dict:
+        with self.lock:
+            return {
+                "version": self.version, "ready": self.ready.is_set(), "error": self.error,
+                "can_undo": bool(self.undo_stack), "can_redo": bool(self.redo_stack),
+                "history": [s.label for s in self.undo_stack],
+            }  # fmt: skip
+
+    # ------------------------------------------------------------ start
+
+    def prepare(self) -> None:
+        """Decode an image without kept phase (its audio and a first phase estimate),
+        and compile the kernels on a small block so that the first edit is fast."""
+        try:
+            if self.edited is None:
+                from ..pipeline import decode
+
+                image = self._source_image
+                y, _ = decode(image)
+                y = np.atleast_2d(y).astype(np.float32)
+                if self.phase_q is None:
+                    self.phase_q = self._phase_of(y)
+                self.original = y
+                self.edited = y.copy()
+                if self.meta.extra.get("level") == "relative":  # decode normalised it
+                    from ..pipeline import image_energy, match_energy
+
+                    want = image_energy(image)
+                    probe = match_energy(y.copy(), want, self.meta.params, self.engine)
+                    ref = float(np.sqrt(np.sum(probe.astype(np.float64) ** 2)))
+                    got = float(np.sqrt(np.sum(y.astype(np.float64) ** 2)))
+                    self.out_gain = got / ref if ref > 0 else 1.0
+            self._source_image = None
+            if self.phase_q is None:
+                self.phase_q = self._phase_of(self.edited)
+            self._warm_up()
+        except Spec2ImgError as e:
+            self.error = str(e)
+            raise
+        except MemoryError:
+            self.error = "out of memory while decoding"
+            raise
+        finally:
+            self.ready.set()
+
+    def _warm_up(self) -> None:
+        """Run the path of an edit once (and undo it) so the kernels are compiled
+        before the first real edit."""
+        ch = tuple(range(self.channels))
+        t0 = min(self.n_frames - 1, 2 * self.margin)
+        t1 = min(self.n_frames, t0 + 4)
+        a, b = max(0, t0 - self.margin), min(self.n_frames, t1 + self.margin)
+        phase, audio = self.phase_q[:, :, a:b].copy(), self.edited.copy()
+        self._rehear(ch, t0, t1, 2)
+        self._rehear(ch, t0, t1, 0)
+        self.phase_q[:, :, a:b] = phase
+        self.edited = audio
+
+    def _phase_of(self, y: np.ndarray) -> np.ndarray:
+        out = np.empty((self.channels, self.engine.n_bins, self.n_frames), np.uint16)
+        for a, b, spec in self.engine.forward_blocks(y):
+            out[:, :, a:b] = _to_q(np.angle(spec)).transpose(0, 2, 1)
+        return out
+
+    def _check_ready(self) -> None:
+        if not self.ready.is_set():
+            raise BusyError("the recording is still being decoded; try again in a moment")
+        if self.error is not None:
+            raise InputError(self.error)
+
+    # ------------------------------------------------------------ reading
+
+    def _linear(self, channels, a: int, b: int) -> np.ndarray:
+        amp = _scale.pixels_to_amplitude(self.px[list(channels), :, a:b], self.meta.db_min,
+                                         self.meta.db_max)  # fmt: skip
+        if self.basis is not None:
+            amp = _scale.mel_to_linear(amp, self.basis)
+        return np.ascontiguousarray(amp, dtype=np.float32)
+
+    def _phase(self, channels, a: int, b: int) -> np.ndarray:
+        q = self.phase_q[list(channels), :, a:b]
+        return q.astype(np.float32) * np.float32(1 / _Q)
+
+    def tile(self, channel: int, t0: int, t1: int, step: int) -> np.ndarray:
+        """Pixels of frames ``[t0, t1)`` of ``channel``, max-pooled by ``step`` frames and
+        :meth:`row_step` rows: ``(rows, columns)`` uint16, row 0 lowest."""
+        if not 0 <= channel < self.channels:
+            raise ParameterError(f"channel must be 0 to {self.channels - 1}, not {channel}")
+        if not 0 <= t0 < t1 <= self.n_frames:
+            raise ParameterError(f"frames must satisfy 0 <= t0 < t1 <= {self.n_frames}")
+        if not 1 <= step <= self.n_frames:
+            raise ParameterError(f"step must be 1 to {self.n_frames}, not {step}")
+        cols = -(-(t1 - t0) // step)
+        rows = -(-self.rows // self.row_step())
+        if cols * rows > MAX_TILE_CELLS:
+            raise ParameterError(
+                f"a picture of {cols} x {rows} cells is beyond {MAX_TILE_CELLS}; ask for a "
+                "larger step or fewer frames"
+            )
+        with self.lock:
+            return pool(self.px[channel, :, t0:t1], step, self.row_step())
+
+    def audio(self, which: str, start: int, end: int) -> np.ndarray:
+        """Samples ``[start, end)`` of the ``"original"`` or ``"edited"`` audio,
+        ``(channels, end - start)`` float32."""
+        self._check_ready()
+        if which not in ("original", "edited"):
+            raise ParameterError(f"which must be 'original' or 'edited', not {which!r}")
+        n = self.meta.n_samples
+        if not 0 <= start < end <= n or end - start > MAX_AUDIO_SAMPLES:
+            raise ParameterError(
+                f"samples must satisfy 0 <= start < end <= {n}, at most "
+                f"{MAX_AUDIO_SAMPLES} at a time"
+            )
+        with self.lock:
+            y = self.original if which == "original" else self.edited
+            return np.ascontiguousarray(y[:, start:end])
+
+    # ------------------------------------------------------------ editing
+
+    def edit(self, edit: ops.Edit) -> Change:
+        """Apply ``edit``, re-synthesise its span, push it on the undo history."""
+        self._check_ready()
+        start = time.perf_counter()
+        with self.lock:
+            found = ops.apply(edit, self.px, self.db_step)
+            if found is None:
+                raise ParameterError("the edit paints no cell of the spectrogram")
+            region, new = found
+            old = ops.take(self.px, region)
+            ops.put(self.px, region, new)
+            ch = region.channels
+            a = max(0, region.t0 - self.margin)
+            b = min(self.n_frames, region.t1 + self.margin)
+            ph_old = self.phase_q[list(ch), :, a:b].copy()
+            # A mask on an STFT whose phase is exact needs no iterations: its inverse is
+            # already the least-squares signal.  Estimated phase and healed cells (new
+            # content under an old phase) are refined by fast Griffin-Lim.
+            n_iter = 0 if self.kept_phase and not isinstance(edit, ops.Heal) else self.n_iter
+            lo_hi, y_old = self._rehear(ch, region.t0, region.t1, n_iter)
+            ph_new = self.phase_q[list(ch), :, a:b].copy()
+            lo, hi = lo_hi
+            y_new = self.edited[list(ch), lo:hi].copy()
+            step = _Step(ops.describe(edit), edit, region, (old, new), ch, (a, b), (ph_old, ph_new),
+                         (lo, hi), (y_old, y_new))  # fmt: skip
+            self.undo_stack.append(step)
+            self.redo_stack.clear()
+            self._trim_history()
+            self.version += 1
+            return self._change(step.label, (a, b), (lo, hi), start)
+
+    def undo(self) -> Change:
+        """Put back the state before the last edit (pixels, phase and audio exactly)."""
+        return self._swap(self.undo_stack, self.redo_stack, 0, "undo")
+
+    def redo(self) -> Change:
+        """Apply again the last undone edit."""
+        return self._swap(self.redo_stack, self.undo_stack, 1, "redo")
+
+    def _swap(self, src: list, dst: list, which: int, verb: str) -> Change:
+        self._check_ready()
+        start = time.perf_counter()
+        with self.lock:
+            if not src:
+                raise NothingToDo(f"nothing to {verb}")
+            s = src.pop()
+            ops.put(self.px, s.region, s.px[which])
+            a, b = s.frames
+            lo, hi = s.samples
+            for i, c in enumerate(s.channels):
+                self.phase_q[c, :, a:b] = s.phase[which][i]
+                self.edited[c, lo:hi] = s.audio[which][i]
+            dst.append(s)
+            self.version += 1
+            return self._change(f"{verb} {s.label}", s.frames, s.samples, start)
+
+    def _change(self, label, frames, samples, start) -> Change:
+        return Change(self.version, label, tuple(frames), tuple(samples),
+                      time.perf_counter() - start, bool(self.undo_stack),
+                      bool(self.redo_stack))  # fmt: skip
+
+    def _trim_history(self) -> None:
+        total = sum(s.nbytes for s in self.undo_stack)
+        while len(self.undo_stack) > 1 and total > UNDO_BYTES:
+            total -= self.undo_stack.pop(0).nbytes
+
+    def _rehear(self, channels, t0: int, t1: int, n_iter: int):
+        """Re-synthesise frames ``[t0, t1)`` plus the margins of ``channels`` and splice
+        them into the edited audio; refresh the phase there.
+
+        Returns ``((lo, hi), old samples [lo, hi))``.
+        """
+        p = self.meta.params
+        hop, n_fft, F = p.hop_length, p.n_fft, self.n_frames
+        a, b = max(0, t0 - self.margin), min(F, t1 + self.margin)
+        S = self._linear(channels, a, b)
+        piece = resynthesize(S, self._phase(channels, a, b), self.piece_engine, n_iter=n_iter)
+        if self.out_gain != 1.0:
+            piece *= np.float32(self.out_gain)
+        start = a * hop - (n_fft // 2 if p.center else 0)
+        fade_in = 0 if a == 0 else max(1, (t0 - a) * hop - n_fft)
+        fade_out = 0 if b == F else max(1, (b - t1) * hop - n_fft)
+        y = self.edited[list(channels)]
+        old = y.copy()
+        lo, hi = splice(y, piece, start, fade_in=fade_in, fade_out=fade_out, skip=n_fft)
+        for i, c in enumerate(channels):
+            self.edited[c, lo:hi] = y[i, lo:hi]
+        if n_iter == 0:  # the phase was used as it is: it stays the (kept) phase
+            return (lo, hi), old[:, lo:hi]
+        # The phase of what is heard now, where there is something to hear.
+        X = blocks.frames(y, self.engine, a, b)
+        q = _to_q(np.angle(X))
+        for i, c in enumerate(channels):
+            keep = S[i] > 0
+            self.phase_q[c, :, a:b][keep] = q[i][keep]
+        return (lo, hi), old[:, lo:hi]
+
+    # ------------------------------------------------------------ keeping
+
+    def edited_image(self) -> SpectrogramImage:
+        """The edited spectrogram as a spec2img image with its phase."""
+        with self.lock:
+            image = SpectrogramImage.from_blocks(self.px, self.meta)
+            c, bins, t = self.phase_q.shape
+            image.phase = np.ascontiguousarray(self.phase_q[:, ::-1].reshape(c * bins, t))
+            return image
+
+    def render(self, *, progress=None) -> tuple[np.ndarray, int]:
+        """The full-quality decode of the edited image, from the current phase:
+        ``(channels, n_samples)`` float32 and the rate."""
+        from ..pipeline import decode
+
+        self._check_ready()
+        image = self.edited_image()
+        with self.lock:
+            exact = self.kept_phase and not any(isinstance(s.edit, ops.Heal)
+                                                for s in self.undo_stack)  # fmt: skip
+        if exact:
+            # Kept phase everywhere and masks only: the full decode is the inverse STFT
+            # of the edited spectrogram with that phase (iterating would only drift from
+            # the original where nothing was edited), and the edited audio already is
+            # exactly that, spliced piece by piece (tests/test_edit_session.py checks).
+            with self.lock:
+                return self.edited.copy(), self.sample_rate
+        y, sr = decode(image, progress=progress)
+        return np.atleast_2d(y), sr
+
+    def save(self, path: str | os.PathLike, *, progress=None) -> Path:
+        """Write the edited recording to ``path`` atomically: an image (``.png``, with
+        ``NAME.phase.png``) or audio (any other extension); never over the input."""
+        from ..io.audio import save_audio
+
+        path = Path(path)
+        if path.suffix.lower() == ".png":
+            self.edited_image().save(path, inputs=[self.source])
+            return path
+        y, sr = self.render(progress=progress)
+        save_audio(path, y, sr, subtype=self._subtype_for(path), inputs=[self.source])
+        return path
+
+    def audio_bytes(self, fmt: str) -> tuple[bytes, str]:
+        """The full-quality decode encoded as ``"wav"`` or ``"flac"`` in memory (no
+        temporary file): ``(bytes, file name)``."""
+        import io
+
+        import soundfile as sf
+
+        from ..io.audio import output_format, prepare_for_output
+
+        if fmt not in ("wav", "flac"):
+            raise ParameterError(f"format must be 'wav' or 'flac', not {fmt!r}")
+        name = f"{self.source.stem}-edited.{fmt}"
+        container, subtype = output_format(name, self._subtype_for(name))
+        y, sr = self.render()
+        y = prepare_for_output(y, subtype)
+        buf = io.BytesIO()
+        sf.write(buf, np.ascontiguousarray(y.T), sr, format=container, subtype=subtype)
+        return buf.getvalue(), name
+
+    def image_bytes(self, part: str) -> tuple[bytes, str]:
+        """The edited spectrogram (``part="spectrogram"``) or its phase image
+        (``"phase"``) as 16-bit PNG bytes with metadata: ``(bytes, file name)``.
+
+        The spectrogram names ``STEM-edited.phase.png``, the name the phase image is
+        given, so the pair works when both are saved in one folder.
+        """
+        if part not in ("spectrogram", "phase"):
+            raise ParameterError(f"part must be 'spectrogram' or 'phase', not {part!r}")
+        image = self.edited_image()
+        name = f"{self.source.stem}-edited.png"
+        sidecar = _keep.sidecar_path(name)
+        if part == "spectrogram":
+            return _png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
+        text = _keep.linked_text(image.meta, None)
+        text[_keep.KIND_KEY] = _keep.KIND
+        return _png_bytes(image.phase, text), sidecar.name
+
+    def _subtype_for(self, path) -> str | None:
+        """The input's subtype when the output format can hold it."""
+        import soundfile as sf
+
+        from ..io.audio import FORMATS
+
+        fmt = FORMATS.get(Path(path).suffix.lower(), (None,))[0]
+        if self.subtype and fmt and sf.check_format(fmt, self.subtype):
+            return self.subtype
+        return None
+
+
+class BusyError(Spec2ImgError):
+    """The session cannot do this yet (it is still decoding)."""
+
+
+class NothingToDo(Spec2ImgError):
+    """Undo with an empty history, redo with nothing undone."""
+
+
+def _png_bytes(pixels: np.ndarray, text: dict[str, str]) -> bytes:
+    """A 16-bit grayscale PNG with ``spec2img:`` text chunks, in memory."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from ..io.png import PREFIX
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(PREFIX + key, value)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint16)).save(
+        buf, format="PNG", pnginfo=info, compress_level=6
+    )
+    return buf.getvalue()
+
+
+def _to_q(angle: np.ndarray) -> np.ndarray:
+    return (np.rint(angle * _Q).astype(np.int64) % 65536).astype(np.uint16)
+
+
+def check_output_path(path: str | os.PathLike, source: str | os.PathLike) -> Path:
+    """Check ``-o OUTPUT`` before the server starts: a known extension, an existing
+    folder, not the input."""
+    from ..io.atomic import check_output
+    from ..io.audio import output_format
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        output_format(path)
+    else:
+        check_output(_keep.sidecar_path(path), [source])
+    return check_output(path, [source])
+
+
+def open_input(path: str | os.PathLike, *, plain=None, max_pixels: int | None = None) -> Session:
+    """Read INPUT for editing through :func:`spec2img.convert.read_editable`: an audio
+    file (its STFT phase is kept), a spec2img image (with its kept phase when present), or
+    a plain image with ``plain`` (:class:`~spec2img.options.PlainOptions`) parameters.
+
+    Raises
+    ------
+    Spec2ImgError
+        The usual one-line errors of the loaders, naming the file.
+    """
+    from ..convert import read_editable
+    from ..options import NO_PLAIN, PlainOptions
+
+    if isinstance(plain, dict):
+        plain = PlainOptions(**plain)
+    found = read_editable(path, plain=plain or NO_PLAIN, max_pixels=max_pixels)
+    return Session(found.image, Path(path), original=found.audio, subtype=found.subtype)

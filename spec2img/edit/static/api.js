@@ -1,0 +1,58 @@
+// Talking to the spec2img edit server: JSON requests and raw arrays.
+// The token travels as a cookie set on the first load; no request names a file.
+
+export class ApiError extends Error {}
+
+async function check(r) {
+  if (r.ok) return r;
+  let msg = `${r.status} ${r.statusText}`;
+  try {
+    const body = await r.json();
+    if (body && body.error) msg = body.error;
+  } catch (e) { /* not JSON */ }
+  throw new ApiError(msg);
+}
+
+export async function getJSON(path) {
+  return (await check(await fetch(path, { credentials: 'same-origin' }))).json();
+}
+
+export async function postJSON(path, data = {}) {
+  const r = await fetch(path, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data),
+  });
+  return (await check(r)).json();
+}
+
+// A max-pooled block of 16-bit pixels: {rows, cols, data: Uint16Array (rows x cols, row 0 lowest)}.
+export async function getTile(ch, t0, t1, step) {
+  const r = await check(await fetch(`/api/tile?ch=${ch}&t0=${t0}&t1=${t1}&step=${step}`));
+  const rows = +r.headers.get('x-rows'), cols = +r.headers.get('x-cols');
+  return { rows, cols, t0, t1, step, version: +r.headers.get('x-version'),
+           data: new Uint16Array(await r.arrayBuffer()) };
+}
+
+// Samples [start, end) of 'edited' or 'original' audio: Float32Array per channel.
+export async function getAudio(which, start, end) {
+  const r = await check(await fetch(`/api/audio?which=${which}&start=${start}&end=${end}`));
+  const c = +r.headers.get('x-channels'), n = +r.headers.get('x-samples');
+  const all = new Float32Array(await r.arrayBuffer());
+  const out = [];
+  for (let i = 0; i < c; i++) out.push(all.subarray(i * n, (i + 1) * n));
+  return out;
+}
+
+// Fetch a file and hand it to the browser as a download.
+export async function download(path) {
+  const r = await check(await fetch(path));
+  const cd = r.headers.get('content-disposition') || '';
+  const m = /filename="([^"]+)"/.exec(cd);
+  const blob = await r.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url; a.download = m ? m[1] : 'download';
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return a.download;
+}

@@ -1,0 +1,343 @@
+"""A figure's colour bar: its colours (an unknown colormap) and its tick labels (the dB).
+
+:func:`read_colour_bar` looks right of the plot area for a vertical strip that is
+uniform across and changes along its length (``fig.colorbar()``, sox's dB scale),
+reads its colour sequence bottom to top, finds the tick marks on its right side and
+reads the numbers beside them: each label is cut into glyphs, and every glyph is
+matched against the same characters rendered by matplotlib in its default font at the
+label's size.  Labels are believed only if their values lie on a straight line
+through the tick positions (within half a pixel); the line then gives the dB at every
+row of the bar.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+from .raster import FRAME_SEARCH_PIXELS, Raster, find_plot_area
+
+#: Characters of tick labels: digits, signs (hyphen and the minus sign), a point, "dB".
+GLYPHS = "0123456789\u2212+.dB"
+_INK = 128  # luminance below which a pixel is text or a line
+_BG_TOLERANCE = 40
+
+
+@dataclass(frozen=True)
+class ColourBar:
+    """What a colour bar says.
+
+    Attributes
+    ----------
+    box : (int, int, int, int)
+        Its inside (left, top, right, bottom), pixels, exclusive ends.
+    lut : np.ndarray [shape=(rows, 3)]
+        Colour of each row inside, bottom row first.
+    labels : tuple of float
+        Tick label values read (empty if none could be read).
+    db_range : (float, float) or None
+        Values at the bar's bottom and top edges (the colormap's ends).
+    lut_range : (float, float) or None
+        Values at the centres of the first and last rows of ``lut``.
+    """
+
+    box: tuple[int, int, int, int]
+    lut: np.ndarray
+    labels: tuple[float, ...] = ()
+    db_range: tuple[float, float] | None = None
+    lut_range: tuple[float, float] | None = None
+
+
+def read_colour_bar(
+    path: str | os.PathLike, *, crop=None, required: bool = True
+) -> ColourBar | None:
+    """Find and read the vertical colour bar right of a figure's plot area.
+
+    Parameters
+    ----------
+    path : path-like
+    crop : (l, t, r, b) or None
+        The plot area, if known.
+    required : bool
+        Raise :class:`~spec2img.errors.ParameterError` when there is no colour bar
+        (else return ``None``).
+    """
+    with Raster(path) as raster:
+        w, h = raster.size
+        if w * h > FRAME_SEARCH_PIXELS:
+            if not required:
+                return None
+            raise InputError(
+                f"{path}: too large to search for a colour bar; name the colormap with cmap",
+                params=("cmap",),
+            )
+        area = find_plot_area(raster, crop=crop)
+        # only the part right of the plot is read: the bar, its ticks and labels
+        x0 = max(0, min(w - 1, int(area.right) - 2))
+        rgba = raster.rgba((x0, 0, w, h))
+    found = find_bar(rgba, replace(area, left=area.left - x0, right=area.right - x0))
+    if found is not None:
+        left, top, right, bottom = found.box
+        found = replace(found, box=(left + x0, top, right + x0, bottom))
+    if found is None:
+        if required:
+            raise ParameterError(
+                f"{path}: no colour bar found right of the plot for cmap 'auto'; name "
+                "the colormap with cmap",
+                params=("cmap",),
+            )
+        return None
+    return found
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    rgb = rgb.astype(np.float32)
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def find_bar(rgba: np.ndarray, area) -> ColourBar | None:
+    """The colour bar in an RGBA image right of the plot area ``area``."""
+    h, w = rgba.shape[:2]
+    rgb = rgba[..., :3].astype(np.int16)
+    bg = rgb[0, 0] if rgba[0, 0, 3] >= 128 else np.array([255, 255, 255], np.int16)
+    x0 = int(np.ceil(area.right)) + 2
+    top, bottom = max(0, int(area.top)), min(h, int(np.ceil(area.bottom)))
+    if x0 >= w - 3 or bottom - top < 16:
+        return None
+    band = rgb[top:bottom, x0:]
+    nonbg = np.abs(band - bg).max(axis=-1) > _BG_TOLERANCE
+    same = np.abs(np.diff(band, axis=1)).max(axis=-1) <= 6  # like the next column
+    score = (nonbg[:, :-1] & same).mean(axis=0)
+    good = score >= 0.3
+    best = None  # longest run of strip-like columns
+    start = None
+    for i, g in enumerate(np.append(good, False)):
+        if g and start is None:
+            start = i
+        elif not g and start is not None:
+            if i - start >= 3 and (best is None or i - start > best[1] - best[0]):
+                best = (start, i)
+            start = None
+    if best is None:
+        return None
+    c0, c1 = x0 + best[0], x0 + best[1] + 1  # the last column matched its neighbour
+    mid = (c0 + c1) // 2
+    col = np.abs(rgb[:, mid] - bg).max(axis=-1) > _BG_TOLERANCE
+    r = np.flatnonzero(col[top:bottom]) + top
+    if r.size < 16:
+        return None
+    # the bar may reach beyond the plot's rows a little: follow it to its ends
+    r0, r1 = int(r[0]), int(r[-1]) + 1
+    while r0 > 0 and col[r0 - 1]:
+        r0 -= 1
+    while r1 < h and col[r1]:
+        r1 += 1
+    # leave out the outline: two pixels each side (a 0.8-pt line, anti-aliased)
+    inner = (c0 + 2, r0 + 2, c1 - 2, r1 - 2)
+    if inner[2] - inner[0] < 1 or inner[3] - inner[1] < 8:
+        return None
+    x_lo, t, x_hi, b = inner
+    lut = np.median(rgb[t:b, x_lo:x_hi].astype(np.float64), axis=1)[::-1]
+    bar = ColourBar(box=inner, lut=lut)
+    ticks = tick_rows(rgba, c1, r0, r1)
+    if len(ticks) < 2:
+        return bar
+    values = read_labels(rgba, ticks, c1)
+    return _with_scale(bar, ticks, values, (r0, r1))
+
+
+def tick_rows(rgba: np.ndarray, right: int, r0: int, r1: int) -> list[float]:
+    """Centres (pixel rows) of the tick marks right of a bar whose colours end at
+    column ``right``: the first column past the outline whose dark pixels come in
+    short runs."""
+    h, w = rgba.shape[:2]
+    for x in range(right, min(w - 1, right + 16)):
+        dark = 255 - _luma(rgba[r0:r1, x : x + 2, :3]).min(axis=1)
+        runs = _column_runs(dark > 255 - _INK)
+        if not runs:
+            continue
+        if max(e - s for s, e in runs) > 8:  # the outline, or a label: not ticks
+            continue
+        if len(runs) < 2:
+            continue
+        ticks = []
+        for s, e in runs:
+            lo, hi = max(0, s - 1), min(len(dark), e + 1)
+            wts = dark[lo:hi]
+            ticks.append(float(r0 + np.sum(np.arange(lo, hi) * wts) / np.sum(wts) + 0.5))
+        return ticks
+    return []
+
+
+def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float | None]:
+    """The number beside each tick mark (``None`` where none can be read)."""
+    h, w = rgba.shape[:2]
+    luma = _luma(rgba[..., :3])
+    spacing = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 20.0
+    half = max(4, int(spacing / 2) - 1)
+    x0 = right + 2
+    # the labels start after the tick marks: the first column of ink past a gap
+    out = []
+    for ty in ticks:
+        a, b = max(0, int(ty) - half), min(h, int(ty) + half + 1)
+        strip = luma[a:b, x0:] < _INK
+        cols = strip.any(axis=0)
+        c = 0
+        while c < len(cols) and cols[c]:  # the tick itself
+            c += 1
+        while c < len(cols) and not cols[c]:
+            c += 1
+        if c >= len(cols):
+            out.append(None)
+            continue
+        text = strip[:, c:]
+        ends = np.flatnonzero(text.any(axis=0))
+        # the label ends at the first gap wider than a glyph's height / 2
+        runs = _column_runs(text.any(axis=0))
+        if not runs:
+            out.append(None)
+            continue
+        height = _ink_height(text)
+        kept = [runs[0]]
+        for s, e in runs[1:]:
+            if s - kept[-1][1] > max(3, height * 0.6):
+                break
+            kept.append((s, e))
+        del ends
+        glyphs = [luma[a:b, x0 + c + s : x0 + c + e] for s, e in kept]
+        out.append(_parse(_classify(glyphs, height)))
+    return out
+
+
+def _column_runs(cols: np.ndarray) -> list[tuple[int, int]]:
+    runs, s = [], None
+    for i, v in enumerate(np.append(cols, False)):
+        if v and s is None:
+            s = i
+        elif not v and s is not None:
+            runs.append((s, i))
+            s = None
+    return runs
+
+
+def _ink_height(mask: np.ndarray) -> int:
+    r = np.flatnonzero(mask.any(axis=1))
+    return int(r[-1] - r[0] + 1) if r.size else 0
+
+
+def _classify(glyphs: list[np.ndarray], height: int) -> str:
+    """The characters of glyph images (luminance), against matplotlib's own glyphs."""
+    if height < 5:
+        return ""
+    templates = _templates(height)
+    chars = []
+    for g in glyphs:
+        ink = 1.0 - g.astype(np.float32) / 255.0
+        rows = np.flatnonzero(ink.max(axis=1) > 0.5)
+        if rows.size == 0:
+            continue
+        cols = np.flatnonzero(ink.max(axis=0) > 0.5)
+        ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        gh, gw = ink.shape
+        best, best_score = "", -np.inf
+        for ch, (tmpl, _top, rel_h) in templates.items():
+            # size and place against the digits' height tell signs and points apart
+            th, tw = tmpl.shape
+            shape_cost = abs(gh / height - rel_h) * 4 + abs(np.log(gw / gh * th / tw)) * 0.5
+            score = _correlate(ink, tmpl) - shape_cost
+            if score > best_score:
+                best, best_score = ch, score
+        chars.append(best)
+    return "".join(chars)
+
+
+def _correlate(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = _fit(a), _fit(b)
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float((a * b).sum() / den) if den > 0 else 0.0
+
+
+def _fit(img: np.ndarray, size=(16, 12)) -> np.ndarray:
+    """A glyph's bounding box resampled to a fixed grid (its aspect is compared apart)."""
+    from PIL import Image
+
+    im = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8))
+    return np.asarray(im.resize(size[::-1], Image.BILINEAR), np.float32) / 255.0
+
+
+@functools.lru_cache(maxsize=8)
+def _templates(digit_height: int) -> dict:
+    """Each glyph of :data:`GLYPHS` rendered by matplotlib (default font) so that its
+    digits are ``digit_height`` pixels tall: (ink, top relative to the digits, height
+    relative to the digits)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    family = matplotlib.rcParams["font.family"]
+    size_pt = digit_height / 0.729 * 72 / 100  # DejaVu Sans digits are 0.729 em tall
+    out = {}
+    ref_top = ref_h = None
+    for ch in "0" + GLYPHS:
+        fig = Figure(figsize=(1, 1), dpi=100)
+        FigureCanvasAgg(fig)
+        fig.text(0.2, 0.3, ch, fontsize=size_pt, family=family, color="black")
+        fig.canvas.draw()
+        buf = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+        ink = 1.0 - buf.mean(axis=-1) / 255.0
+        rows = np.flatnonzero(ink.max(axis=1) > 0.5)
+        cols = np.flatnonzero(ink.max(axis=0) > 0.5)
+        if rows.size == 0:
+            continue
+        glyph = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        if ref_top is None:
+            ref_top, ref_h = rows[0], rows[-1] - rows[0] + 1
+            continue
+        out[ch] = (glyph, (rows[0] - ref_top) / ref_h, glyph.shape[0] / ref_h)
+    return out
+
+
+_NUMBER = re.compile(r"[+\-]?\d+(?:\.\d+)?")
+
+
+def _parse(text: str) -> float | None:
+    text = text.replace("\u2212", "-")
+    m = _NUMBER.search(text)
+    return float(m.group()) if m else None
+
+
+def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
+    """The bar with the dB of its ends, if the labels fit a line through the ticks."""
+    pairs = [(t, v) for t, v in zip(ticks, values, strict=True) if v is not None]
+    if len(pairs) < 2:
+        return bar
+    t = np.array([p[0] for p in pairs])
+    v = np.array([p[1] for p in pairs])
+    # a misread label must not move the line: keep the line through two labels that
+    # most others agree with (within 3/4 of a pixel), then fit it to those
+    best = None
+    for i in range(len(t)):
+        for j in range(i + 1, len(t)):
+            if t[j] == t[i]:
+                continue
+            slope = (v[j] - v[i]) / (t[j] - t[i])
+            if slope >= 0:  # values rise upwards
+                continue
+            ok = np.abs(v[i] + slope * (t - t[i]) - v) <= abs(slope) * 0.75
+            if best is None or ok.sum() > best.sum():
+                best = ok
+    if best is None or best.sum() < max(2, int(np.ceil(0.6 * len(t)))):
+        return bar
+    t, v = t[best], v[best]
+    slope, icpt = np.polyfit(t, v, 1)
+    r0, r1 = rows
+    _, top, _, bottom = bar.box
+    outer = (float(icpt + slope * (r1 - 1.0)), float(icpt + slope * (r0 + 1.0)))
+    lut_range = (float(icpt + slope * (bottom - 0.5)), float(icpt + slope * (top + 0.5)))
+    return ColourBar(bar.box, bar.lut, tuple(float(x) for x in v), outer, lut_range)

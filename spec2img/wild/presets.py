@@ -1,0 +1,417 @@
+"""The conventions of the tools people make spectrogram images with, as presets.
+
+A preset fills in what a tool does by default; the user adds what the tool was told
+(``sr``, ``duration``, a changed ``n_fft``/``hop_length``/``cmap``), and every option
+given explicitly wins over the preset.  What the image itself shows (sox's palette and
+layout, a colour bar and its labels, the size of an audio-diffusion image) is
+*detected*.  :func:`resolve` returns the settings for
+:func:`spec2img.wild.plain.plain_spec` and where each came from, which ``spec2img info``
+prints.
+
+The defaults below were measured against the tools themselves (matplotlib 3.x,
+sox 14.4.2, the ``Mel`` class of audio-diffusion): see ``docs/presets.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..errors import ParameterError
+
+#: Colormap name meaning "read the colours from the figure's colour bar".
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One tool's defaults, in plain_spec()'s names (``None``: not the tool's to say).
+
+    Attributes
+    ----------
+    name : str
+        What ``--preset`` takes.
+    tool : str
+        The call that makes such images.
+    settings : mapping
+        plain_spec() keyword arguments the tool implies.
+    needs : tuple of str
+        Options the user must give (what the tool was told), as plain_spec() names.
+    """
+
+    name: str
+    tool: str
+    settings: Mapping = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+
+#: ``plt.specgram(x, Fs=sr)``: NFFT 256, noverlap 128, ``window_hanning`` (symmetric;
+#: decoded with the periodic Hann of the same length), PSD with one-sided doubling,
+#: ``10 log10``, drawn by ``imshow`` over the data's own min..max in viridis, with axes.
+SPECGRAM = Preset(
+    "specgram", "matplotlib.pyplot.specgram(x, Fs=sr)",
+    {"n_fft": 256, "hop_length": 128, "window": "hann", "cmap": "viridis", "y_axis": "linear"},
+    needs=("sr", "duration"),
+)  # fmt: skip
+#: ``sox in.wav -n spectrogram``: Hann, DFT size from the image's rows, hop from the
+#: width and the duration, dB range 120 ending at 0 dBFS, palette from the file.
+SOX = Preset(
+    "sox", "sox in.wav -n spectrogram -o out.png",
+    {"window": "hann", "y_axis": "linear", "db_range": (-120.0, 0.0)},
+    needs=("sr", "duration"),
+)  # fmt: skip
+#: audio-diffusion's ``Mel`` (teticio): 256x256 8-bit gray, sr 22050, n_fft 2048, hop
+#: 512, 256 mel bands of power, ``power_to_db(ref=max, top_db=80)``, bytes
+#: ``(dB + 80) 255 / 80`` rounded, low frequencies in the top row.
+AUDIO_DIFFUSION = Preset(
+    "audio-diffusion", "audiodiffusion.mel.Mel().audio_slice_to_image(i)",
+    {
+        "sr": 22050, "n_fft": 2048, "hop_length": 512, "window": "hann", "cmap": "gray",
+        "y_axis": "linear", "scale": "mel", "fmin": 0.0, "mel_power": 2, "top_db": 80.0,
+    },
+)  # fmt: skip
+#: Riffusion: parameters from the image's EXIF, else Riffusion's defaults.
+RIFFUSION = Preset("riffusion", "riffusion.spectrogram_image_converter")
+
+PRESETS = {p.name: p for p in (SPECGRAM, SOX, AUDIO_DIFFUSION, RIFFUSION)}
+
+#: plain_spec() names shown by ``info``, in order.
+SHOWN = (
+    "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
+    "db_range", "top_db", "y_axis", "scale", "n_mels", "fmin", "fmax", "mel_power",
+    "crop",
+)  # fmt: skip
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``."""
+    if name not in PRESETS:
+        raise ParameterError(
+            f"preset must be one of {sorted(PRESETS)}, not {name!r}", params=("preset",)
+        )
+    return PRESETS[name]
+
+
+@dataclass
+class Resolved:
+    """What a plain image decodes with.
+
+    Attributes
+    ----------
+    preset : str or None
+    options : dict
+        plain_spec() keyword arguments (and ``crop``).
+    sources : dict
+        For each option: ``"option"``, ``"preset <name>"``, ``"detected"`` or
+        ``"default"``.
+    extra : dict
+        :class:`~spec2img.wild.plain.PlainSpec` fields set after validation
+        (``lut``, ``db_offset``, ``low_at_top``, ...).
+    notes : list of str
+        What was detected, for ``info``.
+    """
+
+    preset: str | None
+    options: dict
+    sources: dict
+    extra: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def set(self, key, value, source) -> None:
+        """Set ``key`` unless the user gave it."""
+        if self.sources.get(key) != "option":
+            self.options[key] = value
+            self.sources[key] = source
+
+    def given(self, key) -> bool:
+        return self.sources.get(key) == "option"
+
+
+def detect(header) -> str | None:
+    """The preset an image's header identifies without doubt, or ``None``.
+
+    sox's palette (its four fixed entries and its level curves) identifies a sox PNG;
+    matplotlib's ``Software`` text does not say which function drew the figure.
+    """
+    from .sox import identify_palette
+
+    if header.format == "PNG" and identify_palette(header.palette) is not None:
+        return "sox"
+    return None
+
+
+def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
+    """Settings for a plain image from the user's options, a preset and the image.
+
+    Parameters
+    ----------
+    path : path-like
+    options : mapping
+        plain_spec() keyword arguments given by the user, plus ``crop`` and
+        ``preset`` (a name, or ``None`` to detect).
+    header : spec2img.io.png.ImageHeader or None
+        The image's header, if already read.
+    """
+    from ..io.png import read_header
+    from .raster import no_bomb_limit
+
+    options = options.given() if hasattr(options, "given") else dict(options)
+    options = {k: v for k, v in options.items() if v is not None}
+    name = options.pop("preset", None)
+    asked = name is not None
+    if header is None:
+        with no_bomb_limit():  # the user chose the file; load_plain's own limit applies
+            header = read_header(path, max_pixels=None)
+    res = Resolved(None, dict(options), {k: "option" for k in options})
+    detected = detect(header)
+    if name is None and detected is not None and "params_from" not in options:
+        name = detected
+        res.notes.append(f"made by {detected} (from its PNG palette)")
+    elif header.software:
+        res.notes.append(f"made by {header.software[:80]!r}")
+    if name is not None:
+        preset = get_preset(name)
+        res.preset = name
+        if "params_from" in options:
+            raise ParameterError(
+                f"preset {name!r} and params_from both give the parameters; use one",
+                params=("preset", "params_from"),
+            )
+        for k, v in preset.settings.items():
+            if k == "db_range" and res.given("top_db"):
+                continue
+            if k == "top_db" and res.given("db_range"):
+                continue
+            res.set(k, v, f"preset {name}")
+        {"sox": _sox, "specgram": _specgram, "audio-diffusion": _audio_diffusion,
+         "riffusion": lambda r, p, h: None}[name](res, path, header)  # fmt: skip
+    read_labels = res.extra.pop("read_labels", False)
+    if res.options.get("cmap") == AUTO or read_labels:
+        _colour_bar(res, path)
+    if read_labels and not any(k in res.options for k in ("db_range", "top_db")):
+        res.extra["estimate_range"] = True  # no labels to read: judge it from the picture
+        res.sources["top_db"] = "estimated"
+        res.notes.append("dB range: no readable colour bar; estimated while decoding")
+    if res.preset is not None:
+        res.sources["preset"] = "option" if asked else "detected"
+    return res
+
+
+def _refuse(res: Resolved, key: str, why: str) -> None:
+    if res.given(key):
+        raise ParameterError(f"preset {res.preset!r}: {key} {why}", params=("preset", key))
+
+
+def _sox(res: Resolved, path, header) -> None:
+    from .raster import Raster
+    from .sox import identify_palette, label_tops, layout, z_from_labels
+
+    if res.options.get("y_axis", "linear") != "linear":
+        _refuse(res, "y_axis", "does not apply: sox draws linear STFT bins")
+    for k in ("n_mels", "mel_power", "fmin", "fmax", "scale"):
+        _refuse(res, k, "does not apply: sox draws linear STFT bins")
+    pal = identify_palette(header.palette)
+    with Raster(path) as raster:
+        w, h = raster.size
+
+        def row(y, x0, x1):
+            return raster.rgba((x0, y, x1, y + 1))[0]
+
+        lay = layout(w, h, row, n_fft=res.options.get("n_fft")) or layout(w, h, row)
+        if lay is None:
+            raise ParameterError(
+                f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop",
+                params=("crop",),
+            )
+        ink = None
+        if lay.bar is not None:
+            _, t, r, b = lay.bar
+            region = raster.rgba((r + 1, max(0, t - 12), w, min(h, b + 12)))
+            labels = (63, 63, 63) if (pal.light if pal else _light(raster)) else (191, 191, 191)
+            ink = np.all(np.abs(region[..., :3].astype(int) - labels) <= 24, axis=-1)
+            bar_rgb = raster.rgba(lay.bar)
+    if res.given("n_fft") and res.options["n_fft"] != lay.n_fft:
+        raise ParameterError(
+            f"preset 'sox': the image has {lay.rows} rows per channel, a DFT of "
+            f"{lay.n_fft}, not n_fft {res.options['n_fft']}",
+            params=("preset", "n_fft"),
+        )
+    res.set("n_fft", lay.n_fft, "detected")
+    res.set("crop", tuple(float(v) for v in lay.data), "detected")
+    res.extra["register"] = False
+    res.extra["channels"] = lay.channels
+    res.extra["column_lag"] = 0.5  # sox's first window is centred half a step in
+    res.notes.append(f"sox layout: {'raw (-r)' if lay.raw else 'with axes'}, "
+                     f"{lay.columns} columns, {lay.channels} channel(s)")  # fmt: skip
+    z = None
+    if ink is not None:
+        z = z_from_labels(label_tops(ink), lay.bar[3] - lay.bar[1])
+    if z is not None and not (res.given("db_range") or res.given("top_db")):
+        res.set("db_range", (-float(z), 0.0), "detected")
+        res.notes.append(f"dB scale: -z {z} (from the positions of its labels)")
+    q = None
+    if not res.given("cmap") or res.options["cmap"] == AUTO:  # sox's scale is its bar
+        res.sources.pop("cmap", None)
+        if pal is not None:
+            res.set("cmap", f"sox {pal.variant}", "detected")
+            res.extra["lut"] = pal.lut
+            q = pal.points
+        elif lay.bar is not None:
+            lut = np.median(bar_rgb[::-1, 2:-2, :3].astype(np.float64), axis=1)
+            res.set("cmap", "sox scale", "detected")
+            res.extra["lut"] = lut  # the scale's rows, -z at the bottom, 0 dB on top
+        else:
+            raise ParameterError(
+                "preset 'sox': a raw (-r) sox image converted from its palette needs "
+                "cmap; keep the PNG as sox wrote it",
+                params=("preset", "cmap"),
+            )
+    if q is not None:
+        # palette levels: c = 0 below the range, else 1 + floor((1 + x / z) (q - 2))
+        if "db_range" in res.options:
+            lo, hi = res.options["db_range"]
+        else:
+            lo, hi = -float(res.options["top_db"]), 0.0
+        step = (hi - lo) / (q - 2)
+        res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
+        res.extra["zero_is_silence"] = True
+    # sox's dB: power of a Hann window scaled to sum to 2 (a full-scale sine at 0 dBFS)
+    from ..windows import get_window
+
+    window_sum = float(np.sum(get_window(res.options["window"], res.options["n_fft"])))
+    res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
+    if "sr" in res.options and "duration" in res.options and not res.given("hop_length"):
+        from .sox import framing
+
+        step, steps = framing(res.options["sr"], res.options["n_fft"], lay.columns,
+                              res.options["duration"])  # fmt: skip
+        res.set("hop_length", step, "detected")
+        res.extra["columns"] = lay.columns * steps
+        if steps > 1:
+            res.notes.append(f"each column is the mean power of {steps} windows")
+    elif res.given("hop_length"):
+        res.extra["columns"] = lay.columns
+    res.set("win_length", res.options["n_fft"], f"preset {res.preset}")
+
+
+def _light(raster) -> bool:
+    corner = raster.rgba((0, 0, 1, 1))[0, 0, :3].astype(int)
+    return bool(corner.min() > 128)
+
+
+def _specgram(res: Resolved, path, header) -> None:
+    for k in ("n_mels", "mel_power", "scale"):
+        _refuse(res, k, "does not apply: plt.specgram draws linear STFT bins")
+    if res.options.get("y_axis", "linear") != "linear":
+        _refuse(res, "y_axis", "does not apply: plt.specgram draws linear STFT bins")
+    n_fft = res.options["n_fft"]
+    hop = res.options["hop_length"]
+    # specgram's windows overlap by half: too little for phase retrieval, so the
+    # columns are decoded on a 4x finer grid of frames (hop n_fft / 8) they cover
+    fine = hop
+    while fine > n_fft // 8 and fine % 2 == 0:
+        fine //= 2
+    res.options["hop_length"] = fine
+    if fine != hop:
+        res.notes.append(f"columns {hop} samples apart, decoded at hop {fine}")
+    # the first window starts at sample 0: its centre is frame n_fft/2 / fine of a
+    # centred STFT, and each window of NFFT samples that fits is one column
+    res.extra["first_frame"] = (n_fft // 2) // fine
+    if "sr" in res.options and "duration" in res.options:
+        n = int(round(res.options["duration"] * res.options["sr"]))
+        res.extra["columns"] = max(1, (n - (n_fft - hop)) // hop) * (hop // fine)
+        # PSD = |X|^2 / (sr * sum(w^2)), doubled for one-sided bins
+        w2 = float(np.sum(np.hanning(res.options.get("win_length", n_fft)) ** 2))
+        res.extra["db_offset"] = 10 * math.log10(res.options["sr"] * w2 / 2)
+    res.extra["read_labels"] = True
+
+
+def _audio_diffusion(res: Resolved, path, header) -> None:
+    if res.options.get("y_axis", "linear") != "linear":
+        _refuse(res, "y_axis", "does not apply: audio-diffusion's rows are uniform mel bands")
+    res.set("n_mels", header.height, "detected")
+    if not (res.given("duration") or res.given("frames")):
+        res.set("frames", header.width, "detected")
+    res.extra["low_at_top"] = True
+    res.extra["zero_is_silence"] = True  # byte 0: clipped at -80 dB, below the range
+    res.extra["drawn"] = False
+
+
+def _colour_bar(res: Resolved, path) -> None:
+    from .colorbar import read_colour_bar
+
+    auto = res.options.get("cmap") == AUTO
+    found = read_colour_bar(path, crop=res.options.get("crop"), required=auto)
+    if found is None:
+        return
+    if auto:
+        res.extra["lut"] = found.lut
+        res.options["cmap"] = "colour bar"
+        res.sources["cmap"] = "detected"
+    res.notes.append(f"colour bar at {found.box} ({len(found.lut)} colours)")
+    db_range = found.lut_range if auto else found.db_range
+    if db_range is not None and not (res.given("db_range") or res.given("top_db")):
+        if res.preset is None and abs(db_range[1]) < 1.0:
+            # a plot whose scale ends at 0 dB was drawn with ref=np.max: the range
+            # is known, the level is not
+            res.options.pop("db_range", None)
+            res.set("top_db", db_range[1] - db_range[0], "detected")
+        else:
+            res.options.pop("top_db", None)
+            res.set("db_range", db_range, "detected")
+        res.notes.append(
+            f"colour bar labels {', '.join(f'{v:g}' for v in found.labels)}: "
+            f"{db_range[0]:.1f} .. {db_range[1]:.1f} dB"
+        )
+
+
+def plain_spec_of(path, res: Resolved):
+    """The validated :class:`~spec2img.wild.plain.PlainSpec` of resolved settings."""
+    from .plain import plain_spec
+
+    kw = {k: v for k, v in res.options.items() if k != "crop"}
+    lut = res.extra.get("lut")
+    cmap = kw.pop("cmap", None)
+    spec = plain_spec(image_name=path, cmap=None if lut is not None else cmap, **kw)
+    changes = {k: v for k, v in res.extra.items() if k not in ("db_levels",)}
+    if lut is not None:
+        changes["cmap"] = cmap
+    if "db_levels" in res.extra:
+        changes["db_min"], changes["db_max"] = res.extra["db_levels"]
+    if changes.get("db_offset") and not spec.absolute:
+        changes["db_offset"] = 0.0
+    return replace(spec, **changes)
+
+
+def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
+    """``(name, value, source)`` rows of what a plain image decodes with."""
+    p = spec.params
+    values = {
+        "sr": p.sample_rate, "n_fft": p.n_fft, "hop_length": p.hop_length,
+        "win_length": p.win_length, "window": p.window,
+        "duration": f"{spec.n_samples / p.sample_rate:.3f} s ({spec.n_frames} frames)",
+        "cmap": spec.cmap, "y_axis": spec.y_axis, "scale": p.scale,
+        "db_range": f"{spec.db_min:.1f} .. {spec.db_max:.1f}"
+        + (" dB (absolute)" if spec.absolute else " dB below the peak (level unknown)"),
+    }  # fmt: skip
+    if p.scale == "mel":
+        values.update(n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, mel_power=spec.mel_power)
+    if "crop" in res.options:
+        values["crop"] = ",".join(f"{v:g}" for v in res.options["crop"])
+    rows = []
+    for k, v in values.items():
+        src = res.sources.get(k)
+        if k == "duration":
+            src = res.sources.get("duration") or res.sources.get("frames")
+        if k == "db_range":
+            src = res.sources.get("db_range") or res.sources.get("top_db")
+        if src is None and "params_from" in res.options and k not in ("cmap", "y_axis", "crop"):
+            src = "params_from"
+        rows.append((k, str(v), src or "default"))
+    if res.preset:
+        rows.insert(0, ("preset", res.preset, res.sources.get("preset", "detected")))
+    return rows
