@@ -16,9 +16,6 @@ from spec2img.cli import create_parser
 
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 PAGES = [ROOT / "README.md", *DOCS]
-#: Pages other branches are writing while the README already links them.  A link to one
-#: of these is accepted only while the page is absent; once it exists it is checked.
-PENDING = {"docs/editor.md", "docs/editors.md", "docs/presets.md", "docs/speed.md"}
 
 _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -66,20 +63,11 @@ def test_every_relative_link_points_to_an_existing_file(page):
         dest = (page.parent / path).resolve()
         rel = dest.relative_to(ROOT).as_posix() if dest.is_relative_to(ROOT) else str(dest)
         if not dest.exists():
-            if rel not in PENDING:
-                broken.append(f"{target} (no file {rel})")
+            broken.append(f"{target} (no file {rel})")
             continue
         if anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
             broken.append(f"{target} (no heading #{anchor} in {rel})")
     assert not broken, f"{page.name}: broken links: {broken}"
-
-
-def test_the_pending_list_holds_only_pages_the_readme_links():
-    linked = {
-        (page.parent / t.partition("#")[0]).resolve().relative_to(ROOT).as_posix()
-        for page, t in _relative_links()
-    }
-    assert PENDING <= linked, f"no longer linked, drop from PENDING: {PENDING - linked}"
 
 
 def test_the_link_checker_sees_a_broken_link(tmp_path):
