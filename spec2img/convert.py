@@ -217,12 +217,18 @@ def decompose_file(
     beta_loss: str = "kullback-leibler",
     max_iter: int = 200,
     workers: int | None = None,
+    overwrite: bool = True,
 ) -> Converted:
-    """Factor a spectrogram image with NMF into ``outdir``'s components and activations."""
-    from .arrays.nmf import decompose
+    """Factor a spectrogram image with NMF into ``outdir``'s components and activations
+    (``overwrite=False``: refuse existing ones, before any work)."""
+    from .arrays.nmf import FILE_NAMES, decompose
     from .errors import in_file
+    from .io.atomic import check_output
     from .io.image import load
 
+    if os.path.isdir(outdir):  # refuse existing factors before the work, not after
+        for name in FILE_NAMES.values():
+            check_output(os.path.join(outdir, name), [src], overwrite=overwrite)
     image = load(src)
     try:
         factors = decompose(
@@ -232,7 +238,7 @@ def decompose_file(
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     factors.source = os.path.basename(src)
-    w, h = factors.save(outdir, inputs=[src])
+    w, h = factors.save(outdir, inputs=[src], overwrite=overwrite)
     return Converted([str(w), str(h)], f"wrote {w} and {h} ({components} components)")
 
 

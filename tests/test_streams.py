@@ -77,6 +77,27 @@ def test_existing_outputs_are_never_replaced_unasked(tmp_path, wav, png, capsys)
     assert sf.info(recording).subtype == "PCM_16"  # now the decode
 
 
+def test_previews_and_factor_images_are_never_replaced_unasked(tmp_path, png, capsys):
+    preview = tmp_path / "preview.png"
+    preview.write_bytes(b"my own picture")
+    code, _, err = run(capsys, "show", png, "-o", preview)
+    one_line_error(code, err, str(preview), "already exists", "--overwrite (-y)")
+    assert preview.read_bytes() == b"my own picture"
+    assert run(capsys, "show", png, "-o", preview, "-q", "-y")[0] == 0
+    assert preview.read_bytes().startswith(b"\x89PNG")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "activations.png").write_bytes(b"keep me")
+    code, _, err = run(capsys, "decompose", png, parts, "-k", 2, "--max-iter", 5)
+    one_line_error(code, err, "activations.png", "already exists")
+    assert (parts / "activations.png").read_bytes() == b"keep me"
+    assert not (parts / "components.png").exists()  # refused before the work
+    assert run(capsys, "decompose", png, parts, "-k", 2, "--max-iter", 5, "-q", "-y")[0] == 0
+    assert (
+        spec2img.load_factors(parts / "components.png", parts / "activations.png").W.shape[-1] == 2
+    )
+
+
 def test_encode_refuses_an_output_that_is_not_png(tmp_path, wav, capsys):
     for name in ("out.wav", "out", "out.PNG.txt"):
         code, _, err = run(capsys, "encode", wav, tmp_path / name)

@@ -97,11 +97,14 @@ class Factors:
         meta = Metadata(m.params, db_min, db_max, m.n_samples, m.channels)
         return SpectrogramImage.from_blocks(_scale.db_to_pixels(db, db_min, db_max), meta)
 
-    def save(self, outdir: str | os.PathLike, *, inputs=()) -> tuple[Path, Path]:
+    def save(
+        self, outdir: str | os.PathLike, *, inputs=(), overwrite: bool = True
+    ) -> tuple[Path, Path]:
         """Write ``components.png`` and ``activations.png`` into ``outdir``.
 
         ``outdir`` is created if its parent exists.  Both files are written to
-        temporary names first, so a failure leaves neither behind.
+        temporary names first, so a failure leaves neither behind; with
+        ``overwrite=False`` existing ones are refused before any work.
         """
         outdir = Path(outdir)
         if not outdir.is_dir():
@@ -114,9 +117,11 @@ class Factors:
             except OSError as e:
                 raise OutputError(f"{outdir}: cannot create folder: {e.strerror or e}") from None
         paths = {role: outdir / name for role, name in FILE_NAMES.items()}
+        for path in paths.values():
+            check_output(path, inputs, overwrite=overwrite)
         images = {"components": self._factor_pixels(self.W), "activations": self.H}
-        with atomic_path(paths["components"], inputs) as tw:
-            with atomic_path(paths["activations"], inputs) as th:
+        with atomic_path(paths["components"], inputs, overwrite=overwrite) as tw:
+            with atomic_path(paths["activations"], inputs, overwrite=overwrite) as th:
                 for role, tmp in (("components", tw), ("activations", th)):
                     pixels, text = self._encode(role, images[role])
                     write_png(tmp, pixels, text)

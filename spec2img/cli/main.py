@@ -293,6 +293,7 @@ def _add_show(sub) -> None:
         "write INPUT_preview.png in the current folder when there is no display",
     )  # fmt: skip
     p.add_argument("--dpi", type=positive_int, default=100, help="resolution (100)")
+    _add_overwrite(p)
     p.add_argument("--cmap", default="magma", help="matplotlib colormap (magma)")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line")
     _add_plain_options(p, cmap=False)
@@ -462,7 +463,8 @@ def _cmd_show(args) -> int:
     from .preview import show
 
     plain = _plain_options(args, skip=("cmap",))  # show's --cmap is the preview's
-    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap, plain=plain)
+    out = show(args.input, args.output, dpi=args.dpi, cmap=args.cmap, plain=plain,
+               overwrite=args.overwrite)  # fmt: skip
     if out is not None:
         _say(f"wrote {out}", args)
     return 0
@@ -544,6 +546,8 @@ def _flag(name: str, full: bool = False) -> str:
     """A parameter's command-line spelling: ``n_fft`` -> ``--n-fft`` (``--n-fft N`` if full)."""
     if full and name in FLAG_METAVARS:
         return FLAG_METAVARS[name]
+    if name == "overwrite":
+        return "--overwrite (-y)"
     return "--" + name.replace("_", "-")
 
 
@@ -619,6 +623,7 @@ def _add_decompose(sub) -> None:
     )  # fmt: skip
     p.add_argument("image", help="input spectrogram PNG")
     p.add_argument("outdir", help="output folder (created if missing)")
+    _add_overwrite(p)
     p.add_argument("--components", "-k", type=positive_int, required=True, metavar="K",
                    help="number of components")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation (0)")
@@ -638,6 +643,7 @@ def _cmd_decompose(args) -> int:
     result = convert.decompose_file(
         args.image, args.outdir, components=args.components, seed=args.seed,
         beta_loss=args.beta_loss, max_iter=args.max_iter, workers=args.workers,
+        overwrite=args.overwrite,
     )  # fmt: skip
     _say(result.message, args)
     return 0

@@ -31,6 +31,7 @@ def show(
     dpi: int = 100,
     cmap: str = "magma",
     plain=None,
+    overwrite: bool = True,
 ) -> Path | None:
     """Draw a preview of a spectrogram image or of an audio file's spectrogram.
 
@@ -48,6 +49,8 @@ def show(
     plain : mapping or None
         Parameters of an image without spec2img metadata, as
         :func:`spec2img.load_image` takes them (``preset``, ``sr``, ``duration``, ...).
+    overwrite : bool
+        Replace an existing figure file (``False``: refuse it).
 
     Returns
     -------
@@ -59,7 +62,7 @@ def show(
     colormap_lut(cmap)  # validate the name before any work
     if dst is not None:
         _format(dst)
-        check_output(dst, [src])
+        check_output(dst, [src], overwrite=overwrite)
     image = read_for_preview(src, plain=plain)
     if dst is None:
         if _interactive():
@@ -70,12 +73,12 @@ def show(
             plt.show()
             return None
         dst = Path(f"{Path(src).stem}_preview.png")
-        check_output(dst, [src])
+        check_output(dst, [src], overwrite=overwrite)
     fig = figure(image, title=Path(src).name, cmap=cmap)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
-    with atomic_path(dst, [src]) as tmp:
+    with atomic_path(dst, [src], overwrite=overwrite) as tmp:
         fig.savefig(tmp, format=_format(dst), dpi=dpi)
     return Path(dst)
 
