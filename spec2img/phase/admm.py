@@ -18,7 +18,7 @@ import numpy as np
 
 from ..dsp.jit import kernel
 from . import loop
-from .pghi import DEFAULT_TOL, pghi_phase
+from .pghi import DEFAULT_TOL, pghi_start
 
 _TINY = 1e-30
 
@@ -70,11 +70,7 @@ def pghi_admm(S, engine, *, n_iter, init, rng, length, progress=None, tol=DEFAUL
               stop_db=None):  # fmt: skip
     """PGHI then ADMM; see :func:`spec2img.phase.reconstruct` for the arguments."""
     stop_db = loop.check_stop_db(stop_db)
-    if init is None:
-        X = pghi_phase(S, engine, rng=rng, tol=tol)
-    else:
-        X = init
-        X *= S
+    X = pghi_start(S, engine, init, rng=rng, tol=tol)
     if n_iter:
         u = np.zeros_like(X)
         views = X.view(np.float32), u.view(np.float32)

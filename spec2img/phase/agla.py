@@ -22,7 +22,7 @@ import numpy as np
 from ..dsp.jit import kernel
 from ..errors import ParameterError
 from . import loop
-from .pghi import DEFAULT_TOL, pghi_phase
+from .pghi import DEFAULT_TOL, pghi_start
 
 #: α, β, γ: the best of a grid (γ 0.2-1.8, β 0.5-2) on music and drums from a PGHI
 #: start, 100 iterations; γ above about 1.3 diverges, γ below 1 converges slower.
@@ -134,11 +134,7 @@ def pghi_agla(
     """
     alpha, beta, gamma = check_params(alpha, beta, gamma)
     stop_db = loop.check_stop_db(stop_db)
-    if init is None:
-        X = pghi_phase(S, engine, rng=rng, tol=tol)
-    else:
-        X = init
-        X *= S
+    X = pghi_start(S, engine, init, rng=rng, tol=tol)
     iterate(S, X, engine, n_iter=n_iter, alpha=alpha, beta=beta, gamma=gamma, length=length,
             progress=progress, stop_db=stop_db)  # fmt: skip
     return engine.inverse_tf(X, length)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import fgla, loop, raar
-from .pghi import DEFAULT_TOL, pghi_phase
+from .pghi import DEFAULT_TOL, pghi_start
 
 #: Fraction of the iterations spent in Griffin-Lim before switching (0.8 measured no
 #: better against FGLA alone).
@@ -44,11 +44,7 @@ def pghi_dm(
     switch = check_switch(switch)
     momentum = fgla.check_momentum(momentum)
     stop_db = loop.check_stop_db(stop_db)
-    if init is None:
-        X = pghi_phase(S, engine, rng=rng, tol=tol)
-    else:
-        X = init
-        X *= S
+    X = pghi_start(S, engine, init, rng=rng, tol=tol)
     first = int(round(switch * n_iter))
     ran = fgla.iterate(S, X, engine, n_iter=first, momentum=momentum, length=length,
                        progress=progress, total=n_iter, stop_db=stop_db)  # fmt: skip

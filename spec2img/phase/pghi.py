@@ -187,6 +187,15 @@ def _scratch(n_rows, n_bins):
     )  # fmt: skip
 
 
+def pghi_start(S, engine, init, *, rng, tol=DEFAULT_TOL):
+    """The start of every PGHI-started method: ``S`` with PGHI's phase, or with the
+    given unit phasors ``init`` (owned by the method: scaled in place)."""
+    if init is None:
+        return pghi_phase(S, engine, rng=rng, tol=tol)
+    init *= S
+    return init
+
+
 def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
     """``S`` times the PGHI phase estimate, as complex64 in the internal layout.
 
@@ -264,7 +273,7 @@ def pghi(S, engine, *, n_iter=0, init=None, rng, length, progress=None, tol=DEFA
     ``n_iter`` is ignored (there is nothing to iterate); a given ``init`` is used as is,
     which makes this method a plain inverse STFT of ``S`` with that phase.
     """
-    X = pghi_phase(S, engine, rng=rng, tol=tol) if init is None else init * S
+    X = pghi_start(S, engine, init, rng=rng, tol=tol)
     if progress is not None:
         progress(1, 1)
     return engine.inverse_tf(X, length)

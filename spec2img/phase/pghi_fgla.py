@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import loop
 from .fgla import DEFAULT_MOMENTUM, check_momentum, iterate
-from .pghi import DEFAULT_TOL, pghi_phase
+from .pghi import DEFAULT_TOL, pghi_start
 
 
 def pghi_fgla(
@@ -23,11 +23,7 @@ def pghi_fgla(
     """
     momentum = check_momentum(momentum)
     stop_db = loop.check_stop_db(stop_db)
-    if init is None:
-        X = pghi_phase(S, engine, rng=rng, tol=tol)
-    else:
-        X = init
-        X *= S
+    X = pghi_start(S, engine, init, rng=rng, tol=tol)
     iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress,
             stop_db=stop_db)  # fmt: skip
     return engine.inverse_tf(X, length)

@@ -21,7 +21,7 @@ import numpy as np
 from ..dsp.jit import kernel
 from ..errors import ParameterError
 from . import loop
-from .pghi import DEFAULT_TOL, pghi_phase
+from .pghi import DEFAULT_TOL, pghi_start
 
 #: β: 0.97 measured no better from a PGHI start; 1 is the difference map.
 DEFAULT_BETA = 0.9
@@ -128,11 +128,7 @@ def pghi_raar(
     """
     beta = check_beta(beta)
     stop_db = loop.check_stop_db(stop_db)
-    if init is None:
-        X = pghi_phase(S, engine, rng=rng, tol=tol)
-    else:
-        X = init
-        X *= S
+    X = pghi_start(S, engine, init, rng=rng, tol=tol)
     iterate(S, X, engine, n_iter=n_iter, beta=beta, length=length, progress=progress,
             stop_db=stop_db)  # fmt: skip
     return engine.inverse_tf(X, length)
