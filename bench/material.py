@@ -4,10 +4,12 @@ The corpus has no drum & bass recording, and no Riffusion image exists on disk, 
 :func:`drum_and_bass` synthesises a deterministic 174-BPM stereo track (a breakbeat of
 kicks, snares, ghost notes and hats with sharp attacks, a detuned "reese" bass with a
 sub, and a slow pad), and :func:`riffusion_image` writes an image of any audio with
-Riffusion's conventions (as ``tests/test_riffusion.py`` does).
+Riffusion's conventions (the writer the tests use, from ``fixtures/make_fixtures.py``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -101,39 +103,18 @@ def drum_and_bass(seconds: float = 60.0, sr: int = SR, seed: int = 174) -> np.nd
     return out.astype(np.float32)
 
 
-def riffusion_image(path, y: np.ndarray, *, sr: int = SR) -> float:
-    """Write ``y`` (``(n,)`` or ``(channels, n)`` at 44.1 kHz) as a Riffusion image.
+def riffusion_image(path, y: np.ndarray, *, sr: int = SR):
+    """Write ``y`` as a Riffusion image, with the writer ``fixtures/make_fixtures.py`` holds
+    (the tests use the same one)."""
+    return _fixtures().riffusion_image(path, y, sr=sr)
 
-    Riffusion's conventions: magnitude STFT with a 100-ms Hann window zero-padded to
-    400 ms (n_fft 17640) and a 10-ms hop (441), reflect padding; 512 HTK mel bands over
-    0-10 kHz without normalisation; ``floor(255 (1 - (mel / max) ** 0.25))``; low
-    frequencies at the bottom; mono in R=G=B, stereo in G and B; parameters in numeric
-    EXIF tags.  Returns the mel peak (the ``max_value`` tag).
-    """
-    import librosa
-    from PIL import Image
 
-    from spec2img.wild.riffusion import TAGS
+def _fixtures():
+    import importlib.util
 
-    y = np.atleast_2d(y)
-    S = np.abs(librosa.stft(y, n_fft=17640, hop_length=441, win_length=4410, window="hann",
-                            center=True, pad_mode="reflect"))  # fmt: skip
-    basis = librosa.filters.mel(sr=sr, n_fft=17640, n_mels=512, fmin=0, fmax=10000, htk=True,
-                                norm=None)  # fmt: skip
-    mel = np.einsum("mf,cft->cmt", basis, S)
-    peak = float(mel.max())
-    pixels = (255 - (mel / peak) ** 0.25 * 255).astype(np.uint8)
-    if y.shape[0] == 2:
-        rgb = np.stack([np.zeros_like(pixels[0]), pixels[0], pixels[1]], axis=-1)
-    else:
-        rgb = np.stack([pixels[0]] * 3, axis=-1)
-    values = {
-        "sample_rate": sr, "stereo": int(y.shape[0] == 2), "step_size_ms": 10,
-        "window_duration_ms": 100, "padded_duration_ms": 400, "num_frequencies": 512,
-        "min_frequency": 0, "max_frequency": 10000, "power_for_image": 0.25, "max_value": peak,
-    }  # fmt: skip
-    exif = Image.Exif()
-    for name, value in values.items():
-        exif[TAGS[name]] = value
-    Image.fromarray(np.ascontiguousarray(rgb[::-1]), "RGB").save(path, exif=exif)
-    return peak
+    spec = importlib.util.spec_from_file_location(
+        "make_fixtures", Path(__file__).resolve().parent.parent / "fixtures" / "make_fixtures.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -9,48 +9,14 @@ from PIL import Image
 import spec2img
 from spec2img.cli.main import main
 from spec2img.wild.origin import image_kind
-from spec2img.wild.riffusion import TAGS
 
 RIFF_SR = 44100
 HOP = 441  # 10 ms
 
 
 def riffusion_image(path, y, *, stereo=False, tags=None, sr=RIFF_SR):
-    """Write a Riffusion-style spectrogram image of ``y`` (channels, n) at 44.1 kHz.
-
-    As Riffusion makes them: torchaudio-style magnitude STFT (Hann window of 100 ms
-    zero-padded to 400 ms, 10 ms hop, reflect padding), 512 HTK mel bands over
-    0-10 kHz without normalisation, ``floor(255 (1 - (mel / max) ** 0.25))``, low
-    frequencies at the bottom, mono in R=G=B or stereo in G and B, and the parameters
-    in numeric EXIF tags.
-    """
-    import librosa
-
-    y = np.atleast_2d(y)
-    S = np.abs(librosa.stft(y, n_fft=17640, hop_length=HOP, win_length=4410, window="hann",
-                            center=True, pad_mode="reflect"))  # fmt: skip
-    basis = librosa.filters.mel(sr=sr, n_fft=17640, n_mels=512, fmin=0, fmax=10000, htk=True,
-                                norm=None)  # fmt: skip
-    mel = np.einsum("mf,cft->cmt", basis, S)
-    peak = float(mel.max())
-    pixels = (255 - (mel / peak) ** 0.25 * 255).astype(np.uint8)
-    if stereo:
-        rgb = np.stack([np.zeros_like(pixels[0]), pixels[0], pixels[1]], axis=-1)
-    else:
-        rgb = np.stack([pixels[0]] * 3, axis=-1)
-    image = Image.fromarray(np.ascontiguousarray(rgb[::-1]), "RGB")
-    values = {
-        "sample_rate": sr, "stereo": int(stereo), "step_size_ms": 10,
-        "window_duration_ms": 100, "padded_duration_ms": 400, "num_frequencies": 512,
-        "min_frequency": 0, "max_frequency": 10000, "power_for_image": 0.25, "max_value": peak,
-    }  # fmt: skip
-    values.update(tags or {})
-    exif = Image.Exif()
-    for name, value in values.items():
-        if value is not None:
-            exif[TAGS[name]] = value
-    image.save(path, exif=exif)
-    return path
+    """Riffusion's image of ``y``, made by ``fixtures/make_fixtures.py``."""
+    return signals.riffusion_image(path, y, stereo=stereo, tags=tags, sr=sr)
 
 
 @pytest.fixture(scope="module")
