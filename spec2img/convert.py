@@ -168,10 +168,10 @@ def decode_file(
 
 def read_metadata(path):
     """An image's spec2img metadata and ``(width, height)``, read from its header alone
-    (:func:`spec2img.batch.segments.read_meta`); path or binary file object."""
-    from .batch.segments import read_meta
+    (:func:`spec2img.io.image.metadata_and_size`); path or binary file object."""
+    from .io.image import metadata_and_size
 
-    return read_meta(path)
+    return metadata_and_size(path)
 
 
 def _metadata_of(path) -> dict:

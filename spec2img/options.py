@@ -21,6 +21,9 @@ METHODS = ("pghi+fgla", "pghi+agla", "fgla", "pghi", "gla")
 DEFAULT_METHOD = "pghi+fgla"
 #: Iterations of the default decode: -35 dB on music in about a second per minute.
 DEFAULT_N_ITER = 100
+#: Audio output formats by name (``--format``: for streams, or to override the
+#: extension); :data:`spec2img.io.audio.FORMATS` maps extensions onto them.
+AUDIO_FORMATS = ("wav", "flac", "ogg", "opus", "mp3", "aiff")
 
 
 def _is_int(value: Any) -> bool:

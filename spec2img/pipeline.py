@@ -17,6 +17,7 @@ import numpy as np
 
 from . import phase
 from .dsp import scale as _scale
+from .dsp.jit import deciding
 from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
@@ -242,31 +243,46 @@ def decode(
     meta = image.meta
     if init is None and use_phase and image.phase is not None:
         init = image.phase_radians()
+    with deciding(_work(meta, options)):
+        y = _decode(image, meta, options, init, workers, progress, block_frames)
+    y = _relative_level(y, meta)
+    return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
+
+
+def _decode(image, meta, options, init, workers, progress, block_frames) -> np.ndarray:
     if _blockwise(meta, block_frames):
-        y = decode_frames(
+        return decode_frames(
             lambda t0, t1: image_frames(image, t0, t1), meta, options=options, init=init,
             workers=workers, progress=progress, block_frames=block_frames,
         )  # fmt: skip
+    return _decode_whole(image, options, init, workers, progress)
+
+
+def _work(meta: Metadata, options: PhaseOptions) -> float:
+    """Bin-passes a whole decode makes: bins times (iterations + 1)."""
+    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+    return float(cells) * (options.n_iter + 1)
+
+
+def _decode_whole(image, options: PhaseOptions, init, workers, progress) -> np.ndarray:
+    """Phase retrieval of the whole image at once, at its original level."""
+    meta = image.meta
+    engine = Stft.from_params(meta.params, workers=workers)
+    options = _with_stop(options, meta)
+    factor = coarse.coarse_factor(engine)
+    if factor > 1 and init is None and options.stop_db and options.method.startswith("pghi+"):
+        # the bins between every factor-th one were interpolated: iterate without them
+        y = coarse.reconstruct(
+            linear_magnitude(image), engine, factor=factor, length=meta.n_samples,
+            progress=progress, **options.engine_kwargs(),
+        )  # fmt: skip
     else:
-        engine = Stft.from_params(meta.params, workers=workers)
-        options = _with_stop(options, meta)
-        factor = coarse.coarse_factor(engine)
-        if factor > 1 and init is None and options.stop_db and options.method.startswith("pghi+"):
-            # the bins between every factor-th one were interpolated: iterate without them
-            y = coarse.reconstruct(
-                linear_magnitude(image), engine, factor=factor, length=meta.n_samples,
-                progress=progress, **options.engine_kwargs(),
-            )  # fmt: skip
-        else:
-            y = phase.reconstruct(
-                linear_magnitude(image), engine, init=init, length=meta.n_samples,
-                progress=progress, **options.engine_kwargs(),
-            )  # fmt: skip
-        del init
-        basis = _scale.mel_basis(meta.params) if meta.params.scale == "mel" else None
-        y = match_energy(y, image_energy(image), engine, basis=basis)
-    y = _relative_level(y, meta)
-    return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
+        y = phase.reconstruct(
+            linear_magnitude(image), engine, init=init, length=meta.n_samples,
+            progress=progress, **options.engine_kwargs(),
+        )  # fmt: skip
+    basis = _scale.mel_basis(meta.params) if meta.params.scale == "mel" else None
+    return match_energy(y, image_energy(image), engine, basis=basis)
 
 
 def _blockwise(meta: Metadata, block_frames: int | None) -> bool:
@@ -465,8 +481,6 @@ def load_image(
         For plain and Riffusion images a linear-frequency image; its metadata says
         ``level=relative`` when the absolute level is unknown.
     """
-    from .wild import plain as _plain
-    from .wild import presets, riffusion
     from .wild.origin import image_kind
 
     if not isinstance(plain, PlainOptions):
@@ -478,10 +492,13 @@ def load_image(
         edited = _load_edited(path, options["params_from"], max_pixels, phase)
         if edited is not None:
             return edited
+    if not options and kind == "spec2img":  # the common case imports no more
+        kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+        return load(path, phase=phase, **kw)
+    from .wild import plain as _plain
+    from .wild import presets, riffusion
+
     if not options:
-        if kind == "spec2img":
-            kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-            return load(path, phase=phase, **kw)
         if kind == "riffusion":
             return riffusion.load_riffusion(path, max_pixels=max_pixels)
     if preset == "riffusion" or (kind == "riffusion" and preset is None):

@@ -43,7 +43,6 @@ from .runners import Job, process, run_dask, run_pool, run_serial, with_file
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aif", ".aiff")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 SEGMENT_EXTS = (".png",)
-DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3", "aiff")
 
 
 def plan(

@@ -258,10 +258,9 @@ def encode_segments(
 def read_meta(path) -> tuple[Metadata, tuple[int, int]]:
     """An image's metadata and ``(width, height)`` without decoding its pixels
     (:func:`spec2img.io.image.read_metadata`); path or binary file object."""
-    from ..io.image import read_metadata
+    from ..io.image import metadata_and_size
 
-    meta, header = read_metadata(path)
-    return meta, (header.width, header.height)
+    return metadata_and_size(path)
 
 
 def read_series(paths) -> list[tuple[Path, Metadata, Segment]]:

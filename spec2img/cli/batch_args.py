@@ -7,8 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..batch import remote
-from ..batch.folders import DECODE_FORMATS
+from ..options import AUDIO_FORMATS
 from .argtypes import finite_float, nonneg_float, positive_float, positive_int
 
 
@@ -28,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
     b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="run the files as tasks on this Dask cluster (dask://HOST:PORT too)")  # fmt: skip
     if kind == "decode":
-        b.add_argument("--format", choices=DECODE_FORMATS, default=None,
+        b.add_argument("--format", choices=AUDIO_FORMATS, default=None,
                        help="audio format: of the files in OUTDIR (wav), of standard "
                        "output '-' or a FIFO (wav), or instead of the extension")  # fmt: skip
     if kind == "encode":
@@ -44,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser, kind: str) -> None:
 
 def check_arguments(args: argparse.Namespace, error: Callable[[str], None]) -> None:
     """Usage checks that argparse cannot express; ``error`` exits with status 2."""
+    from ..batch import remote
+
     n = len(args.inputs)
     if args.output_dir is None:
         if n != 2:

@@ -342,8 +342,12 @@ def _add_info(sub) -> None:
     p.set_defaults(func=_cmd_info)
 
 
-def create_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``spec2img`` command."""
+def create_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``spec2img`` command.
+
+    With ``command`` (a key of :data:`COMMANDS`) only that command's parser is built:
+    building all of them costs more than a short decode's reading of its input.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Audio to editable spectrogram images, and images back to audio.",
@@ -351,11 +355,9 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (
-        _add_encode, _add_decode, _add_join, _add_info, _add_show,
-        _add_decompose, _add_recompose, _add_mosaic, _add_edit,
-    ):  # fmt: skip
-        add(sub)
+    for name, add in COMMANDS.items():
+        if command is None or name == command:
+            add(sub)
     return parser
 
 
@@ -571,7 +573,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    parser = create_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = create_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
         if getattr(args, "check", None) is not None:
@@ -771,3 +774,11 @@ def _cmd_edit(args) -> int:
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
     )  # fmt: skip
+
+
+#: Each command's name and the function adding its parser (in ``--help``'s order).
+COMMANDS = {
+    "encode": _add_encode, "decode": _add_decode, "join": _add_join, "info": _add_info,
+    "show": _add_show, "decompose": _add_decompose, "recompose": _add_recompose,
+    "mosaic": _add_mosaic, "edit": _add_edit,
+}  # fmt: skip

@@ -11,10 +11,21 @@ folder behind, where it shadows the editable install.  It goes to
 ``NUMBA_CACHE_DIR`` when that is set, else to :func:`cache_dir` (per user); where
 neither can be written (a read-only container) the kernels are compiled for the run
 only, with the same results.
+
+A short decode does not pay for loading numba (about 0.6 s: the import, then its
+compiler's set-up even when every kernel comes from the cache).  In NumPy mode every
+kernel runs its NumPy version, and :mod:`spec2img.dsp.stft` uses NumPy's FFT instead of
+importing ``scipy.fft`` (0.2 s).  The entry points of long work (a decode, a phase
+retrieval, an encode) open :func:`deciding` with the work they have ahead of them;
+:func:`worth_compiling` says whether compiled kernels pay for it, and the outermost
+decision holds for everything inside, so that the blocks of a long decode all run
+compiled.  Outside any decision, kernels are compiled.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import sys
 import tempfile
@@ -26,6 +37,58 @@ from typing import Any
 
 _numba_ok: bool | None = None
 _config_lock = threading.Lock()
+#: True: compiled kernels; False: NumPy mode; None: not decided (compiled).
+_MODE: contextvars.ContextVar[bool | None] = contextvars.ContextVar("spec2img_mode",
+                                                                    default=None)  # fmt: skip
+#: Work (bins x passes over them) below which a call runs in NumPy mode.  Measured (``bench/fast.py``): loading numba and the kernels costs about
+#: 0.6 s; a FGLA iteration in NumPy costs about 2.3e-9 s more per bin than compiled, and
+#: PGHI's NumPy version 1.5e-7 s more per bin, so a 1025 x 216 decode (5 s at 22.05 kHz,
+#: 100 iterations, 2.2e7 bin-passes) saves 0.5 s; the break-even lies near 2e8.
+COMPILE_WORK = 1e8
+
+
+def worth_compiling(work: float) -> bool:
+    """True if compiled kernels pay for a call doing ``work`` bin-passes.
+
+    The answer depends on ``work`` alone (not on whether numba happens to be loaded
+    already), so that a given input decodes to the same output in any process.  With
+    ``SPEC2IMG_NUMBA=always`` in the environment it is always True, without numba
+    never.  Deciding does not import numba.
+    """
+    if work < COMPILE_WORK and os.environ.get("SPEC2IMG_NUMBA", "") != "always":
+        return False
+    return numba_available()
+
+
+@contextlib.contextmanager
+def deciding(work: float):
+    """Run the body compiled or in NumPy mode as :func:`worth_compiling` says for
+    ``work``, unless an enclosing call has decided already."""
+    if _MODE.get() is not None:
+        yield
+        return
+    token = _MODE.set(worth_compiling(work))
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
+
+
+@contextlib.contextmanager
+def numpy_only():
+    """Run the body in NumPy mode: NumPy kernels and NumPy's FFT.  Results agree with
+    the compiled ones to rounding, except PGHI's, whose NumPy version follows another
+    integration path (:mod:`spec2img.phase.forest`)."""
+    token = _MODE.set(False)
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
+
+
+def compiled_active() -> bool:
+    """False in NumPy mode."""
+    return _MODE.get() is not False
 
 
 def cache_dir() -> Path | None:
@@ -128,6 +191,8 @@ class Kernel:
         return self._compiled
 
     def __call__(self, *args: Any) -> Any:
+        if _MODE.get() is False:
+            return self.fallback(*args)
         if self._tried:
             return self._compiled(*args)  # type: ignore[misc]
         impl = self._impl()

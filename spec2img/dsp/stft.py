@@ -1,4 +1,5 @@
-"""STFT and inverse STFT with librosa's conventions, in float32, on ``scipy.fft``.
+"""STFT and inverse STFT with librosa's conventions, in float32, on ``scipy.fft``
+(NumPy's FFT under :func:`spec2img.dsp.jit.numpy_only`).
 
 This is the hot loop of phase retrieval, so it avoids ``librosa.stft`` (whose import
 pulls in numba and scipy.signal) and ``scipy.signal`` (1.2 s to import): the common
@@ -32,12 +33,11 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-import scipy.fft
 
 from ..errors import ParameterError
 from ..params import frame_count
 from ..windows import get_window, window_lambda
-from .jit import kernel
+from .jit import compiled_active, kernel
 
 __all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
 
@@ -49,6 +49,39 @@ DEFAULT_WORKERS = 1
 #: Samples per block of the streaming transforms: ``block`` frames of ``n_fft``
 #: samples for all channels, tuned so that a block's buffers stay in the L2 cache.
 BLOCK_SAMPLES = 1 << 17
+#: The same under :func:`~spec2img.dsp.jit.numpy_only`, where each block costs a few
+#: dozen NumPy calls: one block holds a short decode whole (16 MB of frames at most).
+NUMPY_BLOCK_SAMPLES = 1 << 22
+
+
+def rfft(x: np.ndarray, workers: int, *, scaled: bool = False) -> np.ndarray:
+    """``scipy.fft.rfft`` along the last axis, or NumPy's under ``numpy_only``.
+
+    scipy.fft takes about 0.2 s to import, more than a short decode's transforms.
+    NumPy's forward transform is asked for with ``norm="forward"`` and scaled back: with
+    the default norm NumPy 2.4 takes five times as long (measured: 216 x 2048 float32,
+    5.3 ms against 0.8 ms).  ``scaled``: ``x`` is already ``n`` times too large (NumPy
+    only).
+    """
+    if compiled_active():
+        import scipy.fft
+
+        return scipy.fft.rfft(x, axis=-1, workers=workers)
+    X = np.fft.rfft(x, axis=-1, norm="forward").astype(np.complex64, copy=False)
+    if not scaled:
+        X *= np.float32(x.shape[-1])
+    return X
+
+
+def irfft(X: np.ndarray, n: int, workers: int) -> np.ndarray:
+    """``scipy.fft.irfft`` of length ``n`` along the last axis, or NumPy's (float32)."""
+    if compiled_active():
+        import scipy.fft
+
+        y = scipy.fft.irfft(X, n=n, axis=-1, workers=workers)
+    else:
+        y = np.fft.irfft(X, n=n, axis=-1)
+    return y if y.dtype == np.float32 else y.astype(np.float32)
 
 
 def _default_workers() -> int:
@@ -67,8 +100,23 @@ def _default_workers() -> int:
 # --------------------------------------------------------------------------- kernels
 
 
+#: The last gain slice computed, with the gain tuple it came from (kept alive, so that
+#: its id cannot be reused): under numpy_only one block spans the signal, and every
+#: iteration asks for the same slice.
+_last_slice: list = [None, None]
+
+
 def _gain_slice(gain, p0, p1):
     """Gains of padded samples ``p0:p1`` from the compact form (NumPy)."""
+    key, cached = _last_slice
+    if key is not None and key[0] is gain and key[1:] == (p0, p1):
+        return cached
+    g = _gain_slice_of(gain, p0, p1)
+    _last_slice[:] = [(gain, p0, p1), g]
+    return g
+
+
+def _gain_slice_of(gain, p0, p1):
     head, per, tail, h1, t1, total, v0, v1 = gain
     p = np.arange(p0, p1)
     g = per[p % per.size]
@@ -84,8 +132,11 @@ def _ola_frame_np(fin, w, acc, off_in, gain, base, lo, hi, fout, off_out, hop):
     if n_in:
         n_chunks = -(-n_fft // hop)
         span = n_chunks * hop
-        fw = np.zeros((n_ch, n_in, span), np.float32)
-        np.multiply(fin, w, out=fw[..., :n_fft])
+        if span == n_fft:
+            fw = fin * w
+        else:
+            fw = np.zeros((n_ch, n_in, span), np.float32)
+            np.multiply(fin, w, out=fw[..., :n_fft])
         chunks = fw.reshape(n_ch, n_in, n_chunks, hop)
         for r in range(n_chunks):
             start = off_in + r * hop
@@ -214,13 +265,14 @@ class Stft:
         self.n_bins = self.n_fft // 2 + 1
         # Frames after frame t that still overlap it.
         self._k = -(-self.n_fft // self.hop_length) - 1
-        self._gain_cache: dict[tuple[int, int], tuple] = {}
+        self._gain_cache: dict[tuple[int, int, float], tuple] = {}
 
     def block_frames(self, n_channels: int = 1) -> int:
         """Frames per streaming block for ``n_channels`` channels."""
         if self._block is not None:
             return self._block
-        return max(4, BLOCK_SAMPLES // (n_channels * self.n_fft))
+        samples = BLOCK_SAMPLES if compiled_active() else NUMPY_BLOCK_SAMPLES
+        return max(4, samples // (n_channels * self.n_fft))
 
     @classmethod
     def from_params(cls, params, *, workers: int | None = None) -> Stft:
@@ -291,7 +343,7 @@ class Stft:
             seg[:, lo - p0 : hi - p0] = y[:, lo:hi]
             frames = np.lib.stride_tricks.sliding_window_view(seg[:, : p1 - p0], n_fft, axis=-1)
             np.multiply(frames[:, ::hop], self.window, out=buf[:, : b - a])
-            yield a, b, scipy.fft.rfft(buf[:, : b - a], axis=-1, workers=self.workers)
+            yield a, b, rfft(buf[:, : b - a], self.workers)
 
     def _check_length(self, n_samples: int) -> int:
         """Frames of an ``n_samples`` signal; an error if it is shorter than a frame."""
@@ -357,7 +409,7 @@ class Stft:
         length = self.signal_length(n_frames) if length is None else int(length)
         for _, _, _, _, (u0, u1, frames) in self._stream(X, length, want_frames=True):
             if u1 > u0:
-                rebuilt = scipy.fft.rfft(frames, axis=-1, workers=self.workers)
+                rebuilt = rfft(frames, self.workers, scaled=not compiled_active())
                 update(rebuilt, u0, u1)
 
     # ------------------------------------------------------------------ internals
@@ -368,7 +420,7 @@ class Stft:
                 f"spectrogram has {n_bins} frequency bins; n_fft={self.n_fft} needs {self.n_bins}"
             )
 
-    def _gain(self, n_frames: int, length: int) -> tuple:
+    def _gain(self, n_frames: int, length: int, scale: float = 1.0) -> tuple:
         """Inverse window sum square of the padded signal, compactly, 0 outside the kept
         samples ``[v0, v1)``.
 
@@ -376,9 +428,9 @@ class Stft:
         last ``n_fft - hop`` samples, so it is kept as ``(head, per, tail, h1, t1,
         total, v0, v1)``: sample ``p`` has gain ``head[p]`` below ``h1``,
         ``tail[p - t1]`` from ``t1`` on, ``per[p % hop]`` between — a few kilobytes
-        however long the signal.
+        however long the signal.  ``scale`` multiplies every gain.
         """
-        key = (n_frames, length)
+        key = (n_frames, length, scale)
         gain = self._gain_cache.get(key)
         if gain is not None:
             return gain
@@ -418,14 +470,17 @@ class Stft:
 
         def inverse(wss):
             wss = np.maximum(wss, floor).astype(np.float32)
-            return np.where(wss > tiny, 1 / np.where(wss > tiny, wss, 1), 1).astype(np.float32)
+            g = np.where(wss > tiny, 1 / np.where(wss > tiny, wss, 1), 1) * scale
+            return g.astype(np.float32)
 
         v0 = n_fft // 2 if self.center else 0
         gain = (
             inverse(head_wss), inverse(per_wss), inverse(tail_wss),
             h1, t1, total, v0, v0 + length,
         )  # fmt: skip
-        self._gain_cache = {key: gain}
+        if len(self._gain_cache) > 1:
+            self._gain_cache.clear()
+        self._gain_cache[key] = gain
         return gain
 
     def _stream(self, X: np.ndarray, length: int, *, want_frames: bool):
@@ -438,8 +493,11 @@ class Stft:
         n_ch, n_frames, n_bins = X.shape
         self._check_bins(n_bins)
         n_fft, hop, k = self.n_fft, self.hop_length, self._k
-        block = self.block_frames(n_ch)
-        gain = self._gain(n_frames, length)
+        block = min(self.block_frames(n_ch), max(n_frames, 1))
+        # NumPy's forward FFT runs with norm="forward" (see rfft): frames cut from a
+        # signal n_fft times too loud make up for it at no cost
+        scaled = want_frames and not compiled_active()
+        gain = self._gain(n_frames, length, float(n_fft) if scaled else 1.0)
         w = self.window
         size = (block + k) * hop + n_fft
         acc = np.zeros((n_ch, size), np.float32)
@@ -449,9 +507,7 @@ class Stft:
         for a in range(0, n_frames, block):
             b = min(a + block, n_frames)
             last = b == n_frames
-            fin = scipy.fft.irfft(X[:, a:b], n=n_fft, axis=-1, workers=self.workers)
-            if fin.dtype != np.float32:
-                fin = fin.astype(np.float32)
+            fin = irfft(X[:, a:b], n_fft, self.workers)
             base = (a - k) * hop  # padded sample at acc[:, 0]
             hi = (b - a + k - 1) * hop + n_fft if last else (b - a + k) * hop
             u0, u1 = max(0, a - k), (n_frames if last else b - k)

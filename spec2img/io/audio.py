@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, OutputError, ParameterError, Spec2ImgWarning
+from ..options import AUDIO_FORMATS
 from ..params import MAX_CHANNELS, SpecParams
 from .atomic import atomic_path, check_input, is_stream
 
@@ -26,7 +27,7 @@ FORMATS = {
     ".aif": ("AIFF", "PCM_16"),
 }
 #: ``--format`` names (for standard output, streams, or to override the extension).
-FORMAT_NAMES = ("wav", "flac", "ogg", "opus", "mp3", "aiff")
+FORMAT_NAMES = AUDIO_FORMATS
 #: Format of a stream (``-``, a FIFO) whose name has no known extension.
 STREAM_FORMAT = "wav"
 #: The only sample rates some codecs take; other rates are resampled (with a warning)

@@ -152,6 +152,13 @@ class SpectrogramImage:
         return cls(np.ascontiguousarray(pixels[:, ::-1, :].reshape(c * b, t)), meta)
 
 
+def metadata_and_size(path):
+    """An image's metadata and ``(width, height)``, from its header alone (path or
+    binary file object)."""
+    meta, header = read_metadata(path)
+    return meta, (header.width, header.height)
+
+
 def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
     """An image's spec2img metadata and header, read without decoding its pixels.
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..dsp.jit import deciding
 from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..options import DEFAULT_METHOD, DEFAULT_N_ITER
@@ -139,10 +140,12 @@ def reconstruct(
                 f"(its options: {', '.join(allowed) or 'none'})"
             )
     rng = np.random.default_rng(seed)
-    y = METHODS[method](
-        S, engine, n_iter=int(n_iter), init=init, rng=rng,
-        length=None if length is None else int(length), progress=progress, **options,
-    )  # fmt: skip
+    # short jobs run in NumPy rather than load numba (see spec2img.dsp.jit.worth_compiling)
+    with deciding(float(S.size) * (int(n_iter) + 1)):
+        y = METHODS[method](
+            S, engine, n_iter=int(n_iter), init=init, rng=rng,
+            length=None if length is None else int(length), progress=progress, **options,
+        )  # fmt: skip
     return y.reshape(*lead, y.shape[-1])
 
 

@@ -24,20 +24,27 @@ _TINY = 1e-30
 
 
 def _update_np(c, prev, S, X, t0, momentum):
-    """NumPy version of :func:`_update` (same arguments)."""
+    """NumPy version of :func:`_update` (same arguments), in place where it can be."""
     c = c.view(np.complex64)
-    X = X.view(np.complex64)
     t1 = t0 + c.shape[1]
+    out = X.view(np.complex64)[:, t0:t1]
     if prev.shape[1]:
         p = prev.view(np.complex64)[:, t0:t1]
-        t = np.float32(1 + momentum) * c - np.float32(momentum) * p
+        np.multiply(c, np.float32(1 + momentum), out=out)
+        p *= np.float32(momentum)
+        out -= p
         p[...] = c
     else:
-        t = c
-    mag = np.abs(t)
+        out[...] = c
+    mag = np.abs(out)
     s = S[:, t0:t1]
-    ok = mag > _TINY
-    X[:, t0:t1] = np.where(ok, t * (s / np.where(ok, mag, 1.0)), s)
+    zero = mag <= _TINY if mag.size and mag.min() <= _TINY else None
+    if zero is not None:
+        np.maximum(mag, np.float32(_TINY), out=mag)
+    np.divide(s, mag, out=mag)
+    out *= mag
+    if zero is not None:  # no direction to keep: phase 0, as the compiled kernel does
+        out[zero] = s[zero]
 
 
 @kernel(fallback=_update_np)

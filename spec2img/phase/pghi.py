@@ -23,7 +23,10 @@ spread otherwise), which degrades gracefully as the window departs from a bell s
 
 The integration runs on blocks of about a million bins, in time order, each block
 starting from the last frame of the one before, so that memory stays bounded on long
-recordings.  It is a compiled kernel (about 0.15 s for 1025 × 2600 bins).
+recordings.  It is a compiled kernel (about 0.15 s for 1025 × 2600 bins).  Its NumPy
+version (:mod:`spec2img.phase.forest`, for short decodes and machines without numba)
+integrates the same gradients along a maximum spanning forest instead of the queue's
+order: a different path, as good a phase.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 from ..dsp.jit import kernel
 from ..dsp.stft import window_lambda
 from ..errors import ParameterError
+from . import forest
 
 #: Bins below this fraction of the loudest bin get a random phase (-100 dB).
 DEFAULT_TOL = 1e-5
@@ -46,7 +50,7 @@ _N_LEVELS = 4096
 BLOCK_BINS = 1 << 20
 
 
-@kernel()
+@kernel(fallback=forest.integrate)
 def _integrate(logs, S, phase, has_prev, nyq, tg_shift, cf, ct, fg0, tol, log_floor, scratch):
     """Integrate the phase of one block of frames, every channel.
 
