@@ -40,11 +40,13 @@ _config_lock = threading.Lock()
 #: True: compiled kernels; False: NumPy mode; None: not decided (compiled).
 _MODE: contextvars.ContextVar[bool | None] = contextvars.ContextVar("spec2img_mode",
                                                                     default=None)  # fmt: skip
-#: Work (bins x passes over them) below which a call runs in NumPy mode.  Measured (``bench/fast.py``): loading numba and the kernels costs about
-#: 0.6 s; a FGLA iteration in NumPy costs about 2.3e-9 s more per bin than compiled, and
-#: PGHI's NumPy version 1.5e-7 s more per bin, so a 1025 x 216 decode (5 s at 22.05 kHz,
-#: 100 iterations, 2.2e7 bin-passes) saves 0.5 s; the break-even lies near 2e8.
-COMPILE_WORK = 1e8
+#: Work (bins x passes over them) below which a call runs in NumPy mode.  Loading numba
+#: and the kernels costs about 0.6 s and scipy.fft 0.2 s, which NumPy's slower loops win
+#: back only on long work.  Measured, whole ``spec2img decode`` processes, default 100
+#: iterations, NumPy mode against compiled (medians of 3): 5 s of mono at 22.05 kHz
+#: (2.2e7 bin-passes) 0.8 against 1.6 s; 10 s (4.4e7) 1.3 against 1.7 s; 20 s (8.8e7)
+#: 2.3 against 2.2 s; 5 s of stereo at 44.1 kHz (8.9e7) 2.0 against 2.0 s.
+COMPILE_WORK = 6e7
 
 
 def worth_compiling(work: float) -> bool:

@@ -23,7 +23,7 @@ from ..dsp.jit import deciding
 from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..options import DEFAULT_METHOD, DEFAULT_N_ITER
-from . import admm, agla, dm, fgla, gla, loop, pghi, pghi_fgla, raar
+from . import agla, fgla, gla, loop, pghi, pghi_fgla
 from .start import random_phase, unit_phase
 
 __all__ = [
@@ -39,14 +39,20 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "pghi+fgla": pghi_fgla.pghi_fgla,
     "pghi+agla": agla.pghi_agla,
 }
-#: Methods implemented and benchmarked (``bench/fast.py``) but not offered: from a PGHI
-#: start none of them wins anywhere we measured (music, speech, drums; equal iterations
-#: or equal time), so they stay callable as functions for comparisons only.
-REFERENCE: dict[str, Callable[..., np.ndarray]] = {
-    "pghi+raar": raar.pghi_raar,
-    "pghi+dm": dm.pghi_dm,
-    "pghi+admm": admm.pghi_admm,
-}
+
+
+def __getattr__(name: str):
+    """``REFERENCE``: methods implemented and benchmarked (``bench/fast.py``) but not
+    offered: from a PGHI start none of them wins anywhere we measured (music, speech,
+    drums; equal iterations or equal time), so they stay callable as functions for
+    comparisons only.  Imported on first use: a decode does not need them."""
+    if name == "REFERENCE":
+        from . import admm, dm, raar
+
+        return {"pghi+raar": raar.pghi_raar, "pghi+dm": dm.pghi_dm, "pghi+admm": admm.pghi_admm}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # DEFAULT_METHOD and DEFAULT_N_ITER are written once, in spec2img.options (light enough
 # for the CLI's --help); METHODS' keys are exactly spec2img.options.METHODS.
 

@@ -23,11 +23,13 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import phase
+from ..dsp.jit import deciding
 from ..dsp.spectrum import block_frames_for, frames
 from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..options import DEFAULT_PHASE, PhaseOptions
 from ..params import BLOCK_CELLS
+from . import pghi
 
 #: :func:`spec2img.pipeline.decode` goes blockwise when the magnitude has more cells.
 BLOCKWISE_CELLS = 2**24
@@ -122,6 +124,14 @@ def reconstruct(
     -------
     np.ndarray [shape=(channels, length), dtype=float32]
     """
+    # one decision for all blocks, from the whole work (see spec2img.dsp.jit.deciding)
+    with deciding(float(channels) * engine.n_bins * n_frames * (options.n_iter + 1)):
+        return _reconstruct(source, engine, n_frames, length, channels, block_frames,
+                            overlap_frames, options, init, finish, progress)  # fmt: skip
+
+
+def _reconstruct(source, engine, n_frames, length, channels, block_frames, overlap_frames,
+                 options, init, finish, progress) -> np.ndarray:  # fmt: skip
     block_frames = block_frames or block_frames_for(channels, engine.n_bins)
     if not overlap_frames:  # the default, but never more than a third of a block
         overlap_frames = min(overlap_frames_for(engine.n_fft, engine.hop_length),
@@ -145,9 +155,7 @@ def reconstruct(
         if init is not None:
             start = init[..., t0:t1]
         else:
-            start = _start_phase(S, engine, method, _seed(seed, k), n)
-            if carried is not None:
-                start[..., : carried.shape[-1]] = carried
+            start = _start_phase(S, engine, method, _seed(seed, k), n, carried)
         y = phase.reconstruct(
             S, engine, method=method, n_iter=n_iter, init=start, seed=None, length=n,
             progress=None if progress is None else _offset(progress, k * n_iter, total),
@@ -179,19 +187,37 @@ def reconstruct(
     return out
 
 
-def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int) -> np.ndarray:
-    """The start phase ``method`` would use on its own for this block's magnitude.
+def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int,
+                 carried: np.ndarray | None) -> np.ndarray:  # fmt: skip
+    """The start phase ``method`` would use on its own for this block's magnitude, with
+    the ``carried`` unit phase of its first frames (the previous block's) over it.
 
     Blocks after the first are handed a start phase (so that their overlap continues
     the previous block), which replaces a method's own start: PGHI's for the PGHI
     methods, whose head start over a random phase is most of their quality.  So the
-    block's own start is made here and the carried frames are pasted over it.
+    block's own start is made here: PGHI integrated onward from the last carried frame
+    (so that the two agree where they meet), made consistent by one projection.
     """
+    c = 0 if carried is None else carried.shape[-1]
     if method.startswith("pghi"):
-        y0 = phase.reconstruct(S, engine, method="pghi", n_iter=0, seed=seed, length=n)
-        X = frames(np.atleast_2d(y0), engine, 0, S.shape[-1]).reshape(S.shape)
-        return (X / np.maximum(np.abs(X), np.float32(1e-30))).astype(np.complex64)
-    return phase.random_phase(S.shape, np.random.default_rng(seed))
+        Si = np.ascontiguousarray(np.swapaxes(S.reshape(-1, *S.shape[-2:]), -1, -2))
+        rng = np.random.default_rng(seed)
+        if c:
+            Xi = np.empty(Si.shape, np.complex64)
+            last = np.angle(carried.reshape(Si.shape[0], Si.shape[2], c)[..., -1])
+            pghi.pghi_phase(Si[:, c - 1 :], engine, rng=rng, out=Xi[:, c - 1 :], first=last)
+            Xi[:, : c - 1] = np.swapaxes(carried.reshape(Si.shape[0], Si.shape[2], c), -1, -2
+                                         )[:, : c - 1] * Si[:, : c - 1]  # fmt: skip
+        else:
+            Xi = pghi.pghi_phase(Si, engine, rng=rng)
+        y0 = engine.inverse_tf(Xi, n)
+        X = frames(y0, engine, 0, S.shape[-1]).reshape(S.shape)
+        start = (X / np.maximum(np.abs(X), np.float32(1e-30))).astype(np.complex64)
+    else:
+        start = phase.random_phase(S.shape, np.random.default_rng(seed))
+    if c:
+        start[..., :c] = carried
+    return start
 
 
 def _polarity(a: np.ndarray, b: np.ndarray, margin: int) -> np.ndarray:

@@ -124,8 +124,9 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
         act = np.flatnonzero(best >= 0).astype(np.int32)
         bk = best[act]
         e = bk & low
-        own_head = ch[e] == act
-        other = np.where(own_head, ct[e], ch[e])
+        he, te = ch[e], ct[e]
+        own_head = he == act
+        other = he ^ te ^ act  # the end that is not this component
         # every component hooks onto the other end of its heaviest edge, except one of
         # each pair that chose the same edge (the one with the larger number)
         hook = (best[other] != bk) | (act < other)
@@ -133,9 +134,10 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
         parent = ids.copy()
         parent[act[hook]] = other[hook]
         # the shift that makes phase(a) = phase(b) - inc (a = head) or + inc (a = tail)
-        across = np.where(own_head, -inc[e], inc[e])
+        across = inc[e]
         if ph is not None:
-            across += np.where(own_head, pt[e] - ph[e], ph[e] - pt[e])
+            across += ph[e] - pt[e]
+        np.negative(across, out=across, where=own_head)
         shift = np.zeros(n_comp)
         shift[act[hook]] = across[hook]
         while True:  # pointer jumping: each component's shift onto its tree's root

@@ -200,7 +200,7 @@ def pghi_start(S, engine, init, *, rng, tol=DEFAULT_TOL):
     return init
 
 
-def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
+def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None, first=None):
     """``S`` times the PGHI phase estimate, as complex64 in the internal layout.
 
     Parameters
@@ -212,6 +212,9 @@ def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
     tol : float in (0, 1)
         Bins quieter than ``tol`` times the loudest bin get a random phase.
     out : np.ndarray [shape=S.shape, dtype=complex64] or None
+    first : np.ndarray [shape=(channels, bins)] or None
+        The known phase (radians) of frame 0: the integration continues from it, as it
+        does from block to block, and frame 0 keeps it.
 
     Returns
     -------
@@ -241,8 +244,13 @@ def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None):
     scratch = _scratch(rows_max, n_bins)
     logs_buf = np.empty(n_ch * (rows_max + 2) * n_bins, np.float32)
     phase_buf = np.empty(n_ch * rows_max * n_bins, np.float32)
-    last_phase = None
-    for t0 in range(0, n_frames, block):
+    last_phase, start = None, 0
+    if first is not None:
+        last_phase, start = np.mod(np.asarray(first, np.float32), np.float32(2 * np.pi)), 1
+        np.cos(last_phase, out=X[:, 0].real)
+        np.sin(last_phase, out=X[:, 0].imag)
+        X[:, 0] *= S[:, 0]
+    for t0 in range(start, n_frames, block):
         t1 = min(t0 + block, n_frames)
         r0 = t0 - 1 if last_phase is not None else t0  # first row: the previous frame
         rows = np.clip(np.arange(r0 - 1, t1 + 1), 0, n_frames - 1)

@@ -1,0 +1,162 @@
+"""NumPy mode (short work without numba or scipy.fft) and PGHI's spanning-forest
+integration (spec2img.phase.forest)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_phase import tone_chirp_bursts
+
+import spec2img
+from spec2img import phase
+from spec2img.dsp import jit
+from spec2img.dsp.stft import Stft
+from spec2img.phase import forest, pghi, spectral_convergence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def smooth_phase(rows=40, bins=30, seed=0):
+    """A phase field with gradients of several radians per step."""
+    rng = np.random.default_rng(seed)
+    i, k = np.mgrid[0:rows, 0:bins]
+    return 0.7 * i * k / bins + 2.1 * k + 0.3 * np.sin(i / 3.0) + rng.normal(0, 0.5, (rows, bins))
+
+
+def steps(phi):
+    return phi[1:] - phi[:-1], phi[:, 1:] - phi[:, :-1]
+
+
+def test_consistent_gradients_integrate_to_the_phase_up_to_one_constant_per_component():
+    phi = smooth_phase()
+    level = np.random.default_rng(1).integers(0, forest.N_LEVELS, phi.shape).astype(np.int32)
+    valid = np.ones(phi.shape, bool)
+    valid[:, 14] = False  # two components, left and right of an invalid column
+    out = forest.forest_phase(level, valid, *steps(phi))
+    for part in (np.s_[:, :14], np.s_[:, 15:]):
+        d = out[part] - phi[part]
+        np.testing.assert_allclose(d, d.flat[0], atol=1e-9)
+    left, right = out[:, :14] - phi[:, :14], out[:, 15:] - phi[:, 15:]
+    assert abs(left[0, 0] - right[0, 0]) > 1e-6  # the components' constants are their own
+
+
+def test_fixed_bins_keep_their_phases_and_their_component_follows():
+    phi = smooth_phase()
+    level = np.full(phi.shape, 100, np.int32)
+    valid = np.ones(phi.shape, bool)
+    known = np.arange(phi.shape[1], dtype=np.int32)  # row 0
+    out = forest.forest_phase(level, valid, *steps(phi), fixed=(known, phi[0].copy()))
+    np.testing.assert_allclose(out, phi, atol=1e-9)
+
+
+def test_the_path_keeps_to_strong_bins():
+    """Steps touching the weak bins are wrong; the strong bins form a ring around them,
+    so a maximum spanning forest reaches every strong bin through strong bins only."""
+    phi = smooth_phase(12, 12)
+    level = np.full(phi.shape, 3000, np.int32)
+    weak = np.zeros(phi.shape, bool)
+    weak[3:9, 3:9] = True
+    level[weak] = 5
+    st, sf = steps(phi)
+    st[weak[1:] | weak[:-1]] += 1.0  # corrupt every step with a weak end
+    sf[weak[:, 1:] | weak[:, :-1]] -= 1.0
+    out = forest.forest_phase(level, np.ones(phi.shape, bool), st, sf)
+    d = (out - phi)[~weak]
+    np.testing.assert_allclose(d, d[0], atol=1e-9)
+
+
+def test_numpy_pghi_is_as_good_as_the_queue():
+    y = tone_chirp_bursts()
+    engine = Stft(512, 128)
+    S = np.ascontiguousarray(np.abs(engine.forward(y)).T)[None]
+    rng = np.random.default_rng
+    queue = pghi.pghi_phase(S, engine, rng=rng(0))
+    with jit.numpy_only():
+        tree = pghi.pghi_phase(S, engine, rng=rng(0))
+    sc_q = spectral_convergence(S[0].T, engine.inverse_tf(queue, y.size)[0], engine)
+    sc_t = spectral_convergence(S[0].T, engine.inverse_tf(tree, y.size)[0], engine)
+    assert sc_t < -20 and sc_t < sc_q + 1.0
+    np.testing.assert_allclose(np.abs(tree), np.abs(queue), rtol=1e-6)  # only the phase differs
+
+
+def test_numpy_pghi_continues_across_blocks(monkeypatch):
+    y = tone_chirp_bursts()
+    engine = Stft(512, 128)
+    S = np.ascontiguousarray(np.abs(engine.forward(y)).T)[None]
+    with jit.numpy_only():
+        whole = engine.inverse_tf(pghi.pghi_phase(S, engine, rng=np.random.default_rng(0)))
+        monkeypatch.setattr(pghi, "BLOCK_BINS", 40 * S.shape[-1])  # 40 frames a block
+        blocks = engine.inverse_tf(pghi.pghi_phase(S, engine, rng=np.random.default_rng(0)))
+    sc_w = spectral_convergence(S[0].T, whole[0, : y.size], engine)
+    sc_b = spectral_convergence(S[0].T, blocks[0, : y.size], engine)
+    assert sc_b < sc_w + 1.5
+
+
+def test_stft_agrees_in_both_modes():
+    y = tone_chirp_bursts()[None]
+    engine = Stft(512, 128)
+    X = engine.forward(y)
+    Xi = np.ascontiguousarray(np.swapaxes(X, -1, -2))
+    got = {}
+    for mode in ("compiled", "numpy"):
+        ctx = jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf"))
+        with ctx:
+            seen: list[np.ndarray] = []
+            engine.project(Xi, lambda c, a, b, seen=seen: seen.append(c.copy()), y.shape[-1])
+            rebuilt = np.concatenate(seen, 1)
+            got[mode] = (engine.forward(y), engine.inverse(X, y.shape[-1]), rebuilt)
+    for a, b in zip(got["compiled"], got["numpy"], strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-5 * np.abs(a).max())
+
+
+def test_the_outermost_decision_holds():
+    seen = []
+    kernel = jit.Kernel(lambda: "compiled", fallback=lambda: "numpy")
+    kernel._compiled, kernel._tried = kernel.py_func, True  # no numba needed for this
+    with jit.deciding(0.0):  # small: NumPy mode
+        seen.append(kernel())
+        with jit.deciding(float("inf")):  # an inner call does not overturn it
+            seen.append(kernel())
+    seen.append(kernel())  # undecided: compiled
+    assert seen == ["numpy", "numpy", "compiled"]
+    assert not jit.worth_compiling(jit.COMPILE_WORK / 2)
+
+
+def test_a_decode_is_the_same_in_any_process(tmp_path):
+    """Whether numba is loaded already does not change a decode (the mode depends on
+    the work alone)."""
+    y = tone_chirp_bursts()
+    png = tmp_path / "a.png"
+    spec2img.encode(y, 16000, n_fft=512, hop_length=128).save(png)
+    big = np.abs(Stft(512, 128).forward(np.tile(y, 2)))
+    with jit.deciding(float("inf")):
+        phase.reconstruct(big, Stft(512, 128), n_iter=1)  # kernels loaded here
+    here, _ = spec2img.decode(spec2img.load(png), n_iter=8)
+    code = (f"import numpy as np, spec2img; y, _ = spec2img.decode(spec2img.load({str(png)!r}), "
+            f"n_iter=8); np.save({str(tmp_path / 'b.npy')!r}, y)")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    np.testing.assert_array_equal(here, np.load(tmp_path / "b.npy"))
+
+
+def test_a_short_decode_loads_neither_numba_nor_scipy_fft(tmp_path):
+    src = ROOT / "fixtures" / "chirp_golden.png"
+    code = (
+        "import sys; from spec2img.cli.main import main; "
+        f"rc = main(['decode', {str(src)!r}, {str(tmp_path / 'o.wav')!r}, '-q']); "
+        "print(rc, 'numba' in sys.modules, 'scipy.fft' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SPEC2IMG_NUMBA"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env=env, check=True).stdout.split()  # fmt: skip
+    assert out == ["0", "False", "False"]
+
+
+@pytest.mark.parametrize("value", ["always", ""])
+def test_spec2img_numba_always_forces_compiled_kernels(monkeypatch, value):
+    monkeypatch.setenv("SPEC2IMG_NUMBA", value)
+    assert jit.worth_compiling(1.0) is (value == "always" and jit.numba_available())
