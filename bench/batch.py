@@ -101,8 +101,9 @@ def peak_memory(work: Path, n_iter: int) -> dict:
 
     src, png, wav = work / "long.flac", work / "long.png", work / "long_back.wav"
     make_long(src)
-    t_enc, err_enc = spec2img_cli("encode", src, png, "-q", timed=True)
-    t_dec, err_dec = spec2img_cli("decode", png, wav, "-q", "--n-iter", n_iter, timed=True)
+    t_enc, err_enc = spec2img_cli("encode", src, png, "-q", "-y", timed=True)
+    t_dec, err_dec = spec2img_cli("decode", png, wav, "-q", "-y", "--n-iter", n_iter,
+                                  timed=True)  # fmt: skip
     meta = spec2img.load(png).meta
     mag = 4 * meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
     rss = {k: _max_rss(e) for k, e in [("encode", err_enc), ("decode", err_dec)]}

@@ -97,7 +97,7 @@ def edit_to_hear(client, base: str, edit: dict) -> float:
 
 def decode_seconds(png: Path, out: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "spec2img", "decode", str(png), str(out), "-q"],
+    subprocess.run([sys.executable, "-m", "spec2img", "decode", str(png), str(out), "-q", "-y"],
                    check=True)  # fmt: skip
     return time.perf_counter() - start
 

@@ -205,10 +205,10 @@ def bench_startup(runs: int) -> dict:
             cmds = {
                 "spec2img --help": [*spec, "--help"],
                 "spec2img encode clip.wav clip.png (5 s)": [
-                    *spec, "encode", str(tmp / "clip.wav"), str(tmp / "clip.png"), "-q"
+                    *spec, "encode", str(tmp / "clip.wav"), str(tmp / "clip.png"), "-q", "-y"
                 ],
                 "spec2img decode clip.png back.wav (5 s, default)": [
-                    *spec, "decode", str(tmp / "clip.png"), str(tmp / "back.wav"), "-q"
+                    *spec, "decode", str(tmp / "clip.png"), str(tmp / "back.wav"), "-q", "-y"
                 ],
             }  # fmt: skip
         else:

@@ -12,7 +12,9 @@ they also decide when an output is fresh enough to skip.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -300,6 +302,10 @@ def mosaic_files(
 
 # ---------------------------------------------------------------- batch tasks
 
+#: Files from which a batch decode uses compiled kernels for all of them: a worker
+#: loads numba once (0.8 s) and saves 0.1-0.3 s on each short file after that.
+BATCH_COMPILED = 8
+
 
 @dataclass(frozen=True)
 class EncodeTask:
@@ -319,6 +325,10 @@ class EncodeTask:
             return self
         return EncodeTask(dataclasses.replace(self.options, workers=workers))
 
+    def for_batch(self, n_files: int) -> EncodeTask:
+        """The task for a batch of ``n_files`` (encoding has no compiled kernels)."""
+        return self
+
     def record(self) -> dict:
         """Per-run options recorded beside each file (manifests)."""
         return self.options.record()
@@ -334,12 +344,25 @@ class DecodeTask:
     kept_phase: bool | str = True
     max_pixels: int | None = None
     workers: int | None = None
+    #: Compiled kernels for every file, however short (see :meth:`for_batch`).
+    compiled: bool = False
 
     def __call__(self, src: str, dst: str) -> dict:
-        return decode_file(
-            src, dst, phase=self.phase, output=self.output, plain=self.plain,
-            kept_phase=self.kept_phase, max_pixels=self.max_pixels, workers=self.workers,
-        ).to_dict()  # fmt: skip
+        from .dsp.jit import deciding
+
+        with deciding(math.inf) if self.compiled else contextlib.nullcontext():
+            return decode_file(
+                src, dst, phase=self.phase, output=self.output, plain=self.plain,
+                kept_phase=self.kept_phase, max_pixels=self.max_pixels, workers=self.workers,
+            ).to_dict()  # fmt: skip
+
+    def for_batch(self, n_files: int) -> DecodeTask:
+        """The task for a batch of ``n_files``: from :data:`BATCH_COMPILED` files on, every
+        file decodes with compiled kernels, whose loading a worker pays once for many
+        files, instead of choosing NumPy mode for each short file on its own.  The
+        choice depends on the number of files alone, so that a batch gives the same
+        outputs in this process, a pool or on Dask."""
+        return dataclasses.replace(self, compiled=n_files >= BATCH_COMPILED)
 
     def fresh(self, src: str, dst: str) -> dict | None:
         return fresh_outputs(src, dst, segmented=False)

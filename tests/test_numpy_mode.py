@@ -160,3 +160,40 @@ def test_a_short_decode_loads_neither_numba_nor_scipy_fft(tmp_path):
 def test_spec2img_numba_always_forces_compiled_kernels(monkeypatch, value):
     monkeypatch.setenv("SPEC2IMG_NUMBA", value)
     assert jit.worth_compiling(1.0) is (value == "always" and jit.numba_available())
+
+
+@pytest.mark.parametrize("numpy_mode", [True, False])
+def test_pghi_continues_from_a_known_first_frame(numpy_mode):
+    """Blocks of a long decode start where the block before left off."""
+    y = tone_chirp_bursts()
+    engine = Stft(512, 128)
+    X = engine.forward(y)
+    S = np.ascontiguousarray(np.abs(X).T)[None]
+    known = np.angle(X.T[None, 40])  # the true phase of frame 40
+    ctx = jit.numpy_only() if numpy_mode else jit.deciding(float("inf"))
+    with ctx:
+        cont = pghi.pghi_phase(S[:, 40:], engine, rng=np.random.default_rng(0), first=known)
+    loud = S[0, 40] > 1e-3 * S[0, 40].max()
+    np.testing.assert_allclose(np.angle(cont[0, 0] * np.exp(-1j * known[0]))[loud], 0, atol=1e-5)
+    # the next frames continue the true phase: near it where the signal is steady
+    step = np.angle(cont[0, 1] * np.conj(X.T[41]))
+    strong = S[0, 41] > 0.3 * S[0, 41].max()
+    assert np.median(np.abs(step[strong])) < 0.3
+
+
+def test_a_batch_of_many_files_decodes_with_compiled_kernels(tmp_path):
+    from spec2img.convert import BATCH_COMPILED, DecodeTask
+    from spec2img.options import PhaseOptions
+
+    assert not DecodeTask().for_batch(BATCH_COMPILED - 1).compiled
+    task = DecodeTask(phase=PhaseOptions(n_iter=4)).for_batch(BATCH_COMPILED)
+    assert task.compiled
+    src = ROOT / "fixtures" / "chirp_golden.png"
+    task(str(src), str(tmp_path / "batch.wav"))
+    z, _ = spec2img.pipeline.load_audio(tmp_path / "batch.wav")
+    with jit.deciding(float("inf")):
+        compiled, _ = spec2img.decode(spec2img.load(src), n_iter=4)
+    alone, _ = spec2img.decode(spec2img.load(src), n_iter=4)
+    scale = np.abs(compiled).max()
+    np.testing.assert_allclose(z[0], compiled, atol=2 / 32768 * max(1.0, scale))
+    assert np.abs(alone - compiled).max() > 10 / 32768  # NumPy mode's PGHI differs

@@ -221,8 +221,8 @@ def run(
     ----------
     task : callable(src, dst) -> dict
         The single-file conversion, picklable (:class:`spec2img.convert.EncodeTask`
-        or :class:`~spec2img.convert.DecodeTask`), with ``fresh``, ``with_workers`` and
-        ``record`` methods.
+        or :class:`~spec2img.convert.DecodeTask`), with ``fresh``, ``with_workers``,
+        ``for_batch`` and ``record`` methods.
     inputs : list of str
         Files, folders and globs, local or URLs.
     settings : BatchSettings
@@ -240,6 +240,7 @@ def run(
     if not remote.is_remote(settings.output_dir) and jobs:
         os.makedirs(remote.local(settings.output_dir), exist_ok=True)
     n_workers = settings.jobs or _cores()
+    task = task.for_batch(len(jobs))
     if n_workers > 1:
         task = task.with_workers(1)  # one FFT thread per worker: the processes share the cores
     work = functools.partial(process, task=task, overwrite=settings.overwrite)
