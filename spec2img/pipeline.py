@@ -117,15 +117,17 @@ def encode(
     )  # fmt: skip
     y = check_audio(y, params)
     kept = None
-    if keep_phase:
-        X = Stft.from_params(params, workers=workers).forward(y)
-        kept = phase_to_pixels(np.angle(X))
-        S = np.abs(X)
-        del X
-        if params.scale == "mel":
-            S = _scale.linear_to_mel(S, _scale.mel_basis(params))
-    else:
-        S = magnitude(y, params, workers=workers)
+    # one pass over the bins: short audio takes NumPy's FFT rather than import scipy.fft
+    with deciding(float(y.size // params.hop_length + 1) * (params.n_fft // 2 + 1)):
+        if keep_phase:
+            X = Stft.from_params(params, workers=workers).forward(y)
+            kept = phase_to_pixels(np.angle(X))
+            S = np.abs(X)
+            del X
+            if params.scale == "mel":
+                S = _scale.linear_to_mel(S, _scale.mel_basis(params))
+        else:
+            S = magnitude(y, params, workers=workers)
     try:
         image = image_from_magnitude(
             S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3

@@ -143,11 +143,13 @@ def test_a_decode_is_the_same_in_any_process(tmp_path):
     np.testing.assert_array_equal(here, np.load(tmp_path / "b.npy"))
 
 
-def test_a_short_decode_loads_neither_numba_nor_scipy_fft(tmp_path):
-    src = ROOT / "fixtures" / "chirp_golden.png"
+@pytest.mark.parametrize("command", ["decode", "encode"])
+def test_a_short_conversion_loads_neither_numba_nor_scipy_fft(tmp_path, command):
+    src = ROOT / "fixtures" / ("chirp_golden.png" if command == "decode" else "chirp.wav")
+    dst = tmp_path / ("o.wav" if command == "decode" else "o.png")
     code = (
         "import sys; from spec2img.cli.main import main; "
-        f"rc = main(['decode', {str(src)!r}, {str(tmp_path / 'o.wav')!r}, '-q']); "
+        f"rc = main([{command!r}, {str(src)!r}, {str(dst)!r}, '-q']); "
         "print(rc, 'numba' in sys.modules, 'scipy.fft' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "SPEC2IMG_NUMBA"}
