@@ -45,8 +45,11 @@ _MODE: contextvars.ContextVar[bool | None] = contextvars.ContextVar("spec2img_mo
 #: back only on long work.  Measured, whole ``spec2img decode`` processes, default 100
 #: iterations, NumPy mode against compiled (medians of 3): 5 s of mono at 22.05 kHz
 #: (2.2e7 bin-passes) 0.8 against 1.6 s; 10 s (4.4e7) 1.3 against 1.7 s; 20 s (8.8e7)
-#: 2.3 against 2.2 s; 5 s of stereo at 44.1 kHz (8.9e7) 2.0 against 2.0 s.
-COMPILE_WORK = 6e7
+#: 2.3 against 2.2 s; 5 s of stereo at 44.1 kHz (8.9e7) 2.0 against 2.0 s.  In a process
+#: that decodes many clips NumPy mode is the slower, about 2x (``bench/roundtrip.py``:
+#: 13.9 s of speech at 16 kHz, 4.5e7, 0.84 against 0.38 s): the threshold sits below the
+#: one-off break-even (about 7e7), at about 9 s of mono at 22.05 kHz.
+COMPILE_WORK = 4e7
 
 
 def worth_compiling(work: float) -> bool:
