@@ -260,10 +260,14 @@ def _decode(image, meta, options, init, workers, progress, block_frames) -> np.n
     return _decode_whole(image, options, init, workers, progress)
 
 
+def _cells(meta: Metadata) -> int:
+    """Bins of the image's linear spectrogram, every channel."""
+    return meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
+
+
 def _work(meta: Metadata, options: PhaseOptions) -> float:
     """Bin-passes a whole decode makes: bins times (iterations + 1)."""
-    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
-    return float(cells) * (options.n_iter + 1)
+    return float(_cells(meta)) * (options.n_iter + 1)
 
 
 def _decode_whole(image, options: PhaseOptions, init, workers, progress) -> np.ndarray:
@@ -289,8 +293,7 @@ def _decode_whole(image, options: PhaseOptions, init, workers, progress) -> np.n
 
 def _blockwise(meta: Metadata, block_frames: int | None) -> bool:
     """Decode in blocks: when asked to, or when the linear spectrogram is large."""
-    cells = meta.channels * (meta.params.n_fft // 2 + 1) * meta.n_frames
-    return block_frames is not None or cells > blocks.BLOCKWISE_CELLS
+    return block_frames is not None or _cells(meta) > blocks.BLOCKWISE_CELLS
 
 
 def default_stop_db(meta: Metadata, *, eight_bit: bool = False) -> float | None:

@@ -66,29 +66,27 @@ def worth_compiling(work: float) -> bool:
 
 
 @contextlib.contextmanager
-def deciding(work: float):
+def _mode(compiled: bool):
+    token = _MODE.set(compiled)
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
+
+
+def deciding(work: float) -> contextlib.AbstractContextManager:
     """Run the body compiled or in NumPy mode as :func:`worth_compiling` says for
     ``work``, unless an enclosing call has decided already."""
     if _MODE.get() is not None:
-        yield
-        return
-    token = _MODE.set(worth_compiling(work))
-    try:
-        yield
-    finally:
-        _MODE.reset(token)
+        return contextlib.nullcontext()
+    return _mode(worth_compiling(work))
 
 
-@contextlib.contextmanager
-def numpy_only():
+def numpy_only() -> contextlib.AbstractContextManager:
     """Run the body in NumPy mode: NumPy kernels and NumPy's FFT.  Results agree with
     the compiled ones to rounding, except PGHI's, whose NumPy version follows another
     integration path (:mod:`spec2img.phase.forest`)."""
-    token = _MODE.set(False)
-    try:
-        yield
-    finally:
-        _MODE.reset(token)
+    return _mode(False)
 
 
 def compiled_active() -> bool:

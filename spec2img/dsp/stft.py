@@ -407,10 +407,14 @@ class Stft:
         """
         n_frames = X.shape[1]
         length = self.signal_length(n_frames) if length is None else int(length)
-        for _, _, _, _, (u0, u1, frames) in self._stream(X, length, want_frames=True):
+        # NumPy's forward FFT runs with norm="forward" (see rfft): frames cut from a
+        # signal n_fft times too loud make up for it at no cost
+        scaled = not compiled_active()
+        stream = self._stream(X, length, want_frames=True,
+                              scale=float(self.n_fft) if scaled else 1.0)  # fmt: skip
+        for _, _, _, _, (u0, u1, frames) in stream:
             if u1 > u0:
-                rebuilt = rfft(frames, self.workers, scaled=not compiled_active())
-                update(rebuilt, u0, u1)
+                update(rfft(frames, self.workers, scaled=scaled), u0, u1)
 
     # ------------------------------------------------------------------ internals
 
@@ -483,21 +487,19 @@ class Stft:
         self._gain_cache[key] = gain
         return gain
 
-    def _stream(self, X: np.ndarray, length: int, *, want_frames: bool):
+    def _stream(self, X: np.ndarray, length: int, *, want_frames: bool, scale: float = 1.0):
         """Yield ``(base, lo, hi, acc, (t0, t1, frames))`` per block of ``X``'s frames.
 
         After each step ``acc[:, lo:hi]`` holds finished, normalised samples of the
         padded signal starting at padded sample ``base + lo``; ``frames`` are the
-        windowed frames ``t0:t1`` cut from it (when ``want_frames``).
+        windowed frames ``t0:t1`` cut from it (when ``want_frames``); ``scale``
+        multiplies the samples.
         """
         n_ch, n_frames, n_bins = X.shape
         self._check_bins(n_bins)
         n_fft, hop, k = self.n_fft, self.hop_length, self._k
         block = min(self.block_frames(n_ch), max(n_frames, 1))
-        # NumPy's forward FFT runs with norm="forward" (see rfft): frames cut from a
-        # signal n_fft times too loud make up for it at no cost
-        scaled = want_frames and not compiled_active()
-        gain = self._gain(n_frames, length, float(n_fft) if scaled else 1.0)
+        gain = self._gain(n_frames, length, scale)
         w = self.window
         size = (block + k) * hop + n_fft
         acc = np.zeros((n_ch, size), np.float32)

@@ -203,11 +203,11 @@ def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int,
         Si = np.ascontiguousarray(np.swapaxes(S.reshape(-1, *S.shape[-2:]), -1, -2))
         rng = np.random.default_rng(seed)
         if c:
+            Ci = np.swapaxes(carried.reshape(Si.shape[0], Si.shape[2], c), -1, -2)
             Xi = np.empty(Si.shape, np.complex64)
-            last = np.angle(carried.reshape(Si.shape[0], Si.shape[2], c)[..., -1])
-            pghi.pghi_phase(Si[:, c - 1 :], engine, rng=rng, out=Xi[:, c - 1 :], first=last)
-            Xi[:, : c - 1] = np.swapaxes(carried.reshape(Si.shape[0], Si.shape[2], c), -1, -2
-                                         )[:, : c - 1] * Si[:, : c - 1]  # fmt: skip
+            pghi.pghi_phase(Si[:, c - 1 :], engine, rng=rng, out=Xi[:, c - 1 :],
+                            first=np.angle(Ci[:, -1]))  # fmt: skip
+            Xi[:, : c - 1] = Ci[:, : c - 1] * Si[:, : c - 1]
         else:
             Xi = pghi.pghi_phase(Si, engine, rng=rng)
         y0 = engine.inverse_tf(Xi, n)
