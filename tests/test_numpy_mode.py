@@ -106,12 +106,46 @@ def test_stft_agrees_in_both_modes():
     for mode in ("compiled", "numpy"):
         ctx = jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf"))
         with ctx:
-            seen: list[np.ndarray] = []
-            engine.project(Xi, lambda c, a, b, seen=seen: seen.append(c.copy()), y.shape[-1])
-            rebuilt = np.concatenate(seen, 1)
+            seen: dict[int, np.ndarray] = {}  # by first frame: halves may come in any order
+            engine.project(Xi, lambda c, a, b, seen=seen: seen.update({a: c.copy()}),
+                           y.shape[-1])  # fmt: skip
+            rebuilt = np.concatenate([seen[a] for a in sorted(seen)], 1)
             got[mode] = (engine.forward(y), engine.inverse(X, y.shape[-1]), rebuilt)
     for a, b in zip(got["compiled"], got["numpy"], strict=True):
         np.testing.assert_allclose(a, b, atol=2e-5 * np.abs(a).max())
+
+
+@pytest.mark.parametrize(("channels", "n_fft", "hop"), [(1, 512, 128), (2, 512, 128), (1, 500, 128)])
+def test_the_numpy_projection_is_the_same_on_one_thread_or_two(monkeypatch, channels, n_fft, hop):
+    """Two threads split each pass of the projection (n_fft a multiple of the hop; else
+    one thread streams it): the same bits either way, and every call of ``update``, on
+    either thread, sees NumPy mode."""
+    from spec2img.dsp import stft
+
+    y = np.stack([tone_chirp_bursts(), tone_chirp_bursts()[::-1]])[:channels]
+    engine = Stft(n_fft, hop)
+    X = np.ascontiguousarray(np.swapaxes(engine.forward(y), -1, -2))
+    got = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(stft, "NUMPY_THREADS", threads)
+        calls: list[tuple[int, int, bool, str]] = []
+        out = np.zeros_like(X)
+
+        def update(c, a, b, out=out, calls=calls):
+            import threading
+
+            out[:, a:b] = c
+            calls.append((a, b, jit.compiled_active(), threading.current_thread().name))
+
+        with jit.numpy_only():
+            engine.project(X, update, y.shape[-1])
+        assert sorted((a, b) for a, b, _, _ in calls)[0][0] == 0
+        assert not any(compiled for _, _, compiled, _ in calls)
+        got[threads] = out, {name for *_, name in calls}
+    np.testing.assert_array_equal(got[1][0], got[2][0])
+    split = n_fft % hop == 0
+    assert len(got[2][1]) == (2 if split else 1)  # the pool's thread took a half
+    assert len(got[1][1]) == 1
 
 
 def test_the_outermost_decision_holds():

@@ -29,7 +29,9 @@ use librosa's ``(..., bins, frames)``.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -82,6 +84,34 @@ def irfft(X: np.ndarray, n: int, workers: int) -> np.ndarray:
     else:
         y = np.fft.irfft(X, n=n, axis=-1)
     return y if y.dtype == np.float32 else y.astype(np.float32)
+
+
+#: Threads of the NumPy-mode projection (:meth:`Stft._project_whole`).
+NUMPY_THREADS = min(2, os.cpu_count() or 1)
+#: Below this many items a pass is not worth a second thread.
+_MIN_SPLIT = 16
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _halves(fn: Callable[[int, int], None], n: int) -> None:
+    """``fn(0, h)`` here and ``fn(h, n)`` on a second thread, or ``fn(0, n)`` alone."""
+    global _pool
+    if NUMPY_THREADS < 2 or n < _MIN_SPLIT:
+        fn(0, n)
+        return
+    with _pool_lock:
+        if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pool = ThreadPoolExecutor(1, thread_name_prefix="spec2img-fft")
+    h = n // 2
+    # in the caller's context: the pool's thread would otherwise not be in NumPy mode
+    other = _pool.submit(contextvars.copy_context().run, fn, h, n)
+    try:
+        fn(0, h)
+    finally:
+        other.result()
 
 
 def _default_workers() -> int:
@@ -401,12 +431,15 @@ class Stft:
         update : callable(rebuilt, t0, t1)
             Receives the consistent spectrogram of frames ``t0:t1``
             [shape=(channels, t1 - t0, bins)]; it may overwrite ``X[:, t0:t1]``, which
-            is no longer needed by the stream.
+            is no longer needed by the stream.  In NumPy mode it may be called from two
+            threads at once, on disjoint frames.
         length : int or None
             Length of the signal between the transforms, as in :meth:`inverse`.
         """
         n_frames = X.shape[1]
         length = self.signal_length(n_frames) if length is None else int(length)
+        if self._whole_in_numpy(X):
+            return self._project_whole(X, update, length)
         # NumPy's forward FFT runs with norm="forward" (see rfft): frames cut from a
         # signal n_fft times too loud make up for it at no cost
         scaled = not compiled_active()
@@ -417,6 +450,61 @@ class Stft:
                 update(rfft(frames, self.workers, scaled=scaled), u0, u1)
 
     # ------------------------------------------------------------------ internals
+
+    def _whole_in_numpy(self, X: np.ndarray) -> bool:
+        """Project ``X`` in one piece on NumPy's FFT (:meth:`_project_whole`)?"""
+        return (
+            not compiled_active() and self._block is None and self.n_fft % self.hop_length == 0
+            and X.shape[0] * X.shape[1] * self.n_fft <= NUMPY_BLOCK_SAMPLES
+        )  # fmt: skip
+
+    def _project_whole(self, X, update, length: int) -> None:
+        """:meth:`project` of the whole signal at once, in NumPy mode, on two threads.
+
+        NumPy's FFTs and array operations release the GIL, so each of the three passes
+        — inverse FFTs, overlap-add, windowing and forward FFTs — runs as two halves at
+        once (:func:`_halves`): frames for the transforms, samples for the overlap-add,
+        so that no two threads write the same element.  The result is the same, bit for
+        bit, as one thread's.  (``n_fft`` must be a multiple of ``hop_length``, so that
+        a frame is a whole number of hops.)
+        """
+        n_ch, n_frames, _ = X.shape
+        n_fft, hop, w = self.n_fft, self.hop_length, self.window
+        n_chunks = n_fft // hop
+        n_hops = n_frames + n_chunks - 1  # hops of the padded signal
+        # the forward FFT's 1/n_fft (norm="forward") is folded into the gains
+        gain = _gain_slice(self._gain(n_frames, length, float(n_fft)), 0, n_hops * hop)
+        frames = np.empty((n_ch, n_frames, n_fft), np.float32)
+        chunks = frames.reshape(n_ch, n_frames, n_chunks, hop)
+        signal = np.empty((n_ch, n_hops, hop), np.float32)
+        spec = np.empty(X.shape, np.complex64)
+
+        def inverse(t0, t1):  # windowed frames
+            np.fft.irfft(X[:, t0:t1], n=n_fft, axis=-1, out=frames[:, t0:t1])
+            frames[:, t0:t1] *= w
+
+        def overlap_add(q0, q1):  # hops q0:q1 of the signal, normalised
+            out = signal[:, q0:q1]
+            out[...] = 0.0
+            for r in range(n_chunks):  # hop q holds chunk r of frame q - r
+                a, b = max(q0, r), min(q1, n_frames + r)
+                if b > a:
+                    out[:, a - q0 : b - q0] += chunks[:, a - r : b - r, r]
+            out *= gain[q0 * hop : q1 * hop].reshape(q1 - q0, hop)
+
+        flat = signal.reshape(n_ch, n_hops * hop)
+        cut = np.lib.stride_tricks.as_strided(
+            flat, (n_ch, n_frames, n_fft), (flat.strides[0], hop * 4, 4), writeable=False
+        )
+
+        def forward(t0, t1):  # windowed frames of the consistent signal, then update
+            np.multiply(cut[:, t0:t1], w, out=frames[:, t0:t1])
+            np.fft.rfft(frames[:, t0:t1], axis=-1, norm="forward", out=spec[:, t0:t1])
+            update(spec[:, t0:t1], t0, t1)
+
+        _halves(inverse, n_frames)
+        _halves(overlap_add, n_hops)
+        _halves(forward, n_frames)
 
     def _check_bins(self, n_bins: int) -> None:
         if n_bins != self.n_bins:

@@ -15,6 +15,7 @@ heard.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -87,13 +88,16 @@ def run(
     total = n_iter if total is None else total
     best, stale = math.inf, 0
     acc = np.zeros(2)
+    lock = threading.Lock()  # the projection may hand over two blocks at once
 
     def measured(c, t0, t1):
         s = S[:, t0:t1]
         diff = np.abs(c)
         diff -= s
-        acc[0] += float(np.vdot(diff, diff).real)
-        acc[1] += float(np.vdot(s, s).real)
+        err, ref = float(np.vdot(diff, diff).real), float(np.vdot(s, s).real)
+        with lock:
+            acc[0] += err
+            acc[1] += ref
         update(c, t0, t1)
 
     for i in range(n_iter):
