@@ -115,7 +115,9 @@ def test_stft_agrees_in_both_modes():
         np.testing.assert_allclose(a, b, atol=2e-5 * np.abs(a).max())
 
 
-@pytest.mark.parametrize(("channels", "n_fft", "hop"), [(1, 512, 128), (2, 512, 128), (1, 500, 128)])
+@pytest.mark.parametrize(
+    ("channels", "n_fft", "hop"), [(1, 512, 128), (2, 512, 128), (1, 500, 128)]
+)
 def test_the_numpy_projection_is_the_same_on_one_thread_or_two(monkeypatch, channels, n_fft, hop):
     """Two threads split each pass of the projection (n_fft a multiple of the hop; else
     one thread streams it): the same bits either way, and every call of ``update``, on
