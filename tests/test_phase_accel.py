@@ -190,6 +190,33 @@ def test_coarse_factor():
     assert coarse.coarse_factor(Stft(2048, 256, 1000)) == 1
 
 
+def test_oversampled_factor():
+    assert coarse.oversampled_factor(Stft(17640, 441, 4410)) == 2  # Riffusion: 8820 >= 8819
+    assert coarse.oversampled_factor(Stft(4096, 256, 1024)) == 2
+    assert coarse.oversampled_factor(Stft(8192, 256, 1024)) == 4
+    assert coarse.oversampled_factor(Stft(2048, 512)) == 1
+    assert coarse.oversampled_factor(Stft(4096, 256, 1024, center=False)) == 1
+
+
+def test_the_oversampled_grid_determines_every_finer_one():
+    """Why PGHI and the refinement run on the oversampled grid: its squared magnitude is
+    the DFT of each windowed frame's autocorrelation, whole (m >= 2 win_length - 1), so
+    the full grid's magnitude follows from it."""
+    y = tone_chirp_bursts(sr=22050)
+    big = Stft(8192, 256, 1024)
+    k = coarse.oversampled_factor(big)
+    small = coarse.coarse_engine(big, k)
+    m, w = small.n_fft, big.win_length
+    power = np.abs(small.forward(y)).astype(np.float64) ** 2
+    r = np.fft.irfft(power, n=m, axis=0)  # circular autocorrelation, lags -(w-1)..(w-1)
+    lags = np.zeros((big.n_fft, r.shape[1]))
+    lags[:w] = r[:w]
+    lags[-(w - 1) :] = r[-(w - 1) :]
+    predicted = np.sqrt(np.maximum(np.fft.rfft(lags, axis=0).real, 0))
+    full = np.abs(big.forward(y))
+    np.testing.assert_allclose(predicted, full, atol=2e-3 * full.max())
+
+
 def test_every_kth_bin_is_the_coarse_stft():
     """Why the coarse grid is exact: a window of 1024 padded to 4096 gives, at every 4th
     bin, the STFT with n_fft 1024."""
@@ -209,4 +236,5 @@ def test_coarse_reconstruction_reaches_the_full_one(case):
                              length=y.size, progress=lambda *a: calls.append(a))  # fmt: skip
     full = reconstruct(S, big, method="pghi+fgla", n_iter=40, length=y.size)
     assert sc_of(S, out, big) < sc_of(S, full, big) + 3
-    assert calls[-1] == (50, 50) and len(calls) == 50
+    steps = 40 + coarse.REFINE_ITER
+    assert calls[-1] == (steps, steps) and len(calls) == steps
