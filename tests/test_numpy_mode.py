@@ -143,11 +143,36 @@ def test_the_numpy_projection_is_the_same_on_one_thread_or_two(monkeypatch, chan
             engine.project(X, update, y.shape[-1])
         assert sorted((a, b) for a, b, _, _ in calls)[0][0] == 0
         assert not any(compiled for _, _, compiled, _ in calls)
-        got[threads] = out, {name for *_, name in calls}
+        got[threads] = out, len(calls)
     np.testing.assert_array_equal(got[1][0], got[2][0])
     split = n_fft % hop == 0
-    assert len(got[2][1]) == (2 if split else 1)  # the pool's thread took a half
-    assert len(got[1][1]) == 1
+    assert got[2][1] == (stft.PIECES if split else 1)  # update calls: one per piece
+    assert got[1][1] == 1
+
+
+def test_both_threads_share_a_pass_in_the_callers_mode(monkeypatch):
+    """The pool's thread runs its pieces in the caller's context (NumPy mode), and a
+    piece it takes is not done twice."""
+    import threading
+
+    from spec2img.dsp import stft
+
+    monkeypatch.setattr(stft, "NUMPY_THREADS", 2)
+    seen, other_went = [], threading.Event()
+
+    def piece(a, b):
+        mine = threading.current_thread() is threading.main_thread()
+        seen.append((a, b, mine, jit.compiled_active()))
+        if mine:  # hold this thread until the other has taken a piece
+            other_went.wait(10)
+        else:
+            other_went.set()
+
+    with jit.numpy_only():
+        stft._shared(piece, 100)
+    assert sorted((a, b) for a, b, _, _ in seen) == [(0, 25), (25, 50), (50, 75), (75, 100)]
+    assert {mine for _, _, mine, _ in seen} == {True, False}
+    assert not any(compiled for *_, compiled in seen)
 
 
 def test_the_outermost_decision_holds():
