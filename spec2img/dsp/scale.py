@@ -140,16 +140,25 @@ def mel_to_linear(M: np.ndarray, basis: np.ndarray, *, n_iter: int = 200) -> np.
     ridged = gram.copy()
     ridged[bw] += 1e-9 * top[0]
     Z = scipy.linalg.solveh_banded(ridged, B, check_finite=False).astype(np.float32)
-    X = np.maximum(AT @ Z, 0).astype(np.float32)
-    Y, tk = X.copy(), 1.0
+    X = AT @ Z  # float32
+    np.maximum(X, 0, out=X)
+    Y, X_new, tk = X.copy(), np.empty_like(X), 1.0
     b_norm = float(np.linalg.norm(B))
     last = np.inf
+    # The element-wise steps dominate: done in place into the same three buffers (fresh
+    # temporaries cost more than the arithmetic), in the old order, so same rounding.
     for i in range(n_iter):
-        R = A @ Y - B
-        X_new = np.maximum(Y - step * (AT @ R), 0)
+        R = A @ Y
+        R -= B
+        G = AT @ R
+        G *= step
+        np.subtract(Y, G, out=X_new)
+        np.maximum(X_new, 0, out=X_new)  # X_new = max(Y - step * AT @ R, 0)
         tn = (1 + np.sqrt(1 + 4 * tk * tk)) / 2
-        Y = X_new + np.float32((tk - 1) / tn) * (X_new - X)
-        X, tk = X_new, tn
+        np.subtract(X_new, X, out=Y)
+        Y *= np.float32((tk - 1) / tn)
+        Y += X_new  # Y = X_new + momentum * (X_new - X)
+        X, X_new, tk = X_new, X, tn
         if i % 10 == 9:  # check convergence now and then; it costs a product
             res = float(np.linalg.norm(A @ X - B)) / b_norm
             if res < 1e-6 or res > 0.999 * last:
