@@ -145,19 +145,26 @@ def mel_to_linear(M: np.ndarray, basis: np.ndarray, *, n_iter: int = 200) -> np.
     Y, X_new, tk = X.copy(), np.empty_like(X), 1.0
     b_norm = float(np.linalg.norm(B))
     last = np.inf
-    # The element-wise steps dominate: done in place into the same three buffers (fresh
-    # temporaries cost more than the arithmetic), in the old order, so same rounding.
+    # The element-wise steps dominate.  They run in place in three reused buffers (fresh
+    # temporaries cost more than the arithmetic), with the old operations in the old
+    # order (so the same rounding), over blocks of rows of about 1 MB: each block's six
+    # passes then stay in cache.  Rows are independent given R = A @ Y - B.
+    rows = max(1, (1 << 18) // X.shape[1])  # float32 values; X.shape[1] >= 1 here
+    blocks = [(slice(r, r + rows), AT[r : r + rows]) for r in range(0, X.shape[0], rows)]
     for i in range(n_iter):
         R = A @ Y
         R -= B
-        G = AT @ R
-        G *= step
-        np.subtract(Y, G, out=X_new)
-        np.maximum(X_new, 0, out=X_new)  # X_new = max(Y - step * AT @ R, 0)
         tn = (1 + np.sqrt(1 + 4 * tk * tk)) / 2
-        np.subtract(X_new, X, out=Y)
-        Y *= np.float32((tk - 1) / tn)
-        Y += X_new  # Y = X_new + momentum * (X_new - X)
+        momentum = np.float32((tk - 1) / tn)
+        for s, AT_s in blocks:
+            G = AT_s @ R
+            G *= step
+            x, x_new, y = X[s], X_new[s], Y[s]
+            np.subtract(y, G, out=x_new)
+            np.maximum(x_new, 0, out=x_new)  # X_new = max(Y - step * AT @ R, 0)
+            np.subtract(x_new, x, out=y)
+            y *= momentum
+            y += x_new  # Y = X_new + momentum * (X_new - X)
         X, X_new, tk = X_new, X, tn
         if i % 10 == 9:  # check convergence now and then; it costs a product
             res = float(np.linalg.norm(A @ X - B)) / b_norm
