@@ -164,3 +164,14 @@ def test_linear_to_mel_is_the_filterbank_product(rng):
     S = np.abs(rng.standard_normal((3, 257, 7))).astype(np.float32)
     want = np.einsum("mf,cft->cmt", basis.astype(np.float64), S)
     assert np.allclose(scale.linear_to_mel(S, basis), want, rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_filterbank_is_scipys_csr_of_the_dense_one():
+    import scipy.sparse
+
+    basis = _gappy_basis()
+    basis[3, 7], basis[5, 9], basis[6, 0] = np.nan, -0.0, -1.5
+    got, want = scale._sparse(basis), scipy.sparse.csr_matrix(basis)
+    assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data, equal_nan=True)

