@@ -144,6 +144,22 @@ def test_any_valid_metadata_with_any_pixels_decodes_to_finite_audio(meta, seed, 
     check_decoded(*spec2img.decode(SpectrogramImage(pixels, meta), n_iter=2), meta)
 
 
+@pytest.mark.parametrize("mode", ["numpy", "compiled"])
+@pytest.mark.parametrize("method", ["pghi+fgla", "pghi+agla", "fgla"])
+def test_the_loudest_image_decodes_to_finite_audio_in_either_mode(mode, method):
+    """Found by the test above: at db_max near MAX_DB the NumPy projection divided the
+    magnitude by |t| floored at 1e-30 and overflowed float32 (the compiled kernels floor
+    |t|^2 there); both now floor |t| at 1e-15."""
+    from spec2img.dsp import jit
+
+    p = SpecParams(sample_rate=1, n_fft=16, hop_length=1, win_length=2)
+    meta = Metadata(params=p, db_min=P.MAX_DB - 100, db_max=P.MAX_DB, n_samples=16, channels=1)
+    pixels = np.full(meta.shape, 65535, np.uint16)
+    with jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf")):
+        check_decoded(*spec2img.decode(SpectrogramImage(pixels, meta), n_iter=2, method=method),
+                      meta)  # fmt: skip
+
+
 # Invalid values, by key: each must be refused with the key's name in the message.
 INVALID = {
     "sample_rate": st.sampled_from([0, -1, P.MAX_SAMPLE_RATE + 1, 10**12, 8000.5, True, "8000"]),

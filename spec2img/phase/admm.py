@@ -20,7 +20,7 @@ from ..dsp.jit import kernel
 from . import loop
 from .pghi import DEFAULT_TOL, pghi_start
 
-_TINY = 1e-30
+_TINY = loop.TINY
 
 
 def _update_np(c, S, X, u, t0):
@@ -31,7 +31,7 @@ def _update_np(c, S, X, u, t0):
     w = c + uu
     mag = np.abs(w)
     s = S[:, t0:t1]
-    ok = mag > _TINY
+    ok = mag > loop.TINY_MAG
     z = np.where(ok, w * (s / np.where(ok, mag, 1.0)), s)
     uu[...] = w - z
     X[:, t0:t1] = 2 * z - w

@@ -29,7 +29,7 @@ from .pghi import DEFAULT_TOL, pghi_start
 DEFAULT_ALPHA = 0.99
 DEFAULT_BETA = 1.1
 DEFAULT_GAMMA = 1.2
-_TINY = 1e-30
+_TINY = loop.TINY
 
 
 def _update_np(c, S, X, tp, d, t0, alpha, beta, gamma):
@@ -44,7 +44,7 @@ def _update_np(c, S, X, tp, d, t0, alpha, beta, gamma):
     pp[...] = t
     mag = np.abs(cn)
     s = S[:, t0:t1]
-    ok = mag > _TINY
+    ok = mag > loop.TINY_MAG
     X[:, t0:t1] = np.where(ok, cn * (s / np.where(ok, mag, 1.0)), s)
 
 

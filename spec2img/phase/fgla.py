@@ -20,7 +20,7 @@ from . import loop
 from .start import random_phase
 
 DEFAULT_MOMENTUM = 0.99
-_TINY = 1e-30
+_TINY = loop.TINY
 
 
 def _update_np(c, prev, S, X, t0, momentum):
@@ -38,9 +38,10 @@ def _update_np(c, prev, S, X, t0, momentum):
         out[...] = c
     mag = np.abs(out)
     s = S[:, t0:t1]
-    zero = mag <= _TINY if mag.size and mag.min() <= _TINY else None
+    tiny = np.float32(loop.TINY_MAG)
+    zero = mag <= tiny if mag.size and mag.min() <= tiny else None
     if zero is not None:
-        np.maximum(mag, np.float32(_TINY), out=mag)
+        np.maximum(mag, tiny, out=mag)
     np.divide(s, mag, out=mag)
     out *= mag
     if zero is not None:  # no direction to keep: phase 0, as the compiled kernel does

@@ -30,6 +30,13 @@ PATIENCE = 2
 #: images that cannot hold more detail than a mel or 8-bit image does.
 DEFAULT_STOP_DB = 0.1
 
+#: Below this squared magnitude a bin has no direction to keep: the magnitude
+#: projection gives it phase 0.  The compiled kernels compare ``|t|^2`` with it, their
+#: NumPy versions ``|t|`` with :data:`TINY_MAG`, its root: so ``S / |t|`` stays finite
+#: (below 1e30 for the loudest magnitude an image can hold, 1e15).
+TINY = 1e-30
+TINY_MAG = 1e-15
+
 #: When a list, every measurement is appended to it as ``(iteration, sc_db)`` (for the
 #: benchmark and the tests; ``None`` in normal use).
 TRACE: list | None = None

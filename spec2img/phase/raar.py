@@ -25,13 +25,13 @@ from .pghi import DEFAULT_TOL, pghi_start
 
 #: β: 0.97 measured no better from a PGHI start; 1 is the difference map.
 DEFAULT_BETA = 0.9
-_TINY = 1e-30
+_TINY = loop.TINY
 
 
 def onto_magnitude(x: np.ndarray, S: np.ndarray) -> np.ndarray:
     """``S x / |x|`` (``S`` where ``x`` is 0): the magnitude projection, complex64."""
     mag = np.abs(x)
-    ok = mag > _TINY
+    ok = mag > loop.TINY_MAG
     return np.where(ok, x * (S / np.where(ok, mag, 1.0)), S).astype(np.complex64)
 
 
