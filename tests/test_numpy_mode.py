@@ -150,6 +150,35 @@ def test_the_numpy_projection_is_the_same_on_one_thread_or_two(monkeypatch, chan
     assert got[1][1] == 1
 
 
+def test_one_engine_projects_in_two_threads_at_once():
+    """The projection's buffers are kept per thread: two projections through one engine
+    at the same time (an editor serving two requests) do not mix.  (With one set of
+    buffers shared, this failed.)"""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = Stft(2048, 512)
+    y = np.tile(tone_chirp_bursts(), 5)
+    specs = [np.ascontiguousarray(np.swapaxes(engine.forward(x[None]), -1, -2))
+             for x in (y, y[::-1].copy())]  # fmt: skip
+    start = threading.Barrier(2)
+
+    def project(X, together=False):
+        out = np.zeros_like(X)
+        if together:
+            start.wait(10)
+        with jit.numpy_only():
+            for _ in range(10):
+                engine.project(X, lambda c, a, b: out.__setitem__(np.s_[:, a:b], c), None)
+        return out
+
+    alone = [project(X) for X in specs]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda X: project(X, True), specs))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_both_threads_share_a_pass_in_the_callers_mode(monkeypatch):
     """The pool's thread runs its pieces in the caller's context (NumPy mode), and a
     piece it takes is not done twice."""
@@ -168,6 +197,7 @@ def test_both_threads_share_a_pass_in_the_callers_mode(monkeypatch):
         else:
             other_went.set()
 
+    monkeypatch.setattr(stft, "PIECES", 4)
     with jit.numpy_only():
         stft._shared(piece, 100)
     assert sorted((a, b) for a, b, _, _ in seen) == [(0, 25), (25, 50), (50, 75), (75, 100)]

@@ -89,11 +89,11 @@ def irfft(X: np.ndarray, n: int, workers: int) -> np.ndarray:
 
 #: Threads of the NumPy-mode projection (:meth:`Stft._project_whole`).
 NUMPY_THREADS = min(2, os.cpu_count() or 1)
-#: Pieces each pass is cut into, taken in turn by whichever thread is free: when another
-#: process holds the second core, this thread does them all rather than wait for a
-#: half (measured under load: fixed halves made a projection 1.7x slower than one
-#: thread).
-PIECES = 4
+#: Pieces each pass is cut into, taken in turn by whichever thread is free, so that
+#: when the second thread does not get a core in time this one does them all.  Measured
+#: (1025 x 216 bins, ms per projection, idle machine): one thread 3.3-4.2, two pieces
+#: 2.2-2.9, four 2.7-3.3; with another process busy on one core 5.4, 5.8 and 6.2.
+PIECES = 2
 #: Below this many items a pass is not worth a second thread.
 _MIN_SPLIT = 32
 _pool = None
@@ -309,6 +309,16 @@ class Stft:
         # Frames after frame t that still overlap it.
         self._k = -(-self.n_fft // self.hop_length) - 1
         self._gain_cache: dict[tuple[int, int, float], tuple] = {}
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_local"]  # per-thread scratch buffers: neither picklable nor needed
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def block_frames(self, n_channels: int = 1) -> int:
         """Frames per streaming block for ``n_channels`` channels."""
@@ -444,8 +454,8 @@ class Stft:
         update : callable(rebuilt, t0, t1)
             Receives the consistent spectrogram of frames ``t0:t1``
             [shape=(channels, t1 - t0, bins)]; it may overwrite ``X[:, t0:t1]``, which
-            is no longer needed by the stream.  In NumPy mode it may be called from two
-            threads at once, on disjoint frames.
+            is no longer needed by the stream.  The array is valid during the call only.
+            In NumPy mode it may be called from two threads at once, on disjoint frames.
         length : int or None
             Length of the signal between the transforms, as in :meth:`inverse`.
         """
@@ -471,6 +481,20 @@ class Stft:
             and X.shape[0] * X.shape[1] * self.n_fft <= NUMPY_BLOCK_SAMPLES
         )  # fmt: skip
 
+    def _whole_buffers(self, n_ch: int, n_frames: int, n_hops: int) -> tuple:
+        """Frames, signal and spectrum buffers of :meth:`_project_whole`, kept from call
+        to call (per thread): fresh ones cost their page faults at every iteration."""
+        key = (n_ch, n_frames, n_hops)
+        held = getattr(self._local, "whole", None)
+        if held is None or held[0] != key:
+            held = key, (
+                np.empty((n_ch, n_frames, self.n_fft), np.float32),
+                np.empty((n_ch, n_hops, self.hop_length), np.float32),
+                np.empty((n_ch, n_frames, self.n_bins), np.complex64),
+            )  # fmt: skip
+            self._local.whole = held
+        return held[1]
+
     def _project_whole(self, X, update, length: int) -> None:
         """:meth:`project` of the whole signal at once, in NumPy mode, on two threads.
 
@@ -487,10 +511,8 @@ class Stft:
         n_hops = n_frames + n_chunks - 1  # hops of the padded signal
         # the forward FFT's 1/n_fft (norm="forward") is folded into the gains
         gain = _gain_slice(self._gain(n_frames, length, float(n_fft)), 0, n_hops * hop)
-        frames = np.empty((n_ch, n_frames, n_fft), np.float32)
+        frames, signal, spec = self._whole_buffers(n_ch, n_frames, n_hops)
         chunks = frames.reshape(n_ch, n_frames, n_chunks, hop)
-        signal = np.empty((n_ch, n_hops, hop), np.float32)
-        spec = np.empty(X.shape, np.complex64)
 
         def inverse(t0, t1):  # windowed frames
             np.fft.irfft(X[:, t0:t1], n=n_fft, axis=-1, out=frames[:, t0:t1])
@@ -516,7 +538,7 @@ class Stft:
             update(spec[:, t0:t1], t0, t1)
 
         _shared(inverse, n_frames)
-        _shared(overlap_add, n_hops)
+        overlap_add(0, n_hops)  # too short a pass to pay for a second thread (measured)
         _shared(forward, n_frames)
 
     def _check_bins(self, n_bins: int) -> None:
