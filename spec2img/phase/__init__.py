@@ -24,6 +24,7 @@ from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..options import DEFAULT_METHOD, DEFAULT_N_ITER
 from . import agla, fgla, gla, loop, pghi, pghi_fgla
+from .channels import channel_rng, each_channel
 from .start import random_phase, unit_phase
 
 __all__ = [
@@ -76,7 +77,8 @@ def reconstruct(
     Parameters
     ----------
     S : np.ndarray [shape=(..., n_fft // 2 + 1, t), non-negative]
-        Target magnitude; leading axes (channels) are processed as one batch.  If
+        Target magnitude; each channel (leading axes) is retrieved on its own, the
+        channels at once on as many cores as :data:`spec2img.phase.channels.THREADS`.  If
         ``S`` is the transpose of a C-contiguous float32 ``(..., t, bins)`` array
         (``np.swapaxes(M, -1, -2)``), it is used without a copy.
     engine : Stft
@@ -91,11 +93,12 @@ def reconstruct(
         means the method's own initialisation.  DC and Nyquist bins are made real
         (phase 0 or π, whichever is nearer), as they are in any real signal.
     seed : int or None
-        Seed of the random phases; the same seed gives the same output, bit for bit.
+        Seed of the random phases; the same seed gives the same output, bit for bit
+        (each channel draws its own: :func:`spec2img.phase.channels.channel_rng`).
     length : int >= 0 or None
         Samples per channel of the output; ``None`` as in :meth:`Stft.inverse`.
     progress : callable(done, total) or None
-        Called after each iteration (once for ``"pghi"``).
+        Called after each iteration (once for ``"pghi"``) of the least advanced channel.
     **options
         Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``),
         ``tol`` (float in (0, 1), the ``pghi`` methods), ``alpha``, ``beta``, ``gamma``
@@ -145,13 +148,17 @@ def reconstruct(
                 f"method {method!r} has no option {name!r} "
                 f"(its options: {', '.join(allowed) or 'none'})"
             )
-    rng = np.random.default_rng(seed)
+    length = None if length is None else int(length)
+
+    def run(c: int, report) -> np.ndarray:
+        return METHODS[method](
+            S[c : c + 1], engine, n_iter=int(n_iter), init=None if init is None else init[c : c + 1],
+            rng=channel_rng(seed, c), length=length, progress=report, **options,
+        )  # fmt: skip
+
     # short jobs run in NumPy rather than load numba (see spec2img.dsp.jit.worth_compiling)
     with deciding(float(S.size) * (int(n_iter) + 1)):
-        y = METHODS[method](
-            S, engine, n_iter=int(n_iter), init=init, rng=rng,
-            length=None if length is None else int(length), progress=progress, **options,
-        )  # fmt: skip
+        y = each_channel(run, S.shape[0], progress)
     return y.reshape(*lead, y.shape[-1])
 
 
