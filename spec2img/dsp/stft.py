@@ -20,7 +20,9 @@ no later frame can touch are normalised by the (precomputed) window sum square a
 written out.  :meth:`Stft.project` chains the inverse and the forward transform the same
 way — the projection onto consistent spectrograms that every Griffin-Lim iteration
 performs — without ever holding a whole signal or a whole frame matrix.  Windowing,
-overlap-add and normalisation run as one fused compiled kernel (see ``_jit.py``).
+overlap-add and normalisation run as one fused compiled kernel (see ``jit.py``).
+In NumPy mode a short signal is projected whole instead, in a few array operations whose
+FFTs two threads share (:meth:`Stft._project_whole`).
 
 Inside the iterative loops spectrograms use the layout ``(channels, frames, bins)``,
 contiguous along the FFT axis; the public :meth:`Stft.forward` and :meth:`Stft.inverse`
@@ -91,8 +93,8 @@ def irfft(X: np.ndarray, n: int, workers: int) -> np.ndarray:
 NUMPY_THREADS = min(2, os.cpu_count() or 1)
 #: Pieces each pass is cut into, taken in turn by whichever thread is free, so that
 #: when the second thread does not get a core in time this one does them all.  Measured
-#: (1025 x 216 bins, ms per projection, idle machine): one thread 3.3-4.2, two pieces
-#: 2.2-2.9, four 2.7-3.3; with another process busy on one core 5.4, 5.8 and 6.2.
+#: (1025 x 216 bins, ms per projection, idle machine): one thread 1.7-1.8, two pieces
+#: 1.2-1.5; four pieces were slower than two, idle and with another process busy.
 PIECES = 2
 #: Below this many items a pass is not worth a second thread.
 _MIN_SPLIT = 32
@@ -498,12 +500,12 @@ class Stft:
     def _project_whole(self, X, update, length: int) -> None:
         """:meth:`project` of the whole signal at once, in NumPy mode, on two threads.
 
-        NumPy's FFTs and array operations release the GIL, so each of the three passes
-        — inverse FFTs, overlap-add, windowing and forward FFTs — is cut into pieces that
-        two threads share (:func:`_shared`): frames for the transforms, samples for the
-        overlap-add, so that no two threads write the same element.  The result is the same, bit for
-        bit, as one thread's.  (``n_fft`` must be a multiple of ``hop_length``, so that
-        a frame is a whole number of hops.)
+        Three whole-array passes: inverse FFTs; overlap-add and normalisation; windowing,
+        forward FFTs and ``update``.  NumPy's FFTs and array operations release the GIL,
+        so the two FFT passes are cut into frame pieces that two threads share
+        (:func:`_shared`); no two threads write the same element, so the result is the
+        same, bit for bit, as one thread's.  (``n_fft`` must be a multiple of
+        ``hop_length``: a frame is then a whole number of hops.)
         """
         n_ch, n_frames, _ = X.shape
         n_fft, hop, w = self.n_fft, self.hop_length, self.window
@@ -528,8 +530,9 @@ class Stft:
             out *= gain[q0 * hop : q1 * hop].reshape(q1 - q0, hop)
 
         flat = signal.reshape(n_ch, n_hops * hop)
-        cut = np.lib.stride_tricks.as_strided(
-            flat, (n_ch, n_frames, n_fft), (flat.strides[0], hop * 4, 4), writeable=False
+        row, item = flat.strides
+        cut = np.lib.stride_tricks.as_strided(  # frame t: samples t*hop onward
+            flat, (n_ch, n_frames, n_fft), (row, hop * item, item), writeable=False
         )
 
         def forward(t0, t1):  # windowed frames of the consistent signal, then update
