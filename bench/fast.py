@@ -41,8 +41,8 @@ import material  # noqa: E402
 
 import spec2img  # noqa: E402
 from spec2img import phase  # noqa: E402
-from spec2img.phase import coarse  # noqa: E402
 from spec2img.dsp.stft import Stft  # noqa: E402
+from spec2img.phase import coarse  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 MUSIC = "Kevin_MacLeod_-_Vibe_Ace.ogg"
@@ -352,9 +352,7 @@ def bench_methods(runs: int, seconds: float = 15.0) -> list[str]:
     methods = {
         "pghi+fgla": phase.METHODS.get("pghi+fgla"),
         "pghi+agla": phase.METHODS.get("pghi+agla"),
-        "pghi+raar": phase.raar.pghi_raar,
-        "pghi+dm": phase.dm.pghi_dm,
-        "pghi+admm": phase.admm.pghi_admm,
+        **phase.REFERENCE,  # pghi+raar, pghi+dm, pghi+admm
         "fgla (random start)": phase.METHODS.get("fgla"),
     }
     iters = (32, 100, 200)
@@ -417,9 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the method table")
     ap.add_argument(
         "--only",
-        choices=["all", "riffusion"],
+        choices=["all", "riffusion", "methods"],
         default="all",
-        help="riffusion: only the Riffusion lines (with --quick)",
+        help="riffusion: only the Riffusion lines (with --quick); methods: only the method "
+        "table",
     )
     args = ap.parse_args(argv)
     if not CORPUS.is_dir():
@@ -437,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         "whole-process runs.",
         "",
     ]
+    if args.only == "methods":
+        report += ["## Phase retrieval methods from a PGHI start", ""] + bench_methods(args.runs)
+        return finish(report)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         data = prepare(tmp)
@@ -457,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         report += ["", "## Phase retrieval methods from a PGHI start", ""]
         report += bench_methods(args.runs)
+    return finish(report)
+
+
+def finish(report: list[str]) -> int:
+    """Print the report and write it to ``bench/results/fast.md``."""
     report += ["", f"Load average at the end: {load_avg()}."]
     text = "\n".join(report) + "\n"
     print(text)
