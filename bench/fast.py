@@ -417,8 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         choices=["all", "riffusion", "methods"],
         default="all",
-        help="riffusion: only the Riffusion lines (with --quick); methods: only the method "
-        "table",
+        help="riffusion: only the Riffusion lines (with --quick); methods: only the method table",
     )
     args = ap.parse_args(argv)
     if not CORPUS.is_dir():
