@@ -311,16 +311,18 @@ class Stft:
         # Frames after frame t that still overlap it.
         self._k = -(-self.n_fft // self.hop_length) - 1
         self._gain_cache: dict[tuple[int, int, float], tuple] = {}
-        self._local = threading.local()
+        self._held: tuple | None = None  # (key, buffers) of _project_whole
+        self._held_lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state["_local"]  # per-thread scratch buffers: neither picklable nor needed
+        # scratch buffers and their lock: neither picklable nor worth sending
+        state["_held"], state["_held_lock"] = None, None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._local = threading.local()
+        self._held_lock = threading.Lock()
 
     def block_frames(self, n_channels: int = 1) -> int:
         """Frames per streaming block for ``n_channels`` channels."""
@@ -484,18 +486,12 @@ class Stft:
         )  # fmt: skip
 
     def _whole_buffers(self, n_ch: int, n_frames: int, n_hops: int) -> tuple:
-        """Frames, signal and spectrum buffers of :meth:`_project_whole`, kept from call
-        to call (per thread): fresh ones cost their page faults at every iteration."""
-        key = (n_ch, n_frames, n_hops)
-        held = getattr(self._local, "whole", None)
-        if held is None or held[0] != key:
-            held = key, (
-                np.empty((n_ch, n_frames, self.n_fft), np.float32),
-                np.empty((n_ch, n_hops, self.hop_length), np.float32),
-                np.empty((n_ch, n_frames, self.n_bins), np.complex64),
-            )  # fmt: skip
-            self._local.whole = held
-        return held[1]
+        """Frames, signal and spectrum buffers of :meth:`_project_whole`."""
+        return (
+            np.empty((n_ch, n_frames, self.n_fft), np.float32),
+            np.empty((n_ch, n_hops, self.hop_length), np.float32),
+            np.empty((n_ch, n_frames, self.n_bins), np.complex64),
+        )  # fmt: skip
 
     def _project_whole(self, X, update, length: int) -> None:
         """:meth:`project` of the whole signal at once, in NumPy mode, on two threads.
@@ -508,12 +504,34 @@ class Stft:
         ``hop_length``: a frame is then a whole number of hops.)
         """
         n_ch, n_frames, _ = X.shape
-        n_fft, hop, w = self.n_fft, self.hop_length, self.window
-        n_chunks = n_fft // hop
-        n_hops = n_frames + n_chunks - 1  # hops of the padded signal
+        n_fft, hop = self.n_fft, self.hop_length
+        n_hops = n_frames + n_fft // hop - 1  # hops of the padded signal
         # the forward FFT's 1/n_fft (norm="forward") is folded into the gains
         gain = _gain_slice(self._gain(n_frames, length, float(n_fft)), 0, n_hops * hop)
-        frames, signal, spec = self._whole_buffers(n_ch, n_frames, n_hops)
+        # The buffers are kept from call to call (fresh 1.8-MB arrays cost their page
+        # faults at every iteration); a call that finds them in use by another thread
+        # takes fresh ones, so one engine may project in several threads at once.
+        mine = self._held_lock.acquire(blocking=False)
+        try:
+            key = (n_ch, n_frames, n_hops)
+            if not mine:
+                buffers = self._whole_buffers(*key)
+            else:
+                if self._held is None or self._held[0] != key:
+                    self._held = key, self._whole_buffers(*key)
+                buffers = self._held[1]
+            self._project_with(X, update, length, gain, buffers)
+        finally:
+            if mine:
+                self._held_lock.release()
+
+    def _project_with(self, X, update, length: int, gain, buffers) -> None:
+        """The passes of :meth:`_project_whole` on the given buffers."""
+        n_ch, n_frames, _ = X.shape
+        n_fft, hop, w = self.n_fft, self.hop_length, self.window
+        n_chunks = n_fft // hop
+        n_hops = n_frames + n_chunks - 1
+        frames, signal, spec = buffers
         chunks = frames.reshape(n_ch, n_frames, n_chunks, hop)
 
         def inverse(t0, t1):  # windowed frames
