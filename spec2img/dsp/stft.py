@@ -485,8 +485,9 @@ class Stft:
             and X.shape[0] * X.shape[1] * self.n_fft <= NUMPY_BLOCK_SAMPLES
         )  # fmt: skip
 
-    def _whole_buffers(self, n_ch: int, n_frames: int, n_hops: int) -> tuple:
-        """Frames, signal and spectrum buffers of :meth:`_project_whole`."""
+    def _whole_buffers(self, n_ch: int, n_frames: int) -> tuple:
+        """Frames, signal (as hops) and spectrum buffers of :meth:`_project_whole`."""
+        n_hops = n_frames + self.n_fft // self.hop_length - 1  # hops of the padded signal
         return (
             np.empty((n_ch, n_frames, self.n_fft), np.float32),
             np.empty((n_ch, n_hops, self.hop_length), np.float32),
@@ -502,36 +503,31 @@ class Stft:
         (:func:`_shared`); no two threads write the same element, so the result is the
         same, bit for bit, as one thread's.  (``n_fft`` must be a multiple of
         ``hop_length``: a frame is then a whole number of hops.)
-        """
-        n_ch, n_frames, _ = X.shape
-        n_fft, hop = self.n_fft, self.hop_length
-        n_hops = n_frames + n_fft // hop - 1  # hops of the padded signal
-        # the forward FFT's 1/n_fft (norm="forward") is folded into the gains
-        gain = _gain_slice(self._gain(n_frames, length, float(n_fft)), 0, n_hops * hop)
-        # The buffers are kept from call to call (fresh 1.8-MB arrays cost their page
-        # faults at every iteration); a call that finds them in use by another thread
-        # takes fresh ones, so one engine may project in several threads at once.
-        mine = self._held_lock.acquire(blocking=False)
-        try:
-            key = (n_ch, n_frames, n_hops)
-            if not mine:
-                buffers = self._whole_buffers(*key)
-            else:
-                if self._held is None or self._held[0] != key:
-                    self._held = key, self._whole_buffers(*key)
-                buffers = self._held[1]
-            self._project_with(X, update, length, gain, buffers)
-        finally:
-            if mine:
-                self._held_lock.release()
 
-    def _project_with(self, X, update, length: int, gain, buffers) -> None:
+        The buffers are kept from call to call (fresh 1.8-MB arrays cost their page
+        faults at every iteration); a call that finds them in use by another thread
+        takes fresh ones, so one engine may project in several threads at once.
+        """
+        key = X.shape[:2]
+        if not self._held_lock.acquire(blocking=False):
+            self._project_with(X, update, length, self._whole_buffers(*key))
+            return
+        try:
+            if self._held is None or self._held[0] != key:
+                self._held = key, self._whole_buffers(*key)
+            self._project_with(X, update, length, self._held[1])
+        finally:
+            self._held_lock.release()
+
+    def _project_with(self, X, update, length: int, buffers) -> None:
         """The passes of :meth:`_project_whole` on the given buffers."""
         n_ch, n_frames, _ = X.shape
         n_fft, hop, w = self.n_fft, self.hop_length, self.window
         n_chunks = n_fft // hop
-        n_hops = n_frames + n_chunks - 1
         frames, signal, spec = buffers
+        n_hops = signal.shape[1]
+        # the forward FFT's 1/n_fft (norm="forward") is folded into the gains
+        gain = _gain_slice(self._gain(n_frames, length, float(n_fft)), 0, n_hops * hop)
         chunks = frames.reshape(n_ch, n_frames, n_chunks, hop)
 
         def inverse(t0, t1):  # windowed frames
