@@ -535,6 +535,8 @@ def _info_plain(args, plain: PlainOptions, path) -> int:
         print(f"{k:<{width}}  {printable(v):<{vwidth}}  ({src})")
     for note in res.notes:
         print(f"{'':<{width}}  {printable(note)}")
+    if res.sources and any(s not in ("option", "default") for s in res.sources.values()):
+        print(f"{'override':<{width}}  {printable(presets.override_line(args.image, res, spec))}")
     return 0
 
 

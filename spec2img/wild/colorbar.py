@@ -177,7 +177,7 @@ def tick_rows(rgba: np.ndarray, right: int, r0: int, r1: int) -> list[float]:
 def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float | None]:
     """The number beside each tick mark (``None`` where none can be read)."""
     h, w = rgba.shape[:2]
-    luma = luma(rgba[..., :3])
+    lum = luma(rgba[..., :3])
     spacing = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 20.0
     half = max(4, int(spacing / 2) - 1)
     x0 = right + 2
@@ -185,7 +185,7 @@ def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float 
     out = []
     for ty in ticks:
         a, b = max(0, int(ty) - half), min(h, int(ty) + half + 1)
-        strip = luma[a:b, x0:] < _INK
+        strip = lum[a:b, x0:] < _INK
         cols = strip.any(axis=0)
         c = 0
         while c < len(cols) and cols[c]:  # the tick itself
@@ -209,7 +209,7 @@ def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float 
                 break
             kept.append((s, e))
         del ends
-        glyphs = [luma[a:b, x0 + c + s : x0 + c + e] for s, e in kept]
+        glyphs = [lum[a:b, x0 + c + s : x0 + c + e] for s, e in kept]
         out.append(_parse(classify(glyphs, height)))
     return out
 

@@ -1,0 +1,366 @@
+"""A spectrogram figure read the way a person reads it: axes, colours, colour bar.
+
+:func:`read_figure` finds the axes frame, reads both axes' tick labels
+(:mod:`spec2img.wild.axes`), names the colormap from the plot's own pixels
+(:func:`spec2img.wild.colormap.identify_colormap`), reads a colour bar if there is
+one (:mod:`spec2img.wild.colorbar`) and turns what it read into decoding settings,
+each with where it came from:
+
+- **time axis** (linear, else refused): its values at the frame's left and right
+  edges give the duration, by the drawing tool's framing (specshow's cells are
+  centred on frame times; ``plt.specgram``'s first column is centred at
+  ``NFFT / 2``; scipy's ``pcolormesh(..., shading='gouraud')`` spans the segment
+  centres);
+- **frequency axis**: linear, librosa's ``log`` (symlog base 2, linear below C2),
+  ``mel`` (symlog base 2, linear below 1 kHz) or a plain log axis, whichever puts the
+  labels on a straight line; the top of a linear or log Hz axis is the Nyquist
+  frequency, so the sample rate follows (snapped to the usual rates within a bin);
+  a mel axis gives ``fmax`` and leaves the rate to librosa's default;
+- **the tool** from what the figure shows: a log or mel axis, magma or coolwarm means
+  ``librosa.display.specshow`` (n_fft 2048, hop 512); viridis with a time axis
+  starting after 0 means ``plt.specgram`` (NFFT 256, noverlap 128); colours bunched
+  at the bottom of the colormap mean linear power, as the scipy documentation
+  plots ``scipy.signal.spectrogram``;
+- **dB**: a colour bar's labels; else the tool's convention (specshow of
+  ``amplitude_to_db(ref=np.max)``: 80 dB) or an estimate from the picture.
+
+Reading is bounded: images above :data:`AXES_PIXELS` are not searched for axes, and
+every loop runs over at most a few dozen ticks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..errors import Spec2ImgError
+
+#: Figures with more pixels than this are not read for axes (decoding still works).
+AXES_PIXELS = 16_000_000
+#: Sample rates a Nyquist frequency read from an axis snaps to.
+USUAL_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+#: librosa's defaults (``librosa.display.specshow``, ``librosa.stft``).
+LIBROSA = {"sr": 22050, "n_fft": 2048, "hop_length": 512, "n_mels": 128}
+#: Round frequencies an fmax given to a mel spectrogram snaps to.
+ROUND_FMAX = (4000, 5000, 6000, 7000, 7600, 8000, 10000, 11025, 12000, 16000, 20000, 22050, 24000)
+
+
+@dataclass
+class FigureReading:
+    """What a figure says.
+
+    Attributes
+    ----------
+    settings : dict
+        plain_spec() keyword arguments read or implied.
+    sources : dict
+        Where each setting came from ("time axis", "colour bar", "librosa default", ...).
+    tool : str or None
+        ``"specshow"``, ``"specgram"``, ``"scipy"`` or ``"scipy-power"``.
+    extra : dict
+        PlainSpec fields (``lut`` of a colour bar, ``estimate_range``).
+    notes : list of str
+        What was read, for ``info``.
+    problem : str or None
+        Why the axes could not be read (``None``: they were).
+    """
+
+    settings: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    tool: str | None = None
+    extra: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    problem: str | None = None
+    bottom_fraction: float = 0.0
+
+    def set(self, key, value, source) -> None:
+        self.settings[key] = value
+        self.sources[key] = source
+
+
+# -- fitting ticks ---------------------------------------------------------------------
+def _symlog(v, axis):
+    from .geometry import SYMLOG, _symlog
+
+    return _symlog(np.asarray(v, np.float64), axis) if axis in SYMLOG else None
+
+
+def _forward(kind: str, v: np.ndarray) -> np.ndarray | None:
+    v = np.asarray(v, np.float64)
+    if kind == "linear":
+        return v
+    if kind in ("log", "mel"):
+        return _symlog(v, kind)
+    if kind == "plainlog":
+        return np.log10(v) if np.all(v > 0) else None
+    raise ValueError(kind)
+
+
+def _inverse(kind: str, u: float) -> float:
+    if kind == "linear":
+        return float(u)
+    if kind == "plainlog":
+        return float(10.0**u)
+    from matplotlib.scale import SymmetricalLogTransform
+
+    from .geometry import SYMLOG
+
+    base, linthresh, linscale = SYMLOG[kind]
+    tr = SymmetricalLogTransform(base, linthresh, linscale).inverted()
+    return float(tr.transform_non_affine(np.array([u]))[0])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A robust line through (pixel, transformed value) pairs."""
+
+    kind: str
+    slope: float  # transformed value per pixel
+    intercept: float
+    inliers: int
+    total: int
+    residual: float  # RMS, pixels
+
+    def value_at(self, px: float) -> float:
+        return _inverse(self.kind, self.intercept + self.slope * px)
+
+
+def fit_axis(pairs, kinds, *, tol: float = 1.0) -> Fit | None:
+    """The kind of axis (of ``kinds``) on which most labels lie on one line.
+
+    ``pairs`` are ``(pixel, value)``; a line is believed if at least three labels
+    (two when only two ticks were read) and 60 % of those read lie within ``tol``
+    pixels of it.
+    """
+    if len(pairs) < 2:
+        return None
+    px = np.array([p for p, _ in pairs], np.float64)
+    vals = np.array([v for _, v in pairs], np.float64)
+    need = max(2 if len(pairs) <= 3 else 3, int(math.ceil(0.6 * len(pairs))))
+    best = None
+    for kind in kinds:
+        u = _forward(kind, vals)
+        if u is None or not np.all(np.isfinite(u)):
+            continue
+        for i in range(len(px)):
+            for j in range(i + 1, len(px)):
+                if u[j] == u[i] or px[j] == px[i]:
+                    continue
+                slope = (px[j] - px[i]) / (u[j] - u[i])  # pixels per unit
+                resid = np.abs(px[i] + slope * (u - u[i]) - px)
+                ok = resid <= tol
+                if ok.sum() < need:
+                    continue
+                a, b = np.polyfit(u[ok], px[ok], 1)
+                r = float(np.sqrt(np.mean((a * u[ok] + b - px[ok]) ** 2)))
+                key = (int(ok.sum()), -r)
+                if best is None or key > best[0]:
+                    best = (key, Fit(kind, 1.0 / a, -b / a, int(ok.sum()), len(px), r))
+    return None if best is None else best[1]
+
+
+# -- reading ---------------------------------------------------------------------------
+def read_figure(path, *, crop=None) -> FigureReading:
+    """Read a figure's axes, colours and colour bar (see the module's docstring).
+
+    Never raises for what the picture does not show: ``problem`` says what could not
+    be read, and the settings hold what could.
+    """
+    from .axes import read_axes
+    from .colorbar import find_bar
+    from .colormap import identify_colormap
+    from .raster import Raster, find_plot_area
+
+    out = FigureReading()
+    with Raster(path) as raster:
+        w, h = raster.size
+        if w * h > AXES_PIXELS:
+            out.problem = f"too large ({w}x{h}) to search for axes"
+            return out
+        try:
+            area = find_plot_area(raster, crop=crop)
+        except Spec2ImgError:
+            out.problem = "no plot area found"
+            return out
+        rgba = raster.rgba((0, 0, w, h))
+    if area.how not in ("axes frame", "--crop"):
+        out.problem = "the figure has no axes to read them from"
+    l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
+    r0, b0 = int(area.right) - 3, int(area.bottom) - 3
+    inner = rgba[t0:b0, l0:r0]
+    if inner.size:
+        step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / 40000)))
+        sample = inner[::step, ::step]
+        sample = sample[sample[..., 3] >= 128][:, :3]
+        found = identify_colormap(sample) if len(sample) else None
+    else:
+        found, sample = None, np.zeros((0, 3), np.uint8)
+    bar = None
+    if area.how == "axes frame":
+        x0 = max(0, min(w - 1, int(area.right) - 2))
+        bar = find_bar(rgba[:, x0:], replace(area, left=area.left - x0, right=area.right - x0))
+    _colours(out, found, bar, sample)
+    if found is not None and "lut" not in out.extra and len(sample):
+        from .colormap import ColormapInverse
+
+        level, valid = ColormapInverse(out.settings["cmap"]).rgb_levels(sample)
+        if valid.any():
+            out.bottom_fraction = float(np.mean(level[valid] < 0.1))
+    if out.problem is not None:
+        return out
+    x_axis, y_axis = read_axes(rgba, area)
+    _interpret(out, area, x_axis, y_axis, bar)
+    return out
+
+
+def _colours(out: FigureReading, found, bar, sample) -> None:
+    from .colormap import identify_colormap, is_reversed
+
+    if bar is not None and len(bar.lut) >= 16:
+        named = identify_colormap(np.clip(np.rint(bar.lut), 0, 255).astype(np.uint8))
+        if named is not None:
+            name = named[0] + ("_r" if is_reversed(named[0], bar.lut) else "")
+            out.set("cmap", name, "colour bar (a matplotlib colormap)")
+        else:
+            out.set("cmap", "colour bar", "colour bar (its colours)")
+            out.extra["lut"] = bar.lut
+        out.notes.append(f"colour bar at {bar.box} ({len(bar.lut)} colours)")
+    elif found is not None:
+        out.set("cmap", found[0], f"pixels (on {found[0]}'s curve, {found[1]:.1f} off)")
+
+
+def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
+    problems = []
+    if x_axis is None or y_axis is None:
+        out.problem = "no tick marks on " + (
+            "either axis" if x_axis is None and y_axis is None
+            else ("the time axis" if x_axis is None else "the frequency axis")
+        )  # fmt: skip
+        return
+    tx = max(1.0, 0.12 * x_axis.digit_height)
+    ty = max(1.0, 0.12 * y_axis.digit_height)
+    xfit = fit_axis(x_axis.readable, ("linear",), tol=tx)
+    yfit = fit_axis(y_axis.readable, ("linear", "log", "mel", "plainlog"), tol=ty)
+    if xfit is None:
+        problems.append(_why(x_axis, "time"))
+    if yfit is None:
+        problems.append(_why(y_axis, "frequency"))
+    if problems:
+        out.problem = "; ".join(problems)
+        return
+    t_left, t_right = xfit.value_at(area.left), xfit.value_at(area.right)
+    f_top, f_bottom = yfit.value_at(area.top), yfit.value_at(area.bottom)
+    if not (t_right > t_left and f_top > f_bottom and t_right > 0 and f_top > 0):
+        out.problem = "the axes run backwards"
+        return
+    out.notes.append(
+        f"time axis: {t_left:.3f} .. {t_right:.3f} s "
+        f"(labels {', '.join(_short(v) for v in x_axis.values)})"
+    )
+    kind_name = {"plainlog": "log (base 10)"}.get(yfit.kind, yfit.kind)
+    out.notes.append(
+        f"frequency axis: {kind_name}, {f_bottom:.0f} .. {f_top:.0f} Hz "
+        f"(labels {', '.join(_short(v) for v in y_axis.values)})"
+    )
+    cmap = out.settings.get("cmap")
+    sec_per_px = (t_right - t_left) / max(1.0, area.right - area.left)
+    if yfit.kind in ("log", "mel") or cmap in ("magma", "coolwarm") or t_left < -sec_per_px:
+        tool = "specshow"
+    elif _linear_power(out):
+        tool = "scipy-power"
+    else:
+        tool = "specgram"
+    out.tool = tool
+    y_kind = "log" if yfit.kind == "plainlog" else yfit.kind
+    if yfit.kind == "plainlog":
+        out.notes.append("a base-10 log axis is read as librosa's log axis")
+    # the resolution of the axis at its top, where the rate is read
+    hz_per_px = abs(f_top - yfit.value_at(area.top + 1.0))
+    if tool == "specshow":
+        out.set("y_axis", y_kind, "frequency axis")
+        for k in ("n_fft", "hop_length"):
+            out.set(k, LIBROSA[k], "librosa default")
+        if y_kind == "mel":
+            fmax = _snap(f_top, ROUND_FMAX, 2 * hz_per_px + 0.01 * f_top)
+            sr = LIBROSA["sr"] if fmax <= LIBROSA["sr"] / 2 + 1 else 2 * fmax
+            out.set("sr", sr, "librosa default" if sr == LIBROSA["sr"] else "mel axis (fmax)")
+            out.set("n_mels", LIBROSA["n_mels"], "librosa default")
+            if abs(fmax - sr / 2) > 1:
+                out.set("fmax", float(fmax), "mel axis")
+        else:
+            # specshow's top row is centred on Nyquist: the axis ends half a bin above
+            nyq = f_top / (1 + 1 / LIBROSA["n_fft"])
+            _rate(out, nyq, hz_per_px)
+        sr = out.settings["sr"]
+        # the last frame's cell ends half a hop after its centre (T - 1/2) hop / sr
+        out.set("duration", round(t_right, 4), "time axis")
+        if "cmap" not in out.settings:
+            out.set("cmap", "magma", "librosa default")
+        if bar is None or bar.db_range is None:
+            if out.settings["cmap"].startswith("coolwarm"):
+                out.extra["estimate_range"] = True
+                out.sources["top_db"] = "estimated from the picture"
+            else:
+                out.set("top_db", 80.0, "librosa default (amplitude_to_db top_db=80)")
+    else:
+        if y_kind != "linear":
+            out.problem = f"a {kind_name} frequency axis is not what {tool} draws"
+            return
+        _rate(out, f_top, hz_per_px)
+        sr = out.settings["sr"]
+        if tool == "specgram":
+            out.set("duration", round(t_right + 128 / sr, 4), "time axis")  # NFFT / 2
+        else:
+            out.set("duration", round(t_right + 240 / sr, 4), "time axis")  # see scipy
+        if "cmap" not in out.settings:
+            out.set("cmap", "viridis", "matplotlib default")
+    sr = out.settings["sr"]
+    dur = out.settings["duration"]
+    if not (0 < dur < 86400) or not 1000 <= sr <= 768000:
+        out.problem = f"implausible axes ({dur:g} s at {sr} Hz)"
+        return
+    if bar is not None and bar.db_range is not None and tool != "scipy-power":
+        lo, hi = bar.lut_range if "lut" in out.extra else bar.db_range
+        if abs(hi) < 1.0 and tool == "specshow":
+            out.set("top_db", round(hi - lo, 2), "colour bar (ends at 0 dB: level unknown)")
+        else:
+            out.set("db_range", (round(lo, 2), round(hi, 2)), "colour bar")
+            out.settings.pop("top_db", None)
+        out.notes.append(
+            f"colour bar labels {', '.join(f'{v:g}' for v in bar.labels)}: "
+            f"{lo:.1f} .. {hi:.1f} dB"
+        )
+
+
+def _rate(out: FigureReading, nyquist: float, hz_per_px: float) -> None:
+    """The sample rate from the Nyquist frequency read off the axis."""
+    est = 2 * nyquist
+    tol = max(4 * hz_per_px, 0.004 * est)
+    snapped = _snap(est, USUAL_RATES, tol)
+    if snapped == est:
+        out.set("sr", int(round(est)), "frequency axis (not a usual rate: check it)")
+    else:
+        out.set("sr", int(snapped), "frequency axis (top = Nyquist)")
+
+
+def _snap(v: float, choices, tol: float) -> float:
+    near = min(choices, key=lambda c: abs(c - v))
+    return float(near) if abs(near - v) <= tol else v
+
+
+def _linear_power(out: FigureReading) -> bool:
+    """Colours bunched at the colormap's bottom: linear power (scipy's docs), not dB."""
+    return out.bottom_fraction > 0.9
+
+
+def _why(axis, name: str) -> str:
+    read = [v for v in axis.values if v is not None]
+    if len(read) < 2:
+        return f"the {name} axis labels cannot be read"
+    return f"the {name} axis labels ({', '.join(_short(v) for v in axis.values)}) do not lie on a {'straight line' if name == 'time' else 'linear, log or mel scale'}"
+
+
+def _short(v) -> str:
+    return "?" if v is None else f"{v:g}"
