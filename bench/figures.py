@@ -2,7 +2,7 @@
 
 ``python bench/figures.py [--set tune|judge|synthetic|all] [--seconds S]`` draws every
 kind of figure of ``fixtures/make_figures.py`` from clips of the corpus
-(``../shared/corpus``; the first ``S`` seconds, 10 by default) and from our own
+(``../shared/corpus``, or ``$SPEC2IMG_CORPUS``; the first ``S`` seconds, 10 by default) and from our own
 synthetic sounds (noise, clicks, piano-like tones), decodes each twice — with no
 option at all, and given every parameter it was drawn with — and prints per kind:
 whether the sample rate was read right, the duration error, and the mel
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import tempfile
 import time
@@ -25,7 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SPEC2IMG_CORPUS", ROOT.parent / "shared" / "corpus"))
 TUNE = ("Kevin_MacLeod_-_Vibe_Ace", "sorohanro_-_solo-trumpet-06", "198-209-0000",
         "456440__inspectorj__bird-whistling-robin-single-13")  # fmt: skip
 JUDGE = ("Kevin_MacLeod_-_P_I_Tchaikovsky_Dance_of_the_Sugar_Plum_Fairy",

@@ -73,7 +73,7 @@ class FigureReading:
     extra: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     problem: str | None = None
-    bottom_fraction: float = 0.0
+    bottom_fraction: float = 0.5  # median colormap value of the plot's pixels
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -207,7 +207,7 @@ def read_figure(path, *, crop=None) -> FigureReading:
 
         level, valid = ColormapInverse(out.settings["cmap"]).rgb_levels(sample)
         if valid.any():
-            out.bottom_fraction = float(np.mean(level[valid] < 0.1))
+            out.bottom_fraction = float(np.median(level[valid]))
     if out.problem is not None:
         return out
     x_axis, y_axis = read_axes(rgba, area)
@@ -352,7 +352,9 @@ def _snap(v: float, choices, tol: float) -> float:
 
 def _linear_power(out: FigureReading) -> bool:
     """Colours bunched at the colormap's bottom: linear power (scipy's docs), not dB."""
-    return out.bottom_fraction > 0.9
+    # dB spreads a spectrogram over the colormap; linear power leaves all but the
+    # loudest cells near the bottom (noise: median ~ peak / (2 ln cells))
+    return out.bottom_fraction < 0.08
 
 
 def _why(axis, name: str) -> str:
