@@ -54,7 +54,9 @@ def test_fixture_figures_read_without_options(name):
     assert spec.y_axis == kind.y_axis
     assert res.sources["sr"] != "option"
     if kind.tool == "specshow":
-        assert res.preset is None and spec.params.n_fft == 2048
+        assert res.preset is None
+        assert spec.params.n_fft == kind.extra.get("n_fft", 2048)
+        assert spec.params.hop_length == kind.extra.get("hop_length", 512)
     else:
         # a scipy figure in dB is read as plt.specgram (the same PSD of 256-point
         # windows; their framings cannot be told apart in a gouraud-shaded picture)
@@ -66,9 +68,11 @@ def test_fixture_figures_read_without_options(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["specshow_log_bar", "specshow_mel_bar", "specgram_bar", "scipy_linear"]
-)
-def test_no_options_decode_as_well_as_all_options(name):
+    "name,ceiling",
+    [("specshow_log_bar", 8.0), ("specshow_grid", 8.0), ("specshow_mel_bar", 12.0),
+     ("specgram_bar", 12.0), ("scipy_linear", 30.0)],
+)  # fmt: skip
+def test_no_options_decode_as_well_as_all_options(name, ceiling):
     """The judged criterion on our own fixtures: within 0.5 dB mel-LSD of the decode
     told every parameter (clim from the same drawing)."""
     import spec2img
@@ -88,7 +92,8 @@ def test_no_options_decode_as_well_as_all_options(name):
     a = mel_lsd(ref, _matched(z0, ref), kind.sr)
     b = mel_lsd(ref, _matched(z1, ref), kind.sr)
     assert a <= b + 0.5, (a, b)
-    assert a < 15.0  # and the decode resembles the sound
+    # and resembles the sound (linear power keeps only the loudest ~25 dB)
+    assert a < ceiling, a
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,12 @@ def identify_colormap(rgb: np.ndarray) -> tuple[str, float] | None:
     import matplotlib
     from scipy.spatial import cKDTree
 
-    colours = np.unique(np.asarray(rgb, np.uint8).reshape(-1, 3), axis=0).astype(np.float64)
+    rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
+    packed = np.unique(
+        (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
+    )
+    colours = np.stack([(packed >> 16) & 255, (packed >> 8) & 255, packed & 255], axis=1)
+    colours = colours.astype(np.float64)
     if len(colours) > 4096:  # a spread of distinct colours is as telling as all of them
         idx = np.random.default_rng(0).choice(len(colours), 4096, replace=False)
         colours = colours[idx]
@@ -222,7 +227,8 @@ def identify_colormap(rgb: np.ndarray) -> tuple[str, float] | None:
             continue
         lut = np.asarray(cmap(np.linspace(0, 1, 1024)), np.float64)[:, :3] * 255.0
         d, _ = cKDTree(lut).query(colours)
-        scores.append((float(np.mean(np.sort(d)[: max(1, int(0.9 * len(d)))])), name))
+        k = max(1, int(0.9 * len(d)))
+        scores.append((float(np.mean(np.partition(d, k - 1)[:k])), name))
     if not scores:
         return None
     scores.sort()

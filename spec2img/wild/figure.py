@@ -31,6 +31,7 @@ every loop runs over at most a few dozen ticks.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -74,6 +75,8 @@ class FigureReading:
     notes: list = field(default_factory=list)
     problem: str | None = None
     bottom_fraction: float = 0.5  # median colormap value of the plot's pixels
+    t_span: float = 0.0  # seconds across the plot
+    t_right: float | None = None  # the time axis's end, when the rate is not known
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -190,28 +193,34 @@ def read_figure(path, *, crop=None) -> FigureReading:
     l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
     r0, b0 = int(area.right) - 3, int(area.bottom) - 3
     inner = rgba[t0:b0, l0:r0]
-    if inner.size:
-        step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / 40000)))
-        sample = inner[::step, ::step]
-        sample = sample[sample[..., 3] >= 128][:, :3]
-        found = identify_colormap(sample) if len(sample) else None
-    else:
-        found, sample = None, np.zeros((0, 3), np.uint8)
     bar = None
     if area.how == "axes frame":
         x0 = max(0, min(w - 1, int(area.right) - 2))
         bar = find_bar(rgba[:, x0:], replace(area, left=area.left - x0, right=area.right - x0))
+    found, sample = None, np.zeros((0, 3), np.uint8)
+    if inner.size:
+        step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / 40000)))
+        sample = inner[::step, ::step]
+        sample = sample[sample[..., 3] >= 128][:, :3]
+        if bar is None and len(sample):  # a colour bar names the map better
+            found = identify_colormap(sample)
     _colours(out, found, bar, sample)
-    if found is not None and "lut" not in out.extra and len(sample):
+    changes = None
+    if "cmap" in out.settings and inner.size:
         from .colormap import ColormapInverse
 
-        level, valid = ColormapInverse(out.settings["cmap"]).rgb_levels(sample)
+        cm = ColormapInverse(out.settings["cmap"], lut=out.extra.get("lut"))
+        level, valid = cm.rgb_levels(inner[..., :3])
+        valid &= inner[..., 3] >= 128
         if valid.any():
             out.bottom_fraction = float(np.median(level[valid]))
+        changes = _changes(level, valid)
     if out.problem is not None:
         return out
     x_axis, y_axis = read_axes(rgba, area)
     _interpret(out, area, x_axis, y_axis, bar)
+    if "sr" in out.settings and out.tool == "specshow" and changes is not None:
+        _frame_grid(out, area, changes, (l0, t0))
     return out
 
 
@@ -232,95 +241,111 @@ def _colours(out: FigureReading, found, bar, sample) -> None:
 
 
 def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
+    """Settings from the fitted axes; each axis gives what it can, and ``problem``
+    names the axis that could not be read."""
     problems = []
-    if x_axis is None or y_axis is None:
-        out.problem = "no tick marks on " + (
-            "either axis" if x_axis is None and y_axis is None
-            else ("the time axis" if x_axis is None else "the frequency axis")
-        )  # fmt: skip
+    xfit = yfit = None
+    if x_axis is None:
+        problems.append("no tick marks on the time axis")
+    else:
+        xfit = fit_axis(x_axis.readable, ("linear",), tol=max(1.0, 0.12 * x_axis.digit_height))
+        if xfit is None:
+            problems.append(_why(x_axis, "time"))
+    if y_axis is None:
+        problems.append("no tick marks on the frequency axis")
+    else:
+        yfit = fit_axis(y_axis.readable, ("linear", "log", "mel", "plainlog"),
+                        tol=max(1.0, 0.12 * y_axis.digit_height))  # fmt: skip
+        if yfit is None:
+            problems.append(_why(y_axis, "frequency"))
+    t_left = t_right = f_top = f_bottom = None
+    if xfit is not None:
+        t_left, t_right = xfit.value_at(area.left), xfit.value_at(area.right)
+        if not (t_right > t_left and t_right > 0):
+            problems.append("the time axis runs backwards")
+            xfit = None
+        else:
+            out.t_span = t_right - t_left
+            out.notes.append(
+                f"time axis: {t_left:.3f} .. {t_right:.3f} s "
+                f"(labels {', '.join(_short(v) for v in x_axis.values)})"
+            )
+    if yfit is not None:
+        f_top, f_bottom = yfit.value_at(area.top), yfit.value_at(area.bottom)
+        if not (f_top > f_bottom and f_top > 0):
+            problems.append("the frequency axis runs backwards")
+            yfit = None
+    out.problem = "; ".join(problems) or None
+    if xfit is None and yfit is None:
         return
-    tx = max(1.0, 0.12 * x_axis.digit_height)
-    ty = max(1.0, 0.12 * y_axis.digit_height)
-    xfit = fit_axis(x_axis.readable, ("linear",), tol=tx)
-    yfit = fit_axis(y_axis.readable, ("linear", "log", "mel", "plainlog"), tol=ty)
-    if xfit is None:
-        problems.append(_why(x_axis, "time"))
-    if yfit is None:
-        problems.append(_why(y_axis, "frequency"))
-    if problems:
-        out.problem = "; ".join(problems)
-        return
-    t_left, t_right = xfit.value_at(area.left), xfit.value_at(area.right)
-    f_top, f_bottom = yfit.value_at(area.top), yfit.value_at(area.bottom)
-    if not (t_right > t_left and f_top > f_bottom and t_right > 0 and f_top > 0):
-        out.problem = "the axes run backwards"
-        return
-    out.notes.append(
-        f"time axis: {t_left:.3f} .. {t_right:.3f} s "
-        f"(labels {', '.join(_short(v) for v in x_axis.values)})"
-    )
-    kind_name = {"plainlog": "log (base 10)"}.get(yfit.kind, yfit.kind)
-    out.notes.append(
-        f"frequency axis: {kind_name}, {f_bottom:.0f} .. {f_top:.0f} Hz "
-        f"(labels {', '.join(_short(v) for v in y_axis.values)})"
-    )
     cmap = out.settings.get("cmap")
-    sec_per_px = (t_right - t_left) / max(1.0, area.right - area.left)
-    if yfit.kind in ("log", "mel") or cmap in ("magma", "coolwarm") or t_left < -sec_per_px:
+    kind = yfit.kind if yfit is not None else "linear"
+    before_zero = xfit is not None and t_left < -out.t_span / max(1.0, area.right - area.left)
+    if kind in ("log", "mel") or cmap in ("magma", "coolwarm") or before_zero:
         tool = "specshow"
     elif _linear_power(out):
         tool = "scipy-power"
     else:
         tool = "specgram"
     out.tool = tool
-    y_kind = "log" if yfit.kind == "plainlog" else yfit.kind
-    if yfit.kind == "plainlog":
-        out.notes.append("a base-10 log axis is read as librosa's log axis")
-    # the resolution of the axis at its top, where the rate is read
-    hz_per_px = abs(f_top - yfit.value_at(area.top + 1.0))
+    y_kind = "log" if kind == "plainlog" else kind
+    if yfit is not None:
+        kind_name = {"plainlog": "log (base 10)"}.get(kind, kind)
+        out.notes.append(
+            f"frequency axis: {kind_name}, {f_bottom:.0f} .. {f_top:.0f} Hz "
+            f"(labels {', '.join(_short(v) for v in y_axis.values)})"
+        )
+        if kind == "plainlog":
+            out.notes.append("a base-10 log axis is read as librosa's log axis")
+        if tool != "specshow" and y_kind != "linear":
+            out.problem = f"a {kind_name} frequency axis is not what {tool} draws"
+            out.tool = None
+            return
     if tool == "specshow":
-        out.set("y_axis", y_kind, "frequency axis")
+        if yfit is not None:
+            out.set("y_axis", y_kind, "frequency axis")
         for k in ("n_fft", "hop_length"):
             out.set(k, LIBROSA[k], "librosa default")
-        if y_kind == "mel":
-            fmax = _snap(f_top, ROUND_FMAX, 2 * hz_per_px + 0.01 * f_top)
-            sr = LIBROSA["sr"] if fmax <= LIBROSA["sr"] / 2 + 1 else 2 * fmax
-            out.set("sr", sr, "librosa default" if sr == LIBROSA["sr"] else "mel axis (fmax)")
-            out.set("n_mels", LIBROSA["n_mels"], "librosa default")
-            if abs(fmax - sr / 2) > 1:
-                out.set("fmax", float(fmax), "mel axis")
-        else:
-            # specshow's top row is centred on Nyquist: the axis ends half a bin above
-            nyq = f_top / (1 + 1 / LIBROSA["n_fft"])
-            _rate(out, nyq, hz_per_px)
-        sr = out.settings["sr"]
-        # the last frame's cell ends half a hop after its centre (T - 1/2) hop / sr
-        out.set("duration", round(t_right, 4), "time axis")
         if "cmap" not in out.settings:
             out.set("cmap", "magma", "librosa default")
         if bar is None or bar.db_range is None:
             if out.settings["cmap"].startswith("coolwarm"):
-                out.extra["estimate_range"] = True
                 out.sources["top_db"] = "estimated from the picture"
             else:
                 out.set("top_db", 80.0, "librosa default (amplitude_to_db top_db=80)")
-    else:
-        if y_kind != "linear":
-            out.problem = f"a {kind_name} frequency axis is not what {tool} draws"
-            return
-        _rate(out, f_top, hz_per_px)
-        sr = out.settings["sr"]
-        if tool == "specgram":
-            out.set("duration", round(t_right + 128 / sr, 4), "time axis")  # NFFT / 2
+    elif "cmap" not in out.settings:
+        out.set("cmap", "viridis", "matplotlib default")
+    if yfit is not None:
+        # the resolution of the axis at its top, where the rate is read
+        hz_per_px = abs(f_top - yfit.value_at(area.top + 1.0))
+        if y_kind == "mel":
+            fmax = _snap(f_top, ROUND_FMAX, 2 * hz_per_px + 0.01 * f_top)
+            sr = LIBROSA["sr"] if fmax <= LIBROSA["sr"] / 2 + 1 else 2 * fmax
+            out.set("sr", int(sr), "librosa default" if sr == LIBROSA["sr"] else "mel axis (fmax)")
+            out.set("n_mels", LIBROSA["n_mels"], "librosa default")
+            if abs(fmax - sr / 2) > 1:
+                out.set("fmax", float(fmax), "mel axis")
+        elif tool == "specshow":
+            # specshow's top row is centred on Nyquist: the axis ends half a bin above
+            _rate(out, f_top / (1 + 1 / LIBROSA["n_fft"]), hz_per_px)
         else:
-            out.set("duration", round(t_right + 240 / sr, 4), "time axis")  # see scipy
-        if "cmap" not in out.settings:
-            out.set("cmap", "viridis", "matplotlib default")
-    sr = out.settings["sr"]
-    dur = out.settings["duration"]
-    if not (0 < dur < 86400) or not 1000 <= sr <= 768000:
-        out.problem = f"implausible axes ({dur:g} s at {sr} Hz)"
-        return
+            _rate(out, f_top, hz_per_px)
+        sr = out.settings["sr"]
+        if not 1000 <= sr <= 768000:
+            out.problem = f"implausible frequency axis (a rate of {sr} Hz)"
+            out.settings.pop("sr")
+            out.sources.pop("sr")
+    if xfit is not None and "sr" in out.settings:
+        # specshow: the last frame's cell ends half a hop after its centre; specgram's
+        # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
+        # centre (nperseg / 2 + half a hop before the end)
+        dur = duration_from_axis(tool, t_right, out.settings["sr"])
+        if 0 < dur < 86400:
+            out.set("duration", dur, "time axis")
+        else:
+            out.problem = f"implausible time axis ({dur:g} s)"
+    elif xfit is not None:  # seconds are known, the rate is not: the frames follow later
+        out.t_right = t_right
     if bar is not None and bar.db_range is not None and tool != "scipy-power":
         lo, hi = bar.lut_range if "lut" in out.extra else bar.db_range
         if abs(hi) < 1.0 and tool == "specshow":
@@ -332,6 +357,117 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
             f"colour bar labels {', '.join(f'{v:g}' for v in bar.labels)}: "
             f"{lo:.1f} .. {hi:.1f} dB"
         )
+
+
+# -- the frame grid -------------------------------------------------------------------
+#: FFT sizes tried against the rows a figure shows.
+N_FFTS = (128, 256, 512, 1024, 2048, 4096, 8192)
+_MIN_CELL = 1.6  # pixels: narrower cells cannot be told from pixel noise
+
+
+def _changes(level: np.ndarray, valid: np.ndarray):
+    """Where neighbouring pixels differ inside the plot: ``(rows, cols)``, the fraction
+    of changes between pixel row ``i`` and ``i + 1`` (column ``j`` and ``j + 1``)."""
+    level = np.where(valid, level, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows of text only
+        rows = np.nanmean(np.abs(np.diff(level, axis=0)) > 2e-3, axis=1)
+        cols = np.nanmean(np.abs(np.diff(level, axis=1)) > 2e-3, axis=0)
+    return np.nan_to_num(rows), np.nan_to_num(cols)
+
+
+def _score(profile: np.ndarray, edges_px: np.ndarray, origin: int) -> float | None:
+    """How much more often the pixels change at predicted cell edges than inside cells.
+
+    Only cells at least :data:`_MIN_CELL` pixels wide count.  matplotlib's rasteriser
+    gives a pixel to the cell that covers its far corner, so an edge at ``x`` shows as
+    a change between pixels ``floor(x) - 1`` and ``floor(x)``: profile index
+    ``floor(x) - 1 - origin`` (measured on specshow's pcolormesh).  The best of shifts
+    within a third of a pixel is kept (JPEG, resampled figures).
+    """
+    edges_px = np.asarray(edges_px, np.float64)
+    wide = np.flatnonzero(np.diff(edges_px) >= _MIN_CELL)
+    if len(wide) < 4:
+        return None
+    best = None
+    for shift in (0.0, -0.3, 0.3, -0.15, 0.15):
+        idx = np.floor(edges_px + shift).astype(np.int64) - 1 - origin
+        on = np.zeros(len(profile), bool)
+        off = np.zeros(len(profile), bool)
+        for k in wide:
+            a, b = idx[k], idx[k + 1]
+            if 0 <= a and b < len(profile):
+                on[a] = on[b] = True
+                off[a + 1 : b] = True
+        off &= ~on
+        if on.sum() < 4 or off.sum() < 4:
+            continue
+        sc = float(profile[on].mean() - profile[off].mean())
+        if best is None or sc > best:
+            best = sc
+    return best
+
+
+def _frame_grid(out: FigureReading, area, changes, origin) -> None:
+    """n_fft and hop from the cells, where the figure shows them wider than a pixel."""
+    from . import geometry
+
+    rows, cols = changes
+    sr = out.settings["sr"]
+    width = area.right - area.left
+    # columns: the number of frames whose edges the picture's changes follow
+    best = None
+    if cols.size and np.mean(cols) < 0.6:
+        for t in range(4, int(width / _MIN_CELL) + 1):
+            sc = _score(cols, area.left + np.arange(t + 1) * width / t, origin[0])
+            if sc is not None and (best is None or sc > best[1]):
+                best = (t, sc)
+    frames = None
+    if best is not None and best[1] > 0.5:
+        # a multiple of the true count scores about half; a divisor as well: the
+        # largest count close to the best is the grid
+        frames = best[0]
+        for t in range(best[0] * 2, int(width / _MIN_CELL) + 1, best[0]):
+            sc = _score(cols, area.left + np.arange(t + 1) * width / t, origin[0])
+            if sc is not None and sc >= 0.9 * best[1]:
+                frames = t
+    # rows: which FFT size's bin edges the changes follow
+    scores = {}
+    y_axis = out.settings.get("y_axis", "linear")
+    if y_axis in ("linear", "log") and rows.size and np.mean(rows) < 0.6:
+        for n_fft in N_FFTS:
+            centres = geometry.row_centres(y_axis, n_fft // 2 + 1, sample_rate=sr, n_fft=n_fft)
+            edges = geometry.row_edges_px(y_axis, centres, area.top, area.bottom)
+            sc = _score(rows, edges, origin[1])
+            if sc is not None:
+                scores[n_fft] = sc
+    if scores:
+        n_fft, sc = max(scores.items(), key=lambda kv: kv[1])
+        others = [v for k, v in scores.items() if k != n_fft]
+        if sc > 0.5 and (not others or sc > max(others) + 0.2):
+            out.set("n_fft", n_fft, "frame grid (rows)")
+            if n_fft != LIBROSA["n_fft"]:
+                out.set("hop_length", n_fft // 4, "librosa default (n_fft / 4)")
+    if frames is not None:
+        t_span = out.t_span
+        if t_span:
+            hop = t_span * sr / frames
+            # specshow spans frames x hop; snap to a whole number, a power of two if near
+            p2 = 2 ** round(math.log2(hop))
+            hop = p2 if abs(hop - p2) <= 0.02 * p2 else int(round(hop))
+            out.set("hop_length", int(hop), f"frame grid ({frames} columns)")
+
+
+def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
+    """Seconds of audio whose figure's time axis ends at ``t_right``.
+
+    specshow: the last frame's cell ends half a hop after its centre, which is about
+    the end of the audio; specgram: its columns start ``NFFT / 2`` in; scipy's
+    gouraud mesh ends at the last segment's centre, ``nperseg / 2`` plus half a hop
+    before the end.
+    """
+    pad = {"specshow": 0, "specgram": 128, "scipy-power": 240}.get(tool, 0)
+    return round(t_right + pad / sr, 4)
 
 
 def _rate(out: FigureReading, nyquist: float, hz_per_px: float) -> None:

@@ -247,6 +247,12 @@ def _apply_figure(res: Resolved, reading) -> None:
                 res.options.pop(d, None)
                 res.sources.pop(d, None)
         res.set(k, v, reading.sources[k])
+    if reading.t_right is not None and "sr" in res.options:  # the rate was given
+        from .figure import duration_from_axis
+
+        if not (res.given("duration") or res.given("frames")):
+            res.set("duration", duration_from_axis(reading.tool, reading.t_right,
+                                                   res.options["sr"]), "time axis")  # fmt: skip
     if "top_db" in reading.sources and "top_db" not in reading.settings:
         if not any(res.given(d) for d in dB):
             res.extra["estimate_range"] = True
