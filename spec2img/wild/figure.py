@@ -77,6 +77,7 @@ class FigureReading:
     bottom_fraction: float = 0.5  # median colormap value of the plot's pixels
     t_span: float = 0.0  # seconds across the plot
     t_right: float | None = None  # the time axis's end, when the rate is not known
+    frames: int | None = None  # columns counted on the frame grid
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -189,7 +190,7 @@ def read_figure(path, *, crop=None) -> FigureReading:
             return out
         rgba = raster.rgba((0, 0, w, h))
     if area.how not in ("axes frame", "--crop"):
-        out.problem = "the figure has no axes to read them from"
+        out.problem = "the image has no spec2img metadata and no axes to read them from"
     l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
     r0, b0 = int(area.right) - 3, int(area.bottom) - 3
     inner = rgba[t0:b0, l0:r0]
@@ -205,6 +206,10 @@ def read_figure(path, *, crop=None) -> FigureReading:
         if bar is None and len(sample):  # a colour bar names the map better
             found = identify_colormap(sample)
     _colours(out, found, bar, sample)
+    if out.problem is not None and out.settings.get("cmap") in ("magma", "coolwarm"):
+        out.tool = "specshow"  # librosa's colormaps: its STFT too
+        for k in ("n_fft", "hop_length"):
+            out.set(k, LIBROSA[k], f"librosa default ({out.settings['cmap']})")
     changes = None
     if "cmap" in out.settings and inner.size:
         from .colormap import ColormapInverse
@@ -330,11 +335,6 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
             _rate(out, f_top / (1 + 1 / LIBROSA["n_fft"]), hz_per_px)
         else:
             _rate(out, f_top, hz_per_px)
-        sr = out.settings["sr"]
-        if not 1000 <= sr <= 768000:
-            out.problem = f"implausible frequency axis (a rate of {sr} Hz)"
-            out.settings.pop("sr")
-            out.sources.pop("sr")
     if xfit is not None and "sr" in out.settings:
         # specshow: the last frame's cell ends half a hop after its centre; specgram's
         # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
@@ -400,7 +400,7 @@ def _score(profile: np.ndarray, edges_px: np.ndarray, origin: int) -> float | No
                 on[a] = on[b] = True
                 off[a + 1 : b] = True
         off &= ~on
-        if on.sum() < 4 or off.sum() < 4:
+        if on.sum() < 8 or off.sum() < 8:
             continue
         sc = float(profile[on].mean() - profile[off].mean())
         if best is None or sc > best:
@@ -418,7 +418,7 @@ def _frame_grid(out: FigureReading, area, changes, origin) -> None:
     # columns: the number of frames whose edges the picture's changes follow
     best = None
     if cols.size and np.mean(cols) < 0.6:
-        for t in range(4, int(width / _MIN_CELL) + 1):
+        for t in range(8, int(width / _MIN_CELL) + 1):
             sc = _score(cols, area.left + np.arange(t + 1) * width / t, origin[0])
             if sc is not None and (best is None or sc > best[1]):
                 best = (t, sc)
@@ -449,13 +449,28 @@ def _frame_grid(out: FigureReading, area, changes, origin) -> None:
             if n_fft != LIBROSA["n_fft"]:
                 out.set("hop_length", n_fft // 4, "librosa default (n_fft / 4)")
     if frames is not None:
-        t_span = out.t_span
-        if t_span:
-            hop = t_span * sr / frames
-            # specshow spans frames x hop; snap to a whole number, a power of two if near
-            p2 = 2 ** round(math.log2(hop))
-            hop = p2 if abs(hop - p2) <= 0.02 * p2 else int(round(hop))
-            out.set("hop_length", int(hop), f"frame grid ({frames} columns)")
+        if abs(out.t_span - frames) <= 1.5:
+            # labels 0 .. T: specshow without x_axis='time' counts frames, not seconds
+            out.problem = f"the x axis counts the {frames} frames, not seconds"
+            out.settings.pop("duration", None)
+            out.sources.pop("duration", None)
+            return
+        out.frames = frames
+        hop = hop_from_frames(frames, out.t_span * sr)
+        if hop is not None and hop <= out.settings.get("n_fft", LIBROSA["n_fft"]):
+            out.set("hop_length", hop, f"frame grid ({frames} columns)")
+
+
+def hop_from_frames(frames: int, n_samples: float) -> int | None:
+    """The hop of a specshow figure of ``frames`` columns spanning ``n_samples``
+    (``frames x hop``), snapped to a power of two within 2 %; ``None`` if implausible."""
+    if frames < 2 or n_samples <= 0:
+        return None
+    hop = n_samples / frames
+    if not 16 <= hop <= 65536:
+        return None
+    p2 = 2 ** round(math.log2(hop))
+    return int(p2 if abs(hop - p2) <= 0.02 * p2 else round(hop))
 
 
 def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
@@ -475,8 +490,11 @@ def _rate(out: FigureReading, nyquist: float, hz_per_px: float) -> None:
     est = 2 * nyquist
     tol = max(4 * hz_per_px, 0.004 * est)
     snapped = _snap(est, USUAL_RATES, tol)
-    if snapped == est:
-        out.set("sr", int(round(est)), "frequency axis (not a usual rate: check it)")
+    if snapped == est:  # bin numbers, or an odd rate: never guess
+        out.problem = (
+            f"the frequency axis ends at {nyquist:.0f}, not the Nyquist frequency of a "
+            "usual sample rate"
+        )
     else:
         out.set("sr", int(snapped), "frequency axis (top = Nyquist)")
 

@@ -242,6 +242,10 @@ def _apply_figure(res: Resolved, reading) -> None:
             continue
         if k in ("duration",) and res.given("frames"):
             continue
+        if k == "hop_length" and res.given("n_fft") and "default" in reading.sources[k]:
+            continue  # librosa's default hop follows the n_fft given: n_fft / 4
+        if k == "hop_length" and res.given("frames"):
+            continue  # the frames given and the axis's seconds say the hop
         if k in dB:
             for d in dB:
                 res.options.pop(d, None)
@@ -273,9 +277,13 @@ def _needs(res: Resolved, problem: str) -> None:
         missing.append("duration")
     if not missing:
         return
-    names = ["{" + k + "}" for k in missing]
+    names = ["{" + k + "}" + (" (or {frames})" if k == "duration" else "") for k in missing]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    raise ParameterError(template=f"needs {text}: {problem}", params=tuple(missing))
+    params = (*missing, "frames", "params_from") if "duration" in missing else (
+        *missing, "params_from")  # fmt: skip
+    hint = " (or {params_from} ORIGINAL.png, if an editor dropped its metadata)" if (
+        "no axes" in problem) else ""  # fmt: skip
+    raise ParameterError(template=f"needs {text}: {problem}{hint}", params=params)
 
 
 def _refuse(res: Resolved, key: str, why: str) -> None:
