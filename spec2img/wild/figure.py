@@ -367,13 +367,24 @@ _MIN_CELL = 1.6  # pixels: narrower cells cannot be told from pixel noise
 
 def _changes(level: np.ndarray, valid: np.ndarray):
     """Where neighbouring pixels differ inside the plot: ``(rows, cols)``, the fraction
-    of changes between pixel row ``i`` and ``i + 1`` (column ``j`` and ``j + 1``)."""
-    level = np.where(valid, level, np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows of text only
-        rows = np.nanmean(np.abs(np.diff(level, axis=0)) > 2e-3, axis=1)
-        cols = np.nanmean(np.abs(np.diff(level, axis=1)) > 2e-3, axis=0)
-    return np.nan_to_num(rows), np.nan_to_num(cols)
+    of changes between pixel row ``i`` and ``i + 1`` (column ``j`` and ``j + 1``).
+
+    Pairs of pixels both on the clipped floor (``amplitude_to_db``'s ``top_db``, one
+    flat colour) say nothing about where the cells are and are left out.
+    """
+    floor = level <= 0.01
+
+    def frac(axis):
+        d = np.abs(np.diff(level, axis=axis)) > 2e-3
+        a = [slice(None)] * 2
+        b = [slice(None)] * 2
+        a[axis], b[axis] = slice(1, None), slice(None, -1)
+        a, b = tuple(a), tuple(b)
+        ok = valid[a] & valid[b] & ~(floor[a] & floor[b])
+        n = ok.sum(axis=1 - axis)
+        return np.where(n > 0, (d & ok).sum(axis=1 - axis) / np.maximum(n, 1), 0.0)
+
+    return frac(0), frac(1)
 
 
 def _score(profile: np.ndarray, edges_px: np.ndarray, origin: int) -> float | None:
