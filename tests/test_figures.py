@@ -272,3 +272,23 @@ def test_judge_clips_read_right():
                 assert spec.params.sample_rate == kind.sr, (name, kname)
                 want = len(y) * kind.sr / sr / kind.sr
                 assert abs(spec.n_samples / kind.sr - want) <= 0.01 * want, (name, kname)
+
+
+def test_show_and_batch_read_figures_too(tmp_path, capsys):
+    import shutil
+
+    import soundfile as sf
+
+    src = tmp_path / "figs"
+    src.mkdir()
+    for name in ("specshow_log_bar", "specgram_bar"):
+        shutil.copy(_path(KINDS[name]), src)
+    code, _, err = run(capsys, "show", src / "specgram_bar.png", "-o", tmp_path / "p.png", "-q")
+    assert code == 0, err
+    code, _, err = run(capsys, "decode", src, "-o", tmp_path / "out", "-q")
+    assert code == 0, err
+    for name in ("specshow_log_bar", "specgram_bar"):
+        kind = KINDS[name]
+        info = sf.info(tmp_path / "out" / f"{name}.wav")
+        assert info.samplerate == kind.sr
+        assert abs(info.duration - 2.0) <= 0.02

@@ -88,7 +88,6 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
     from PIL import Image, UnidentifiedImageError
 
     from ..pipeline import encode, load_image
-    from ..wild.origin import image_kind
 
     path = Path(src)
     if not path.exists():
@@ -103,16 +102,8 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
 
         y, sr = load_audio(path)
         return encode(y, sr)
-    if not plain and image_kind(path) == "plain":
-        from ..io.png import read_header
-        from ..wild.presets import detect
-
-        if detect(read_header(path, max_pixels=None)) is None:
-            raise InputError(
-                f"{path}: no spec2img metadata to draw it with; give its parameters "
-                "(--preset, --sr, --n-fft, --duration, ...), or decode it first and "
-                "show the audio"
-            )
+    # a plain image is read as decode reads it: a figure's axes, a sox palette, or the
+    # options given; what is missing is named by load_image's one-line error
     return load_image(path, plain=plain)
 
 
