@@ -96,9 +96,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
+    from conftest import mel_lsd
 
     import spec2img
-    from conftest import mel_lsd
 
     figs = _load("make_figures", ROOT / "fixtures" / "make_figures.py")
     kinds = [k for k in figs.KINDS if args.kinds is None or k.name in args.kinds.split(",")]
@@ -130,7 +130,11 @@ def main(argv=None) -> None:
                 right += got_sr == kind.sr
                 derr.append(abs(image.meta.n_samples / got_sr - len(ref) / kind.sr)
                             / (len(ref) / kind.sr))  # fmt: skip
-                zz = librosa.resample(z, orig_sr=got_sr, target_sr=kind.sr) if got_sr != kind.sr else z
+                zz = (
+                    librosa.resample(z, orig_sr=got_sr, target_sr=kind.sr)
+                    if got_sr != kind.sr
+                    else z
+                )
                 lsd0.append(mel_lsd(ref, _level(zz, ref), kind.sr))
                 full = spec2img.load_image(path, plain=want)
                 z1, _ = spec2img.decode(full)

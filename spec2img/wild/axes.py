@@ -190,7 +190,7 @@ def _y_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
         return Axis(tuple(ticks), ("",) * len(ticks), (None,) * len(ticks))
     height = int(np.median(heights))
     labels, values = [], []
-    for t, f in zip(ticks, found, strict=True):
+    for f in found:
         if f is None:
             labels.append("")
             values.append(None)

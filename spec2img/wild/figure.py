@@ -31,7 +31,6 @@ every loop runs over at most a few dozen ticks.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -354,8 +353,7 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
             out.set("db_range", (round(lo, 2), round(hi, 2)), "colour bar")
             out.settings.pop("top_db", None)
         out.notes.append(
-            f"colour bar labels {', '.join(f'{v:g}' for v in bar.labels)}: "
-            f"{lo:.1f} .. {hi:.1f} dB"
+            f"colour bar labels {', '.join(f'{v:g}' for v in bar.labels)}: {lo:.1f} .. {hi:.1f} dB"
         )
 
 

@@ -415,7 +415,12 @@ def load_plain(
                 lambda px: cm.pixel_levels(px, raster.gray_max(px)),
             )  # fmt: skip
         levels, outside = read_cells(raster, area, spec, cm)
-    if spec.estimate_range and spec.params.scale == "linear" and not spec.absolute and not spec.power:
+    if (
+        spec.estimate_range
+        and spec.params.scale == "linear"
+        and not spec.absolute
+        and not spec.power
+    ):
         from dataclasses import replace
 
         from .estimate import estimate_top_db

@@ -224,8 +224,14 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         res.sources["top_db"] = "estimated"
         res.notes.append("dB range: no readable colour bar; estimated while decoding")
     if res.preset is not None:
-        res.sources["preset"] = "option" if asked else (
-            "read from the figure" if reading is not None and reading.tool == name else "detected"
+        res.sources["preset"] = (
+            "option"
+            if asked
+            else (
+                "read from the figure"
+                if reading is not None and reading.tool == name
+                else "detected"
+            )
         )
     if reading is not None and reading.problem:
         _needs(res, reading.problem)
