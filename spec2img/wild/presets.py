@@ -287,7 +287,7 @@ def _needs(res: Resolved, problem: str) -> None:
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     params = (*missing, "frames", "params_from") if "duration" in missing else (
         *missing, "params_from")  # fmt: skip
-    hint = " (or {params_from} ORIGINAL.png, if an editor dropped its metadata)" if (
+    hint = " (or {params_from} ORIGINAL.png for an edited copy)" if (
         "no axes" in problem) else ""  # fmt: skip
     raise ParameterError(template=f"needs {text}: {problem}{hint}", params=params)
 
