@@ -85,8 +85,8 @@ def test_no_options_decode_as_well_as_all_options(name, ceiling):
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as d:
-        _, clim = figs.draw(kind, figs.audio(), 22050, Path(d) / "again")
-    want = figs.truth(kind, len(ref), clim)
+        _, clim, cmap = figs.draw(kind, figs.audio(), 22050, Path(d) / "again")
+    want = figs.truth(kind, len(ref), clim, cmap)
     z0, _ = spec2img.decode(spec2img.load_image(_path(kind)))
     z1, _ = spec2img.decode(spec2img.load_image(_path(kind), plain=want))
     a = mel_lsd(ref, _matched(z0, ref), kind.sr)
@@ -266,7 +266,7 @@ def test_judge_clips_read_right():
                 sr = f.samplerate
             for kname in ("specshow_log_bar", "specgram"):
                 kind = KINDS[kname]
-                p, _ = figs.draw(kind, y, sr, Path(d) / f"{name}_{kname}")
+                p, _, _ = figs.draw(kind, y, sr, Path(d) / f"{name}_{kname}")
                 res = presets.resolve(p, {})
                 spec = presets.plain_spec_of(p, res)
                 assert spec.params.sample_rate == kind.sr, (name, kname)
