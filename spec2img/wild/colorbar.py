@@ -44,6 +44,8 @@ class ColourBar:
         Values at the bar's bottom and top edges (the colormap's ends).
     lut_range : (float, float) or None
         Values at the centres of the first and last rows of ``lut``.
+    line : (float, float) or None
+        ``(intercept, slope)``: the value at pixel row ``y`` is ``intercept + slope y``.
     """
 
     box: tuple[int, int, int, int]
@@ -51,6 +53,7 @@ class ColourBar:
     labels: tuple[float, ...] = ()
     db_range: tuple[float, float] | None = None
     lut_range: tuple[float, float] | None = None
+    line: tuple[float, float] | None = None
 
 
 def read_colour_bar(
@@ -354,4 +357,5 @@ def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
     _, top, _, bottom = bar.box
     outer = (float(icpt + slope * (r1 - 1.0)), float(icpt + slope * (r0 + 1.0)))
     lut_range = (float(icpt + slope * (bottom - 0.5)), float(icpt + slope * (top + 0.5)))
-    return ColourBar(bar.box, bar.lut, tuple(float(x) for x in v), outer, lut_range)
+    return ColourBar(bar.box, bar.lut, tuple(float(x) for x in v), outer, lut_range,
+                     (float(icpt), float(slope)))  # fmt: skip

@@ -347,6 +347,17 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
         out.t_right = t_right
     if bar is not None and bar.db_range is not None and tool != "scipy-power":
         lo, hi = bar.lut_range if "lut" in out.extra else bar.db_range
+        _, top, _, bottom = bar.box
+        if (
+            "lut" not in out.extra
+            and bar.line is not None
+            and (abs(top - 2 - area.top) <= 3 and abs(bottom + 2 - area.bottom) <= 3)
+        ):
+            # fig.colorbar(ax=ax) spans the axes' height: the colormap's ends are at
+            # the plot's edges, known to a fraction of a pixel (the bar's outline
+            # hides its own)
+            icpt, slope = bar.line
+            lo, hi = icpt + slope * area.bottom, icpt + slope * area.top
         if abs(hi) < 1.0 and tool == "specshow":
             out.set("top_db", round(hi - lo, 2), "colour bar (ends at 0 dB: level unknown)")
         else:
