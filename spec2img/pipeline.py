@@ -528,8 +528,8 @@ def _load_edited(path, params_from, max_pixels, phase) -> SpectrogramImage | Non
     """A spec2img image that lost its metadata in an editor, read with those of
     ``params_from`` (its original) when its size fits them; else None (a plain image)."""
     from .io.image import _check_shape
+    from .io.params_from import read_params
     from .io.png import read_header
-    from .wild.plain import read_params
 
     meta = params_from if isinstance(params_from, Metadata) else read_params(params_from)
     header = read_header(path, max_pixels=max_pixels)

@@ -25,6 +25,7 @@ from ..params import (
 from . import phase_image as keep_phase
 from .atomic import check_extension, is_stream
 from .gray import to_gray16
+from .params_from import read_params
 from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, write_png
 
 #: Hint shown when an image has no spec2img metadata.
@@ -189,8 +190,6 @@ def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
     if not header.text and params_from is not None:
         if isinstance(params_from, Metadata):
             return params_from, header
-        from ..wild.plain import read_params
-
         return read_params(params_from), header
     if not header.text:
         raise MetadataError(

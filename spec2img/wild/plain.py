@@ -21,18 +21,17 @@ terms; such images carry ``level=relative`` and decode to a peak of -1 dBFS.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..dsp.resize import lanczos_weights, raster_weights
 from ..dsp.scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
-from ..errors import InputError, MetadataError, ParameterError, in_file
+from ..errors import InputError, ParameterError, in_file
 from ..io.image import SpectrogramImage
+from ..io.params_from import read_params
 from ..params import (
     DEFAULT_N_MELS,
     DEFAULT_TOP_DB,
@@ -330,41 +329,6 @@ def plain_spec(
         zero_is_silence=base is not None, mel_power=float(mel_power),
         drawn=base is None or y_axis != "linear",
     )  # fmt: skip
-
-
-def read_params(path: str | os.PathLike) -> Metadata:
-    """Metadata to decode other images with: from a spec2img PNG or a JSON file.
-
-    The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
-    or a dataset file (read by :func:`spec2img.io.dataset.read_dataset`); an image
-    is read with the bounded header reader, without decoding its pixels.
-    """
-    from ..io.dataset import FORMAT, read_dataset
-    from ..io.png import read_header
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file (params_from)", params=("params_from",))
-    if path.suffix.lower() == ".json":
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"{path}: not a readable JSON file ({e})") from None
-        if isinstance(d, dict) and d.get("format") == FORMAT:
-            return read_dataset(path)[0]
-        if not isinstance(d, dict):
-            raise MetadataError(f"{path}: expected a JSON object of spec2img metadata")
-        try:
-            return Metadata.from_dict(d)
-        except (MetadataError, TypeError) as e:
-            raise in_file(path, MetadataError(str(e))) from None
-    text = read_header(path, max_pixels=None).text
-    if not text:
-        raise MetadataError(f"{path}: no spec2img metadata to take parameters from")
-    try:
-        return Metadata.from_text(text)
-    except MetadataError as e:
-        raise in_file(path, e) from None
 
 
 def load_plain(
