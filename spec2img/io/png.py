@@ -70,12 +70,40 @@ def write_png(
         directly); see :func:`spec2img.io.atomic.atomic_path`.
     pixels : np.ndarray [shape=(h, w), dtype=uint16]
     text : dict of str to str
-        Metadata; each key is written as a ``tEXt`` chunk ``spec2img:<key>``, and all
-        of them once more as the compact form in the ``Comment`` chunk.
+        Metadata, written as :func:`save_png` writes them.
     inputs : iterable of path-like
         Files this output must never overwrite.
     overwrite : bool
         Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
+    """
+    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
+        save_png(tmp, pixels, text, compress_level=compress_level)
+    return Path(path)
+
+
+def png_bytes(pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6) -> bytes:
+    """The PNG :func:`write_png` writes, in memory (the editor's downloads)."""
+    import io
+
+    buf = io.BytesIO()
+    save_png(buf, pixels, text, compress_level=compress_level)
+    return buf.getvalue()
+
+
+def save_png(target, pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6) -> None:
+    """The one PNG writer: 16-bit grayscale ``pixels`` and their metadata into ``target``.
+
+    Each key of ``text`` is written as a ``tEXt`` chunk ``spec2img:<key>``, and all of
+    them once more as the compact form in the ``Comment`` chunk, which editors that drop
+    unknown chunks (GIMP) keep.
+
+    Parameters
+    ----------
+    target : path-like or binary file object
+    pixels : np.ndarray [shape=(h, w), dtype=uint16]
+    text : dict of str to str
+    compress_level : int in [0, 9]
+        zlib's level.
     """
     from PIL import Image, PngImagePlugin
 
@@ -87,9 +115,7 @@ def write_png(
     if form is not None:
         info.add_text(COMMENT_KEY, form)
     img = Image.fromarray(pixels)  # mode "I;16": 16-bit grayscale
-    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
-        img.save(tmp, format="PNG", pnginfo=info, compress_level=compress_level)
-    return Path(path)
+    img.save(target, format="PNG", pnginfo=info, compress_level=compress_level)
 
 
 @dataclass(frozen=True)
