@@ -217,15 +217,6 @@ class EncodeOptions:
         return _given(self, keys, skip_default=("overlap",))
 
 
-#: Parameters of an image spec2img did not write (keyword arguments of
-#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop`` and ``preset``).
-PLAIN_FIELDS = (
-    "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
-    "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
-    "crop", "preset",
-)  # fmt: skip
-
-
 @dataclass(frozen=True)
 class PlainOptions:
     """What is known of an image spec2img did not write (plots, JPEGs, GAN outputs).
@@ -281,6 +272,12 @@ class PlainOptions:
 
     def __bool__(self) -> bool:
         return bool(self.given())
+
+
+#: Parameters of an image spec2img did not write (keyword arguments of
+#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop`` and ``preset``): the one list
+#: of their names, the fields of :class:`PlainOptions`.
+PLAIN_FIELDS = tuple(f.name for f in fields(PlainOptions))
 
 
 def _given(obj, keys, *, skip_default=()) -> dict[str, Any]:

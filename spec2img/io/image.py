@@ -13,6 +13,7 @@ from ..dsp import scale as _scale
 from ..dsp.resize import resize
 from ..dsp.scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 from ..errors import InputError, MetadataError, OutputError, ParameterError, in_file
+from ..options import PLAIN_FIELDS
 from ..params import (
     BLOCK_CELLS,
     DEFAULT_TOP_DB,
@@ -35,11 +36,6 @@ PLAIN_IMAGE_HINT = (
     "(or frames) (and hop_length, win_length, window, db_range or top_db, cmap, y_axis "
     "as they apply)"
 )
-#: The parameters :data:`PLAIN_IMAGE_HINT` names.
-PLAIN_IMAGE_PARAMS = (
-    "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "db_range",
-    "top_db", "cmap", "y_axis", "params_from",
-)  # fmt: skip
 #: Metadata key of an image resized away from its STFT grid: the grid, ``"WxH"``.
 GRID_KEY = "grid"
 
@@ -194,7 +190,7 @@ def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
     if not header.text:
         raise MetadataError(
             f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
-            params=PLAIN_IMAGE_PARAMS,
+            params=PLAIN_FIELDS,
         )
     try:
         return Metadata.from_text(header.text), header
@@ -386,17 +382,8 @@ def image_from_magnitude(
             )
     else:
         db_min, db_max = check_db_range(db_range)
-    c, rows, t = S.shape
-    pixels = np.empty((c * rows, t), np.uint16)
-    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
-    over = 0
-    step = max(1, BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
-    for t0 in range(0, t, step):
-        db = _scale.amplitude_to_db(S[..., t0 : t0 + step])
-        if db_range is not None:
-            over += int(np.count_nonzero(db > db_max))
-        view[..., t0 : t0 + step] = _scale.db_to_pixels(db, db_min, db_max)
-    if over:
+    pixels, over = quantise(S, db_min, db_max)
+    if over and db_range is not None:
         warnings.warn(
             f"{over} cells ({100 * over / S.size:.3g}%) louder than db_max={db_max:g} "
             "were clipped to it; raise the top of the dB range to keep them",
@@ -404,9 +391,48 @@ def image_from_magnitude(
         )
     meta = Metadata(
         params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
-        channels=c, extra=extra or {},
+        channels=S.shape[0], extra=extra or {},
     )  # fmt: skip
     return SpectrogramImage(pixels, meta)
+
+
+def quantise(
+    S: np.ndarray, db_min: float, db_max: float, *, zero_is_silence: bool = False
+) -> tuple[np.ndarray, int]:
+    """The one quantiser: magnitudes to 16-bit pixels, linear in dB.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(channels, rows, frames), non-negative]
+        Magnitudes on the image's scale, lowest row first.
+    db_min, db_max : float
+        The dB of pixel 0 and of pixel 65535; quieter cells become 0, louder ones 65535.
+    zero_is_silence : bool
+        Cells of magnitude 0 become pixel 0 whatever ``db_min`` is (a plot's cells
+        outside its frequency range, silence in a relative-level image).
+
+    Returns
+    -------
+    pixels : np.ndarray [shape=(channels * rows, frames), dtype=uint16]
+        Channel 0 on top, the lowest row at the bottom of each channel.
+    over : int
+        Cells louder than ``db_max`` (clipped to it).
+    """
+    S = np.asarray(S, dtype=np.float32)
+    c, rows, t = S.shape
+    pixels = np.empty((c * rows, t), np.uint16)
+    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
+    over = 0
+    step = max(1, BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
+    for t0 in range(0, t, step):
+        part = S[..., t0 : t0 + step]
+        db = _scale.amplitude_to_db(part)
+        over += int(np.count_nonzero(db > db_max))
+        q = _scale.db_to_pixels(db, db_min, db_max)
+        if zero_is_silence:
+            q[part <= 0] = 0
+        view[..., t0 : t0 + step] = q
+    return pixels, over
 
 
 def check_db_range(db_range) -> tuple[float, float]:

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..dsp.resize import lanczos_weights, raster_weights
-from ..dsp.scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
+from ..dsp.scale import mel_basis, mel_to_linear
 from ..errors import InputError, ParameterError, in_file
-from ..io.image import SpectrogramImage
+from ..io.image import SpectrogramImage, quantise
 from ..io.params_from import read_params
+from ..options import PLAIN_FIELDS
 from ..params import (
     DEFAULT_N_MELS,
     DEFAULT_TOP_DB,
@@ -47,11 +48,6 @@ from .register import register
 
 #: Dynamic range assumed for a plot when none is given: librosa's amplitude_to_db default.
 DEFAULT_PLOT_TOP_DB = 80.0
-#: The parameters a plain image can be given, as named in error messages.
-PLAIN_PARAMS = (
-    "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "cmap",
-    "db_range", "top_db", "y_axis", "params_from",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -225,7 +221,7 @@ def plain_spec(
             f"otherwise give {_and(missing)} (and {{hop_length}}, {{win_length}}, "
             "{window}, {cmap}, {db_range} or {top_db}, {y_axis} as they apply), or "
             "{params_from} a dataset JSON",
-            params=PLAIN_PARAMS,
+            params=PLAIN_FIELDS,
         )
     if duration is not None and frames is not None:
         raise ParameterError("give duration or frames, not both", params=("duration", "frames"))
@@ -491,12 +487,10 @@ def magnitude_image(
     """
     S = np.asarray(S, dtype=np.float32)
     peak = float(S.max()) if S.size else 0.0
-    db = amplitude_to_db(S)
     db_max = 20 * math.log10(peak) if peak > 0 else -100.0
     db_max = min(max(db_max, -MAX_ABS_DB + top_db), MAX_ABS_DB)
     db_min = db_max - top_db
-    pixels = db_to_pixels(db, db_min, db_max)
-    pixels[S <= 0] = 0
+    pixels, _ = quantise(S, db_min, db_max, zero_is_silence=True)
     extra = dict(extra or {})
     if not absolute:
         extra["level"] = "relative"
@@ -504,7 +498,7 @@ def magnitude_image(
         params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
         channels=S.shape[0], extra=extra,
     )  # fmt: skip
-    return SpectrogramImage.from_blocks(pixels, meta)
+    return SpectrogramImage(pixels, meta)
 
 
 def _place_columns(levels, silent, spec: PlainSpec):
