@@ -155,16 +155,15 @@ def decode_file(
     overwrite : bool
         Replace an existing ``dst`` (``False``: :class:`~spec2img.errors.OutputError`).
     """
-    from .pipeline import image_to_audio
+    from .pipeline import decode_to_file
 
-    y, sr = image_to_audio(
-        src, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
-        plain=plain, phase=kept_phase, options=phase, workers=workers, progress=progress,
-        overwrite=overwrite, **output.codec(),
+    y, sr, identity = decode_to_file(
+        src, dst, phase=phase, output=output, plain=plain, kept_phase=kept_phase,
+        max_pixels=max_pixels, workers=workers, progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted(
         [str(dst)], f"wrote {display_name(dst, output=True)} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
-        metadata=_metadata_of(src),
+        metadata=identity.own_metadata(),
     )  # fmt: skip
 
 
@@ -174,13 +173,6 @@ def read_metadata(path):
     from .io.image import metadata_and_size
 
     return metadata_and_size(path)
-
-
-def _metadata_of(path) -> dict:
-    try:
-        return read_metadata(path)[0].to_dict()
-    except Spec2ImgError:
-        return {}
 
 
 def join_files(

@@ -25,7 +25,7 @@ from .io.atomic import check_extension, check_output
 from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
-from .options import DEFAULT_PHASE, PhaseOptions, PlainOptions
+from .options import DEFAULT_OUTPUT, DEFAULT_PHASE, AudioOutput, PhaseOptions, PlainOptions
 from .params import (
     BLOCK_CELLS,
     DEFAULT_N_FFT,
@@ -486,59 +486,44 @@ def load_image(
         For plain and Riffusion images a linear-frequency image; its metadata says
         ``level=relative`` when the absolute level is unknown.
     """
-    from .wild.origin import image_kind
+    from .wild.identify import identify
 
-    if not isinstance(plain, PlainOptions):
-        plain = PlainOptions(**{k: v for k, v in (plain or {}).items() if v is not None})
-    options = plain.given()
-    kind = image_kind(path)
-    preset = options.get("preset")
-    if kind == "plain" and set(options) == {"params_from"}:
-        edited = _load_edited(path, options["params_from"], max_pixels, phase)
-        if edited is not None:
-            return edited
-    if not options and kind == "spec2img":  # the common case imports no more
-        kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-        return load(path, phase=phase, **kw)
+    return read_image(identify(path, plain, max_pixels=max_pixels), max_pixels=max_pixels,
+                      phase=phase)  # fmt: skip
+
+
+def read_image(
+    identity, *, max_pixels: int | None = None, phase: bool | str | os.PathLike = True
+) -> SpectrogramImage:
+    """Read the image :func:`spec2img.wild.identify.identify` identified, as it said.
+
+    ``max_pixels`` and ``phase`` as :func:`load_image` takes them.
+    """
+    path, kind = identity.path, identity.kind
+    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+    if kind in ("spec2img", "edited"):  # the common case imports no more
+        return load(path, phase=phase, params_from=identity.meta, header=identity.need_header(),
+                    **kw)  # fmt: skip
     from .wild import plain as _plain
     from .wild import presets, riffusion
 
-    if not options:
-        if kind == "riffusion":
+    options = dict(identity.options)
+    if kind == "riffusion":
+        if not options:
             return riffusion.load_riffusion(path, max_pixels=max_pixels)
-    if preset == "riffusion" or (kind == "riffusion" and preset is None):
         try:
             return riffusion.load_riffusion(
                 path, max_pixels=max_pixels, overrides=options, require_exif=False
             )
         except ParameterError as e:
             raise in_file(path, e) from None
-    if kind == "spec2img" and "params_from" not in options and preset is None:
-        options["params_from"] = path
     try:
-        resolved = presets.resolve(path, options)
+        resolved = presets.resolve(path, options, header=identity.need_header())
         spec = presets.plain_spec_of(path, resolved)
     except ParameterError as e:
         raise in_file(path, e) from None
     crop = resolved.options.get("crop")
     return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
-
-
-def _load_edited(path, params_from, max_pixels, phase) -> SpectrogramImage | None:
-    """A spec2img image that lost its metadata in an editor, read with those of
-    ``params_from`` (its original) when its size fits them; else None (a plain image)."""
-    from .io.image import _check_shape
-    from .io.params_from import read_params
-    from .io.png import read_header
-
-    meta = params_from if isinstance(params_from, Metadata) else read_params(params_from)
-    header = read_header(path, max_pixels=max_pixels)
-    try:
-        _check_shape(path, (header.height, header.width), meta)
-    except Spec2ImgError:
-        return None
-    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-    return load(path, phase=phase, params_from=meta, **kw)
 
 
 def image_to_audio(
@@ -598,11 +583,46 @@ def image_to_audio(
     y, sr : as :func:`decode` returns them
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
-    audio = dict(format=format, compression_level=compression_level, bitrate_mode=bitrate_mode)
-    output_format(dst, subtype, **audio)  # fail before a long decode, not after
+    output = AudioOutput(subtype=subtype, normalize=normalize, format=format,
+                         compression_level=compression_level, bitrate_mode=bitrate_mode)  # fmt: skip
+    y, sr, _ = decode_to_file(
+        src, dst, phase=options, output=output, plain=plain, kept_phase=phase,
+        max_pixels=max_pixels, workers=workers, progress=progress, block_frames=block_frames,
+        overwrite=overwrite,
+    )  # fmt: skip
+    return y, sr
+
+
+def decode_to_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    plain: PlainOptions | Mapping | None = None,
+    kept_phase: bool | str | os.PathLike = True,
+    max_pixels: int | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
+    overwrite: bool = True,
+):
+    """:func:`image_to_audio` on typed options; also returns the image's
+    :class:`~spec2img.wild.identify.Identity` (what it is, its own metadata).
+
+    Returns
+    -------
+    y, sr, identity
+    """
+    from .wild.identify import identify
+
+    audio = output.codec()
+    output_format(dst, output.subtype, **audio)  # fail before a long decode, not after
     check_output(dst, [src], overwrite=overwrite)
-    image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
+    identity = identify(src, plain, max_pixels=max_pixels)
+    image = read_image(identity, max_pixels=max_pixels, phase=kept_phase)
     meta = image.meta
+    options = phase
     try:
         if _given(plain):  # a plot or an 8-bit image: stop where it holds no more detail
             options = _with_stop(options, meta, eight_bit=True)
@@ -620,10 +640,10 @@ def image_to_audio(
             f"{src}: the image does not record its absolute level, so the audio is "
             f"normalised to a peak of -1 dBFS{hint}"
         )
-        warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=2)
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src],
+        warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=3)
+    save_audio(dst, y, sr, subtype=output.subtype, normalize=output.normalize, inputs=[src],
                overwrite=overwrite, **audio)  # fmt: skip
-    return y, sr
+    return y, sr, identity
 
 
 def _given(plain: PlainOptions | Mapping | None) -> bool:

@@ -495,7 +495,7 @@ def test_riffusion_exif_survives_as_gimps_raw_profile_text(tmp_path):
     from PIL import Image
     from test_riffusion import riffusion_image
 
-    from spec2img.wild.origin import image_kind
+    from spec2img.wild.identify import identify
 
     y = np.random.default_rng(3).standard_normal(44100).astype(np.float32) * 0.1
     original = riffusion_image(tmp_path / "riff.png", y)
@@ -512,7 +512,7 @@ def test_riffusion_exif_survives_as_gimps_raw_profile_text(tmp_path):
     edited = tmp_path / "gimp-riff.png"
     edited.write_bytes(pngbytes.join(chunks))
     assert read_header(edited).exif == data
-    assert image_kind(edited) == image_kind(original) == "riffusion"
+    assert identify(edited).kind == identify(original).kind == "riffusion"
 
 
 @needs_magick

@@ -474,24 +474,16 @@ def _cmd_show(args) -> int:
 
 def _cmd_info(args) -> int:
     from ..io.atomic import spool_input
-    from ..io.image import load, metadata_source
-    from ..wild.origin import image_kind
+    from ..pipeline import read_image
+    from ..wild.identify import identify
 
     plain = _plain_options(args)
-    kw = {} if args.max_pixels is None else {"max_pixels": args.max_pixels}
     with spool_input(args.image, "an image") as path:
-        kind = image_kind(path)
-        others = set(plain.given()) - {"params_from"}
-        if plain.preset == "riffusion" or (kind == "riffusion" and not others):
-            from ..pipeline import load_image  # Riffusion's parameters, as decode reads them
-
-            meta = load_image(path, plain=plain, **kw).meta
-            source = "Riffusion EXIF" if kind == "riffusion" else "Riffusion's defaults"
-        elif others or (kind == "plain" and plain.params_from is None):
-            return _info_plain(args, plain, path)
-        else:
-            meta = load(path, phase=False, params_from=args.params_from, **kw).meta
-            source = metadata_source(path, params_from=args.params_from, **kw)
+        identity = identify(path, plain, max_pixels=args.max_pixels)
+        if identity.kind == "plain":
+            return _info_plain(args, identity)
+        meta = read_image(identity, max_pixels=args.max_pixels, phase=False).meta
+        source = identity.source
     d = meta.to_dict()
     if args.json:
         print(json.dumps(d))
@@ -510,18 +502,14 @@ def _cmd_info(args) -> int:
     return 0
 
 
-def _info_plain(args, plain: PlainOptions, path) -> int:
+def _info_plain(args, identity) -> int:
     """info on a plain image (or one read as plain): the settings it decodes with."""
-    from dataclasses import replace
-
     from ..errors import in_file
     from ..wild import presets
-    from ..wild.origin import image_kind
 
-    if image_kind(path) == "spec2img" and not (plain.params_from or plain.preset):
-        plain = replace(plain, params_from=str(path))  # as decode reads it
+    path = identity.path
     try:
-        res = presets.resolve(path, plain)
+        res = presets.resolve(path, identity.options, header=identity.need_header())
         spec = presets.plain_spec_of(path, res)
     except ParameterError as e:
         raise in_file(args.image, e) from None

@@ -27,7 +27,15 @@ from . import phase_image as keep_phase
 from .atomic import check_extension, is_stream
 from .gray import to_gray16
 from .params_from import read_params
-from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, write_png
+from .png import (
+    DEFAULT_MAX_PIXELS,
+    ImageHeader,
+    check_pixels,
+    check_size,
+    read_header,
+    read_pixels,
+    write_png,
+)
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
@@ -156,7 +164,7 @@ def metadata_and_size(path):
     return meta, (header.width, header.height)
 
 
-def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
+def read_metadata(path, *, max_pixels: int | None = None, params_from=None, header=None):
     """An image's spec2img metadata and header, read without decoding its pixels.
 
     Parameters
@@ -167,6 +175,8 @@ def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
     params_from : path-like or Metadata or None
         Metadata for an image that has none of its own (an editor dropped them):
         a spec2img image, an ``info --json`` file or a dataset JSON.
+    header : ImageHeader or None
+        The image's header if it was read already (then only its size is checked).
 
     Returns
     -------
@@ -179,7 +189,10 @@ def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
         No spec2img metadata (the message says how to give parameters by hand), or
         metadata out of bounds.
     """
-    header = read_header(path, max_pixels=max_pixels)
+    if header is None:
+        header = read_header(path, max_pixels=max_pixels)
+    else:
+        check_pixels(Path(path), header, max_pixels)
     name = path
     if hasattr(path, "read"):  # a file object: its path or name
         name = getattr(path, "path", None) or getattr(path, "name", None) or "<file>"
@@ -204,6 +217,7 @@ def load(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     phase: bool | str | os.PathLike = True,
     params_from: str | os.PathLike | Metadata | None = None,
+    header: ImageHeader | None = None,
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
 
@@ -229,6 +243,11 @@ def load(
         ``True``: also read the kept phase image the metadata names, if it is there
         (a missing one is a warning); ``False``: ignore it; a path: read that phase
         image.
+    params_from : path-like or Metadata or None
+        Metadata for an image an editor stripped of its own (see :func:`read_metadata`).
+    header : ImageHeader or None
+        The header :func:`spec2img.wild.identify.identify` read, so that it is not
+        read again (its size is checked against ``max_pixels`` all the same).
 
     Returns
     -------
@@ -242,7 +261,8 @@ def load(
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    meta, header = read_metadata(path, max_pixels=max_pixels, params_from=params_from)
+    meta, header = read_metadata(path, max_pixels=max_pixels, params_from=params_from,
+                                 header=header)  # fmt: skip
     if "nmf_role" in meta.extra:
         raise MetadataError(
             f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
@@ -281,16 +301,18 @@ def load(
     return image
 
 
-def metadata_source(path, *, params_from=None, max_pixels=DEFAULT_MAX_PIXELS) -> str:
-    """Where :func:`load` finds an image's parameters: ``"text chunks"``, ``"Comment"``,
-    ``"Exif"``, ``"params-from"``, or ``""`` (nowhere)."""
-    source = read_header(path, max_pixels=max_pixels).source
-    return source or ("params-from" if params_from is not None else "")
-
-
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
     """One 16-bit gray value per pixel, whatever mode an editor saved (see io/gray.py)."""
     return to_gray16(pixels, mode, name=path)
+
+
+def fits_shape(shape: tuple[int, int], meta: Metadata) -> bool:
+    """Whether an image of ``shape = (height, width)`` pixels fits ``meta``."""
+    try:
+        _check_shape("", shape, meta)
+    except MetadataError:
+        return False
+    return True
 
 
 def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:

@@ -217,9 +217,14 @@ def read_header(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageHe
         else:
             f.seek(0)
             header = _pillow_header(f, path)
-    check_size(path, f"image of {header.width}x{header.height} pixels",
-               header.width * header.height, max_pixels)  # fmt: skip
+    check_pixels(path, header, max_pixels)
     return header
+
+
+def check_pixels(path, header: ImageHeader, max_pixels: int | None) -> None:
+    """Refuse an image whose header says it has more than ``max_pixels`` pixels."""
+    what = f"image of {header.width}x{header.height} pixels"
+    check_size(path, what, header.width * header.height, max_pixels)
 
 
 def check_size(path, what: str, n: int, max_pixels: int | None) -> None:
