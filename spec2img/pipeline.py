@@ -488,8 +488,8 @@ def load_image(
     """
     from .wild.identify import identify
 
-    return read_image(identify(path, plain, max_pixels=max_pixels), max_pixels=max_pixels,
-                      phase=phase)  # fmt: skip
+    identity = identify(path, plain, max_pixels=max_pixels)
+    return read_image(identity, max_pixels=max_pixels, phase=phase)
 
 
 def read_image(
@@ -508,22 +508,16 @@ def read_image(
     from .wild import presets, riffusion
 
     options = dict(identity.options)
-    if kind == "riffusion":
-        if not options:
-            return riffusion.load_riffusion(path, max_pixels=max_pixels)
-        try:
-            return riffusion.load_riffusion(
-                path, max_pixels=max_pixels, overrides=options, require_exif=False
-            )
-        except ParameterError as e:
-            raise in_file(path, e) from None
-    try:
+    try:  # a file's own parameters: errors name it
+        if kind == "riffusion":
+            return riffusion.load_riffusion(path, max_pixels=max_pixels, overrides=options,
+                                            require_exif=not options)  # fmt: skip
         resolved = presets.resolve(path, options, header=identity.need_header())
         spec = presets.plain_spec_of(path, resolved)
+        crop = resolved.options.get("crop")
+        return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
     except ParameterError as e:
         raise in_file(path, e) from None
-    crop = resolved.options.get("crop")
-    return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
 
 
 def image_to_audio(
