@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import material  # noqa: E402
+import reference_phase  # noqa: E402
 
 import spec2img  # noqa: E402
 from spec2img import phase  # noqa: E402
@@ -352,7 +353,7 @@ def bench_methods(runs: int, seconds: float = 15.0) -> list[str]:
     methods = {
         "pghi+fgla": phase.METHODS.get("pghi+fgla"),
         "pghi+agla": phase.METHODS.get("pghi+agla"),
-        **phase.REFERENCE,  # pghi+raar, pghi+dm, pghi+admm
+        **reference_phase.REFERENCE,  # pghi+raar, pghi+dm, pghi+admm
         "fgla (random start)": phase.METHODS.get("fgla"),
     }
     iters = (32, 100, 200)

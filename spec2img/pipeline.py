@@ -276,7 +276,8 @@ def _decode_whole(image, options: PhaseOptions, init, workers, progress) -> np.n
     engine = Stft.from_params(meta.params, workers=workers)
     options = _with_stop(options, meta)
     factor = coarse.coarse_factor(engine)
-    if factor > 1 and init is None and options.stop_db and options.method.startswith("pghi+"):
+    method = phase.METHODS[options.method]
+    if factor > 1 and init is None and options.stop_db and method.iterates_from_pghi:
         # the bins between every factor-th one were interpolated: iterate without them
         y = coarse.reconstruct(
             linear_magnitude(image), engine, factor=factor, length=meta.n_samples,

@@ -199,7 +199,7 @@ def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int,
     (so that the two agree where they meet), made consistent by one projection.
     """
     c = 0 if carried is None else carried.shape[-1]
-    if method.startswith("pghi"):
+    if phase.METHODS[method].start == "pghi":
         Si = np.ascontiguousarray(np.swapaxes(S.reshape(-1, *S.shape[-2:]), -1, -2))
         rng = np.random.default_rng(seed)
         if c:

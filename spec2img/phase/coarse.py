@@ -77,7 +77,7 @@ def reconstruct(S, engine, *, factor, method, n_iter, seed, length, progress=Non
     grid, ``method``'s iterations on the grid ``n_fft / factor``, then ``refine`` more on
     the oversampled grid.
 
-    ``method`` (a ``pghi+`` method), ``n_iter``, ``seed``, ``length`` and ``**options``
+    ``method`` (one that iterates from PGHI: ``Method.iterates_from_pghi``), ``n_iter``, ``seed``, ``length`` and ``**options``
     as in :func:`spec2img.phase.reconstruct`; ``progress`` sees ``n_iter + refine``
     steps.
     """
