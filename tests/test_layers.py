@@ -48,7 +48,7 @@ def test_no_module_below_the_cli_imports_argparse():
 
 
 def test_the_helper_finds_imports():  # the checks above would pass vacuously otherwise
-    found = imports_of(PACKAGE / "cli" / "main.py")
+    found = imports_of(PACKAGE / "cli" / "parser.py")
     assert "argparse" in found and "spec2img.options" in found
 
 
