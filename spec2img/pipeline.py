@@ -25,7 +25,14 @@ from .io.atomic import check_extension, check_output
 from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
-from .options import DEFAULT_OUTPUT, DEFAULT_PHASE, AudioOutput, PhaseOptions, PlainOptions
+from .options import (
+    DEFAULT_OUTPUT,
+    DEFAULT_PHASE,
+    AudioOutput,
+    EncodeOptions,
+    PhaseOptions,
+    PlainOptions,
+)
 from .params import (
     BLOCK_CELLS,
     DEFAULT_N_FFT,
@@ -33,7 +40,6 @@ from .params import (
     DEFAULT_TOP_DB,
     DEFAULT_WINDOW,
     Metadata,
-    SpecParams,
 )
 from .phase import blocks, coarse
 
@@ -111,15 +117,26 @@ def encode(
     >>> img.pixels.shape, img.pixels.dtype
     ((1025, 44), dtype('uint16'))
     """
-    params = SpecParams(
-        sample_rate=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-        window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
+    options = EncodeOptions(
+        n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+        center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax, top_db=top_db,
+        db_range=db_range, size=size, keep_phase=keep_phase, workers=workers,
     )  # fmt: skip
+    return encode_with(y, sr, options, stacklevel=4)
+
+
+def encode_with(
+    y: np.ndarray, sr: int, options: EncodeOptions, *, stacklevel: int = 3
+) -> SpectrogramImage:
+    """:func:`encode` on typed options (framing, levels, ``size``, ``keep_phase``,
+    ``workers``; the file-level ``sr``, ``mono`` and ``segment`` are not its to use)."""
+    params = options.params(sr)
     y = check_audio(y, params)
+    workers = options.workers
     kept = None
     # one pass over the bins: short audio takes NumPy's FFT rather than import scipy.fft
     with deciding(float(y.size // params.hop_length + 1) * (params.n_fft // 2 + 1)):
-        if keep_phase:
+        if options.keep_phase:
             X = Stft.from_params(params, workers=workers).forward(y)
             kept = phase_to_pixels(np.angle(X))
             S = np.abs(X)
@@ -130,13 +147,14 @@ def encode(
             S = magnitude(y, params, workers=workers)
     try:
         image = image_from_magnitude(
-            S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
-        )
+            S, params, n_samples=y.shape[-1], top_db=options.top_db, db_range=options.db_range,
+            stacklevel=stacklevel,
+        )  # fmt: skip
     except InputError as e:  # too loud for an image: say how far the samples go
         raise InputError(f"{e}: its samples reach {float(np.max(np.abs(y))):.3g}") from None
     del S
-    if size is not None:
-        image = resize_image(image, size)
+    if options.size is not None:
+        image = resize_image(image, options.size)
     image.phase = kept
     return image
 
@@ -445,11 +463,21 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
+    options = EncodeOptions(sr=sr, mono=mono, **params)
+    return encode_to_file(src, dst, options, overwrite=overwrite)
+
+
+def encode_to_file(
+    src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOptions, *,
+    overwrite: bool = True,
+) -> SpectrogramImage:  # fmt: skip
+    """:func:`audio_to_image` on typed options (``sr`` and ``mono`` read the audio;
+    ``segment`` is the batch layer's)."""
     check_output(dst, [src], overwrite=overwrite)
     check_extension(dst, (".png",), "a PNG image")
-    y, file_sr = load_audio(src, sr=sr, mono=mono)
+    y, file_sr = load_audio(src, sr=options.sr, mono=options.mono)
     try:
-        image = encode(y, file_sr, **params)
+        image = encode_with(y, file_sr, options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     image.save(dst, inputs=[src], overwrite=overwrite)
