@@ -242,11 +242,11 @@ def recompose_files(
 ) -> Converted:
     """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio
     (``overwrite=False`` refuses an existing ``dst``)."""
-    from .arrays.nmf import recompose
+    from .arrays.nmf import recompose_to_file
 
-    result = recompose(
-        components, activations, dst, top_db=top_db, subtype=output.subtype,
-        normalize=output.normalize, options=phase, workers=workers, overwrite=overwrite,
+    result = recompose_to_file(
+        components, activations, dst, top_db=top_db, phase=phase, output=output,
+        workers=workers, overwrite=overwrite,
     )  # fmt: skip
     if isinstance(result, tuple):
         y, sr = result
@@ -277,7 +277,7 @@ def mosaic_files(
     from .params import DEFAULT_N_FFT
 
     y, sr = mosaicing.mosaic_files(
-        source, target, dst, subtype=output.subtype, normalize=output.normalize,
+        source, target, dst, output=output,
         n_fft=DEFAULT_N_FFT if n_fft is None else n_fft, hop_length=hop_length,
         n_iter=n_iter, sparse=sparse, phase=phase, seed=seed, workers=workers,
         progress=progress, overwrite=overwrite,

@@ -297,15 +297,11 @@ def _decode_whole(image, options: PhaseOptions, init, workers, progress) -> np.n
     method = phase.METHODS[options.method]
     if factor > 1 and init is None and options.stop_db and method.iterates_from_pghi:
         # the bins between every factor-th one were interpolated: iterate without them
-        y = coarse.reconstruct(
-            linear_magnitude(image), engine, factor=factor, length=meta.n_samples,
-            progress=progress, **options.engine_kwargs(),
-        )  # fmt: skip
+        y = coarse.reconstruct(linear_magnitude(image), engine, options, factor=factor,
+                               length=meta.n_samples, progress=progress)  # fmt: skip
     else:
-        y = phase.reconstruct(
-            linear_magnitude(image), engine, init=init, length=meta.n_samples,
-            progress=progress, **options.engine_kwargs(),
-        )  # fmt: skip
+        y = phase.retrieve(linear_magnitude(image), engine, options, init=init,
+                           length=meta.n_samples, progress=progress)  # fmt: skip
     basis = _scale.mel_basis(meta.params) if meta.params.scale == "mel" else None
     return match_energy(y, image_energy(image), engine, basis=basis)
 

@@ -12,6 +12,7 @@ from test_phase import tone_chirp_bursts
 from spec2img import phase
 from spec2img.dsp.stft import Stft
 from spec2img.errors import ParameterError
+from spec2img.options import PhaseOptions
 from spec2img.phase import agla, coarse, loop, reconstruct
 from spec2img.phase import spectral_convergence as sc_of
 
@@ -242,8 +243,9 @@ def test_coarse_reconstruction_reaches_the_full_one(case):
     big = Stft(4096, 256, 1024)
     S = np.abs(big.forward(y))
     calls = []
-    out = coarse.reconstruct(S, big, factor=4, method="pghi+fgla", n_iter=40, seed=0,
-                             length=y.size, progress=lambda *a: calls.append(a))  # fmt: skip
+    out = coarse.reconstruct(S, big, PhaseOptions(method="pghi+fgla", n_iter=40, seed=0),
+                             factor=4, length=y.size,
+                             progress=lambda *a: calls.append(a))  # fmt: skip
     full = reconstruct(S, big, method="pghi+fgla", n_iter=40, length=y.size)
     assert sc_of(S, out, big) < sc_of(S, full, big) + 3
     steps = 40 + coarse.REFINE_ITER

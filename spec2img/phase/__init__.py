@@ -22,14 +22,14 @@ import numpy as np
 from ..dsp.jit import deciding
 from ..dsp.stft import Stft
 from ..errors import ParameterError
-from ..options import DEFAULT_METHOD, DEFAULT_N_ITER
+from ..options import DEFAULT_METHOD, DEFAULT_N_ITER, PhaseOptions
 from . import loop
 from .channels import channel_rng, each_channel
 from .methods import METHODS, Method
 from .start import random_phase, unit_phase
 
 __all__ = [
-    "METHODS", "DEFAULT_METHOD", "DEFAULT_N_ITER", "reconstruct", "random_phase",
+    "METHODS", "DEFAULT_METHOD", "DEFAULT_N_ITER", "reconstruct", "retrieve", "random_phase",
     "unit_phase", "spectral_convergence", "Method", "loop",
 ]  # fmt: skip
 
@@ -139,6 +139,21 @@ def reconstruct(
     with deciding(float(S.size) * (int(n_iter) + 1)):
         y = each_channel(run, S.shape[0], progress)
     return y.reshape(*lead, y.shape[-1])
+
+
+def retrieve(
+    S: np.ndarray,
+    engine: Stft,
+    options: PhaseOptions,
+    *,
+    init: np.ndarray | None = None,
+    length: int | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """:func:`reconstruct` on typed options: the form the library's own layers call
+    (:func:`reconstruct` is the keyword edge for users)."""
+    return reconstruct(S, engine, init=init, length=length, progress=progress,
+                       **options.engine_kwargs())  # fmt: skip
 
 
 def method_options(method: str) -> list[str]:
