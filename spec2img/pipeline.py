@@ -459,8 +459,18 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
+    unknown = sorted(set(params) - set(_ENCODE_KEYWORDS))
+    if unknown:
+        raise TypeError(f"audio_to_image() got an unexpected keyword argument {unknown[0]!r}")
     options = EncodeOptions(sr=sr, mono=mono, **params)
     return encode_to_file(src, dst, options, overwrite=overwrite)
+
+
+#: The keyword arguments of :func:`encode` that :func:`audio_to_image` passes on.
+_ENCODE_KEYWORDS = (
+    "n_fft", "hop_length", "win_length", "window", "center", "scale", "n_mels", "fmin",
+    "fmax", "top_db", "size", "keep_phase", "db_range", "workers",
+)  # fmt: skip
 
 
 def encode_to_file(
