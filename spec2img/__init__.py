@@ -17,6 +17,7 @@ _EXPORTS = {
     "audio_to_image": "pipeline",
     "image_to_audio": "pipeline",
     "load_image": "pipeline",
+    "identify": "wild.identify",
     "load": "io.image",
     "SpectrogramImage": "io.image",
     "SpecParams": "params",

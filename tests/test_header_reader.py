@@ -180,3 +180,25 @@ def _plain(argv: list[str]) -> dict:
     keys = [a[2:].replace("-", "_") for a in argv[::2]]
     return {k: (v if k == "params_from" else float(v) if "." in v else int(v))
             for k, v in zip(keys, argv[1::2], strict=True)}  # fmt: skip
+
+
+def test_identify_says_what_an_image_is_and_where_its_parameters_come_from(tmp_path):
+    image, _ = _decode_argv(tmp_path, "comment")
+    found = spec2img.identify(image)
+    assert (found.kind, found.source, found.header.source) == ("spec2img", "Comment", "Comment")
+    edited = tmp_path / "edited.png"
+    from PIL import Image
+
+    with Image.open(image) as im:
+        im.load()
+        im.save(edited)  # no metadata at all
+    assert spec2img.identify(edited).kind == "plain"
+    found = spec2img.identify(edited, {"params_from": str(tmp_path / "tone.png")})
+    assert (found.kind, found.source) == ("edited", "params-from")
+    assert found.meta == spec2img.load(tmp_path / "tone.png").meta
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    found = spec2img.identify(broken)  # kept, raised by whoever needs the header
+    assert found.kind == "spec2img" and found.header is None
+    with pytest.raises(spec2img.InputError, match="broken"):
+        spec2img.load_image(broken)
