@@ -37,6 +37,8 @@ _EXPORTS = {
     "load_factors": "arrays.nmf",
     "Factors": "arrays.nmf",
     "mosaic": "arrays.mosaicing",
+    "griffinlim": "arrays.dropins",
+    "mel_to_audio": "arrays.dropins",
 }
 
 __all__ = ["__version__", *_EXPORTS]
