@@ -111,6 +111,8 @@ def encode(
     >>> img.pixels.shape, img.pixels.dtype
     ((1025, 44), dtype('uint16'))
     """
+    _check_sr(sr)
+    _check_flag("keep_phase", keep_phase)
     params = SpecParams(
         sample_rate=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
         window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
@@ -181,7 +183,7 @@ def _fit_width(S: np.ndarray, want: int) -> np.ndarray:
 
 
 def decode(
-    image: SpectrogramImage,
+    image: SpectrogramImage | str | os.PathLike,
     *,
     method: str | None = None,
     n_iter: int | None = None,
@@ -200,8 +202,10 @@ def decode(
 
     Parameters
     ----------
-    image : SpectrogramImage
-        From :func:`encode` or :func:`load`.
+    image : SpectrogramImage or path-like
+        From :func:`encode`, :func:`load` or :func:`load_image`, or the path of an
+        image, read with :func:`load_image` (a plot or a picture without spec2img
+        metadata needs its parameters: ``load_image(path, plain=...)``).
     method : str or None
         Phase retrieval method (one of ``spec2img.options.METHODS``); ``None``: the
         default.
@@ -241,6 +245,23 @@ def decode(
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options,
                               stop_db=stop_db)  # fmt: skip
+    if isinstance(image, str | os.PathLike):
+        image = load_image(image)
+    elif not isinstance(image, SpectrogramImage):
+        raise ParameterError(
+            f"image must be a SpectrogramImage or the path of one, not {type(image).__name__}",
+            params=("image",),
+        )
+    _check_flag("use_phase", use_phase)
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress must be callable(done, total) or None, not {progress!r}",
+                             params=("progress",))  # fmt: skip
+    if block_frames is not None and (
+        isinstance(block_frames, bool) or not isinstance(block_frames, int | np.integer)
+        or block_frames < 1
+    ):  # fmt: skip
+        raise ParameterError(f"block_frames must be an integer > 0 or None, not {block_frames!r}",
+                             params=("block_frames",))  # fmt: skip
     image = image.on_grid()
     meta = image.meta
     if init is None and use_phase and image.phase is not None:
@@ -624,6 +645,21 @@ def image_to_audio(
     save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src],
                overwrite=overwrite, **audio)  # fmt: skip
     return y, sr
+
+
+def _check_sr(sr) -> None:
+    """``sr`` by its own name (:class:`SpecParams` calls it ``sample_rate``)."""
+    from .params import MAX_SAMPLE_RATE
+
+    whole = isinstance(sr, int | np.integer) or (isinstance(sr, float) and sr.is_integer())
+    if isinstance(sr, bool) or not whole or not 1 <= sr <= MAX_SAMPLE_RATE:
+        raise ParameterError(f"sr must be an integer in [1, {MAX_SAMPLE_RATE}], not {sr!r}",
+                             params=("sr",))  # fmt: skip
+
+
+def _check_flag(name: str, value) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"{name} must be True or False, not {value!r}", params=(name,))
 
 
 def _given(plain: PlainOptions | Mapping | None) -> bool:

@@ -22,7 +22,6 @@ from conftest import ROOT, SR, signals
 
 import spec2img
 from spec2img.arrays.dropins import LibrosaParameterError, _mel_basis
-from spec2img.dsp.stft import Stft
 
 
 def sc(S, y, **stft):
