@@ -20,7 +20,8 @@ import functools
 import math
 import numbers
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -65,11 +66,16 @@ class _Deprecated:
 _DEPRECATED: Any = _Deprecated()
 
 
-def _librosa_errors(fn):
-    """Re-raise spec2img's ParameterError as :class:`LibrosaParameterError`."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _librosa_errors(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Re-raise spec2img's ParameterError as :class:`LibrosaParameterError` (the
+    signature kept, for type checkers)."""
 
     @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return fn(*args, **kwargs)
         except LibrosaParameterError:
