@@ -22,7 +22,15 @@ from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
 from .io.atomic import check_extension, check_output
-from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
+from .io.audio import (
+    NORMALIZE_PEAK,
+    check_audio,
+    check_flag,
+    check_rate,
+    load_audio,
+    output_format,
+    save_audio,
+)
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
 from .options import DEFAULT_PHASE, PhaseOptions, PlainOptions
@@ -112,7 +120,7 @@ def encode(
     ((1025, 44), dtype('uint16'))
     """
     _check_sr(sr)
-    _check_flag("keep_phase", keep_phase)
+    check_flag("keep_phase", keep_phase)
     params = SpecParams(
         sample_rate=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
         window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
@@ -252,7 +260,7 @@ def decode(
             f"image must be a SpectrogramImage or the path of one, not {type(image).__name__}",
             params=("image",),
         )
-    _check_flag("use_phase", use_phase)
+    check_flag("use_phase", use_phase)
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress must be callable(done, total) or None, not {progress!r}",
                              params=("progress",))  # fmt: skip
@@ -648,18 +656,9 @@ def image_to_audio(
 
 
 def _check_sr(sr) -> None:
-    """``sr`` by its own name (:class:`SpecParams` calls it ``sample_rate``)."""
-    from .params import MAX_SAMPLE_RATE
-
-    whole = isinstance(sr, int | np.integer) or (isinstance(sr, float) and sr.is_integer())
-    if isinstance(sr, bool) or not whole or not 1 <= sr <= MAX_SAMPLE_RATE:
-        raise ParameterError(f"sr must be an integer in [1, {MAX_SAMPLE_RATE}], not {sr!r}",
-                             params=("sr",))  # fmt: skip
-
-
-def _check_flag(name: str, value) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise ParameterError(f"{name} must be True or False, not {value!r}", params=(name,))
+    """``sr`` by its own name (:class:`SpecParams` calls it ``sample_rate``); a whole
+    float (``22050.0``) is taken, as :class:`SpecParams` takes it."""
+    check_rate(int(sr) if isinstance(sr, float) and sr.is_integer() else sr)
 
 
 def _given(plain: PlainOptions | Mapping | None) -> bool:

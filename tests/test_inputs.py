@@ -173,3 +173,14 @@ def test_every_bad_decode_argument_is_named(kwargs, name):
     image = spec2img.encode(signals.chirp()[:SR], SR)
     with pytest.raises(spec2img.Spec2ImgError, match=name):
         spec2img.decode(image, **kwargs)
+
+
+def test_every_bad_audio_file_argument_is_named(tmp_path):
+    path = spec2img.save_audio(tmp_path / "a.wav", signals.chirp()[:SR], SR)
+    for kwargs, name in [({"sr": "x"}, "sr"), ({"sr": 0}, "sr"), ({"mono": "x"}, "mono")]:
+        with pytest.raises(spec2img.ParameterError, match=name):
+            spec2img.load_audio(path, **kwargs)
+    for sr, kwargs, name in [(0, {}, "sr"), ("x", {}, "sr"), (SR, {"normalize": "x"}, "normalize"),
+                             (SR, {"overwrite": "x"}, "overwrite")]:  # fmt: skip
+        with pytest.raises(spec2img.ParameterError, match=name):
+            spec2img.save_audio(tmp_path / "b.wav", signals.chirp()[:SR], sr, **kwargs)

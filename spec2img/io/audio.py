@@ -68,6 +68,9 @@ def load_audio(
     """
     import soundfile as sf
 
+    if sr is not None:
+        check_rate(sr)
+    check_flag("mono", mono)
     path = check_input(path, "an audio file")
     try:
         y, file_sr = _read_blocks(sf, path)
@@ -106,12 +109,26 @@ def _read_blocks(sf, path: Path) -> tuple[np.ndarray, int]:
     return y, sr
 
 
+def check_rate(sr, name: str = "sr") -> int:
+    """A sample rate: an integer in [1, 1000000] (a Spec2ImgError naming ``name``)."""
+    if isinstance(sr, bool) or not isinstance(sr, int | np.integer) or not 1 <= sr <= 1_000_000:
+        raise ParameterError(f"{name} must be an integer in [1, 1000000], not {sr!r}",
+                             params=(name,))  # fmt: skip
+    return int(sr)
+
+
+def check_flag(name: str, value) -> bool:
+    """A True/False argument (a Spec2ImgError naming ``name`` for anything else)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"{name} must be True or False, not {value!r}", params=(name,))
+    return bool(value)
+
+
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Resample ``(channels, n)`` audio with soxr (high quality)."""
     import soxr
 
-    if isinstance(sr_out, bool) or not isinstance(sr_out, int) or not 1 <= sr_out <= 1_000_000:
-        raise ParameterError(f"sr must be an integer in [1, 1000000], not {sr_out!r}")
+    check_rate(sr_out)
     out = soxr.resample(np.ascontiguousarray(y.T), sr_in, sr_out, quality="HQ")
     return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, y.shape[0]).T)
 
@@ -261,6 +278,9 @@ def save_audio(
     """
     import soundfile as sf
 
+    check_rate(sr)
+    check_flag("normalize", normalize)
+    check_flag("overwrite", overwrite)
     fmt, subtype = output_format(
         path, subtype, format=format, compression_level=compression_level,
         bitrate_mode=bitrate_mode,
