@@ -313,7 +313,7 @@ def _generator(rng, random_state):
                 params=("rng", "random_state"),
             )
         warnings.warn(
-            "'random_state' was renamed to 'rng' (as in librosa 0.11); use rng",
+            "'random_state' was renamed to 'rng' (as in librosa 1.0); use rng",
             FutureWarning,
             stacklevel=3,
         )
