@@ -488,7 +488,7 @@ def read_editable(
         image = encode_with(y, sr, options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
-    cells = y.shape[0] * image.meta.params.n_bins * image.meta.n_frames
+    cells = image.meta.channels * image.meta.params.n_bins * image.meta.n_frames
     if max_pixels is not None and cells > max_pixels:
         raise InputError(f"{src}: its spectrogram has {cells} cells, beyond {max_pixels}")
     try:

@@ -22,7 +22,15 @@ from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
 from .io.atomic import check_extension, check_output
-from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
+from .io.audio import (
+    NORMALIZE_PEAK,
+    check_audio,
+    check_flag,
+    check_rate,
+    load_audio,
+    output_format,
+    save_audio,
+)
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
 from .options import (
@@ -117,6 +125,8 @@ def encode(
     >>> img.pixels.shape, img.pixels.dtype
     ((1025, 44), dtype('uint16'))
     """
+    _check_sr(sr)
+    check_flag("keep_phase", keep_phase)
     options = EncodeOptions(
         n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
         center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax, top_db=top_db,
@@ -199,7 +209,7 @@ def _fit_width(S: np.ndarray, want: int) -> np.ndarray:
 
 
 def decode(
-    image: SpectrogramImage,
+    image: SpectrogramImage | str | os.PathLike,
     *,
     method: str | None = None,
     n_iter: int | None = None,
@@ -218,8 +228,10 @@ def decode(
 
     Parameters
     ----------
-    image : SpectrogramImage
-        From :func:`encode` or :func:`load`.
+    image : SpectrogramImage or path-like
+        From :func:`encode`, :func:`load` or :func:`load_image`, or the path of an
+        image, read with :func:`load_image` (a plot or a picture without spec2img
+        metadata needs its parameters: ``load_image(path, plain=...)``).
     method : str or None
         Phase retrieval method (one of ``spec2img.options.METHODS``); ``None``: the
         default.
@@ -259,6 +271,23 @@ def decode(
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options,
                               stop_db=stop_db)  # fmt: skip
+    if isinstance(image, str | os.PathLike):
+        image = load_image(image)
+    elif not isinstance(image, SpectrogramImage):
+        raise ParameterError(
+            f"image must be a SpectrogramImage or the path of one, not {type(image).__name__}",
+            params=("image",),
+        )
+    check_flag("use_phase", use_phase)
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress must be callable(done, total) or None, not {progress!r}",
+                             params=("progress",))  # fmt: skip
+    if block_frames is not None and (
+        isinstance(block_frames, bool) or not isinstance(block_frames, int | np.integer)
+        or block_frames < 1
+    ):  # fmt: skip
+        raise ParameterError(f"block_frames must be an integer > 0 or None, not {block_frames!r}",
+                             params=("block_frames",))  # fmt: skip
     image = image.on_grid()
     meta = image.meta
     if init is None and use_phase and image.phase is not None:
@@ -673,6 +702,12 @@ def decode_to_file(
     save_audio(dst, y, sr, subtype=output.subtype, normalize=output.normalize, inputs=[src],
                overwrite=overwrite, **audio)  # fmt: skip
     return y, sr, identity
+
+
+def _check_sr(sr) -> None:
+    """``sr`` by its own name (:class:`SpecParams` calls it ``sample_rate``); a whole
+    float (``22050.0``) is taken, as :class:`SpecParams` takes it."""
+    check_rate(int(sr) if isinstance(sr, float) and sr.is_integer() else sr)
 
 
 def _given(plain: PlainOptions | Mapping | None) -> bool:

@@ -263,12 +263,9 @@ def mosaic_files(
 
 
 def _as_audio(y, name: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 1:
-        y = y[None]
-    if y.ndim != 2 or not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
-        raise ParameterError(f"{name} must be real audio of shape (n,) or (channels, n)")
-    y = y.astype(np.float32)
+    from ..io.audio import as_audio  # integer PCM and (n, channels) as everywhere
+
+    y = as_audio(y, name=name)
     if not np.all(np.isfinite(y)):
         raise InputError(f"{name} has NaN or infinite samples")
     return y
