@@ -87,7 +87,8 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
     """The spectrogram image of ``src``: an image file, or an audio file encoded."""
     from PIL import Image, UnidentifiedImageError
 
-    from ..pipeline import encode, load_image
+    from ..pipeline import encode, read_image
+    from ..wild.identify import identify
 
     path = Path(src)
     if not path.exists():
@@ -102,9 +103,9 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
 
         y, sr = load_audio(path)
         return encode(y, sr)
-    # a plain image is read as decode reads it: a figure's axes, a sox palette, or the
-    # options given; what is missing is named by load_image's one-line error
-    return load_image(path, plain=plain)
+    # a plain image is read as decode reads it (a figure's axes, a sox palette, the
+    # options given); what is missing is named by its one-line error
+    return read_image(identify(path, plain))
 
 
 def figure(image: SpectrogramImage, *, title: str = "", cmap: str = "magma", fig=None):

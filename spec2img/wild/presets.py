@@ -157,7 +157,9 @@ def detect(header) -> str | None:
     return None
 
 
-def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
+def resolve(
+    path: str | os.PathLike, options: Mapping, header=None, figure=None
+) -> Resolved:
     """Settings for a plain image from the user's options, a preset and the image.
 
     Parameters
@@ -168,6 +170,9 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         ``preset`` (a name, or ``None`` to detect).
     header : spec2img.io.png.ImageHeader or None
         The image's header, if already read.
+    figure : spec2img.wild.figure.FigureReading or None
+        What the figure shows, if already read (:attr:`Identity.figure
+        <spec2img.wild.identify.Identity>`); read here when needed otherwise.
     """
     from ..io.png import read_header
     from .raster import no_bomb_limit
@@ -190,7 +195,7 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
     if (name is None or name in FIGURE_PRESETS) and "params_from" not in options:
         from .figure import read_figure
 
-        reading = read_figure(path, crop=options.get("crop"))
+        reading = figure if figure is not None else read_figure(path, crop=options.get("crop"))
         if name is None and reading.tool in FIGURE_PRESETS:
             name = reading.tool
             res.notes.append(f"drawn by {PRESETS[name].tool} (read from the figure)")
