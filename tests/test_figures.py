@@ -292,3 +292,24 @@ def test_show_and_batch_read_figures_too(tmp_path, capsys):
         info = sf.info(tmp_path / "out" / f"{name}.wav")
         assert info.samplerate == kind.sr
         assert abs(info.duration - 2.0) <= 0.02
+
+
+def test_the_figure_is_read_once_per_load(monkeypatch):
+    """identify reads a plain image's figure once; resolve takes that reading."""
+    import spec2img
+    from spec2img.wild import figure
+
+    calls = []
+    real = figure.read_figure
+
+    def counting(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(figure, "read_figure", counting)
+    identity = spec2img.identify(_path(KINDS["specgram_bar"]))
+    assert identity.kind == "plain" and identity.tool == "specgram"
+    assert identity.figure is not None and identity.figure.settings["sr"] == 22050
+    assert len(calls) == 1
+    image = spec2img.load_image(_path(KINDS["specgram_bar"]))
+    assert len(calls) == 2 and image.meta.params.sample_rate == 22050
