@@ -189,7 +189,7 @@ def read_figure(path, *, crop=None) -> FigureReading:
             return out
         rgba = raster.rgba((0, 0, w, h))
     if area.how not in ("axes frame", "--crop"):
-        out.problem = "no spec2img metadata and no axes to read them from"
+        out.problem = "the image has no axes to read them from"
     l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
     r0, b0 = int(area.right) - 3, int(area.bottom) - 3
     inner = rgba[t0:b0, l0:r0]

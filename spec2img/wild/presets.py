@@ -294,7 +294,9 @@ def _needs(res: Resolved, problem: str) -> None:
         *missing, "params_from")  # fmt: skip
     hint = " (or {params_from} ORIGINAL.png for an edited copy)" if (
         "no axes" in problem) else ""  # fmt: skip
-    raise ParameterError(template=f"needs {text}: {problem}{hint}", params=params)
+    raise ParameterError(
+        template=f"no spec2img metadata; needs {text}: {problem}{hint}", params=params
+    )
 
 
 def _refuse(res: Resolved, key: str, why: str) -> None:
