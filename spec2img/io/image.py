@@ -43,7 +43,7 @@ PLAIN_IMAGE_PARAMS = (
 GRID_KEY = "grid"
 
 
-@dataclass
+@dataclass(repr=False)
 class SpectrogramImage:
     """Pixels and parameters of one spectrogram image.
 
@@ -144,6 +144,74 @@ class SpectrogramImage:
         out = resize(blocks, (want_h // c, want_w))
         out = np.clip(np.rint(out), 0, PIXEL_MAX).astype(np.uint16)
         return SpectrogramImage(out.reshape(want_h, want_w), self.meta, self.phase)
+
+    # ------------------------------------------------------------ display
+    # Drawn by spec2img.draw and shown by spec2img.display, imported when used: the
+    # image type stays free of matplotlib and IPython.
+
+    def __repr__(self) -> str:
+        from ..display import summary
+
+        return summary(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        from ..display import mimebundle
+
+        return mimebundle(self)
+
+    def _repr_html_(self) -> str:
+        """The labelled preview as an inline PNG, then an ``<audio>`` player of its
+        decode (of its first :data:`spec2img.display.PLAYER_SECONDS` when longer)."""
+        from ..display import to_html
+
+        return to_html(self)
+
+    def _repr_png_(self) -> bytes:
+        """The labelled preview as PNG bytes."""
+        from ..display import preview_png
+
+        return preview_png(self)
+
+    def plot(self, ax=None, *, channel: int = 0, cmap: str = "magma"):
+        """Draw one channel into a matplotlib axes, like :func:`librosa.display.specshow`:
+        time in seconds, frequency in Hz, colours in dB.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            ``None``: pyplot's current axes.
+        channel : int >= 0
+        cmap : str
+            A matplotlib colormap name.
+
+        Returns
+        -------
+        matplotlib.image.AxesImage
+            For a colour bar: ``plt.colorbar(image.plot(), format="%+.0f dB")``.
+
+        See Also
+        --------
+        spec2img.draw.specshow
+        """
+        from ..draw import specshow
+
+        return specshow(self, ax=ax, channel=channel, cmap=cmap)
+
+    def audio(self, **decode):
+        """The image decoded whole, as an :class:`IPython.display.Audio` player.
+
+        Parameters
+        ----------
+        **decode
+            :func:`spec2img.decode`'s keywords (``n_iter``, ``seed``, ...).
+
+        Returns
+        -------
+        IPython.display.Audio
+        """
+        from ..display import audio
+
+        return audio(self, **decode)
 
     @classmethod
     def from_blocks(cls, pixels: np.ndarray, meta: Metadata) -> SpectrogramImage:
