@@ -37,6 +37,7 @@ _EXPORTS = {
     "load_factors": "arrays.nmf",
     "Factors": "arrays.nmf",
     "mosaic": "arrays.mosaicing",
+    "edit": "edit",  # the package itself, callable: the editor in a notebook cell
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -46,7 +47,8 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'spec2img' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    found = importlib.import_module(f".{module}", __name__)
+    value = found if module == name else getattr(found, name)
     globals()[name] = value
     return value
 
