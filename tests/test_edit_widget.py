@@ -222,6 +222,7 @@ def _run_cell(page, index: int) -> None:
             time.sleep(0.2)
     raise AssertionError(f"cell {index} never started")
 
+
 def _drive(page, url: str) -> str:
     """Open the notebook, run the editor cell, erase, run the reading cell: its output."""
     page.goto(f"{url}/lab/tree/edit.ipynb?token={TOKEN}")
