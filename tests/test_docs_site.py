@@ -41,6 +41,7 @@ def test_the_api_reference_is_made_from_the_docstrings(site):
     assert "<b>Parameters:</b>" in html or "Parameters" in html
     assert "hop_length" in html and "n_fft" in html
     assert "----------" not in html  # an unparsed numpydoc underline would show
+    assert ":func:" not in html and ":class:" not in html  # roles shown as plain code
 
 
 def test_a_broken_link_fails_the_strict_build(tmp_path):
