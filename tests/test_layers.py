@@ -86,3 +86,33 @@ def test_only_the_faces_call_the_cli():
         and p.name != "__main__.py"
     ]  # fmt: skip
     assert users == []
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Modules imported when ``path`` is imported (not inside a function or class)."""
+    found = set()
+    tree = ast.parse(path.read_text())
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module or "")
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_the_notebook_libraries_stay_optional():
+    """IPython, anywidget and traitlets (spec2img[notebook]) are imported only inside
+    the functions that need them, so that the package imports without them."""
+    optional = ("IPython", "anywidget", "traitlets", "ipywidgets")
+    offenders = {
+        str(p.relative_to(ROOT)): hits
+        for p in modules()
+        if (hits := sorted(m for m in _top_level_imports(p) if m.startswith(optional)))
+    }
+    assert offenders == {}
+    assert "anywidget" in imports_of(PACKAGE / "edit" / "widget.py")  # the check can see it
