@@ -244,6 +244,12 @@ def _drive(page, url: str) -> str:
     page.mouse.move(x1, box["y"] + box["height"] - 1, steps=5)
     page.mouse.up()
     page.locator(".s2i-body #status", has_text="erase: re-synthesised").wait_for(timeout=60_000)
+    # the editor's keys reach the editor, not the notebook (whose command mode has Z too)
+    canvas.focus()
+    page.keyboard.press("Control+z")
+    page.locator(".s2i-body #status", has_text="undo erase").wait_for(timeout=30_000)
+    page.keyboard.press("Control+Shift+z")
+    page.locator(".s2i-body #status", has_text="redo erase").wait_for(timeout=30_000)
     shot = os.environ.get("SPEC2IMG_SCREENSHOT")
     if shot:
         page.screenshot(path=shot)
