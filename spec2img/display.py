@@ -1,7 +1,8 @@
 """How a spectrogram image shows itself in a notebook: the labelled preview and a player.
 
 :class:`~spec2img.io.image.SpectrogramImage`'s ``_repr_html_``, ``_repr_png_``,
-``_repr_mimebundle_`` and ``audio()`` call these.  Nothing here imports IPython at
+``_repr_mimebundle_``, ``plot()`` and ``audio()`` call these (the image type imports this
+module by name, :data:`spec2img.io.image.DISPLAY_FACE`, when an image is shown).  Nothing here imports IPython at
 import time: :func:`audio` imports it when called, the rest needs no IPython at all.
 
 The player is bounded: an image longer than :data:`PLAYER_SECONDS` is not decoded
@@ -140,6 +141,13 @@ def audio(image, **decode):
     y, sr = _decode(image, **decode)
     y = np.clip(np.atleast_2d(y), -1.0, 1.0)
     return Audio(y, rate=sr, normalize=False)
+
+
+def plot(image, *, ax=None, channel: int = 0, cmap: str = "magma"):
+    """:func:`spec2img.draw.specshow` (``SpectrogramImage.plot``)."""
+    from .draw import specshow
+
+    return specshow(image, ax=ax, channel=channel, cmap=cmap)
 
 
 def summary(image) -> str:

@@ -116,3 +116,21 @@ def test_the_notebook_libraries_stay_optional():
     }
     assert offenders == {}
     assert "anywidget" in imports_of(PACKAGE / "edit" / "widget.py")  # the check can see it
+
+
+def test_the_image_reaches_its_display_face_only_by_name():
+    """SpectrogramImage's display methods (repr, _repr_html_, plot, audio) are the one
+    call from a stage up to a face: spec2img.display, imported by the name
+    io.image.DISPLAY_FACE when an image is shown, never by an import statement."""
+    import importlib
+
+    from spec2img.io import image
+
+    static = {m for p in modules(under="io") for m in imports_of(p)}
+    assert not {m for m in static if m.startswith(("spec2img.display", "spec2img.draw"))}
+    face = importlib.import_module(image.DISPLAY_FACE)
+    for name in ("summary", "mimebundle", "to_html", "preview_png", "plot", "audio"):
+        assert callable(getattr(face, name)), name
+    # the faces of drawing stay above io and below the CLI
+    assert not {m for m in imports_of(PACKAGE / "draw.py") if m.startswith("spec2img.cli")}
+    assert not {m for m in imports_of(PACKAGE / "display.py") if m.startswith("spec2img.cli")}
