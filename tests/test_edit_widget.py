@@ -91,6 +91,20 @@ def test_the_widget_refuses_bad_requests_as_data():
             _request(bad)
 
 
+def test_the_widget_loads_every_module_of_the_page():
+    from spec2img.edit.server import STATIC
+    from spec2img.edit.widget import page_assets
+
+    page = page_assets()
+    assert set(page["modules"]) == {p.name for p in STATIC.glob("*.js")} - {"widget.js", "env.js"}
+    assert {"app.js", "api.js", "view.js", "player.js"} <= set(page["modules"])
+    assert 'id="spectrogram"' in page["html"] and "<body" not in page["html"]
+    # every module a page module imports is there to be linked (env.js is made per view)
+    for name, src in page["modules"].items():
+        for dep in re.findall(r"(?:from|import)\s*['\"]\./([\w-]+\.js)['\"]", src):
+            assert dep in page["modules"] or dep == "env.js", (name, dep)
+
+
 def test_bad_sources_are_named_errors(tmp_path):
     with pytest.raises(ParameterError, match="sr="):
         spec2img.edit(_tone())

@@ -29,8 +29,9 @@ from ..errors import ParameterError, Spec2ImgError
 from .server import MAX_BODY, STATIC
 from .session import Session, open_input
 
-#: The page's modules the widget loads (env.js is made per view).
-MODULES = ("api.js", "player.js", "view.js", "app.js")
+#: Modules of static/ that are not the page's: the widget's loader, and env.js (made per
+#: view).  Every other module is the page's, loaded as it is.
+NOT_PAGE_MODULES = ("widget.js", "env.js")
 #: Image files opened as images; anything else is read as audio.
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 #: Longest request line a view may send, characters.
@@ -47,7 +48,11 @@ def page_assets() -> dict:
     if body is None:  # the page is ours; this only guards an edit that broke it
         raise Spec2ImgError("spec2img/edit/static/index.html has no <body>")
     return {
-        "modules": {name: (STATIC / name).read_text() for name in MODULES},
+        "modules": {
+            p.name: p.read_text()
+            for p in sorted(STATIC.glob("*.js"))
+            if p.name not in NOT_PAGE_MODULES
+        },
         "html": body.group(1),
         "css": (STATIC / "style.css").read_text(),
     }

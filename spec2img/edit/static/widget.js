@@ -36,13 +36,15 @@ function scopedCss(css) {
 function link(sources) {
   const urls = {};
   const made = [];
-  const deps = (src) => [...src.matchAll(/from '\.\/([\w-]+\.js)'/g)].map((m) => m[1]);
+  // `import ... from './x.js'` and `import './x.js'`, either quote
+  const spec = /((?:from|import)\s*)(['"])\.\/([\w-]+\.js)\2/g;
+  const deps = (src) => [...src.matchAll(spec)].map((m) => m[3]);
   let left = Object.keys(sources);
   while (left.length) {
     const ready = left.filter((name) => deps(sources[name]).every((d) => d in urls));
     if (!ready.length) throw new Error(`cannot order the modules: ${left.join(', ')}`);
     for (const name of ready) {
-      const src = sources[name].replace(/from '\.\/([\w-]+\.js)'/g, (_, d) => `from '${urls[d]}'`);
+      const src = sources[name].replace(spec, (_, kw, q, d) => `${kw}'${urls[d]}'`);
       urls[name] = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
       made.push(urls[name]);
     }
