@@ -47,6 +47,8 @@ def test_the_package_is_callable_and_keeps_its_modules():
     assert type(w).__name__ == "Editor"
     assert spec2img.edit.session.Session is type(w._session)  # the modules are still there
     assert "1 channel(s)" in repr(w) and "2.00 s" in repr(w)
+    w.close()
+    assert w._pool._shutdown
 
 
 def test_requests_reach_the_routes_and_edits_come_back_as_arrays():

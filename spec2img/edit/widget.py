@@ -278,6 +278,11 @@ def _editor_class():
             audio (any other extension); atomically, never over the input."""
             return self._ready().save(path)
 
+        def close(self) -> None:
+            """Close the widget (its views go) and stop answering requests."""
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            super().close()
+
         def __repr__(self) -> str:
             s = self._session
             return (
