@@ -165,11 +165,12 @@ def fit_axis(pairs, kinds, *, tol: float = 1.0) -> Fit | None:
 
 
 # -- reading ---------------------------------------------------------------------------
-def read_figure(path, *, crop=None) -> FigureReading:
+def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureReading:
     """Read a figure's axes, colours and colour bar (see the module's docstring).
 
     Never raises for what the picture does not show: ``problem`` says what could not
-    be read, and the settings hold what could.
+    be read, and the settings hold what could.  Images above :data:`AXES_PIXELS` (or
+    ``max_pixels``) are not decoded here; their loader applies its own limit.
     """
     from .axes import read_axes
     from .colorbar import find_bar
@@ -179,7 +180,7 @@ def read_figure(path, *, crop=None) -> FigureReading:
     out = FigureReading()
     with Raster(path) as raster:
         w, h = raster.size
-        if w * h > AXES_PIXELS:
+        if w * h > min(AXES_PIXELS, max_pixels or AXES_PIXELS):
             out.problem = f"too large ({w}x{h}) to search for axes"
             return out
         try:

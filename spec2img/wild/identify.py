@@ -176,7 +176,7 @@ def identify(
         if tool is None or tool in FIGURE_PRESETS:  # a figure: read what it shows
             from .figure import read_figure
 
-            figure = read_figure(path, crop=options.get("crop"))
+            figure = read_figure(path, crop=options.get("crop"), max_pixels=max_pixels)
             if tool is None and figure.tool in FIGURE_PRESETS:
                 tool = figure.tool
     return identity("plain", tool=tool, figure=figure)

@@ -157,9 +157,7 @@ def detect(header) -> str | None:
     return None
 
 
-def resolve(
-    path: str | os.PathLike, options: Mapping, header=None, figure=None
-) -> Resolved:
+def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None) -> Resolved:
     """Settings for a plain image from the user's options, a preset and the image.
 
     Parameters
