@@ -747,14 +747,25 @@ def _add_edit(sub) -> None:
         "--host", default="127.0.0.1", metavar="ADDR",
         help="address to listen on (default 127.0.0.1: this computer only)",
     )  # fmt: skip
+    p.add_argument("-y", "--overwrite", action="store_true",
+                   help="let Save replace an existing OUTPUT")  # fmt: skip
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host header names NAME (a proxy's or "
+                   "a tunnel's host name; loopback names always work)")  # fmt: skip
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line while opening")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--resume", action="store_true",
+                   help="restore the unsaved edits a previous session of INPUT left")  # fmt: skip
+    r.add_argument("--fresh", action="store_true",
+                   help="start unedited, setting a previous session's unsaved edits aside")  # fmt: skip
     _add_max_pixels(p)
     _add_plain_options(p)
     p.set_defaults(func=_cmd_edit)
 
 
 def _cmd_edit(args) -> int:
+    from ..edit import journal
     from ..edit.server import is_loopback, serve
     from ..edit.session import check_output_path, open_input
 
@@ -766,13 +777,28 @@ def _cmd_edit(args) -> int:
             "has the token can read and edit this recording",
             stacklevel=1,
         )
-    out = None if args.output is None else check_output_path(args.output, args.input)
+    out = None
+    if args.output is not None:
+        out = check_output_path(args.output, args.input, overwrite=args.overwrite)
     if not args.quiet and sys.stderr.isatty():
         _say(f"opening {printable(args.input)} ...")
     session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
+    recovery = journal.find_recovery(args.input)
+    if recovery is not None and args.fresh:
+        aside = journal.set_aside(recovery.path)
+        _say(f"set aside the previous session's {len(recovery.edits)} unsaved edit(s): {aside}")
+        recovery = None
+    elif recovery is not None and not args.resume:
+        _say(f"a previous session of {printable(args.input)} left {len(recovery.edits)} unsaved "
+             "edit(s): the page offers them back (or start with --resume / --fresh)")  # fmt: skip
+    elif recovery is None and args.resume:
+        _say(f"--resume: no unsaved edits of {printable(args.input)} to restore; starting unedited")
+    keeper = journal.Keeper(session, args.input, recovery=recovery)
     return serve(
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
+        keeper=keeper, allow_hosts=args.allow_host, resume=args.resume,
+        exit_when_busy=True, say=lambda m: _say(f"spec2img: {m}"),
     )  # fmt: skip
 
 
