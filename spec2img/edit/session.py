@@ -199,7 +199,8 @@ class Session:
         image = self.image.on_grid()
         meta = image.meta
         db_max = min(MAX_DB, meta.db_max + self.headroom_db)
-        extra = {k: v for k, v in meta.extra.items() if k not in (GRID_KEY, _keep.LINK_KEY)}
+        extra = {k: v for k, v in meta.extra.items()
+                 if k not in (GRID_KEY, _keep.LINK_KEY, _keep.PAIR_KEY)}  # fmt: skip
         self.meta = Metadata(
             params=meta.params, db_min=meta.db_min, db_max=db_max, n_samples=meta.n_samples,
             channels=meta.channels, extra=extra,
@@ -238,6 +239,7 @@ class Session:
         self.on_change = None
         self.lock = threading.RLock()
         self.ready = threading.Event()
+        self.pair_seed = os.urandom(6).hex()
 
     # ------------------------------------------------------------ facts
 
@@ -603,13 +605,17 @@ class Session:
         """
         if part not in ("spectrogram", "phase"):
             raise ParameterError(f"part must be 'spectrogram' or 'phase', not {part!r}")
-        image = self.edited_image()
+        with self.lock:
+            image, version = self.edited_image(), self.version
         name = f"{self.source.stem}-edited.png"
         sidecar = _keep.sidecar_path(name)
+        pair = f"{self.pair_seed}-{version}"  # the two downloads of one state: one pair
         if part == "spectrogram":
-            return _png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
-        text = _keep.linked_text(image.meta, None)
-        text[_keep.KIND_KEY] = _keep.KIND
+            text = _keep.linked_text(image.meta, sidecar)
+            text[_keep.PAIR_KEY] = pair
+            return _png_bytes(image.pixels, text), name
+        text = _keep.phase_text(image.meta)
+        text[_keep.PAIR_KEY] = pair
         return _png_bytes(image.phase, text), sidecar.name
 
     def _subtype_for(self, path) -> str | None:

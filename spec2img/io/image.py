@@ -23,9 +23,9 @@ from ..params import (
     SpecParams,
 )
 from . import phase_image as keep_phase
-from .atomic import check_extension, is_stream
+from .atomic import atomic_path, check_extension, is_stream
 from .gray import to_gray16
-from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, write_png
+from .png import DEFAULT_MAX_PIXELS, check_size, encode_png, read_header, read_pixels, write_png
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
@@ -96,8 +96,12 @@ class SpectrogramImage:
     def save(self, path: str | os.PathLike, *, inputs=(), overwrite: bool = True) -> Path:
         """Write the image as a 16-bit PNG with metadata, atomically.
 
-        With a kept phase, ``NAME.phase.png`` is written first, beside it (and removed
-        again if the spectrogram cannot be written).
+        With a kept phase, ``NAME.phase.png`` is written beside it, so that no failure
+        or crash leaves an old pair broken or mixed: both files are written to
+        temporary files and put on disk (``fsync``), then the phase image is renamed
+        into place and the spectrogram last; both carry one new ``pair_id``, so that
+        :func:`load` tells a spectrogram from a phase image of another save.  A failure
+        before the renames leaves the previous pair untouched.
 
         Parameters
         ----------
@@ -108,6 +112,8 @@ class SpectrogramImage:
         overwrite : bool
             Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
         """
+        import secrets
+
         check_extension(path, (".png",), "a PNG image")
         if self.phase is None:
             return write_png(path, self.pixels, keep_phase.linked_text(self.meta, None),
@@ -118,14 +124,16 @@ class SpectrogramImage:
                 "file name, not a stream"
             )
         sidecar = keep_phase.sidecar_path(path)
-        inputs = [*inputs, path]
-        keep_phase.write_phase(sidecar, self.phase, self.meta, inputs=inputs)
-        try:
-            return write_png(path, self.pixels, keep_phase.linked_text(self.meta, sidecar),
-                             inputs=[*inputs[:-1], sidecar], overwrite=overwrite)  # fmt: skip
-        except BaseException:
-            sidecar.unlink(missing_ok=True)
-            raise
+        pair = secrets.token_hex(8)
+        text = keep_phase.linked_text(self.meta, sidecar)
+        phase_text = keep_phase.phase_text(self.meta)
+        text[keep_phase.PAIR_KEY] = phase_text[keep_phase.PAIR_KEY] = pair
+        inputs = list(inputs)
+        with atomic_path(path, [*inputs, sidecar], overwrite=overwrite) as tmp:  # renamed last
+            with atomic_path(sidecar, [*inputs, path], overwrite=overwrite) as tmp_phase:
+                encode_png(tmp_phase, self.phase, phase_text)
+                encode_png(tmp, self.pixels, text)
+        return Path(path)
 
     def on_grid(self) -> SpectrogramImage:
         """This image with one pixel per STFT cell (resampled if it was resized).

@@ -77,6 +77,15 @@ def write_png(
     overwrite : bool
         Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
     """
+    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
+        encode_png(tmp, pixels, text, compress_level=compress_level)
+    return Path(path)
+
+
+def encode_png(file, pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6):
+    """Encode ``pixels`` and ``text`` as :func:`write_png` does, into ``file`` (a path
+    or a binary file object), with no atomic dance: for a caller that renames itself
+    (a spectrogram and its phase image put in place together)."""
     from PIL import Image, PngImagePlugin
 
     pixels = np.ascontiguousarray(pixels, dtype=np.uint16)
@@ -87,9 +96,7 @@ def write_png(
     if form is not None:
         info.add_text(COMMENT_KEY, form)
     img = Image.fromarray(pixels)  # mode "I;16": 16-bit grayscale
-    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
-        img.save(tmp, format="PNG", pnginfo=info, compress_level=compress_level)
-    return Path(path)
+    img.save(file, format="PNG", pnginfo=info, compress_level=compress_level)
 
 
 @dataclass(frozen=True)
