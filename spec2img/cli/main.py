@@ -13,9 +13,10 @@ import os
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 from .. import __version__
-from ..errors import InputError, ParameterError, Spec2ImgError, one_line, printable
+from ..errors import InputError, OutputError, ParameterError, Spec2ImgError, one_line, printable
 from ..options import (
     DEFAULT_METHOD,
     DEFAULT_N_ITER,
@@ -802,9 +803,92 @@ def _cmd_edit(args) -> int:
     )  # fmt: skip
 
 
+def _add_apply(sub) -> None:
+    p = sub.add_parser(
+        "apply", help="replay an edit list from the editor on recordings",
+        description="Replay EDITS.json (the editor's Edits download) on INPUT, as the page "
+        "would have, and write the result as the page's export would: byte for byte the "
+        "same for the same input.  Several inputs, or a folder, go into -o OUTDIR.",
+    )  # fmt: skip
+    p.add_argument("edits", metavar="EDITS.json", help="an edit list (spec2img-edits, version 1)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio files, spec2img images, or a folder of them")  # fmt: skip
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="output file (audio or .png); a folder for several inputs")  # fmt: skip
+    p.add_argument("--format", choices=["wav", "flac", "png"], default="wav",
+                   help="what goes into OUTDIR (wav)")  # fmt: skip
+    p.add_argument("-j", "--jobs", type=positive_int, default=1, metavar="N",
+                   help="inputs processed at once (1)")  # fmt: skip
+    p.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status lines")
+    _add_max_pixels(p)
+    _add_plain_options(p)
+    p.set_defaults(func=_cmd_apply)
+
+
+def _apply_pairs(args) -> list[tuple[str, Path]]:
+    """(input, output) of each job: one file to OUTPUT, or many into the OUTDIR."""
+    from ..io.audio import FORMATS
+
+    many = len(args.inputs) > 1 or os.path.isdir(args.inputs[0])
+    if not many:
+        return [(args.inputs[0], Path(args.output))]
+    out = Path(args.output)
+    if not out.is_dir():
+        raise OutputError(f"{out}: several inputs need an existing folder as -o OUTDIR")
+    found = []
+    for src in args.inputs:
+        if os.path.isdir(src):
+            found += sorted(str(p) for p in Path(src).iterdir() if p.is_file() and
+                            (p.suffix.lower() in FORMATS or p.suffix.lower() == ".png")
+                            and not p.name.endswith(".phase.png"))  # fmt: skip
+        else:
+            found.append(src)
+    pairs = [(src, out / f"{Path(src).stem}.{args.format}") for src in found]
+    names = [p[1] for p in pairs]
+    if len(set(names)) != len(names):
+        raise OutputError(f"{out}: two inputs have the same name; apply them separately")
+    return pairs
+
+
+def _cmd_apply(args) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..edit.apply import apply_edits
+    from ..edit.journal import read_document
+
+    doc = read_document(args.edits)
+    pairs = _apply_pairs(args)
+    plain = _plain_options(args)
+
+    def one(pair):
+        src, dst = pair
+        try:
+            apply_edits(doc, src, dst, name=args.edits, overwrite=args.overwrite,
+                        plain=plain, max_pixels=args.max_pixels)  # fmt: skip
+        except Spec2ImgError as e:
+            return e
+        _say(f"{printable(str(src))} -> {printable(str(dst))}", args)
+        return None
+
+    if len(pairs) == 1:
+        err = one(pairs[0])
+        if err is not None:
+            raise err
+        return 0
+    with ThreadPoolExecutor(max_workers=min(args.jobs, len(pairs))) as pool:
+        errors = [e for e in pool.map(one, pairs) if e is not None]
+    for e in errors:
+        print(f"spec2img: error: {printable(str(e))}", file=sys.stderr)
+    if errors:
+        print(f"spec2img: {len(errors)} of {len(pairs)} input(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
 #: Each command's name and the function adding its parser (in ``--help``'s order).
 COMMANDS = {
     "encode": _add_encode, "decode": _add_decode, "join": _add_join, "info": _add_info,
     "show": _add_show, "decompose": _add_decompose, "recompose": _add_recompose,
-    "mosaic": _add_mosaic, "edit": _add_edit,
+    "mosaic": _add_mosaic, "edit": _add_edit, "apply": _add_apply,
 }  # fmt: skip

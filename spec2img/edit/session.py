@@ -580,11 +580,7 @@ class Session:
     def audio_bytes(self, fmt: str) -> tuple[bytes, str]:
         """The full-quality decode encoded as ``"wav"`` or ``"flac"`` in memory (no
         temporary file): ``(bytes, file name)``."""
-        import io
-
-        import soundfile as sf
-
-        from ..io.audio import output_format, prepare_for_output
+        from ..io.audio import encode_audio, output_format, prepare_for_output
 
         if fmt not in ("wav", "flac"):
             raise ParameterError(f"format must be 'wav' or 'flac', not {fmt!r}")
@@ -592,9 +588,7 @@ class Session:
         container, subtype = output_format(name, self._subtype_for(name))
         y, sr = self.render()
         y = prepare_for_output(y, subtype)
-        buf = io.BytesIO()
-        sf.write(buf, np.ascontiguousarray(y.T), sr, format=container, subtype=subtype)
-        return buf.getvalue(), name
+        return encode_audio(y, sr, container, subtype), name
 
     def image_bytes(self, part: str) -> tuple[bytes, str]:
         """The edited spectrogram (``part="spectrogram"``) or its phase image

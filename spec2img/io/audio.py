@@ -287,14 +287,34 @@ def save_audio(
         # Encode in memory, then write the bytes ourselves: libsndfile reports a full
         # disk as "System error." (or soundfile as a bare AssertionError), Python's
         # own write says "No space left on device".
-        buf = io.BytesIO()
         try:
-            sf.write(buf, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype,
-                     **codec)  # fmt: skip
+            data = encode_audio(y, int(sr), fmt, subtype, **codec)
         except (RuntimeError, AssertionError, ValueError, TypeError) as e:
             raise OutputError(f"{path}: cannot encode {fmt} {subtype}: {_first_line(e)}") from None
-        tmp.write_bytes(buf.getbuffer())
+        tmp.write_bytes(data)
     return Path(path)
+
+
+#: libsndfile's command that turns the PEAK chunk of float WAV/AIFF on or off.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def encode_audio(y: np.ndarray, sr: int, fmt: str, subtype: str, **codec) -> bytes:
+    """``(channels, n)`` samples (ready for ``subtype``) as the bytes of a ``fmt`` file.
+
+    The same samples always give the same bytes: libsndfile's PEAK chunk (float WAV
+    and AIFF), which holds the time of writing, is left out.
+    """
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    y = np.ascontiguousarray(np.atleast_2d(y).T)
+    with sf.SoundFile(buf, "w", int(sr), y.shape[1], subtype, format=fmt, **codec) as f:
+        snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
+        if snd is not None and ffi is not None:  # soundfile's own handle on libsndfile
+            snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, ffi.NULL, 0)
+        f.write(y)
+    return buf.getvalue()
 
 
 def _first_line(e: BaseException) -> str:
