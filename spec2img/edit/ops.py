@@ -33,7 +33,7 @@ MAX_POINTS = 20_000
 #: Cells one edit may touch (about 10 minutes of stereo at n_fft 2048).
 MAX_EDIT_CELLS = 2**27
 #: Cells one brush stroke may paint, counted dab by dab (dabs x the ellipse's box x
-#: channels): the work of a stroke, which overlapping dabs multiply (about 3 s).
+#: channels): the work of a stroke, which overlapping dabs multiply (about 1 s of work).
 MAX_BRUSH_CELLS = 2**26
 #: Columns of context on each side that :func:`heal_patch` reads at most.
 HEAL_CONTEXT = 16
@@ -254,15 +254,11 @@ def _parse_brush(data: dict, grid: Grid) -> Brush:
         raise ParameterError(f"'points' must be a list of 1 to {MAX_POINTS} [frame, row] pairs")
     out = []
     for p in pts:
-        if (
-            not isinstance(p, list | tuple)
-            or len(p) != 2
-            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
-            or not all(math.isfinite(x) for x in p)
-        ):
+        ok = isinstance(p, list | tuple) and len(p) == 2
+        t, r = (finite(p[0], "points"), finite(p[1], "points")) if ok else (None, None)
+        if t is None or r is None:
             raise ParameterError(f"'points' holds {_short(p)}, not a [frame, row] pair of numbers")
-        t, r = finite(p[0], "points"), finite(p[1], "points")
-        if t is None or r is None or not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
+        if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
             raise ParameterError(f"brush point {_short(p)} is far outside the spectrogram")
         out.append((t, r))
     radius = _pair_any(data, "radius")

@@ -8,7 +8,7 @@ export class ApiError extends Error {}
 
 const CSRF = document.querySelector('meta[name="spec2img-csrf"]')?.content || '';
 
-// '/api/x' and 'api/x' both mean the page's own api/x, wherever the page is served.
+// A leading slash is dropped: every path means the page's own, wherever it is served.
 function url(path) { return path.replace(/^\/+/, ''); }
 
 function send(path, init = {}) {
