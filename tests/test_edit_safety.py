@@ -158,7 +158,10 @@ def test_the_page_uses_only_relative_urls():
         ({"op": "gain", "gain_db": int("9" * 400)}, "'gain_db'"),
         ({"op": "gain", "gain_db": -1e300}, "'gain_db'"),
         ({"op": "erase", "freq": [-1e308, 1e308]}, "'freq'"),
-        ({"op": "brush", "points": [[int("1" * 400), 1]], "radius": [2, 2], "gain_db": -3}, "points"),
+        (
+            {"op": "brush", "points": [[int("1" * 400), 1]], "radius": [2, 2], "gain_db": -3},
+            "points",
+        ),
         ({"op": "brush", "points": [[1, 1]], "radius": [1e308, 2], "gain_db": -3}, "'radius'"),
         ({"op": "erase", "channels": [int("9" * 400)]}, "'channels'"),
     ],

@@ -58,7 +58,10 @@ def test_token_in_the_url_becomes_a_cookie(served):
         assert "HttpOnly" in r.headers["set-cookie"]
         assert c.get("/api/info").status_code == 403  # a cookie alone: only the page
         csrf = r.text.split('name="spec2img-csrf" content="')[1].split('"')[0]
-        assert len(csrf) > 20 and c.get("/api/info", headers={"X-Spec2img-CSRF": csrf}).status_code == 200
+        assert (
+            len(csrf) > 20
+            and c.get("/api/info", headers={"X-Spec2img-CSRF": csrf}).status_code == 200
+        )
         assert "default-src 'self'" in r.headers["content-security-policy"]
         assert c.get("/api/info", headers={"Authorization": f"token {TOKEN}"}).status_code == 200
 

@@ -108,7 +108,9 @@ def read_document(path: str | os.PathLike) -> dict:
     try:
         doc = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:
-        raise InputError(f"{path}: not a JSON edit list ({' '.join(str(e).split())[:80]})") from None
+        raise InputError(
+            f"{path}: not a JSON edit list ({' '.join(str(e).split())[:80]})"
+        ) from None
     return doc
 
 

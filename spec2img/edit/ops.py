@@ -132,7 +132,9 @@ def _number(data: dict, key: str, lo: float, hi: float, *, default=None) -> floa
         raise ParameterError(f"{key!r} is required")
     x = finite(v, key)
     if x is None or not lo <= x <= hi:
-        raise ParameterError(f"{key!r} must be a finite number in [{lo:g}, {hi:g}], not {_short(v)}")
+        raise ParameterError(
+            f"{key!r} must be a finite number in [{lo:g}, {hi:g}], not {_short(v)}"
+        )
     return x
 
 
@@ -283,11 +285,7 @@ def _parse_brush(data: dict, grid: Grid) -> Brush:
 
 def _pair_any(data: dict, key: str) -> tuple[float, float]:
     v = data.get(key)
-    if (
-        not isinstance(v, list | tuple)
-        or len(v) != 2
-        or None in (a := [finite(x, key) for x in v])
-    ):
+    if not isinstance(v, list | tuple) or len(v) != 2 or None in (a := [finite(x, key) for x in v]):
         raise ParameterError(f"{key!r} must be a pair of finite numbers, not {_short(v)}")
     return a[0], a[1]
 
@@ -516,13 +514,37 @@ def spec(edit) -> Op:
         raise TypeError(f"not an edit: {edit!r}") from None
 
 
-register(Op("erase", Erase, _parse_rect(Erase), _apply_erase,
-            lambda e: _region_json(e.region), lambda e: "erase"))
-register(Op("gain", Gain, _parse_gain, _apply_gain,
-            lambda e: {**_region_json(e.region), "gain_db": e.gain_db},
-            lambda e: f"gain {e.gain_db:+.1f} dB"))
-register(Op("heal", Heal, _parse_rect(Heal), _apply_heal,
-            lambda e: _region_json(e.region), lambda e: "heal", new_content=True))
+register(
+    Op(
+        "erase",
+        Erase,
+        _parse_rect(Erase),
+        _apply_erase,
+        lambda e: _region_json(e.region),
+        lambda e: "erase",
+    )
+)
+register(
+    Op(
+        "gain",
+        Gain,
+        _parse_gain,
+        _apply_gain,
+        lambda e: {**_region_json(e.region), "gain_db": e.gain_db},
+        lambda e: f"gain {e.gain_db:+.1f} dB",
+    )
+)
+register(
+    Op(
+        "heal",
+        Heal,
+        _parse_rect(Heal),
+        _apply_heal,
+        lambda e: _region_json(e.region),
+        lambda e: "heal",
+        new_content=True,
+    )
+)
 register(Op("brush", Brush, _parse_brush, _apply_brush,
             lambda e: {"channels": list(e.channels), "points": [list(p) for p in e.points],
                        "radius": list(e.radius), "gain_db": e.gain_db,

@@ -45,7 +45,7 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -732,8 +732,9 @@ def serve(
     Prints the page URL (with the token) through ``announce`` once listening and opens
     the browser unless ``open_browser`` is false.  The server runs in its own thread
     and event loop (:func:`start`), so this works also where an event loop is already
-    running.  SIGTERM and SIGINT are caught only when called in the main thread with
-    no running loop (the command line).
+    running (a notebook's cell: its interrupt stops the server).  SIGINT is caught when
+    called in the main thread, SIGTERM too when no event loop runs there (the command
+    line); the previous handlers are put back.
 
     At the end, ``keeper.finish()``'s line (unsaved edits and where their journal is)
     goes to ``say`` (default: standard error).  With ``exit_when_busy``, a change
@@ -753,11 +754,14 @@ def serve(
                    allow_hosts=allow_hosts, resume=resume)  # fmt: skip
     stop = threading.Event()
     old = {}
-    if threading.current_thread() is threading.main_thread() and not loop_running:
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C (a notebook's interrupt) stops the server; SIGTERM only on the command
+        # line, where nothing else has a say.  Both handlers are put back at the end.
         def on_signal(signum, frame):
             stop.set()
 
-        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        caught = (signal.SIGINT,) if loop_running else (signal.SIGINT, signal.SIGTERM)
+        old = {s: signal.signal(s, on_signal) for s in caught}
     try:
         announce(editor.url)
         if open_browser:

@@ -257,7 +257,6 @@ def save_audio(
     overwrite : bool
         Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
     """
-    import soundfile as sf
 
     fmt, subtype = output_format(
         path, subtype, format=format, compression_level=compression_level,
