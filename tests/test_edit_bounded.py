@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import statistics
 import threading
 import time
 import urllib.error
@@ -100,7 +99,8 @@ def test_a_brush_at_the_cap_does_not_hold_up_other_requests(clip):
         assert len(waits) >= 3
         # The loop is never blocked: each answer is a few ms (a 2-core machine shared
         # with other jobs gets a generous margin on the slowest).
-        assert statistics.median(waits) < 0.05 and max(waits) < 0.25, waits
+        p95 = sorted(waits)[int(0.95 * (len(waits) - 1))]
+        assert p95 < 0.05 and max(waits) < 0.25, waits
         assert session.version == 1
     finally:
         editor.stop()

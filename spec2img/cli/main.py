@@ -799,7 +799,7 @@ def _cmd_edit(args) -> int:
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
         keeper=keeper, allow_hosts=args.allow_host, resume=args.resume,
-        exit_when_busy=True, say=lambda m: _say(f"spec2img: {m}"),
+        exit_at_end=True, say=lambda m: _say(f"spec2img: {m}"),
     )  # fmt: skip
 
 

@@ -724,7 +724,7 @@ def serve(
     keeper: _journal.Keeper | None = None,
     allow_hosts=(),
     resume: bool = False,
-    exit_when_busy: bool = False,
+    exit_at_end: bool = False,
     say=None,
 ) -> int:
     """Serve the editor until Ctrl-C or SIGTERM (or a notebook's interrupt); return 0.
@@ -737,9 +737,11 @@ def serve(
     line); the previous handlers are put back.
 
     At the end, ``keeper.finish()``'s line (unsaved edits and where their journal is)
-    goes to ``say`` (default: standard error).  With ``exit_when_busy``, a change
-    still running is abandoned by leaving the process at once (status 0): compiled
-    code cannot be interrupted, and finalising the interpreter under it can hang.
+    goes to ``say`` (default: standard error).  With ``exit_at_end`` (the command line)
+    the process then leaves at once (status 0), abandoning a change still running:
+    compiled code cannot be interrupted, finalising the interpreter under it can hang,
+    and nothing is left to clean up (outputs are written atomically, the journal is
+    closed), so SIGTERM ends the process within a second.
     """
     import os
     import signal
@@ -777,7 +779,7 @@ def serve(
     line = keeper.finish() if keeper is not None else None
     if line:
         (say or (lambda m: print(f"spec2img: {m}", file=sys.stderr, flush=True)))(line)
-    if exit_when_busy and (editor.busy or editor.thread.is_alive()):
+    if exit_at_end:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
