@@ -514,39 +514,28 @@ def spec(edit) -> Op:
         raise TypeError(f"not an edit: {edit!r}") from None
 
 
-register(
-    Op(
-        "erase",
-        Erase,
-        _parse_rect(Erase),
-        _apply_erase,
-        lambda e: _region_json(e.region),
-        lambda e: "erase",
-    )
-)
-register(
-    Op(
-        "gain",
-        Gain,
-        _parse_gain,
-        _apply_gain,
-        lambda e: {**_region_json(e.region), "gain_db": e.gain_db},
-        lambda e: f"gain {e.gain_db:+.1f} dB",
-    )
-)
-register(
-    Op(
-        "heal",
-        Heal,
-        _parse_rect(Heal),
-        _apply_heal,
-        lambda e: _region_json(e.region),
-        lambda e: "heal",
-        new_content=True,
-    )
-)
-register(Op("brush", Brush, _parse_brush, _apply_brush,
-            lambda e: {"channels": list(e.channels), "points": [list(p) for p in e.points],
-                       "radius": list(e.radius), "gain_db": e.gain_db,
-                       "softness": e.softness},
-            lambda e: f"brush {e.gain_db:+.1f} dB"))  # fmt: skip
+def _rect_json(e) -> dict:
+    return _region_json(e.region)
+
+
+def _gain_json(e: Gain) -> dict:
+    return {**_region_json(e.region), "gain_db": e.gain_db}
+
+
+def _brush_json(e: Brush) -> dict:
+    return {
+        "channels": list(e.channels), "points": [list(p) for p in e.points],
+        "radius": list(e.radius), "gain_db": e.gain_db, "softness": e.softness,
+    }  # fmt: skip
+
+
+for _op in (
+    Op("erase", Erase, _parse_rect(Erase), _apply_erase, _rect_json, lambda e: "erase"),
+    Op("gain", Gain, _parse_gain, _apply_gain, _gain_json,
+       lambda e: f"gain {e.gain_db:+.1f} dB"),
+    Op("heal", Heal, _parse_rect(Heal), _apply_heal, _rect_json, lambda e: "heal",
+       new_content=True),
+    Op("brush", Brush, _parse_brush, _apply_brush, _brush_json,
+       lambda e: f"brush {e.gain_db:+.1f} dB"),
+):  # fmt: skip
+    register(_op)
