@@ -179,6 +179,32 @@ def test_sigterm_abandons_a_running_edit(tmp_path, env):
     assert seconds < 1.5, seconds
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_sigterm_does_not_wait_for_a_fifo_reader(tmp_path, env):
+    write_clip(tmp_path / "song.wav", seconds=1.0)
+    os.mkfifo(tmp_path / "out.wav")  # nobody will ever read it: Save blocks in open()
+    proc = _start("song.wav", "-o", "out.wav", cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        c.ready()
+        import threading
+
+        threading.Thread(target=c.call, args=("/api/save", {}), daemon=True).start()
+        for _ in range(400):
+            if json.loads(c.call("/api/state")[1])["busy"]:
+                break
+            time.sleep(0.005)
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        seconds = time.perf_counter() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and seconds < 1.5, seconds
+
+
 def test_output_is_checked_at_start(tmp_path, capsys):
     write_clip(tmp_path / "song.wav", seconds=1.0)
     (tmp_path / "out.wav").write_bytes(b"precious")
