@@ -412,8 +412,8 @@ def test_a_failure_while_encoding_leaves_the_old_pair(session, tmp_path, monkeyp
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(file, pixels, text, **kw)
 
-    real = image_mod.encode_png
-    monkeypatch.setattr(image_mod, "encode_png", failing)
+    real = image_mod.save_png
+    monkeypatch.setattr(image_mod, "save_png", failing)
     with pytest.raises(OutputError, match="No space left"):
         session.save(png)
     assert _bytes(png, phase) == before

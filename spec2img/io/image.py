@@ -25,7 +25,7 @@ from ..params import (
 from . import phase_image as keep_phase
 from .atomic import atomic_path, check_extension, is_stream
 from .gray import to_gray16
-from .png import DEFAULT_MAX_PIXELS, check_size, encode_png, read_header, read_pixels, write_png
+from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, save_png, write_png
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
@@ -131,8 +131,8 @@ class SpectrogramImage:
         inputs = list(inputs)
         with atomic_path(path, [*inputs, sidecar], overwrite=overwrite) as tmp:  # renamed last
             with atomic_path(sidecar, [*inputs, path], overwrite=overwrite) as tmp_phase:
-                encode_png(tmp_phase, self.phase, phase_text)
-                encode_png(tmp, self.pixels, text)
+                save_png(tmp_phase, self.phase, phase_text)
+                save_png(tmp, self.pixels, text)
         return Path(path)
 
     def on_grid(self) -> SpectrogramImage:

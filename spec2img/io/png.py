@@ -78,14 +78,18 @@ def write_png(
         Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
     """
     with atomic_path(path, inputs, overwrite=overwrite) as tmp:
-        encode_png(tmp, pixels, text, compress_level=compress_level)
+        save_png(tmp, pixels, text, compress_level=compress_level)
     return Path(path)
 
 
-def encode_png(file, pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6):
-    """Encode ``pixels`` and ``text`` as :func:`write_png` does, into ``file`` (a path
-    or a binary file object), with no atomic dance: for a caller that renames itself
-    (a spectrogram and its phase image put in place together)."""
+def save_png(target, pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6) -> None:
+    """The one PNG writer: 16-bit grayscale ``pixels`` and their metadata into ``target``
+    (a path or a binary file object), with no atomic dance: :func:`write_png` wraps it,
+    and a spectrogram and its phase image are put in place together with it.
+
+    Each key of ``text`` is written as a ``tEXt`` chunk ``spec2img:<key>``, and all of
+    them once more as the compact form in the ``Comment`` chunk.
+    """
     from PIL import Image, PngImagePlugin
 
     pixels = np.ascontiguousarray(pixels, dtype=np.uint16)
@@ -96,7 +100,7 @@ def encode_png(file, pixels: np.ndarray, text: dict[str, str], *, compress_level
     if form is not None:
         info.add_text(COMMENT_KEY, form)
     img = Image.fromarray(pixels)  # mode "I;16": 16-bit grayscale
-    img.save(file, format="PNG", pnginfo=info, compress_level=compress_level)
+    img.save(target, format="PNG", pnginfo=info, compress_level=compress_level)
 
 
 @dataclass(frozen=True)
