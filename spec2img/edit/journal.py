@@ -247,7 +247,6 @@ class Journal:
                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **head}  # fmt: skip
         self._f = None
         self.closed = False
-        self.saved: list = []  # edits in effect (JSON) at the last save
 
     def check(self) -> None:
         """Raise :class:`OutputError` at start if the journal's folder is not writable."""
@@ -275,8 +274,8 @@ class Journal:
             raise Spec2ImgError(f"{self.path}: cannot write the journal: {e.strerror or e}") from e
 
     def start_from(self, edits: list, saved: list) -> None:
-        """Rewrite the journal as ``edits`` in effect (a restored session), atomically."""
-        self.saved = list(saved)
+        """Rewrite the journal as ``edits`` in effect, ``saved`` at the last save (a
+        restored session), atomically."""
         self._open(edits, saved)
 
     def _open(self, edits: list, saved: list | None = None) -> None:
@@ -310,10 +309,6 @@ class Journal:
         """Remove the journal (nothing in it is needed any more)."""
         self.close()
         self.path.unlink(missing_ok=True)
-
-    @property
-    def exists(self) -> bool:
-        return self.path.exists()
 
 
 def set_aside(path: Path) -> Path:

@@ -294,26 +294,30 @@ def save_audio(
     return Path(path)
 
 
-#: libsndfile's command that turns the PEAK chunk of float WAV/AIFF on or off.
-_SFC_SET_ADD_PEAK_CHUNK = 0x1050
-
-
 def encode_audio(y: np.ndarray, sr: int, fmt: str, subtype: str, **codec) -> bytes:
     """``(channels, n)`` samples (ready for ``subtype``) as the bytes of a ``fmt`` file.
 
-    The same samples always give the same bytes: libsndfile's PEAK chunk (float WAV
-    and AIFF), which holds the time of writing, is left out.
+    The same samples always give the same bytes: the time of writing libsndfile puts
+    in the PEAK chunk of float WAV and AIFF is cleared.
     """
     import soundfile as sf
 
     buf = io.BytesIO()
-    y = np.ascontiguousarray(np.atleast_2d(y).T)
-    with sf.SoundFile(buf, "w", int(sr), y.shape[1], subtype, format=fmt, **codec) as f:
-        snd, ffi = getattr(sf, "_snd", None), getattr(sf, "_ffi", None)
-        if snd is not None and ffi is not None:  # soundfile's own handle on libsndfile
-            snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, ffi.NULL, 0)
-        f.write(y)
-    return buf.getvalue()
+    sf.write(buf, np.ascontiguousarray(np.atleast_2d(y).T), int(sr), format=fmt,
+             subtype=subtype, **codec)  # fmt: skip
+    data = bytearray(buf.getvalue())
+    _clear_peak_time(data)
+    return bytes(data)
+
+
+def _clear_peak_time(data: bytearray) -> None:
+    # PEAK: id, size, version, time stamp (4 bytes each), then the peaks; it sits in the
+    # header, before the samples' chunk.
+    head = bytes(data[:8192])
+    at = head.find(b"PEAK")
+    ends = [i for i in (head.find(b"data"), head.find(b"SSND")) if i >= 0]
+    if at >= 0 and (not ends or at < min(ends)) and len(data) >= at + 16:
+        data[at + 12 : at + 16] = bytes(4)
 
 
 def _first_line(e: BaseException) -> str:
