@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import InputError, OutputError, ParameterError, Spec2ImgError
+from ..errors import InputError, OutputError, ParameterError
 from . import ops
 
 EDITS_FORMAT, JOURNAL_FORMAT = "spec2img-edits", "spec2img-journal"
@@ -271,7 +271,7 @@ class Journal:
             self._f.flush()
             os.fsync(self._f.fileno())
         except OSError as e:
-            raise Spec2ImgError(f"{self.path}: cannot write the journal: {e.strerror or e}") from e
+            raise OutputError(f"{self.path}: cannot write the journal: {e.strerror or e}") from e
 
     def start_from(self, edits: list, saved: list) -> None:
         """Rewrite the journal as ``edits`` in effect, ``saved`` at the last save (a
