@@ -220,9 +220,12 @@ def test_output_is_checked_at_start(tmp_path, capsys):
 # ------------------------------------------------------------------ apply
 
 
-@pytest.fixture
-def page_export(tmp_path, env):
-    """An edit list and the WAV and FLAC the page exported for it."""
+@pytest.fixture(scope="module")
+def page_export(tmp_path_factory):
+    """An edit list and the WAV and FLAC the page exported for it (one editor process
+    for the tests below, each writing its own outputs)."""
+    tmp_path = tmp_path_factory.mktemp("apply")
+    env = {**os.environ, "BROWSER": "false", "XDG_STATE_HOME": str(tmp_path / "state")}
     write_clip(tmp_path / "take1.wav", seconds=2.0, subtype="PCM_24")
     proc = _start("take1.wav", cwd=tmp_path, env=env)
     try:
