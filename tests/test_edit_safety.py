@@ -476,3 +476,18 @@ def test_the_grid_of_an_edit_list_is_checked_before_any_work(session):
     doc = journal.edit_list(session)
     assert doc["edits"] == [] and journal.parse_edits(doc, g) == []
     np.testing.assert_equal(doc["grid"]["channels"], session.channels)
+
+
+def test_save_through_the_api_clears_unsaved_and_the_journal(state_home, clip, tmp_path):
+    s = session_for(clip)
+    keeper = journal.Keeper(s, clip)
+    out = tmp_path / "saved.wav"
+    app = create_app(s, token=TOKEN, hosts=allowed_hosts("127.0.0.1"), keeper=keeper, output=out)
+    with TestClient(app, base_url=BASE, headers={"X-Spec2img-Token": TOKEN}) as c:
+        assert not c.get("/api/state").json()["unsaved"]
+        assert c.post("/api/edit", json=ERASE).status_code == 200
+        assert c.get("/api/state").json()["unsaved"]
+        assert keeper.journal.path.exists()
+        assert c.post("/api/save", json={}).json() == {"saved": "saved.wav"}
+        assert not c.get("/api/state").json()["unsaved"] and out.exists()
+    assert keeper.finish() is None and not keeper.journal.path.exists()
