@@ -39,6 +39,7 @@ from ..dsp.stft import Stft
 from ..errors import InputError, OutputError, ParameterError, Spec2ImgError
 from ..io import phase_image as _keep
 from ..io.image import GRID_KEY, SpectrogramImage
+from ..io.png import png_bytes
 from ..params import MAX_DB, Metadata
 from ..phase import blocks
 from . import ops
@@ -607,10 +608,10 @@ class Session:
         if part == "spectrogram":
             text = _keep.linked_text(image.meta, sidecar)
             text[_keep.PAIR_KEY] = pair
-            return _png_bytes(image.pixels, text), name
+            return png_bytes(image.pixels, text), name
         text = _keep.phase_text(image.meta)
         text[_keep.PAIR_KEY] = pair
-        return _png_bytes(image.phase, text), sidecar.name
+        return png_bytes(image.phase, text), sidecar.name
 
     def _subtype_for(self, path) -> str | None:
         """The input's subtype when the output format can hold it."""
@@ -630,24 +631,6 @@ class BusyError(Spec2ImgError):
 
 class NothingToDo(Spec2ImgError):
     """Undo with an empty history, redo with nothing undone."""
-
-
-def _png_bytes(pixels: np.ndarray, text: dict[str, str]) -> bytes:
-    """A 16-bit grayscale PNG with ``spec2img:`` text chunks, in memory."""
-    import io
-
-    from PIL import Image, PngImagePlugin
-
-    from ..io.png import PREFIX
-
-    info = PngImagePlugin.PngInfo()
-    for key, value in text.items():
-        info.add_text(PREFIX + key, value)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint16)).save(
-        buf, format="PNG", pnginfo=info, compress_level=6
-    )
-    return buf.getvalue()
 
 
 def _to_q(angle: np.ndarray) -> np.ndarray:
