@@ -366,7 +366,10 @@ def test_a_saved_pair_shares_one_id_and_loads(session, tmp_path):
     assert a == b and len(a) == 16
     assert load(png).phase is not None
     png2, _ = _pair(session, tmp_path)
-    assert read_png(png2)[1]["pair_id"] != a  # every save: a new pair
+    assert read_png(png2)[1]["pair_id"] == a  # the same phase: the same id (reproducible)
+    session.edit(ops.parse_edit({"op": "heal", "time": [0.5, 0.6]}, session.grid()))
+    png3, _ = _pair(session, tmp_path)
+    assert read_png(png3)[1]["pair_id"] != a  # other phase: another id
 
 
 def test_a_save_into_a_read_only_folder_leaves_the_old_pair(session, tmp_path, monkeypatch):
@@ -425,7 +428,9 @@ def test_a_crash_between_the_two_renames_is_told_on_load(session, tmp_path, monk
     from spec2img.io.image import load
 
     png, phase = _pair(session, tmp_path)
-    session.edit(ops.parse_edit(ERASE, session.grid()))
+    # heal puts new content under the phase: the new save's phase differs (an erase
+    # keeps the exact phase, and then an old spectrogram with the new phase is a pair)
+    session.edit(ops.parse_edit({"op": "heal", "time": [0.5, 0.6]}, session.grid()))
     real = os.replace
     done = []
 

@@ -240,7 +240,6 @@ class Session:
         self.on_change = None
         self.lock = threading.RLock()
         self.ready = threading.Event()
-        self.pair_seed = os.urandom(6).hex()
 
     # ------------------------------------------------------------ facts
 
@@ -600,11 +599,10 @@ class Session:
         """
         if part not in ("spectrogram", "phase"):
             raise ParameterError(f"part must be 'spectrogram' or 'phase', not {part!r}")
-        with self.lock:
-            image, version = self.edited_image(), self.version
+        image = self.edited_image()
         name = f"{self.source.stem}-edited.png"
         sidecar = _keep.sidecar_path(name)
-        pair = f"{self.pair_seed}-{version}"  # the two downloads of one state: one pair
+        pair = _keep.pair_id(image.phase)  # the two downloads of one state: one pair
         if part == "spectrogram":
             text = _keep.linked_text(image.meta, sidecar)
             text[_keep.PAIR_KEY] = pair

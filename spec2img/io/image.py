@@ -105,8 +105,9 @@ class SpectrogramImage:
         With a kept phase, ``NAME.phase.png`` is written beside it, so that no failure
         or crash leaves an old pair broken or mixed: both files are written to
         temporary files and put on disk (``fsync``), then the phase image is renamed
-        into place and the spectrogram last; both carry one new ``pair_id``, so that
-        :func:`load` tells a spectrogram from a phase image of another save.  A failure
+        into place and the spectrogram last; both carry one ``pair_id`` (a digest of
+        the phase), so that :func:`load` tells a spectrogram from a phase image of
+        another save.  A failure
         before the renames leaves the previous pair untouched.
 
         Parameters
@@ -118,8 +119,6 @@ class SpectrogramImage:
         overwrite : bool
             Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
         """
-        import secrets
-
         check_extension(path, (".png",), "a PNG image")
         if self.phase is None:
             return write_png(path, self.pixels, keep_phase.linked_text(self.meta, None),
@@ -130,7 +129,7 @@ class SpectrogramImage:
                 "file name, not a stream"
             )
         sidecar = keep_phase.sidecar_path(path)
-        pair = secrets.token_hex(8)
+        pair = keep_phase.pair_id(self.phase)
         text = keep_phase.linked_text(self.meta, sidecar)
         phase_text = keep_phase.phase_text(self.meta)
         text[keep_phase.PAIR_KEY] = phase_text[keep_phase.PAIR_KEY] = pair

@@ -31,9 +31,9 @@ from .png import DEFAULT_MAX_PIXELS, read_png, write_png
 LINK_KEY = "phase_file"
 #: Metadata key and value marking a phase image.
 KIND_KEY, KIND = "kind", "phase"
-#: Metadata key holding the id one save gives both files of a pair: a spectrogram and a
-#: phase image from different saves (a save interrupted between its two renames) are
-#: told apart on load.
+#: Metadata key holding the id both files of a pair carry (:func:`pair_id`): a
+#: spectrogram and a phase image from different saves (a save interrupted between its
+#: two renames) are told apart on load.
 PAIR_KEY = "pair_id"
 _STEPS = 65536
 
@@ -73,6 +73,16 @@ def linked_text(meta: Metadata, sidecar: str | os.PathLike | None) -> dict[str, 
     if sidecar is not None:
         text[LINK_KEY] = Path(sidecar).name
     return text
+
+
+def pair_id(pixels: np.ndarray) -> str:
+    """The id of a pair: a digest of the phase image's pixels, so the same pair always
+    gets the same id (outputs stay reproducible) and a spectrogram saved with other
+    phase does not match this phase image."""
+    import hashlib
+
+    data = np.ascontiguousarray(pixels, dtype=np.uint16)
+    return hashlib.blake2b(memoryview(data).cast("B"), digest_size=8).hexdigest()
 
 
 def phase_text(meta: Metadata) -> dict[str, str]:
