@@ -496,3 +496,39 @@ def test_save_through_the_api_clears_unsaved_and_the_journal(state_home, clip, t
         assert c.post("/api/save", json={}).json() == {"saved": "saved.wav"}
         assert not c.get("/api/state").json()["unsaved"] and out.exists()
     assert keeper.finish() is None and not keeper.journal.path.exists()
+
+
+@pytest.fixture
+def read_only_later(tmp_path):
+    """A tmpfs that the test can turn read-only (needs root and a kernel that lets us
+    mount; skipped otherwise)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)],
+                         capture_output=True)  # fmt: skip
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode().strip()}")
+
+    def freeze():
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+
+    yield disk, freeze
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_save_on_a_read_only_folder_through_the_api_keeps_the_old_pair(session, read_only_later):
+    disk, freeze = read_only_later
+    out = disk / "edited.png"
+    app = create_app(session, token=TOKEN, hosts=allowed_hosts("127.0.0.1"), output=out)
+    with TestClient(app, base_url=BASE, headers={"X-Spec2img-Token": TOKEN}) as c:
+        assert c.post("/api/save", json={}).status_code == 200
+        before = _bytes(out, disk / "edited.phase.png")
+        heal = {"op": "heal", "time": [0.5, 0.6]}  # changes pixels and phase
+        assert c.post("/api/edit", json=heal).status_code == 200
+        freeze()  # the folder (its whole file system) becomes read-only
+        r = c.post("/api/save", json={})
+        assert r.status_code == 500 and "Read-only file system" in r.json()["error"]
+    assert _bytes(out, disk / "edited.phase.png") == before
+    assert sorted(os.listdir(disk)) == ["edited.phase.png", "edited.png"]
