@@ -548,6 +548,19 @@ def create_app(
     read_timeout : float > 0
         Seconds a request's body may take to arrive.
     """
+    app = session_app(session, output=output, keeper=keeper)
+    guard = Guard(app, token=token, hosts=hosts, any_ip=any_ip, csrf=csrf,
+                  read_timeout=read_timeout)  # fmt: skip
+    app.state.csrf = guard.csrf
+    return guard
+
+
+def session_app(
+    session: Session, *, output: Path | None = None, keeper: _journal.Keeper | None = None
+) -> Starlette:
+    """The routes on ``session``, without :class:`Guard`: what :func:`create_app` guards
+    for HTTP, and what the notebook widget calls in-process (its requests come over the
+    kernel's own channel, so there is no token, host or port to check)."""
     from starlette.exceptions import HTTPException
 
     app = Starlette(
@@ -559,15 +572,13 @@ def create_app(
             MemoryError: _error,
         },  # fmt: skip
     )
-    guard = Guard(app, token=token, hosts=hosts, any_ip=any_ip, csrf=csrf,
-                  read_timeout=read_timeout)  # fmt: skip
     app.state.session = session
     app.state.output = output
     app.state.keeper = keeper
     app.state.recovery = None if keeper is None else keeper.recovery
     app.state.slot = Slot()
-    app.state.csrf = guard.csrf
-    return guard
+    app.state.csrf = ""  # the page's anti-forgery token: Guard's, when there is one
+    return app
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -2,18 +2,21 @@
 // The token travels as a cookie set on the first load; no request names a file.
 // Every request carries the page's anti-forgery header (a cookie alone authorizes
 // nothing but the page itself), and every URL is relative to the page, so the editor
-// also works below a prefix (a proxy's /proxy/PORT/).
+// also works below a prefix (a proxy's /proxy/PORT/).  Requests go through env.js's
+// `request` (HTTP on the page, the kernel's channel in a notebook), which answers with a
+// standard Response.
+import { request } from './env.js';
 
 export class ApiError extends Error {}
 
-const CSRF = document.querySelector('meta[name="spec2img-csrf"]')?.content || '';
+const CSRF = document.querySelector('meta[name="spec2img-csrf"]')?.content || ''; // none in a notebook
 
 // A leading slash is dropped: every path means the page's own, wherever it is served.
 function url(path) { return path.replace(/^\/+/, ''); }
 
 function send(path, init = {}) {
   const headers = { 'X-Spec2img-CSRF': CSRF, ...(init.headers || {}) };
-  return fetch(url(path), { credentials: 'same-origin', ...init, headers });
+  return request(url(path), { credentials: 'same-origin', ...init, headers });
 }
 
 async function check(r) {
