@@ -1,0 +1,273 @@
+"""Linked channels: phase retrieval that keeps a stereo image together.
+
+Retrieved one by one, the channels of a recording each find a phase that fits their
+own magnitude, but not the same one: where the recording had both channels in phase
+(an amplitude-panned source, a nearly mono mix) the two retrieved phases drift apart,
+and the mid ``(L + R) / 2`` comb-filters while the side ``(L - R) / 2`` grows by tens
+of dB.  The magnitudes alone cannot say which bins had a shared phase, but they say
+where it is plausible: a source panned by gains alone keeps the ratio between the
+channels' magnitudes steady over its time-frequency neighbourhood, while two sources
+that overlap, or reverberation recorded by spaced microphones, make it wander.  So each
+bin gets a weight in [0, 1] (:func:`weights`): ``exp(-v / SIGMA**2)`` with ``v`` the
+energy-weighted local variance (over :data:`SPAN` frames x bins) of the channels'
+shares of the magnitude, ``(|L| - |R|) / (|L| + |R|)`` for two channels.
+
+The weights are used twice (:func:`reconstruct`):
+
+- *the start*: each channel starts from its own PGHI phase where the weight is low and
+  from the PGHI phase of the channels' mean magnitude where it is high (a per-bin blend
+  of the unit phasors), so that every channel begins in the same place where they
+  agree; random-start methods blend a shared random phase with their own likewise;
+- *the iterations* (the methods that iterate with :func:`spec2img.phase.fgla.iterate`:
+  ``pghi+fgla``, ``fgla``, ``gla``): after each magnitude projection, each channel's
+  unit phasor ``u_c`` is pulled towards the common one ``unit(sum_c S_c u_c)`` by
+  ``w f(i)``, where the schedule ``f`` is 1 for the first :data:`HOLD` of the
+  iterations, falls linearly to 0 by :data:`RELEASE`, and is 0 for the rest, so that
+  the last iterations let each channel settle onto a phase consistent with its own
+  magnitude (coupling to the end costs each channel 2-3 dB of SC).
+
+The channels are iterated together in one projection, so the output does not depend on
+the number of threads; the per-channel threads of :mod:`spec2img.phase.channels` are
+used when the channels are retrieved on their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import pghi
+from .channels import THREADS, channel_rng
+from .start import random_phase
+
+__all__ = ["weights", "start", "Link", "linked", "current", "couple", "SIGMA", "SPAN"]
+
+#: Standard deviation of the local magnitude shares at which a bin's weight is 1/e.
+SIGMA = 0.1
+#: Neighbourhood of the local variance, frames x bins.
+SPAN = (5, 3)
+#: Fractions of the iterations during which the channels are held together, and after
+#: which they are let go (the weight falls linearly in between).
+HOLD, RELEASE = 0.4, 0.8
+_TINY = np.float32(1e-30)
+
+
+def _box(a: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+    """Sum of ``a`` [shape=(t, bins)] over a ``span`` box centred on each cell (edges
+    repeated): a sum of shifted copies (running sums would lose the quiet cells after
+    loud ones to rounding)."""
+    out = a
+    for axis, k in enumerate(span):
+        n = out.shape[axis]
+        if k <= 1 or n == 0:
+            continue
+        h = k // 2
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (h, k - 1 - h)
+        padded = np.pad(out, pad, mode="edge")
+        acc = np.zeros_like(out)
+        for j in range(k):
+            acc += padded[j : j + n] if axis == 0 else padded[:, j : j + n]
+        out = acc
+    return out
+
+
+def weights(S: np.ndarray, *, sigma: float = SIGMA, span: tuple[int, int] = SPAN) -> np.ndarray:
+    """How plausible a shared phase is in each bin, from the channels' magnitudes.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(channels, t, bins), non-negative]
+        Magnitudes in the internal layout, two channels or more.
+    sigma : float > 0
+        Local standard deviation of the magnitude shares at which the weight is 1/e.
+    span : (int, int)
+        Frames and bins of the neighbourhood.
+
+    Returns
+    -------
+    np.ndarray [shape=(t, bins), dtype=float32]
+        In [0, 1]: 1 where the ratios between the channels hold steady (a panned
+        source, a mono mix), near 0 where they wander (overlapping sources panned
+        apart, decorrelated reverberation).  Silent neighbourhoods get 1.
+    """
+    S = np.asarray(S, np.float32)
+    n = S.shape[0]
+    peak = float(S.max(initial=0.0))
+    if not peak > 0:
+        return np.ones(S.shape[1:], np.float32)
+    S = S / np.float32(peak)  # the energies below stay far from float32's limits
+    total = S.sum(axis=0)
+    energy = np.einsum("ctf,ctf->tf", S, S)
+    norm = _box(energy, span)
+    np.maximum(norm, np.float32(1e-30), out=norm)
+    quiet = total <= 0
+    var = np.zeros(total.shape, np.float32)
+    # the shares' variances summed over the channels; two channels' shares vary alike
+    for c in range(1 if n == 2 else n):
+        share = np.divide(S[c], total, out=np.full(total.shape, 1 / n, np.float32),
+                          where=~quiet)  # fmt: skip
+        share *= energy
+        m1 = _box(share, span)
+        share *= S[c]
+        np.divide(share, total, out=share, where=~quiet)
+        m2 = _box(share, span)
+        m1 /= norm
+        m2 /= norm
+        m1 *= m1
+        m2 -= m1
+        np.maximum(m2, 0, out=m2)
+        var += m2
+    if n == 2:
+        var *= 2
+    # with two channels the sum is half the variance of (|L| - |R|) / (|L| + |R|)
+    var *= np.float32(-2.0 / (n - 1) / sigma**2)
+    return np.exp(var, out=var)
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    mag = np.abs(X)
+    np.maximum(mag, _TINY, out=mag)
+    out = X / mag
+    out[np.abs(X) <= _TINY] = 1
+    return out.astype(np.complex64)
+
+
+def start(S: np.ndarray, engine, w: np.ndarray, *, seed: int | None, pghi_start: bool,
+          tol: float = pghi.DEFAULT_TOL, first: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Unit phasors that start every channel together where ``w`` is high.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(channels, t, bins), dtype=float32]
+    engine : Stft
+    w : np.ndarray [shape=(t, bins)]
+        From :func:`weights`.
+    seed : int or None
+        Channel ``c``'s own start draws from ``channel_rng(seed, c)`` (as it would
+        alone), the shared start from ``channel_rng(seed, channels)``.
+    pghi_start : bool
+        PGHI starts (own: each channel's magnitude; shared: the mean magnitude) or
+        uniform random phases.
+    tol : float
+        PGHI's tolerance.
+    first : np.ndarray [shape=(channels, bins)] or None
+        Known phase (radians) of frame 0, as :func:`spec2img.phase.pghi.pghi_phase`
+        takes it (a block continuing the one before); the shared start continues from
+        the phase of the channels' sum there.
+
+    Returns
+    -------
+    np.ndarray [shape=S.shape, dtype=complex64]
+    """
+    n_ch = S.shape[0]
+    nyq = engine.n_fft % 2 == 0
+    if pghi_start:
+        own = np.concatenate([
+            pghi.pghi_phase(S[c : c + 1], engine, rng=channel_rng(seed, c), tol=tol,
+                            first=None if first is None else first[c : c + 1])
+            for c in range(n_ch)
+        ])  # fmt: skip
+        mean = S.mean(axis=0, keepdims=True)
+        shared_first = None
+        if first is not None:
+            z = np.sum(S[:, 0] * np.exp(1j * np.asarray(first, np.float64)), axis=0)
+            shared_first = np.angle(z)[None]
+        shared = pghi.pghi_phase(mean, engine, rng=channel_rng(seed, n_ch), tol=tol,
+                                 first=shared_first)  # fmt: skip
+    else:
+        own = np.concatenate([random_phase((1, *S.shape[1:]), channel_rng(seed, c), nyquist=nyq)
+                              for c in range(n_ch)])  # fmt: skip
+        shared = random_phase((1, *S.shape[1:]), channel_rng(seed, n_ch), nyquist=nyq)
+    u = _unit(own)
+    u *= np.float32(1) - w
+    u += w * _unit(shared)
+    out = _unit(u)
+    out[..., 0] = np.where(out[..., 0].real >= 0, 1, -1)
+    if nyq and out.shape[-1] > 1:
+        out[..., -1] = np.where(out[..., -1].real >= 0, 1, -1)
+    return out
+
+
+@dataclass(frozen=True)
+class Link:
+    """The coupling of one linked retrieval: the weights and the iterations' schedule."""
+
+    w: np.ndarray  # (t, bins) float32
+    n_iter: int
+
+    def strength(self, i: int) -> float:
+        """``f(i)`` of iteration ``i`` (0-based): 1, then falling linearly, then 0."""
+        hold, release = HOLD * self.n_iter, RELEASE * self.n_iter
+        if i < hold:
+            return 1.0
+        if i >= release or release <= hold:
+            return 0.0
+        return 1.0 - (i - hold + 1) / (release - hold)
+
+
+_LINK: contextvars.ContextVar[Link | None] = contextvars.ContextVar("spec2img_link", default=None)
+
+
+@contextlib.contextmanager
+def linked(link: Link):
+    """Iterations run in this context couple their channels with ``link``."""
+    token = _LINK.set(link)
+    try:
+        yield link
+    finally:
+        _LINK.reset(token)
+
+
+def current(n_channels: int, n_frames: int) -> Link | None:
+    """The coupling in force for an estimate of this many channels and frames, or None."""
+    link = _LINK.get()
+    if link is None or n_channels < 2 or link.w.shape[0] != n_frames:
+        return None
+    return link
+
+
+def couple(X: np.ndarray, S: np.ndarray, w: np.ndarray, strength: float) -> None:
+    """Pull the channels of ``X = S u`` towards their common phase, in place.
+
+    ``X``, ``S`` [shape=(channels, t, bins)] and ``w`` [shape=(t, bins)] are frames of
+    the estimate, target and weights; each ``u_c`` becomes
+    ``unit((1 - a) u_c + a unit(sum_c S_c u_c))`` with ``a = strength * w``.
+    """
+    if strength <= 0:
+        return
+    common = _unit(X.sum(axis=0))
+    a = w if strength >= 1 else w * np.float32(strength)
+    keep = np.float32(1) - a
+    for c in range(X.shape[0]):
+        v = X[c] * keep
+        v += (a * S[c]) * common
+        mag = np.abs(v)
+        np.maximum(mag, _TINY, out=mag)
+        np.divide(S[c], mag, out=mag)
+        v *= mag
+        X[c] = v
+
+
+def reconstruct(fn, S, engine, *, n_iter, init, seed, length, progress, pghi_start, options):
+    """Run method ``fn`` on all channels of ``S`` at once, linked.
+
+    ``init`` (unit phasors or None) replaces the linked start; the rest as in
+    :func:`spec2img.phase.reconstruct`.
+    """
+    w = weights(S)
+    if engine.workers < THREADS:  # one projection for all channels: its FFTs take the cores
+        from ..dsp.stft import Stft
+
+        engine = Stft(engine.n_fft, engine.hop_length, engine.win_length, engine.window_spec,
+                      engine.center, workers=THREADS)  # fmt: skip
+    if init is None:
+        init = start(S, engine, w, seed=seed, pghi_start=pghi_start,
+                     tol=options.get("tol", pghi.DEFAULT_TOL))  # fmt: skip
+    with linked(Link(w, int(n_iter))):
+        return fn(S, engine, n_iter=n_iter, init=init, rng=channel_rng(seed, 0), length=length,
+                  progress=progress, **options)  # fmt: skip
+
