@@ -106,7 +106,8 @@ def reconstruct(
         their magnitudes say they share it (:mod:`spec2img.phase.stereo`: a linked start,
         and iterations that hold the channels together before letting each settle);
         ``False``: each channel on its own.  ``None`` (default): linked unless ``init``
-        is given (a kept phase is not pulled anywhere).  One channel is never linked.
+        is given (a kept phase is not pulled anywhere).  Only the channels of a
+        3-d ``S`` are linked (the items of a batch, more leading axes, are not).
     **options
         Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``),
         ``tol`` (float in (0, 1), the ``pghi`` methods), ``alpha``, ``beta``, ``gamma``
@@ -157,7 +158,7 @@ def reconstruct(
                 f"(its options: {', '.join(allowed) or 'none'})"
             )
     length = None if length is None else int(length)
-    linked = S.shape[0] > 1 and (init is None if link is None else bool(link))
+    linked = len(lead) == 1 and S.shape[0] > 1 and (init is None if link is None else bool(link))
     if linked:
         with deciding(float(S.size) * (int(n_iter) + 1)):
             y = stereo.reconstruct(

@@ -96,10 +96,11 @@ def reconstruct(S, engine, *, factor, method, n_iter, seed, length, progress=Non
     iterate = {k: v for k, v in options.items() if k != "tol"}
     y = _reconstruct(np.ascontiguousarray(S[..., ::factor, :]), small, method=method,
                      n_iter=n_iter, init=small.forward(y), seed=seed, length=length,
-                     progress=inner, **iterate)  # fmt: skip
+                     progress=inner, link=True, **iterate)  # fmt: skip
     if refine == 0:
         return y
     tail = None if progress is None else (lambda done, _n: progress(n_iter + done, total))
     iterate.pop("stop_db", None)
     return _reconstruct(S_over, grid, method=method, n_iter=refine, init=grid.forward(y),
-                        seed=seed, length=length, progress=tail, **iterate)  # fmt: skip
+                        seed=seed, length=length, progress=tail, link=True,
+                        **iterate)  # fmt: skip
