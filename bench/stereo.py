@@ -161,8 +161,10 @@ def clips(which: str, seconds: float):
 
 
 def table(rows: list[dict], use_visqol: bool) -> list[str]:
-    head = ("| set | clip | L | R | mid | side | side/mid (orig) | librosa L / R | librosa mid "
-            "| librosa side | librosa side/mid |")
+    head = (
+        "| set | clip | L | R | mid | side | side/mid (orig) | librosa L / R | librosa mid "
+        "| librosa side | librosa side/mid |"
+    )
     rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if use_visqol:
         head += " ViSQOL mono (ours / librosa) |"

@@ -270,4 +270,3 @@ def reconstruct(fn, S, engine, *, n_iter, init, seed, length, progress, pghi_sta
     with linked(Link(w, int(n_iter))):
         return fn(S, engine, n_iter=n_iter, init=init, rng=channel_rng(seed, 0), length=length,
                   progress=progress, **options)  # fmt: skip
-
