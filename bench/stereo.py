@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -223,7 +222,7 @@ def bench_long(runs: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--set", choices=("all", "tune", "judge"), default="all")
+    ap.add_argument("--set", choices=("all", "tune", "judge", "none"), default="all")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--no-visqol", action="store_true", help="leave the ViSQOL column out")
     ap.add_argument("--long", action="store_true", help="also the 60-s whole-process line")
