@@ -456,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(spec2img_cmd("decode", tmp / "riff_music.png", tmp / "w2.wav", "-q"),
                        check=True)  # fmt: skip
         report += ["## The four targets", ""] + bench_targets(tmp, data, args.runs, args.only)
+        if args.only == "long":
+            return finish(report)
         report += ["", "## Riffusion: where the time goes", ""] + bench_riffusion_parts(tmp)
     report += ["", "## FFT lengths for Riffusion frames", ""] + bench_fft_lengths(args.runs)
     if not args.quick:
