@@ -304,10 +304,9 @@ def run(
 
 
 def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    from ..dsp.jit import cores  # light: no numpy, no numba
+
+    return cores()
 
 
 def _write_dataset(settings: BatchSettings, rows: list[dict], bar, spell) -> int:
