@@ -192,7 +192,10 @@ def test_every_decode_path_is_linked():
 @pytest.mark.corpus
 @pytest.mark.parametrize(
     "name,max_mid,max_side",
-    [("Kevin_MacLeod_-_P_I_Tchaikovsky_Dance_of_the_Sugar_Plum_Fairy.ogg", -14.5, -5.0)],
+    [
+        ("Kevin_MacLeod_-_P_I_Tchaikovsky_Dance_of_the_Sugar_Plum_Fairy.ogg", -14.5, -5.0),
+        ("Karissa_Hobbs_-_Lets_Go_Fishin.ogg", -14.0, -4.0),  # today: mid -6.6, side +4.5
+    ],
 )
 def test_judge_recordings_keep_their_stereo_image(name, max_mid, max_side):
     """10 s from 30 s in, encode + decode with the defaults (the issue's targets)."""
@@ -203,4 +206,4 @@ def test_judge_recordings_keep_their_stereo_image(name, max_mid, max_side):
     assert sc_db(mid, (est[0] + est[1]) / 2) <= max_mid
     assert sc_db(side, (est[0] - est[1]) / 2) <= max_side
     for c in range(2):
-        assert sc_db(y[c], est[c]) <= -27  # today's per-channel SC is -32; within 3 dB + margin
+        assert sc_db(y[c], est[c]) <= -26  # channels on their own: -29 to -32 dB
