@@ -34,6 +34,7 @@ used when the channels are retrieved on their own.
 from __future__ import annotations
 
 import contextlib
+import copy
 import contextvars
 from dataclasses import dataclass
 
@@ -260,10 +261,8 @@ def reconstruct(fn, S, engine, *, n_iter, init, seed, length, progress, pghi_sta
     """
     w = weights(S)
     if engine.workers < THREADS:  # one projection for all channels: its FFTs take the cores
-        from ..dsp.stft import Stft
-
-        engine = Stft(engine.n_fft, engine.hop_length, engine.win_length, engine.window_spec,
-                      engine.center, workers=THREADS)  # fmt: skip
+        engine = copy.copy(engine)  # the same framing (held buffers and lock not shared)
+        engine.workers = THREADS
     if init is None:
         init = start(S, engine, w, seed=seed, pghi_start=pghi_start,
                      tol=options.get("tol", pghi.DEFAULT_TOL))  # fmt: skip
