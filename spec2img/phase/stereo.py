@@ -34,8 +34,8 @@ used when the channels are retrieved on their own.
 from __future__ import annotations
 
 import contextlib
-import copy
 import contextvars
+import copy
 from dataclasses import dataclass
 
 import numpy as np
