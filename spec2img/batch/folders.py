@@ -304,9 +304,10 @@ def run(
 
 
 def _cores() -> int:
-    from ..dsp.jit import cores  # light: no numpy, no numba
-
-    return cores()
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def _write_dataset(settings: BatchSettings, rows: list[dict], bar, spell) -> int:

@@ -35,17 +35,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-def cores() -> int:
-    """Cores this process may run on: its CPU affinity (``taskset``, a container's CPU
-    set), not the machine's count, which a process pinned to one core would take for
-    two and then pay for a second thread that only waits its turn."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 _numba_ok: bool | None = None
 _config_lock = threading.Lock()
 #: True: compiled kernels; False: NumPy mode; None: not decided (compiled).

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..params import frame_count
 from ..windows import get_window, window_lambda
-from .jit import compiled_active, cores, kernel
+from .jit import compiled_active, kernel
 
 __all__ = ["Stft", "get_window", "DEFAULT_WORKERS", "window_lambda"]
 
@@ -90,7 +90,7 @@ def irfft(X: np.ndarray, n: int, workers: int) -> np.ndarray:
 
 
 #: Threads of the NumPy-mode projection (:meth:`Stft._project_whole`).
-NUMPY_THREADS = min(2, cores())
+NUMPY_THREADS = min(2, os.cpu_count() or 1)
 #: Pieces each pass is cut into, taken in turn by whichever thread is free, so that
 #: when the second thread does not get a core in time this one does them all.  Measured
 #: (1025 x 216 bins, ms per projection, idle machine): one thread 1.7-1.8, two pieces

@@ -11,16 +11,14 @@ output is the same whatever the number of threads.
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 from collections.abc import Callable
 
 import numpy as np
 
-from ..dsp.jit import cores
-
-#: Threads for the channels of one retrieval (the calling one included), no more than
-#: the cores this process may use.
-THREADS = min(2, cores())
+#: Threads for the channels of one retrieval (the calling one included).
+THREADS = min(2, os.cpu_count() or 1)
 
 
 class Cancelled(Exception):
