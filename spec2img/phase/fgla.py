@@ -170,26 +170,26 @@ def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, to
     prev_f, X_f = prev.view(np.float32), X.view(np.float32)
     link = stereo.current(X.shape[0], X.shape[1])
     if link is not None:  # channels held together (spec2img.phase.stereo)
-        count = [done]
 
-        def update(c, t0, t1):
-            _update(c.view(np.float32), prev_f, S, X_f, t0, momentum)
-            strength = link.strength(count[0])
-            if strength > 0 and X.shape[0] == 2:
+        def update_for(ch):
+            S_c, X_c, prev_c = S[ch : ch + 1], X_f[ch : ch + 1], prev_f[ch : ch + 1]
+
+            def update(c, t0, t1):
+                _update(c.view(np.float32), prev_c, S_c, X_c, t0, momentum)
+
+            return update
+
+        def couple(t0, t1, strength):
+            if X.shape[0] == 2:
                 _couple(S, X_f, t0, t1, link.w, strength)
-            elif strength > 0:  # more channels: NumPy's loop over them
+            else:  # more channels: NumPy's loop over them
                 _couple_np(S, X_f, t0, t1, link.w, strength)
 
-        shown = progress
+        return stereo.run(S, X, engine, update_for, couple, link, n_iter=n_iter, length=length,
+                          progress=progress, stop_db=stop_db, done=done, total=total)  # fmt: skip
 
-        def progress(d, t):
-            count[0] = d
-            if shown is not None:
-                shown(d, t)
-    else:
-
-        def update(c, t0, t1):
-            _update(c.view(np.float32), prev_f, S, X_f, t0, momentum)
+    def update(c, t0, t1):
+        _update(c.view(np.float32), prev_f, S, X_f, t0, momentum)
 
     return loop.run(S, X, engine, update, n_iter=n_iter, length=length, progress=progress,
                     stop_db=stop_db, done=done, total=total)  # fmt: skip

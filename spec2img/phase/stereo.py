@@ -35,13 +35,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import copy
+import math
+import threading
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from . import pghi
-from .channels import THREADS, channel_rng
+from . import loop, pghi
+from .channels import THREADS, channel_rng, each_channel
 from .start import random_phase
 
 __all__ = ["weights", "start", "Link", "linked", "current", "couple", "SIGMA", "SPAN"]
@@ -130,11 +132,13 @@ def weights(S: np.ndarray, *, sigma: float = SIGMA, span: tuple[int, int] = SPAN
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
+    """``X / |X|`` as complex64, 1 where ``X`` is 0."""
     mag = np.abs(X)
+    zero = mag <= _TINY
     np.maximum(mag, _TINY, out=mag)
-    out = X / mag
-    out[np.abs(X) <= _TINY] = 1
-    return out.astype(np.complex64)
+    out = np.divide(X, mag, dtype=np.complex64)
+    out[zero] = 1
+    return out
 
 
 def start(S: np.ndarray, engine, w: np.ndarray, *, seed: int | None, pghi_start: bool,
@@ -167,18 +171,18 @@ def start(S: np.ndarray, engine, w: np.ndarray, *, seed: int | None, pghi_start:
     n_ch = S.shape[0]
     nyq = engine.n_fft % 2 == 0
     if pghi_start:
-        own = np.concatenate([
-            pghi.pghi_phase(S[c : c + 1], engine, rng=channel_rng(seed, c), tol=tol,
-                            first=None if first is None else first[c : c + 1])
-            for c in range(n_ch)
-        ])  # fmt: skip
         mean = S.mean(axis=0, keepdims=True)
-        shared_first = None
+        firsts = [None] * (n_ch + 1)
         if first is not None:
             z = np.sum(S[:, 0] * np.exp(1j * np.asarray(first, np.float64)), axis=0)
-            shared_first = np.angle(z)[None]
-        shared = pghi.pghi_phase(mean, engine, rng=channel_rng(seed, n_ch), tol=tol,
-                                 first=shared_first)  # fmt: skip
+            firsts = [first[c : c + 1] for c in range(n_ch)] + [np.angle(z)[None]]
+
+        def integrate(c, _report):  # channel c's own, or (c == n_ch) the mean's
+            return pghi.pghi_phase(S[c : c + 1] if c < n_ch else mean, engine,
+                                   rng=channel_rng(seed, c), tol=tol, first=firsts[c])  # fmt: skip
+
+        both = each_channel(integrate, n_ch + 1, None)  # at once, on the cores
+        own, shared = both[:n_ch], both[n_ch:]
     else:
         own = np.concatenate([random_phase((1, *S.shape[1:]), channel_rng(seed, c), nyquist=nyq)
                               for c in range(n_ch)])  # fmt: skip
@@ -253,6 +257,100 @@ def couple(X: np.ndarray, S: np.ndarray, w: np.ndarray, strength: float) -> None
         X[c] = v
 
 
+def _all(pool, tasks) -> None:
+    """Run ``tasks`` (callables), the first on this thread, the rest on ``pool`` (in
+    this thread's context), and wait for all; ``pool`` None: one after the other."""
+    if pool is None:
+        for task in tasks:
+            task()
+        return
+    futures = [pool.submit(contextvars.copy_context().run, task) for task in tasks[1:]]
+    try:
+        tasks[0]()
+    finally:
+        for f in futures:
+            f.result()
+
+
+def run(S, X, engine, update_for, couple, link: Link, *, n_iter: int, length, progress=None,
+        stop_db=None, done: int = 0, total: int | None = None) -> int:  # fmt: skip
+    """:func:`spec2img.phase.loop.run` for linked channels.
+
+    Each iteration projects every channel in its own stream (``update_for(c)`` is
+    channel ``c``'s step, given its frames of ``STFT(iSTFT(X_c))``), the channels at
+    once on :data:`~spec2img.phase.channels.THREADS` threads, then applies
+    ``couple(t0, t1, strength)`` to the frames, two halves at once.  Every element is
+    written by one thread with the same arithmetic, so the output does not depend on
+    the number of threads.  The stopping rule is :func:`~spec2img.phase.loop.run`'s on
+    the spectral convergence of all channels together, so they stop together.
+
+    Returns
+    -------
+    int
+        Iterations run.
+    """
+    total = n_iter if total is None else total
+    n_ch, n_frames = X.shape[:2]
+    updates = [update_for(c) for c in range(n_ch)]
+    acc = np.zeros((n_ch, 2))
+    best, stale = math.inf, 0
+
+    def measured(c):
+        update, lock = updates[c], threading.Lock()  # NumPy mode: two pieces at once
+
+        def step(block, t0, t1):
+            s = S[c : c + 1, t0:t1]
+            diff = np.abs(block)
+            diff -= s
+            err, ref = float(np.vdot(diff, diff).real), float(np.vdot(s, s).real)
+            with lock:
+                acc[c, 0] += err
+                acc[c, 1] += ref
+            update(block, t0, t1)
+
+        return step
+
+    def projection(c, steps):
+        return lambda: engine.project(X[c : c + 1], steps[c], length)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = (
+        ThreadPoolExecutor(THREADS - 1, thread_name_prefix="spec2img-link") if THREADS > 1 else None
+    )
+    try:
+        for i in range(n_iter):
+            check = stop_db is not None and (i + 1) % loop.CHECK_EVERY == 0
+            if check:
+                acc[:] = 0.0
+            steps = [measured(c) for c in range(n_ch)] if check else updates
+            _all(pool, [projection(c, steps) for c in range(n_ch)])
+            strength = link.strength(done + i)
+            if strength > 0:
+                half = n_frames // 2
+                _all(pool, [partial(couple, 0, half, strength),
+                            partial(couple, half, n_frames, strength)])  # fmt: skip
+            if progress is not None:
+                progress(done + i + 1, total)
+            if check:
+                err, ref = acc.sum(axis=0)
+                sc = 10 * math.log10(max(err, 1e-300) / ref) if ref > 0 else -math.inf
+                if loop.TRACE is not None:
+                    loop.TRACE.append((i + 1, sc))
+                if best - sc >= stop_db:
+                    best, stale = sc, 0
+                else:
+                    stale += 1
+                    if stale == loop.PATIENCE:
+                        if progress is not None:
+                            progress(done + n_iter, total)
+                        return i + 1
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return n_iter
+
+
 def reconstruct(fn, S, engine, *, n_iter, init, seed, length, progress, pghi_start, options):
     """Run method ``fn`` on all channels of ``S`` at once, linked.
 
@@ -260,9 +358,6 @@ def reconstruct(fn, S, engine, *, n_iter, init, seed, length, progress, pghi_sta
     :func:`spec2img.phase.reconstruct`.
     """
     w = weights(S)
-    if engine.workers < THREADS:  # one projection for all channels: its FFTs take the cores
-        engine = copy.copy(engine)  # the same framing (held buffers and lock not shared)
-        engine.workers = THREADS
     if init is None:
         init = start(S, engine, w, seed=seed, pghi_start=pghi_start,
                      tol=options.get("tol", pghi.DEFAULT_TOL))  # fmt: skip
