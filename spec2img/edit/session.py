@@ -35,6 +35,7 @@ from ..dsp.stft import Stft
 from ..errors import InputError, ParameterError, Spec2ImgError
 from ..io import phase_image as _keep
 from ..io.image import GRID_KEY, SpectrogramImage
+from ..io.png import png_bytes
 from ..params import MAX_DB, Metadata
 from ..phase import blocks
 from . import ops
@@ -579,10 +580,10 @@ class Session:
         name = f"{self.source.stem}-edited.png"
         sidecar = _keep.sidecar_path(name)
         if part == "spectrogram":
-            return _png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
+            return png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
         text = _keep.linked_text(image.meta, None)
         text[_keep.KIND_KEY] = _keep.KIND
-        return _png_bytes(image.phase, text), sidecar.name
+        return png_bytes(image.phase, text), sidecar.name
 
     def _subtype_for(self, path) -> str | None:
         """The input's subtype when the output format can hold it."""
@@ -602,24 +603,6 @@ class BusyError(Spec2ImgError):
 
 class NothingToDo(Spec2ImgError):
     """Undo with an empty history, redo with nothing undone."""
-
-
-def _png_bytes(pixels: np.ndarray, text: dict[str, str]) -> bytes:
-    """A 16-bit grayscale PNG with ``spec2img:`` text chunks, in memory."""
-    import io
-
-    from PIL import Image, PngImagePlugin
-
-    from ..io.png import PREFIX
-
-    info = PngImagePlugin.PngInfo()
-    for key, value in text.items():
-        info.add_text(PREFIX + key, value)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint16)).save(
-        buf, format="PNG", pnginfo=info, compress_level=6
-    )
-    return buf.getvalue()
 
 
 def _to_q(angle: np.ndarray) -> np.ndarray:

@@ -351,16 +351,18 @@ def run(S, X, engine, update_for, couple, link: Link, *, n_iter: int, length, pr
     return n_iter
 
 
-def reconstruct(fn, S, engine, *, n_iter, init, seed, length, progress, pghi_start, options):
-    """Run method ``fn`` on all channels of ``S`` at once, linked.
+def reconstruct(method, S, engine, *, n_iter, init, seed, length, progress, options):
+    """Run ``method`` (a record of :data:`spec2img.phase.METHODS`) on all channels of
+    ``S`` at once, linked.
 
-    ``init`` (unit phasors or None) replaces the linked start; the rest as in
-    :func:`spec2img.phase.reconstruct`.
+    ``init`` (unit phasors or None) replaces the linked start, which is PGHI's or random
+    as the method's own start is; the rest as in :func:`spec2img.phase.reconstruct`.
     """
     w = weights(S)
     if init is None:
-        init = start(S, engine, w, seed=seed, pghi_start=pghi_start,
-                     tol=options.get("tol", pghi.DEFAULT_TOL))  # fmt: skip
+        tol = method.checked(options).get("tol")
+        init = start(S, engine, w, seed=seed, pghi_start=method.start == "pghi",
+                     tol=pghi.DEFAULT_TOL if tol is None else tol)  # fmt: skip
     with linked(Link(w, int(n_iter))):
-        return fn(S, engine, n_iter=n_iter, init=init, rng=channel_rng(seed, 0), length=length,
-                  progress=progress, **options)  # fmt: skip
+        return method(S, engine, n_iter=n_iter, init=init, rng=channel_rng(seed, 0),
+                      length=length, progress=progress, **options)  # fmt: skip
