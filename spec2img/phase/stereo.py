@@ -26,9 +26,11 @@ The weights are used twice (:func:`reconstruct`):
   the last iterations let each channel settle onto a phase consistent with its own
   magnitude (coupling to the end costs each channel 2-3 dB of SC).
 
-The channels are iterated together in one projection, so the output does not depend on
-the number of threads; the per-channel threads of :mod:`spec2img.phase.channels` are
-used when the channels are retrieved on their own.
+Each iteration projects every channel in its own stream, the channels at once on
+:data:`~spec2img.phase.channels.THREADS` threads, then couples them in one pass whose
+two halves two threads write (:func:`run`); every element is computed by one thread
+with the same arithmetic whatever the number of threads, so the output does not depend
+on it, and the stopping rule decides for all channels together.
 """
 
 from __future__ import annotations
