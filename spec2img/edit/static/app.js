@@ -1,10 +1,11 @@
 // spec2img edit: the page.  Plain ES modules, canvas, Web Audio; nothing from the network.
 import { ApiError, download, getAudio, getJSON, getTile, postJSON } from './api.js';
+import { embedded, host, root } from './env.js';
 import { Player } from './player.js';
 import { formatTime, View } from './view.js';
 
-const $ = (sel) => document.querySelector(sel);
-const body = document.body;
+const $ = (sel) => root.querySelector(sel);
+const body = host;
 const status = $('#status');
 
 const app = {
@@ -33,10 +34,10 @@ async function busy(fn) {
 // ---------------------------------------------------------------- loading
 
 async function start() {
-  if (location.search.includes('token=')) history.replaceState(null, '', '/'); // keep the token out of the address bar
+  if (!embedded && location.search.includes('token=')) history.replaceState(null, '', '/'); // keep the token out of the address bar
   const [info, maps] = await Promise.all([getJSON('/api/info'), getJSON('/api/colormaps')]);
   app.info = info; app.version = info.version;
-  document.title = `${info.name} — spec2img edit`;
+  if (!embedded) document.title = `${info.name} — spec2img edit`;
   $('#name').textContent = info.name;
   const sel = $('#colormap');
   for (const name of Object.keys(maps)) sel.add(new Option(name, name));
@@ -134,6 +135,8 @@ async function fetchDetail() {
 }
 
 window.addEventListener('resize', () => { if (app.view) { app.view.layout(); viewChanged(); } });
+// In a notebook the cell changes size without the window doing so.
+if (embedded) new ResizeObserver(() => { if (app.view) { app.view.layout(); viewChanged(); } }).observe($('#spectrogram'));
 
 // ---------------------------------------------------------------- editing
 
@@ -300,11 +303,11 @@ $('#scroll').addEventListener('input', (e) => {
 
 function selectTool(name) {
   app.tool = name;
-  document.querySelectorAll('[data-tool]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.tool === name)));
-  document.querySelectorAll('.options .opt:not(.always)').forEach((o) => o.classList.toggle('show', o.dataset.for === name));
+  root.querySelectorAll('[data-tool]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.tool === name)));
+  root.querySelectorAll('.options .opt:not(.always)').forEach((o) => o.classList.toggle('show', o.dataset.for === name));
   canvas.style.cursor = name === 'brush' ? 'none' : 'crosshair';
 }
-document.querySelectorAll('[data-tool]').forEach((b) => b.addEventListener('click', () => selectTool(b.dataset.tool)));
+root.querySelectorAll('[data-tool]').forEach((b) => b.addEventListener('click', () => selectTool(b.dataset.tool)));
 
 function selectionSeconds() {
   const s = app.selection, v = app.view;
@@ -354,7 +357,7 @@ const actions = {
   }),
   save: () => busy(async () => { const r = await postJSON('/api/save'); say(`saved ${r.saved}`); }),
 };
-document.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
+root.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
   b.blur(); // the space bar is for playback, not for pressing the last button again
   if (app.view) actions[b.dataset.action]();
 }));
@@ -370,8 +373,8 @@ for (const id of ['#db-low', '#db-high']) {
 
 function typing(el) { return el && (el.tagName === 'INPUT' && el.type !== 'range' && el.type !== 'checkbox' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable); }
 
-document.addEventListener('keydown', (e) => {
-  if (!app.view || typing(document.activeElement)) return;
+(embedded ? host : document).addEventListener('keydown', (e) => {
+  if (!app.view || typing(root.activeElement)) return;
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && key === 'z') { e.preventDefault(); if (e.shiftKey) redo(); else undo(); return; }
