@@ -92,7 +92,8 @@ def resynthesize(
     """
     if n_iter == 0:
         return engine.inverse(S * np.exp(1j * phase).astype(np.complex64))
-    return _phase.reconstruct(S, engine, method="fgla", n_iter=n_iter, init=phase)
+    # linked: the channels of a stereo edit keep their shared phase (phase.stereo)
+    return _phase.reconstruct(S, engine, method="fgla", n_iter=n_iter, init=phase, link=True)
 
 
 def splice(
