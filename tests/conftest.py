@@ -20,6 +20,13 @@ _spec.loader.exec_module(signals)
 SR = signals.SR
 
 
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path_factory, monkeypatch):
+    """The editor's journal goes to a temporary state folder, never the user's (the
+    processes tests start inherit it)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
+
+
 def pytest_collection_modifyitems(config, items):
     skip_slow = os.environ.get("CI") and not os.environ.get("SPEC2IMG_SLOW")
     for item in items:
