@@ -8,11 +8,17 @@ Every request coming from the page is validated here, as data with bounds, befor
 touches the session: :func:`parse_edit` turns a JSON object into one of the frozen
 dataclasses below or raises :class:`~spec2img.errors.ParameterError` with a message
 that names the bad field.
+
+The operations are one table, :data:`OPS`: an op name -> :class:`Op` record (its
+validator, its applier, its canonical JSON and its label).  The journal, the exported
+edit lists and ``spec2img apply`` go through the same table, so a new operation is one
+new record (:func:`register`) and nothing else.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +32,9 @@ MAX_GAIN_DB = 120.0
 MAX_POINTS = 20_000
 #: Cells one edit may touch (about 10 minutes of stereo at n_fft 2048).
 MAX_EDIT_CELLS = 2**27
+#: Cells one brush stroke may paint, counted dab by dab (dabs x the ellipse's box x
+#: channels): the work of a stroke, which overlapping dabs multiply (about 1 s of work).
+MAX_BRUSH_CELLS = 2**26
 #: Columns of context on each side that :func:`heal_patch` reads at most.
 HEAL_CONTEXT = 16
 
@@ -102,16 +111,31 @@ class Grid:
 # ------------------------------------------------------------------ validation
 
 
+#: Largest magnitude any number of a request may have, before its own bounds are
+#: checked (so that no arithmetic ever sees 1e308 or a 400-digit integer).
+MAX_NUMBER = 1e12
+
+
+def finite(x, key: str) -> float | None:
+    """``x`` as a float if it is a plain, finite JSON number of sane size, else None."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return None
+    if isinstance(x, int) and not -MAX_NUMBER <= x <= MAX_NUMBER:  # float(10**400) raises
+        return None
+    x = float(x)
+    return x if math.isfinite(x) and abs(x) <= MAX_NUMBER else None
+
+
 def _number(data: dict, key: str, lo: float, hi: float, *, default=None) -> float:
     v = data.get(key, default)
     if v is None:
         raise ParameterError(f"{key!r} is required")
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ParameterError(f"{key!r} must be a number, not {_short(v)}")
-    v = float(v)
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise ParameterError(f"{key!r} must be a finite number in [{lo:g}, {hi:g}], not {v!r}")
-    return v
+    x = finite(v, key)
+    if x is None or not lo <= x <= hi:
+        raise ParameterError(
+            f"{key!r} must be a finite number in [{lo:g}, {hi:g}], not {_short(v)}"
+        )
+    return x
 
 
 def _pair(data: dict, key: str) -> tuple[float, float] | None:
@@ -120,11 +144,11 @@ def _pair(data: dict, key: str) -> tuple[float, float] | None:
         return None
     if not isinstance(v, list | tuple) or len(v) != 2:
         raise ParameterError(f"{key!r} must be a pair [low, high], not {_short(v)}")
-    out = []
-    for x in v:
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise ParameterError(f"{key!r} must hold two finite numbers, not {_short(v)}")
-        out.append(float(x))
+    out = [finite(x, key) for x in v]
+    if None in out:
+        raise ParameterError(
+            f"{key!r} must hold two finite numbers within +-{MAX_NUMBER:g}, not {_short(v)}"
+        )
     if not out[0] < out[1]:
         raise ParameterError(f"{key!r} must be [low, high] with low < high, not {_short(v)}")
     return out[0], out[1]
@@ -199,7 +223,8 @@ def parse_region(data: dict, grid: Grid) -> Region:
 
 
 def parse_edit(data, grid: Grid) -> Edit:
-    """Validate a JSON edit request (a dict) against ``grid``.
+    """Validate a JSON edit request (a dict) against ``grid``: the ``op`` record's
+    validator (:data:`OPS`).
 
     Raises
     ------
@@ -209,18 +234,20 @@ def parse_edit(data, grid: Grid) -> Edit:
     if not isinstance(data, dict):
         raise ParameterError(f"an edit must be a JSON object, not {type(data).__name__}")
     op = data.get("op")
-    if op in ("erase", "gain", "heal"):
-        region = parse_region(data, grid)
-        if op == "erase":
-            return Erase(region)
-        if op == "heal":
-            return Heal(region)
-        return Gain(region, _number(data, "gain_db", -MAX_GAIN_DB, MAX_GAIN_DB))
-    if op == "brush":
-        return _parse_brush(data, grid)
-    raise ParameterError(
-        f"'op' must be one of ['brush', 'erase', 'gain', 'heal'], not {_short(op)}"
-    )
+    if not isinstance(op, str) or op not in OPS:
+        raise ParameterError(f"'op' must be one of {sorted(OPS)}, not {_short(op)}")
+    return OPS[op].parse(data, grid)
+
+
+def _parse_rect(kind):
+    def parse(data: dict, grid: Grid):
+        return kind(parse_region(data, grid))
+
+    return parse
+
+
+def _parse_gain(data: dict, grid: Grid) -> Gain:
+    return Gain(parse_region(data, grid), _number(data, "gain_db", -MAX_GAIN_DB, MAX_GAIN_DB))
 
 
 def _parse_brush(data: dict, grid: Grid) -> Brush:
@@ -229,14 +256,10 @@ def _parse_brush(data: dict, grid: Grid) -> Brush:
         raise ParameterError(f"'points' must be a list of 1 to {MAX_POINTS} [frame, row] pairs")
     out = []
     for p in pts:
-        if (
-            not isinstance(p, list | tuple)
-            or len(p) != 2
-            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
-            or not all(math.isfinite(x) for x in p)
-        ):
+        ok = isinstance(p, list | tuple) and len(p) == 2
+        t, r = (finite(p[0], "points"), finite(p[1], "points")) if ok else (None, None)
+        if t is None or r is None:
             raise ParameterError(f"'points' holds {_short(p)}, not a [frame, row] pair of numbers")
-        t, r = float(p[0]), float(p[1])
         if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
             raise ParameterError(f"brush point {_short(p)} is far outside the spectrogram")
         out.append((t, r))
@@ -246,23 +269,25 @@ def _parse_brush(data: dict, grid: Grid) -> Brush:
         raise ParameterError(
             f"'radius' must be [frames, rows] within [0.5, {grid.frames}] x [0.5, {grid.rows}]"
         )
-    return Brush(
+    brush = Brush(
         channels=_channels(data, grid), points=tuple(out), radius=(rt, rr),
         gain_db=_number(data, "gain_db", -MAX_GAIN_DB, MAX_GAIN_DB),
         softness=_number(data, "softness", 0.0, 1.0, default=0.5),
     )  # fmt: skip
+    cells = brush_cells(brush)
+    if cells > MAX_BRUSH_CELLS:
+        raise ParameterError(
+            f"the brush stroke paints {cells} cells dab by dab, beyond {MAX_BRUSH_CELLS}; "
+            "use fewer points or a smaller radius"
+        )
+    return brush
 
 
 def _pair_any(data: dict, key: str) -> tuple[float, float]:
     v = data.get(key)
-    if (
-        not isinstance(v, list | tuple)
-        or len(v) != 2
-        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
-        or not all(math.isfinite(x) for x in v)
-    ):
+    if not isinstance(v, list | tuple) or len(v) != 2 or None in (a := [finite(x, key) for x in v]):
         raise ParameterError(f"{key!r} must be a pair of finite numbers, not {_short(v)}")
-    return float(v[0]), float(v[1])
+    return a[0], a[1]
 
 
 # ------------------------------------------------------------------ operations
@@ -304,6 +329,35 @@ def heal_patch(block: np.ndarray, t0: int, t1: int, r0: int, r1: int) -> np.ndar
     return np.rint(np.clip(out, 0, PIXEL_MAX)).astype(np.uint16)
 
 
+def _steps(brush: Brush) -> np.ndarray:
+    """Dabs added between consecutive points (at most half a radius apart)."""
+    rt, rr = brush.radius
+    seg = np.diff(np.asarray(brush.points, np.float64), axis=0)
+    n = np.maximum(1, np.ceil(np.hypot(seg[:, 0] / rt, seg[:, 1] / rr) * 2)).astype(np.int64)
+    return np.minimum(n, 1000)
+
+
+def dabs(brush: Brush) -> np.ndarray:
+    """The stroke's dab centres ``(n, 2)``: its points joined by steps of at most half a
+    radius, so a fast stroke is a line and not a row of dots."""
+    pts = np.asarray(brush.points, np.float64)
+    if len(pts) < 2:
+        return pts
+    seg = np.diff(pts, axis=0)
+    dense = [pts[:1]]
+    for p, d, k in zip(pts[:-1], seg, _steps(brush), strict=True):
+        dense.append(p + d * (np.arange(1, k + 1)[:, None] / k))
+    return np.concatenate(dense)
+
+
+def brush_cells(brush: Brush) -> int:
+    """Cells a stroke computes, dab by dab: its work, known before doing any."""
+    n = 1 + int(_steps(brush).sum()) if len(brush.points) > 1 else 1
+    rt, rr = brush.radius
+    box = (2 * math.ceil(rt) + 2) * (2 * math.ceil(rr) + 2)
+    return n * box * len(brush.channels)
+
+
 def brush_mask(brush: Brush, rows: int, frames: int):
     """Where the stroke paints: ``(t0, t1, r0, r1, mask)`` with ``mask`` in [0, 1] of
     shape ``(r1 - r0, t1 - t0)``, or None if it misses the spectrogram.
@@ -313,15 +367,7 @@ def brush_mask(brush: Brush, rows: int, frames: int):
     place does not add up within one stroke.
     """
     rt, rr = brush.radius
-    pts = np.asarray(brush.points, np.float64)
-    if len(pts) > 1:  # densify
-        seg = np.diff(pts, axis=0)
-        n = np.maximum(1, np.ceil(np.hypot(seg[:, 0] / rt, seg[:, 1] / rr) * 2)).astype(int)
-        n = np.minimum(n, 1000)
-        dense = [pts[:1]]
-        for p, d, k in zip(pts[:-1], seg, n, strict=True):
-            dense.append(p + d * (np.arange(1, k + 1)[:, None] / k))
-        pts = np.concatenate(dense)
+    pts = dabs(brush)
     t0 = max(0, math.floor(pts[:, 0].min() - rt))
     t1 = min(frames, math.ceil(pts[:, 0].max() + rt) + 1)
     r0 = max(0, math.floor(pts[:, 1].min() - rr))
@@ -353,31 +399,38 @@ def brush_mask(brush: Brush, rows: int, frames: int):
 
 
 def apply(edit: Edit, px: np.ndarray, db_step: float):
-    """The cells ``edit`` changes in ``px`` (``(channels, rows, frames)`` uint16).
+    """The cells ``edit`` changes in ``px`` (``(channels, rows, frames)`` uint16): its
+    record's applier (:data:`OPS`).
 
     Returns
     -------
     (Region, np.ndarray [shape=(len(channels), r1 - r0, t1 - t0), dtype=uint16]) or None
         The region and its new pixels; None when the edit changes nothing.
     """
-    if isinstance(edit, Brush):
-        found = brush_mask(edit, px.shape[1], px.shape[2])
-        if found is None:
-            return None
-        t0, t1, r0, r1, mask = found
-        region = Region(edit.channels, t0, t1, r0, r1)
-        old = take(px, region)
-        return region, gain_pixels(old, edit.gain_db * mask, db_step)
-    region = edit.region
-    if isinstance(edit, Erase):
-        return region, np.zeros((len(region.channels), region.r1 - region.r0,
-                                 region.t1 - region.t0), np.uint16)  # fmt: skip
-    if isinstance(edit, Gain):
-        return region, gain_pixels(take(px, region), edit.gain_db, db_step)
-    if isinstance(edit, Heal):
-        block = px[list(region.channels)]
-        return region, heal_patch(block, region.t0, region.t1, region.r0, region.r1)
-    raise TypeError(f"not an edit: {edit!r}")
+    return spec(edit).apply(edit, px, db_step)
+
+
+def _apply_brush(edit: Brush, px: np.ndarray, db_step: float):
+    found = brush_mask(edit, px.shape[1], px.shape[2])
+    if found is None:
+        return None
+    t0, t1, r0, r1, mask = found
+    region = Region(edit.channels, t0, t1, r0, r1)
+    return region, gain_pixels(take(px, region), edit.gain_db * mask, db_step)
+
+
+def _apply_erase(edit: Erase, px: np.ndarray, db_step: float):
+    r = edit.region
+    return r, np.zeros((len(r.channels), r.r1 - r.r0, r.t1 - r.t0), np.uint16)
+
+
+def _apply_gain(edit: Gain, px: np.ndarray, db_step: float):
+    return edit.region, gain_pixels(take(px, edit.region), edit.gain_db, db_step)
+
+
+def _apply_heal(edit: Heal, px: np.ndarray, db_step: float):
+    r = edit.region
+    return r, heal_patch(px[list(r.channels)], r.t0, r.t1, r.r0, r.r1)
 
 
 def take(px: np.ndarray, region: Region) -> np.ndarray:
@@ -393,10 +446,96 @@ def put(px: np.ndarray, region: Region, patch: np.ndarray) -> None:
 
 def describe(edit: Edit) -> str:
     """A short label for the undo history."""
-    if isinstance(edit, Erase):
-        return "erase"
-    if isinstance(edit, Heal):
-        return "heal"
-    if isinstance(edit, Gain):
-        return f"gain {edit.gain_db:+.1f} dB"
-    return f"brush {edit.gain_db:+.1f} dB"
+    return spec(edit).describe(edit)
+
+
+def to_json(edit: Edit) -> dict:
+    """The canonical JSON of ``edit``, in cells: :func:`parse_edit` of it gives ``edit``
+    back exactly (floats survive JSON's round trip), on any recording of the same grid."""
+    return {"op": spec(edit).name, **spec(edit).to_json(edit)}
+
+
+def _region_json(r: Region) -> dict:
+    return {"channels": list(r.channels), "frames": [r.t0, r.t1], "rows": [r.r0, r.r1]}
+
+
+# ------------------------------------------------------------------ the table
+
+
+@dataclass(frozen=True)
+class Op:
+    """One kind of edit: everything the editor, the journal and ``apply`` know of it.
+
+    Attributes
+    ----------
+    name : str
+        The ``op`` of its JSON.
+    kind : type
+        Its frozen dataclass.
+    parse : callable (dict, Grid) -> edit
+        The validator: bounds-checks a JSON object (``ParameterError`` naming the field).
+    apply : callable (edit, px, db_step) -> (Region, new pixels) or None
+        Pure: reads ``px``, never writes it.
+    to_json : callable (edit) -> dict
+        Its canonical fields (in cells), without ``op``.
+    describe : callable (edit) -> str
+        The undo history's label.
+    new_content : bool
+        It puts new content under the old phase (heal): re-synthesis iterates there even
+        with an exact kept phase, and the export runs the full decode.
+    """
+
+    name: str
+    kind: type
+    parse: Callable
+    apply: Callable
+    to_json: Callable
+    describe: Callable
+    new_content: bool = False
+
+
+#: The operations, by name.
+OPS: dict[str, Op] = {}
+_BY_KIND: dict[type, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to :data:`OPS` (a new operation needs nothing else)."""
+    OPS[op.name] = op
+    _BY_KIND[op.kind] = op
+    return op
+
+
+def spec(edit) -> Op:
+    """The :class:`Op` record of an edit."""
+    try:
+        return _BY_KIND[type(edit)]
+    except KeyError:
+        raise TypeError(f"not an edit: {edit!r}") from None
+
+
+def _rect_json(e) -> dict:
+    return _region_json(e.region)
+
+
+def _gain_json(e: Gain) -> dict:
+    return {**_region_json(e.region), "gain_db": e.gain_db}
+
+
+def _brush_json(e: Brush) -> dict:
+    return {
+        "channels": list(e.channels), "points": [list(p) for p in e.points],
+        "radius": list(e.radius), "gain_db": e.gain_db, "softness": e.softness,
+    }  # fmt: skip
+
+
+for _op in (
+    Op("erase", Erase, _parse_rect(Erase), _apply_erase, _rect_json, lambda e: "erase"),
+    Op("gain", Gain, _parse_gain, _apply_gain, _gain_json,
+       lambda e: f"gain {e.gain_db:+.1f} dB"),
+    Op("heal", Heal, _parse_rect(Heal), _apply_heal, _rect_json, lambda e: "heal",
+       new_content=True),
+    Op("brush", Brush, _parse_brush, _apply_brush, _brush_json,
+       lambda e: f"brush {e.gain_db:+.1f} dB"),
+):  # fmt: skip
+    register(_op)

@@ -2,6 +2,7 @@
 import { ApiError, download, getAudio, getJSON, getTile, postJSON } from './api.js';
 import { embedded, host, root } from './env.js';
 import { Player } from './player.js';
+import './safety.js';
 import { formatTime, View } from './view.js';
 
 const $ = (sel) => root.querySelector(sel);
@@ -34,8 +35,8 @@ async function busy(fn) {
 // ---------------------------------------------------------------- loading
 
 async function start() {
-  if (!embedded && location.search.includes('token=')) history.replaceState(null, '', '/'); // keep the token out of the address bar
-  const [info, maps] = await Promise.all([getJSON('/api/info'), getJSON('/api/colormaps')]);
+  if (!embedded && location.search.includes('token=')) history.replaceState(null, '', location.pathname); // keep the token out of the address bar
+  const [info, maps] = await Promise.all([getJSON('api/info'), getJSON('api/colormaps')]);
   app.info = info; app.version = info.version;
   if (!embedded) document.title = `${info.name} — spec2img edit`;
   $('#name').textContent = info.name;
@@ -64,7 +65,7 @@ async function start() {
 async function loadAudio() {
   // The server may still be decoding an image without kept phase: wait for it.
   for (;;) {
-    const st = await getJSON('/api/state');
+    const st = await getJSON('api/state');
     if (st.error) { say(st.error, true); return; }
     if (st.ready) break;
     say('decoding the image…');
@@ -157,7 +158,7 @@ function rectFromDrag(d) {
 }
 
 async function sendEdit(req) {
-  const change = await busy(() => postJSON('/api/edit', req));
+  const change = await busy(() => postJSON('api/edit', req));
   if (change) await applyChange(change);
 }
 
@@ -194,8 +195,8 @@ function updateHistory(s) {
   $('[data-action=redo]').disabled = !s.can_redo;
 }
 
-async function undo() { const c = await busy(() => postJSON('/api/undo')); if (c) await applyChange(c); }
-async function redo() { const c = await busy(() => postJSON('/api/redo')); if (c) await applyChange(c); }
+async function undo() { const c = await busy(() => postJSON('api/undo')); if (c) await applyChange(c); }
+async function redo() { const c = await busy(() => postJSON('api/redo')); if (c) await applyChange(c); }
 
 function editRect(op, rect) {
   const req = { op, frames: [rect.t0, rect.t1], rows: [rect.r0, rect.r1], channels: rect.channels };
@@ -348,14 +349,15 @@ const actions = {
   play: togglePlay, undo, redo, loop: toggleLoop, ab: toggleAB,
   'zoom-in': () => zoom(0.5), 'zoom-out': () => zoom(2),
   'zoom-fit': () => { app.view.start = 0; app.view.span = app.info.frames; app.view.dirty = true; viewChanged(); },
-  'export-audio': () => busy(async () => say(`downloaded ${await download('/api/export/audio?format=wav')}`)),
-  'export-flac': () => busy(async () => say(`downloaded ${await download('/api/export/audio?format=flac')}`)),
+  'export-audio': () => busy(async () => say(`downloaded ${await download('api/export/audio?format=wav')}`)),
+  'export-flac': () => busy(async () => say(`downloaded ${await download('api/export/audio?format=flac')}`)),
   'export-image': () => busy(async () => {
-    const a = await download('/api/export/image?part=spectrogram');
-    const b = await download('/api/export/image?part=phase');
+    const a = await download('api/export/image?part=spectrogram');
+    const b = await download('api/export/image?part=phase');
     say(`downloaded ${a} and ${b} (keep them in one folder)`);
   }),
-  save: () => busy(async () => { const r = await postJSON('/api/save'); say(`saved ${r.saved}`); }),
+  'export-edits': () => busy(async () => say(`downloaded ${await download('api/edits')}`)),
+  save: () => busy(async () => { const r = await postJSON('api/save'); say(`saved ${r.saved}`); }),
 };
 root.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
   b.blur(); // the space bar is for playback, not for pressing the last button again
