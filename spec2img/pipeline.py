@@ -576,7 +576,8 @@ def read_image(
         if kind == "riffusion":
             return riffusion.load_riffusion(path, max_pixels=max_pixels, overrides=options,
                                             require_exif=not options)  # fmt: skip
-        resolved = presets.resolve(path, options, header=identity.need_header())
+        resolved = presets.resolve(path, options, header=identity.need_header(),
+                                   figure=identity.figure)  # fmt: skip
         spec = presets.plain_spec_of(path, resolved)
         crop = resolved.options.get("crop")
         return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)

@@ -76,7 +76,7 @@ def test_without_output_and_display_writes_beside(stereo_png, tmp_path, monkeypa
 def test_show_errors(stereo_png, tmp_path, capsys):
     Image.new("RGB", (50, 40), "gray").save(tmp_path / "plot.png")
     cases = [
-        (["show", tmp_path / "plot.png", "-o", tmp_path / "a.png"], "decode it first"),
+        (["show", tmp_path / "plot.png", "-o", tmp_path / "a.png"], "no axes to read them from"),
         (["show", stereo_png, "-o", tmp_path / "a.gif"], "preview must be one of"),
         (["show", tmp_path / "none.png", "-o", tmp_path / "a.png"], "no such file"),
         (["show", stereo_png, "-o", stereo_png], "same file as the input"),

@@ -185,7 +185,8 @@ def _info_plain(args, identity) -> int:
 
     path = identity.path
     try:
-        res = presets.resolve(path, identity.options, header=identity.need_header())
+        res = presets.resolve(path, identity.options, header=identity.need_header(),
+                              figure=identity.figure)  # fmt: skip
         spec = presets.plain_spec_of(path, res)
     except ParameterError as e:
         raise in_file(args.image, e) from None
@@ -199,6 +200,9 @@ def _info_plain(args, identity) -> int:
         print(f"{k:<{width}}  {printable(v):<{vwidth}}  ({src})")
     for note in res.notes:
         print(f"{'':<{width}}  {printable(note)}")
+    if any(src not in ("option", "default") for src in res.sources.values()):
+        line = presets.override_line(args.image, res, spec)
+        print(f"{'override':<{width}}  {printable(line)}")
     return 0
 
 

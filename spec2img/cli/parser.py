@@ -182,7 +182,7 @@ def _add_decode(sub) -> None:
 
 
 #: --preset choices, spelled out so that --help need not import the presets module.
-PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion")
+PRESET_NAMES = ("specgram", "sox", "audio-diffusion", "riffusion", "scipy", "scipy-power")
 
 
 def _add_plain_options(p: argparse.ArgumentParser, *, cmap: bool = True) -> None:
@@ -191,7 +191,9 @@ def _add_plain_options(p: argparse.ArgumentParser, *, cmap: bool = True) -> None
         "images without spec2img metadata (plots, JPEGs, GAN outputs)",
         "Give the parameters the image was made with (librosa's names); --sr, --n-fft "
         "and --duration (or --frames) are needed unless --params-from or --preset "
-        "supplies them.  Riffusion images need none; sox PNGs are recognised.",
+        "supplies them or the figure's axes say them (specshow, plt.specgram and scipy "
+        "figures are read like a person reads them).  Riffusion images need none; sox "
+        "PNGs are recognised.",
     )
     g.add_argument(
         "--preset", metavar="|".join(PRESET_NAMES),

@@ -100,14 +100,9 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
 
         y, sr = load_audio(path)
         return encode(y, sr)
-    identity = identify(path, plain)
-    if not plain and identity.kind == "plain" and identity.tool is None:
-        raise InputError(
-            f"{path}: no spec2img metadata to draw it with; give its parameters "
-            "(--preset, --sr, --n-fft, --duration, ...), or decode it first and "
-            "show the audio"
-        )
-    return read_image(identity)
+    # a plain image is read as decode reads it (a figure's axes, a sox palette, the
+    # options given); what is missing is named by its one-line error
+    return read_image(identify(path, plain))
 
 
 def _format(dst) -> str:

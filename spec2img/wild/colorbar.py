@@ -44,6 +44,8 @@ class ColourBar:
         Values at the bar's bottom and top edges (the colormap's ends).
     lut_range : (float, float) or None
         Values at the centres of the first and last rows of ``lut``.
+    line : (float, float) or None
+        ``(intercept, slope)``: the value at pixel row ``y`` is ``intercept + slope y``.
     """
 
     box: tuple[int, int, int, int]
@@ -51,6 +53,7 @@ class ColourBar:
     labels: tuple[float, ...] = ()
     db_range: tuple[float, float] | None = None
     lut_range: tuple[float, float] | None = None
+    line: tuple[float, float] | None = None
 
 
 def read_colour_bar(
@@ -95,7 +98,7 @@ def read_colour_bar(
     return found
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
+def luma(rgb: np.ndarray) -> np.ndarray:
     rgb = rgb.astype(np.float32)
     return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
 
@@ -157,8 +160,8 @@ def tick_rows(rgba: np.ndarray, right: int, r0: int, r1: int) -> list[float]:
     short runs."""
     h, w = rgba.shape[:2]
     for x in range(right, min(w - 1, right + 16)):
-        dark = 255 - _luma(rgba[r0:r1, x : x + 2, :3]).min(axis=1)
-        runs = _column_runs(dark > 255 - _INK)
+        dark = 255 - luma(rgba[r0:r1, x : x + 2, :3]).min(axis=1)
+        runs = column_runs(dark > 255 - _INK)
         if not runs:
             continue
         if max(e - s for s, e in runs) > 8:  # the outline, or a label: not ticks
@@ -177,7 +180,7 @@ def tick_rows(rgba: np.ndarray, right: int, r0: int, r1: int) -> list[float]:
 def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float | None]:
     """The number beside each tick mark (``None`` where none can be read)."""
     h, w = rgba.shape[:2]
-    luma = _luma(rgba[..., :3])
+    lum = luma(rgba[..., :3])
     spacing = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 20.0
     half = max(4, int(spacing / 2) - 1)
     x0 = right + 2
@@ -185,7 +188,7 @@ def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float 
     out = []
     for ty in ticks:
         a, b = max(0, int(ty) - half), min(h, int(ty) + half + 1)
-        strip = luma[a:b, x0:] < _INK
+        strip = lum[a:b, x0:] < _INK
         cols = strip.any(axis=0)
         c = 0
         while c < len(cols) and cols[c]:  # the tick itself
@@ -198,7 +201,7 @@ def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float 
         text = strip[:, c:]
         ends = np.flatnonzero(text.any(axis=0))
         # the label ends at the first gap wider than a glyph's height / 2
-        runs = _column_runs(text.any(axis=0))
+        runs = column_runs(text.any(axis=0))
         if not runs:
             out.append(None)
             continue
@@ -209,12 +212,12 @@ def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float 
                 break
             kept.append((s, e))
         del ends
-        glyphs = [luma[a:b, x0 + c + s : x0 + c + e] for s, e in kept]
-        out.append(_parse(_classify(glyphs, height)))
+        glyphs = [lum[a:b, x0 + c + s : x0 + c + e] for s, e in kept]
+        out.append(_parse(classify(glyphs, height)))
     return out
 
 
-def _column_runs(cols: np.ndarray) -> list[tuple[int, int]]:
+def column_runs(cols: np.ndarray) -> list[tuple[int, int]]:
     runs, s = [], None
     for i, v in enumerate(np.append(cols, False)):
         if v and s is None:
@@ -230,11 +233,18 @@ def _ink_height(mask: np.ndarray) -> int:
     return int(r[-1] - r[0] + 1) if r.size else 0
 
 
-def _classify(glyphs: list[np.ndarray], height: int) -> str:
-    """The characters of glyph images (luminance), against matplotlib's own glyphs."""
+def classify(
+    glyphs: list[np.ndarray], height: int, chars: str = GLYPHS, *, aligned: bool = False
+) -> str:
+    """The characters of glyph images (luminance), against matplotlib's own glyphs
+    of ``chars`` rendered so that their digits are ``height`` pixels tall.
+
+    With ``aligned``, each glyph image starts at the digits' top row, so where the ink
+    sits (a point on the baseline, a minus sign half-way up) counts too.
+    """
     if height < 5:
         return ""
-    templates = _templates(height)
+    templates = _templates(height, chars)
     chars = []
     for g in glyphs:
         ink = 1.0 - g.astype(np.float32) / 255.0
@@ -242,13 +252,20 @@ def _classify(glyphs: list[np.ndarray], height: int) -> str:
         if rows.size == 0:
             continue
         cols = np.flatnonzero(ink.max(axis=0) > 0.5)
+        top = rows[0] / height
         ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         gh, gw = ink.shape
         best, best_score = "", -np.inf
-        for ch, (tmpl, _top, rel_h) in templates.items():
+        for ch, (tmpl, rel_top, rel_h) in templates.items():
             # size and place against the digits' height tell signs and points apart
             th, tw = tmpl.shape
             shape_cost = abs(gh / height - rel_h) * 4 + abs(np.log(gw / gh * th / tw)) * 0.5
+            if aligned:  # a pixel of slack: anti-aliasing may drop a faint row
+                shape_cost = (
+                    max(0.0, abs(gh / height - rel_h) - 1.0 / height) * 4
+                    + max(0.0, abs(top - rel_top) - 1.0 / height) * 4
+                    + abs(np.log(gw / gh * th / tw)) * 0.5
+                )
             score = _correlate(ink, tmpl) - shape_cost
             if score > best_score:
                 best, best_score = ch, score
@@ -271,9 +288,9 @@ def _fit(img: np.ndarray, size=(16, 12)) -> np.ndarray:
     return np.asarray(im.resize(size[::-1], Image.BILINEAR), np.float32) / 255.0
 
 
-@functools.lru_cache(maxsize=8)
-def _templates(digit_height: int) -> dict:
-    """Each glyph of :data:`GLYPHS` rendered by matplotlib (default font) so that its
+@functools.lru_cache(maxsize=16)
+def _templates(digit_height: int, chars: str = GLYPHS) -> dict:
+    """Each glyph of ``chars`` rendered by matplotlib (default font) so that its
     digits are ``digit_height`` pixels tall: (ink, top relative to the digits, height
     relative to the digits)."""
     import matplotlib
@@ -284,7 +301,7 @@ def _templates(digit_height: int) -> dict:
     size_pt = digit_height / 0.729 * 72 / 100  # DejaVu Sans digits are 0.729 em tall
     out = {}
     ref_top = ref_h = None
-    for ch in "0" + GLYPHS:
+    for ch in "0" + chars:
         fig = Figure(figsize=(1, 1), dpi=100)
         FigureCanvasAgg(fig)
         fig.text(0.2, 0.3, ch, fontsize=size_pt, family=family, color="black")
@@ -340,4 +357,5 @@ def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
     _, top, _, bottom = bar.box
     outer = (float(icpt + slope * (r1 - 1.0)), float(icpt + slope * (r0 + 1.0)))
     lut_range = (float(icpt + slope * (bottom - 0.5)), float(icpt + slope * (top + 0.5)))
-    return ColourBar(bar.box, bar.lut, tuple(float(x) for x in v), outer, lut_range)
+    return ColourBar(bar.box, bar.lut, tuple(float(x) for x in v), outer, lut_range,
+                     (float(icpt), float(slope)))  # fmt: skip

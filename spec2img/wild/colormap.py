@@ -175,3 +175,82 @@ class ColormapInverse:
             best_pos = np.where(better, lo_c + t, best_pos)
             best_d2 = np.where(better, d2, best_d2)
         return best_pos / (self.n - 1), np.sqrt(best_d2)
+
+
+#: Colormaps with fewer entries are qualitative (tab10, Set1, ...): no curve to lie on.
+_MIN_ENTRIES = 64
+#: Mean distance (8-bit RGB units) within which the pixels are taken to lie on a map.
+FIT_DISTANCE = 6.0
+#: ... or within this, when no other map comes close (JPEG).
+LOSSY_DISTANCE = 24.0
+#: The colormaps the plotting tools pick by themselves.
+TOOL_DEFAULTS = ("magma", "viridis", "coolwarm", "gray")
+
+
+def identify_colormap(rgb: np.ndarray) -> tuple[str, float] | None:
+    """The registered matplotlib colormap whose curve the colours lie on.
+
+    Parameters
+    ----------
+    rgb : np.ndarray [shape=(n, 3), dtype=uint8]
+        Colours sampled from the plot area (text and lines may be among them).
+
+    Returns
+    -------
+    (name, distance) or None
+        The best map and the mean distance of the colours from its curve (the nearest
+        90 % of them: labels and frame lines drawn over the data do not count), or
+        ``None`` if no map comes within :data:`FIT_DISTANCE`.  A map and its reverse
+        (``magma_r``) share a curve: the forward name is returned, and the caller
+        decides the direction (from a colour bar, say).
+    """
+    import matplotlib
+    from scipy.spatial import cKDTree
+
+    rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
+    packed = np.unique(
+        (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
+    )
+    colours = np.stack([(packed >> 16) & 255, (packed >> 8) & 255, packed & 255], axis=1)
+    colours = colours.astype(np.float64)
+    if len(colours) > 4096:  # a spread of distinct colours is as telling as all of them
+        idx = np.random.default_rng(0).choice(len(colours), 4096, replace=False)
+        colours = colours[idx]
+    if len(colours) < 8:
+        return None
+    scores = []
+    for name in sorted(matplotlib.colormaps):
+        if name.endswith("_r"):
+            continue
+        cmap = matplotlib.colormaps[name]
+        if cmap.N < _MIN_ENTRIES:
+            continue
+        lut = np.asarray(cmap(np.linspace(0, 1, 1024)), np.float64)[:, :3] * 255.0
+        d, _ = cKDTree(lut).query(colours)
+        k = max(1, int(0.9 * len(d)))
+        scores.append((float(np.mean(np.partition(d, k - 1)[:k])), name))
+    if not scores:
+        return None
+    scores.sort()
+    best = scores[0][0]
+    for d, name in scores:  # the tools' own defaults win a near tie
+        if name in TOOL_DEFAULTS and d <= 1.1 * best:
+            scores.remove((d, name))
+            scores.insert(0, (d, name))
+            break
+    (d0, name), d1 = scores[0], scores[1][0] if len(scores) > 1 else np.inf
+    # JPEG's chroma subsampling moves colours off the curve: then the best map must at
+    # least stand clear of the next
+    if d0 <= FIT_DISTANCE or (d0 <= LOSSY_DISTANCE and d1 >= 1.2 * d0):
+        return name, d0
+    return None
+
+
+def is_reversed(name: str, lut: np.ndarray) -> bool:
+    """Whether colours ``lut`` (first to last, e.g. a colour bar bottom to top) run
+    along colormap ``name`` backwards."""
+    ref = colormap_lut(name)
+    lut = np.asarray(lut, np.float64)
+    fwd = np.linalg.norm(lut[0] - ref[0]) + np.linalg.norm(lut[-1] - ref[-1])
+    rev = np.linalg.norm(lut[0] - ref[-1]) + np.linalg.norm(lut[-1] - ref[0])
+    return bool(rev < fwd)

@@ -66,8 +66,14 @@ class Identity:
         ``"params-from"``, ``"Riffusion EXIF"``, ``"Riffusion's defaults"``; ``""`` for
         plain images (:func:`spec2img.wild.presets.resolve` says it per parameter).
     tool : str or None
-        The preset named in the options, or the one the header identifies (sox's
-        palette), for plain images.
+        The preset named in the options, the one the header identifies (sox's
+        palette), or the one the figure's reading identifies (``specgram``,
+        ``scipy-power``), for plain images.
+    figure : spec2img.wild.figure.FigureReading or None
+        A plain image's axes, colours and colour bar, read once here
+        (:func:`spec2img.wild.figure.read_figure`) for every face; ``None`` where a
+        preset or ``params_from`` says everything (sox, audio-diffusion, spec2img
+        images read as plain ones).
     """
 
     path: Any
@@ -78,6 +84,7 @@ class Identity:
     meta: Metadata | None = None
     source: str = ""
     tool: str | None = None
+    figure: Any = None
 
     def need_header(self) -> ImageHeader:
         """The header, or the error that kept it from being read."""
@@ -162,4 +169,14 @@ def identify(
         from .presets import detect
 
         tool = detect(header)
-    return identity("plain", tool=tool)
+    figure = None
+    if header is not None and "params_from" not in options:
+        from .presets import FIGURE_PRESETS
+
+        if tool is None or tool in FIGURE_PRESETS:  # a figure: read what it shows
+            from .figure import read_figure
+
+            figure = read_figure(path, crop=options.get("crop"), max_pixels=max_pixels)
+            if tool is None and figure.tool in FIGURE_PRESETS:
+                tool = figure.tool
+    return identity("plain", tool=tool, figure=figure)

@@ -107,6 +107,9 @@ class PlainSpec:
     estimate_range : bool
         No dB range is known: estimate it from the picture
         (:func:`spec2img.wild.estimate.estimate_top_db`) instead of ``db_min``.
+    power : bool
+        The colours show linear power from 0 to the peak (the scipy documentation's
+        ``pcolormesh(t, f, Sxx)``), not dB; the level is relative.
     """
 
     params: SpecParams
@@ -129,6 +132,7 @@ class PlainSpec:
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
     estimate_range: bool = False
+    power: bool = False
 
     @property
     def n_frames(self) -> int:
@@ -371,7 +375,12 @@ def load_plain(
                 lambda px: cm.pixel_levels(px, raster.gray_max(px)),
             )  # fmt: skip
         levels, outside = read_cells(raster, area, spec, cm)
-    if spec.estimate_range and spec.params.scale == "linear" and not spec.absolute:
+    if (
+        spec.estimate_range
+        and spec.params.scale == "linear"
+        and not spec.absolute
+        and not spec.power
+    ):
         from dataclasses import replace
 
         from .estimate import estimate_top_db
@@ -461,6 +470,9 @@ def levels_to_image(
     levels = np.clip(np.asarray(levels, dtype=np.float64), 0.0, 1.0)
     silent = np.zeros(levels.shape, bool) if outside is None else np.asarray(outside).copy()
     levels, silent = _place_columns(levels, silent, spec)
+    if spec.power:  # linear power: magnitude is its square root, the level unknown
+        S = np.where(silent, 0.0, np.sqrt(levels)).astype(np.float32)
+        return magnitude_image(S, spec.params, spec.n_samples, absolute=False, extra=extra)
     db = spec.db_offset + spec.db_min + levels * (spec.db_max - spec.db_min)
     if spec.zero_is_silence:
         silent |= levels <= 0.5 / 65535

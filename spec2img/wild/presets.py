@@ -74,10 +74,23 @@ AUDIO_DIFFUSION = Preset(
         "y_axis": "linear", "scale": "mel", "fmin": 0.0, "mel_power": 2, "top_db": 80.0,
     },
 )  # fmt: skip
+#: ``scipy.signal.spectrogram(x, fs)`` drawn with ``pcolormesh(t, f, 10 log10(Sxx))``:
+#: nperseg 256, noverlap nperseg // 8 (hop 224), Tukey(0.25) window (decoded with the
+#: Hann window of the same length), PSD density, one-sided; viridis.
+SCIPY = Preset(
+    "scipy", "pcolormesh(*scipy.signal.spectrogram(x, fs), shading='gouraud')",
+    {"n_fft": 256, "hop_length": 224, "window": "hann", "cmap": "viridis", "y_axis": "linear"},
+    needs=("sr", "duration"),
+)  # fmt: skip
+#: The same drawn in linear power, as the scipy documentation's example does.
+SCIPY_POWER = Preset("scipy-power", SCIPY.tool.replace("10 log10(Sxx)", "Sxx"),
+                     dict(SCIPY.settings), needs=("sr", "duration"))  # fmt: skip
 #: Riffusion: parameters from the image's EXIF, else Riffusion's defaults.
 RIFFUSION = Preset("riffusion", "riffusion.spectrogram_image_converter")
 
-PRESETS = {p.name: p for p in (SPECGRAM, SOX, AUDIO_DIFFUSION, RIFFUSION)}
+PRESETS = {p.name: p for p in (SPECGRAM, SOX, AUDIO_DIFFUSION, RIFFUSION, SCIPY, SCIPY_POWER)}
+#: Presets of figures drawn with axes, whose axes can be read.
+FIGURE_PRESETS = ("specgram", "scipy", "scipy-power")
 
 #: plain_spec() names shown by ``info``, in order.
 SHOWN = (
@@ -144,7 +157,7 @@ def detect(header) -> str | None:
     return None
 
 
-def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
+def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None) -> Resolved:
     """Settings for a plain image from the user's options, a preset and the image.
 
     Parameters
@@ -155,6 +168,9 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         ``preset`` (a name, or ``None`` to detect).
     header : spec2img.io.png.ImageHeader or None
         The image's header, if already read.
+    figure : spec2img.wild.figure.FigureReading or None
+        What the figure shows, if already read (:attr:`Identity.figure
+        <spec2img.wild.identify.Identity>`); read here when needed otherwise.
     """
     from ..io.png import read_header
     from .raster import no_bomb_limit
@@ -173,6 +189,16 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         res.notes.append(f"made by {detected} (from its PNG palette)")
     elif header.software:
         res.notes.append(f"made by {header.software[:80]!r}")
+    reading = None
+    if (name is None or name in FIGURE_PRESETS) and "params_from" not in options:
+        from .figure import read_figure
+
+        reading = figure if figure is not None else read_figure(path, crop=options.get("crop"))
+        if name is None and reading.tool in FIGURE_PRESETS:
+            name = reading.tool
+            res.notes.append(f"drawn by {PRESETS[name].tool} (read from the figure)")
+        elif reading.tool == "specshow":
+            res.notes.append("drawn by librosa.display.specshow (read from the figure)")
     if name is not None:
         preset = get_preset(name)
         res.preset = name
@@ -187,8 +213,12 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
             if k == "top_db" and res.given("db_range"):
                 continue
             res.set(k, v, f"preset {name}")
+    if reading is not None:
+        _apply_figure(res, reading)
+    if name is not None:
         {"sox": _sox, "specgram": _specgram, "audio-diffusion": _audio_diffusion,
-         "riffusion": lambda r, p, h: None}[name](res, path, header)  # fmt: skip
+         "riffusion": lambda r, p, h: None, "scipy": _specgram,
+         "scipy-power": _specgram}[name](res, path, header)  # fmt: skip
     read_labels = res.extra.pop("read_labels", False)
     if res.options.get("cmap") == AUTO or read_labels:
         _colour_bar(res, path)
@@ -197,8 +227,74 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None) -> Resolved:
         res.sources["top_db"] = "estimated"
         res.notes.append("dB range: no readable colour bar; estimated while decoding")
     if res.preset is not None:
-        res.sources["preset"] = "option" if asked else "detected"
+        res.sources["preset"] = (
+            "option"
+            if asked
+            else (
+                "read from the figure"
+                if reading is not None and reading.tool == name
+                else "detected"
+            )
+        )
+    if reading is not None and reading.problem:
+        _needs(res, reading.problem)
     return res
+
+
+def _apply_figure(res: Resolved, reading) -> None:
+    """What a figure's axes, colours and colour bar say, under the options given."""
+    dB = ("db_range", "top_db")
+    for k, v in reading.settings.items():
+        if k in dB and any(res.given(d) for d in dB):
+            continue
+        if k == "cmap" and res.given("cmap"):
+            continue
+        if k in ("duration",) and res.given("frames"):
+            continue
+        if k == "hop_length" and res.given("n_fft") and "default" in reading.sources[k]:
+            continue  # librosa's default hop follows the n_fft given: n_fft / 4
+        if k == "hop_length" and res.given("frames"):
+            continue  # the frames given and the axis's seconds say the hop
+        if k in dB:
+            for d in dB:
+                res.options.pop(d, None)
+                res.sources.pop(d, None)
+        res.set(k, v, reading.sources[k])
+    if reading.t_right is not None and "sr" in res.options:  # the rate was given
+        from .figure import duration_from_axis
+
+        if not (res.given("duration") or res.given("frames")):
+            res.set("duration", duration_from_axis(reading.tool, reading.t_right,
+                                                   res.options["sr"]), "time axis")  # fmt: skip
+    if "top_db" in reading.sources and "top_db" not in reading.settings:
+        if not any(res.given(d) for d in dB):
+            res.extra["estimate_range"] = True
+            res.sources["top_db"] = reading.sources["top_db"]
+    if "lut" in reading.extra and not res.given("cmap"):
+        res.extra["lut"] = reading.extra["lut"]
+    if res.preset == "scipy-power":
+        res.extra["power"] = True
+    res.notes.extend(reading.notes)
+    if reading.problem:
+        res.notes.append(f"axes not read: {reading.problem}")
+
+
+def _needs(res: Resolved, problem: str) -> None:
+    """A short error naming only what is missing and why the figure did not say it."""
+    missing = [k for k in ("sr", "n_fft") if k not in res.options]
+    if "duration" not in res.options and "frames" not in res.options:
+        missing.append("duration")
+    if not missing:
+        return
+    names = ["{" + k + "}" + (" (or {frames})" if k == "duration" else "") for k in missing]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    params = (*missing, "frames", "params_from") if "duration" in missing else (
+        *missing, "params_from")  # fmt: skip
+    hint = " (or {params_from} ORIGINAL.png for an edited copy)" if (
+        "no axes" in problem) else ""  # fmt: skip
+    raise ParameterError(
+        template=f"no spec2img metadata; needs {text}: {problem}{hint}", params=params
+    )
 
 
 def _refuse(res: Resolved, key: str, why: str) -> None:
@@ -327,7 +423,8 @@ def _specgram(res: Resolved, path, header) -> None:
         # PSD = |X|^2 / (sr * sum(w^2)), doubled for one-sided bins
         w2 = float(np.sum(np.hanning(res.options.get("win_length", n_fft)) ** 2))
         res.extra["db_offset"] = 10 * math.log10(res.options["sr"] * w2 / 2)
-    res.extra["read_labels"] = True
+    if res.preset != "scipy-power" and not any(k in res.sources for k in ("db_range", "top_db")):
+        res.extra["read_labels"] = True
 
 
 def _audio_diffusion(res: Resolved, path, header) -> None:
@@ -398,6 +495,8 @@ def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
         "db_range": f"{spec.db_min:.1f} .. {spec.db_max:.1f}"
         + (" dB (absolute)" if spec.absolute else " dB below the peak (level unknown)"),
     }  # fmt: skip
+    if spec.power:
+        values["db_range"] = "none: linear power (level unknown)"
     if p.scale == "mel":
         values.update(n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, mel_power=spec.mel_power)
     if "crop" in res.options:
@@ -409,9 +508,42 @@ def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
             src = res.sources.get("duration") or res.sources.get("frames")
         if k == "db_range":
             src = res.sources.get("db_range") or res.sources.get("top_db")
+            if spec.power:
+                src = f"preset {res.preset}"
         if src is None and "params_from" in res.options and k not in ("cmap", "y_axis", "crop"):
             src = "params_from"
         rows.append((k, str(v), src or "default"))
     if res.preset:
         rows.insert(0, ("preset", res.preset, res.sources.get("preset", "detected")))
     return rows
+
+
+def override_line(path, res: Resolved, spec) -> str:
+    """The one ``spec2img decode`` command line that states every value explicitly
+    (edit any of them to override what was read)."""
+    import shlex
+
+    p = spec.params
+    parts = ["spec2img", "decode", str(path), "out.wav"]
+    if res.preset in FIGURE_PRESETS:
+        parts += ["--preset", res.preset]
+    parts += ["--sr", str(p.sample_rate), "--n-fft", str(p.n_fft)]
+    if res.preset not in FIGURE_PRESETS:
+        parts += ["--hop-length", str(p.hop_length)]
+    parts += ["--duration", f"{spec.n_samples / p.sample_rate:.4g}"]
+    if "lut" not in res.extra:
+        parts += ["--cmap", spec.cmap]
+    else:
+        parts += ["--cmap", "auto"]
+    if spec.y_axis != "linear":
+        parts += ["--y-axis", spec.y_axis]
+    if p.scale == "mel":
+        parts += ["--n-mels", str(p.n_mels)]
+        if p.fmax is not None:
+            parts += ["--fmax", f"{p.fmax:g}"]
+    if not spec.power and not res.extra.get("estimate_range"):
+        if spec.absolute:
+            parts += ["--db-range", f"{spec.db_min:.1f}", f"{spec.db_max:.1f}"]
+        else:
+            parts += ["--top-db", f"{spec.db_max - spec.db_min:.1f}"]
+    return " ".join(shlex.quote(x) for x in parts)

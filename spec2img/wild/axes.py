@@ -1,0 +1,268 @@
+"""Reading a figure's axes: the tick marks of both axes and the numbers beside them.
+
+matplotlib draws tick marks outward from the axes frame (3.5 pt long) and centres
+each label on its tick: below the frame for the x axis, left of it (right-aligned)
+for the y axis.  :func:`read_axes` finds the first row below the frame and the first
+column left of it that hold short dark runs (the ticks), cuts the label text next
+to each tick into glyphs (columns of ink), and reads every glyph by template matching
+against the same characters rendered by matplotlib in its default font (DejaVu Sans)
+at the labels' digit height (:func:`spec2img.wild.colorbar.classify`).
+
+The result is raw: ``(pixel, value)`` pairs, ``None`` where a label could not be
+read.  What they mean (a linear time axis, a log or mel frequency axis) is decided in
+:mod:`spec2img.wild.figure`, where a misread label is outvoted by the others.
+
+Every loop is over ticks (at most :data:`MAX_TICKS`) or over a band a few labels
+high, so the time spent is bounded whatever the image holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .colorbar import classify, column_runs, luma
+
+#: Characters of axis tick labels (matplotlib's minus sign is U+2212).
+AXIS_GLYPHS = "0123456789.:\u2212+e"
+#: More tick marks than this on one axis is not an axis (a texture, a grid of blobs).
+MAX_TICKS = 60
+_INK = 128
+_MAX_TICK_WIDTH = 6  # pixels: 0.8 pt at up to ~500 dpi
+_SEARCH = 24  # pixels past the frame line searched for tick marks
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The ticks of one axis.
+
+    Attributes
+    ----------
+    ticks : tuple of float
+        Tick positions, pixels (x for the x axis, y for the y axis; pixel centres are
+        at ``i + 0.5``).
+    labels : tuple of str
+        The text read beside each tick (``""`` when nothing was read).
+    values : tuple of float or None
+        The number each label says (seconds for ``m:ss`` labels).
+    digit_height : int
+        Pixel height of the labels' digits (0 when unknown).
+    """
+
+    ticks: tuple[float, ...]
+    labels: tuple[str, ...]
+    values: tuple[float | None, ...]
+    digit_height: int = 0
+
+    @property
+    def readable(self) -> list[tuple[float, float]]:
+        """``(pixel, value)`` of the ticks whose labels were read."""
+        return [(t, v) for t, v in zip(self.ticks, self.values, strict=True) if v is not None]
+
+
+def read_axes(rgba: np.ndarray, area) -> tuple[Axis | None, Axis | None]:
+    """The x and y axes of the plot whose data area is ``area`` in ``rgba``.
+
+    Parameters
+    ----------
+    rgba : np.ndarray [shape=(h, w, 4), dtype=uint8]
+        The whole figure.
+    area : spec2img.wild.raster.PlotArea
+        The axes frame (from :func:`spec2img.wild.raster.find_plot_area`).
+
+    Returns
+    -------
+    (Axis or None, Axis or None)
+        ``None`` for an axis without tick marks.
+    """
+    ink = luma(rgba[..., :3]) < _INK
+    ink &= rgba[..., 3] >= 128
+    lum = luma(rgba[..., :3])
+    return _x_axis(ink, lum, area), _y_axis(ink, lum, area)
+
+
+def _ticks_in(line: np.ndarray, offset: int) -> list[tuple[int, int]] | None:
+    """Short runs of ink along ``line`` (tick marks), as ``(start, end)`` pixel
+    indices offset by ``offset``; ``None`` unless it looks like a row of ticks."""
+    if line.mean() > 0.5:
+        return None
+    runs = column_runs(line)
+    if len(runs) < 2 or len(runs) > MAX_TICKS:
+        return None
+    if max(e - s for s, e in runs) > _MAX_TICK_WIDTH:
+        return None
+    return [(s + offset, e + offset) for s, e in runs]
+
+
+def _centre(weights: np.ndarray, start: int) -> float:
+    w = np.asarray(weights, np.float64)
+    if w.sum() <= 0:
+        return start + len(w) / 2
+    return float(start + np.sum(np.arange(len(w)) * w) / w.sum() + 0.5)
+
+
+def _x_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
+    h, w = ink.shape
+    c0, c1 = max(0, int(area.left) - 3), min(w, int(np.ceil(area.right)) + 3)
+    r = int(area.bottom)
+    runs = None
+    for r in range(int(area.bottom), min(h, int(area.bottom) + _SEARCH)):
+        runs = _ticks_in(ink[r, c0:c1], c0)
+        if runs:
+            break
+    if not runs:
+        return None
+    dark = 255.0 - lum
+    ticks = [_centre(dark[r, s - 1 : e + 1], s - 1) for s, e in runs]
+    # the tick marks end where their columns turn white
+    cols = [int(t) for t in ticks]
+    end = r
+    while end < h and ink[end, cols].mean() >= 0.5 and end - r < _SEARCH:
+        end += 1
+    spacing = float(np.median(np.diff(ticks))) if len(ticks) > 1 else 40.0
+    lo = max(0, int(min(ticks) - spacing / 2))
+    hi = min(w, int(max(ticks) + spacing / 2) + 1)
+    rows = ink[end:, lo:hi].any(axis=1)
+    line = [(s, e) for s, e in column_runs(rows) if e - s >= 5]
+    if not line:
+        return Axis(tuple(ticks), ("",) * len(ticks), (None,) * len(ticks))
+    a, b = line[0]
+    a, b = a + end, b + end
+    height = b - a
+    band = ink[a:b, lo:hi]
+    glyph_runs = column_runs(band.any(axis=0))
+    words = _words(glyph_runs, height, gap=1.0)
+    labels, values = [], []
+    for t in ticks:
+        best = None
+        for word in words:
+            mid = lo + (word[0][0] + word[-1][1]) / 2
+            if abs(mid - t) < min(spacing / 3, 3 * height) and (
+                best is None or abs(mid - t) < best[0]
+            ):
+                best = (abs(mid - t), word)
+        if best is None:
+            labels.append("")
+            values.append(None)
+            continue
+        text = _read_word(lum, a, b, lo, best[1], height)
+        labels.append(text)
+        values.append(parse_value(text))
+    return Axis(tuple(ticks), tuple(labels), tuple(values), height)
+
+
+def _y_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
+    h, w = ink.shape
+    r0, r1 = max(0, int(area.top) - 3), min(h, int(np.ceil(area.bottom)) + 3)
+    c = int(np.ceil(area.left)) - 1
+    runs = None
+    for c in range(int(np.ceil(area.left)) - 1, max(-1, int(area.left) - _SEARCH), -1):
+        runs = _ticks_in(ink[r0:r1, c], r0)
+        if runs:
+            break
+    if not runs:
+        return None
+    dark = 255.0 - lum
+    ticks = [_centre(dark[s - 1 : e + 1, c], s - 1) for s, e in runs]
+    rows = [int(t) for t in ticks]
+    end = c
+    while end >= 0 and ink[rows, end].mean() >= 0.5 and c - end < _SEARCH:
+        end -= 1
+    spacing = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 40.0
+    half = max(3, int(spacing / 2) - 1)
+    heights, found = [], []
+    for t in ticks:
+        a, b = max(0, int(t) - half), min(h, int(t) + half + 1)
+        region = ink[a:b, : end + 1]
+        cols = region.any(axis=0)
+        runs_ = column_runs(cols)
+        if not runs_:
+            found.append(None)
+            continue
+        s, e = runs_[-1]  # the glyph nearest the tick: the label's last character
+        inked = np.flatnonzero(region[:, s:e].any(axis=1))
+        top, bottom = a + int(inked[0]), a + int(inked[-1]) + 1
+        heights.append(bottom - top)
+        found.append((top, bottom, runs_))
+    if not heights:
+        return Axis(tuple(ticks), ("",) * len(ticks), (None,) * len(ticks))
+    height = int(np.median(heights))
+    labels, values = [], []
+    for f in found:
+        if f is None:
+            labels.append("")
+            values.append(None)
+            continue
+        top, bottom, _ = f
+        # the label's rows: the digit height up from the last character's bottom
+        a, b = max(0, bottom - height), bottom
+        runs_ = column_runs(ink[a:b, : end + 1].any(axis=0))
+        word = _words(runs_, height)
+        if not word or end + 1 - word[-1][-1][1] > 3 * height:
+            labels.append("")
+            values.append(None)
+            continue
+        text = _read_word(lum, a, b, 0, word[-1], height)
+        labels.append(text)
+        values.append(parse_value(text))
+    return Axis(tuple(ticks), tuple(labels), tuple(values), height)
+
+
+def _read_word(lum: np.ndarray, a: int, b: int, x0: int, runs, height: int) -> str:
+    """The text of one label: glyphs at columns ``runs`` (offset ``x0``) of rows
+    ``a:b`` (the digits' rows).  A decimal point too faint to count as ink (small
+    fonts) is found as light ink on the baseline between two glyphs."""
+    out = []
+    for k, (s, e) in enumerate(runs):
+        out.append(classify([lum[a:b, x0 + s : x0 + e]], height, AXIS_GLYPHS, aligned=True))
+        if k + 1 < len(runs):
+            # the gap's inner columns (its edges hold the neighbours' anti-aliasing)
+            gap = lum[a:b, x0 + e + 1 : x0 + runs[k + 1][0] - 1] < 215
+            if gap.size:
+                low = gap[int(0.65 * (b - a)) :].any(axis=0)
+                high = gap[: int(0.6 * (b - a))].any(axis=0)
+                if np.any(low & ~high):
+                    out.append(".")
+    return "".join(out)
+
+
+def _words(runs, height, *, gap=0.5):
+    """Group glyph column runs into words: a gap wider than ``gap`` digit heights
+    separates two labels (or a label from an axis title)."""
+    if not runs:
+        return []
+    gap = max(3.0, gap * height)
+    words = [[runs[0]]]
+    for s, e in runs[1:]:
+        if s - words[-1][-1][1] > gap:
+            words.append([(s, e)])
+        else:
+            words[-1].append((s, e))
+    return words
+
+
+_NUMBER = re.compile(r"^[+\-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+\-]?\d+)?$")
+_CLOCK = re.compile(r"^([+\-]?)(\d+):(\d\d)(?::(\d\d))?$")
+
+
+def parse_value(text: str) -> float | None:
+    """The number a tick label says: ``"1.5"``, ``"\u22122"``, ``"1e3"``, ``"0:05"``
+    (minutes:seconds) or ``"1:02:03"`` (hours), as seconds for clock labels; ``None``
+    for anything else."""
+    t = text.replace("\u2212", "-").strip()
+    m = _CLOCK.match(t)
+    if m:
+        sign, a, b, c = m.groups()
+        secs = int(a) * 60 + int(b) if c is None else int(a) * 3600 + int(b) * 60 + int(c)
+        if int(b) >= 60 or (c is not None and int(c) >= 60):
+            return None
+        return -float(secs) if sign == "-" else float(secs)
+    if _NUMBER.match(t):
+        try:
+            v = float(t)
+        except ValueError:
+            return None
+        return v if np.isfinite(v) else None
+    return None

@@ -1,0 +1,543 @@
+"""A spectrogram figure read the way a person reads it: axes, colours, colour bar.
+
+:func:`read_figure` finds the axes frame, reads both axes' tick labels
+(:mod:`spec2img.wild.axes`), names the colormap from the plot's own pixels
+(:func:`spec2img.wild.colormap.identify_colormap`), reads a colour bar if there is
+one (:mod:`spec2img.wild.colorbar`) and turns what it read into decoding settings,
+each with where it came from:
+
+- **time axis** (linear, else refused): its values at the frame's left and right
+  edges give the duration, by the drawing tool's framing (specshow's cells are
+  centred on frame times; ``plt.specgram``'s first column is centred at
+  ``NFFT / 2``; scipy's ``pcolormesh(..., shading='gouraud')`` spans the segment
+  centres);
+- **frequency axis**: linear, librosa's ``log`` (symlog base 2, linear below C2),
+  ``mel`` (symlog base 2, linear below 1 kHz) or a plain log axis, whichever puts the
+  labels on a straight line; the top of a linear or log Hz axis is the Nyquist
+  frequency, so the sample rate follows (snapped to the usual rates within a bin);
+  a mel axis gives ``fmax`` and leaves the rate to librosa's default;
+- **the tool** from what the figure shows: a log or mel axis, magma or coolwarm means
+  ``librosa.display.specshow`` (n_fft 2048, hop 512); viridis with a time axis
+  starting after 0 means ``plt.specgram`` (NFFT 256, noverlap 128); colours bunched
+  at the bottom of the colormap mean linear power, as the scipy documentation
+  plots ``scipy.signal.spectrogram``;
+- **dB**: a colour bar's labels; else the tool's convention (specshow of
+  ``amplitude_to_db(ref=np.max)``: 80 dB) or an estimate from the picture.
+
+Reading is bounded: images above :data:`AXES_PIXELS` are not searched for axes, and
+every loop runs over at most a few dozen ticks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..errors import Spec2ImgError
+
+#: Figures with more pixels than this are not read for axes (decoding still works).
+AXES_PIXELS = 16_000_000
+#: Sample rates a Nyquist frequency read from an axis snaps to.
+USUAL_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+#: librosa's defaults (``librosa.display.specshow``, ``librosa.stft``).
+LIBROSA = {"sr": 22050, "n_fft": 2048, "hop_length": 512, "n_mels": 128}
+#: Round frequencies an fmax given to a mel spectrogram snaps to.
+ROUND_FMAX = (4000, 5000, 6000, 7000, 7600, 8000, 10000, 11025, 12000, 16000, 20000, 22050, 24000)
+
+
+@dataclass
+class FigureReading:
+    """What a figure says.
+
+    Attributes
+    ----------
+    settings : dict
+        plain_spec() keyword arguments read or implied.
+    sources : dict
+        Where each setting came from ("time axis", "colour bar", "librosa default", ...).
+    tool : str or None
+        ``"specshow"``, ``"specgram"``, ``"scipy"`` or ``"scipy-power"``.
+    extra : dict
+        PlainSpec fields (``lut`` of a colour bar, ``estimate_range``).
+    notes : list of str
+        What was read, for ``info``.
+    problem : str or None
+        Why the axes could not be read (``None``: they were).
+    """
+
+    settings: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+    tool: str | None = None
+    extra: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    problem: str | None = None
+    bottom_fraction: float = 0.5  # median colormap value of the plot's pixels
+    t_span: float = 0.0  # seconds across the plot
+    t_right: float | None = None  # the time axis's end, when the rate is not known
+    frames: int | None = None  # columns counted on the frame grid
+
+    def set(self, key, value, source) -> None:
+        self.settings[key] = value
+        self.sources[key] = source
+
+
+# -- fitting ticks ---------------------------------------------------------------------
+def _symlog(v, axis):
+    from .geometry import SYMLOG, _symlog
+
+    return _symlog(np.asarray(v, np.float64), axis) if axis in SYMLOG else None
+
+
+def _forward(kind: str, v: np.ndarray) -> np.ndarray | None:
+    v = np.asarray(v, np.float64)
+    if kind == "linear":
+        return v
+    if kind in ("log", "mel"):
+        return _symlog(v, kind)
+    if kind == "plainlog":
+        return np.log10(v) if np.all(v > 0) else None
+    raise ValueError(kind)
+
+
+def _inverse(kind: str, u: float) -> float:
+    if kind == "linear":
+        return float(u)
+    if kind == "plainlog":
+        return float(10.0**u)
+    from matplotlib.scale import SymmetricalLogTransform
+
+    from .geometry import SYMLOG
+
+    base, linthresh, linscale = SYMLOG[kind]
+    tr = SymmetricalLogTransform(base, linthresh, linscale).inverted()
+    return float(tr.transform_non_affine(np.array([u]))[0])
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A robust line through (pixel, transformed value) pairs."""
+
+    kind: str
+    slope: float  # transformed value per pixel
+    intercept: float
+    inliers: int
+    total: int
+    residual: float  # RMS, pixels
+
+    def value_at(self, px: float) -> float:
+        return _inverse(self.kind, self.intercept + self.slope * px)
+
+
+def fit_axis(pairs, kinds, *, tol: float = 1.0) -> Fit | None:
+    """The kind of axis (of ``kinds``) on which most labels lie on one line.
+
+    ``pairs`` are ``(pixel, value)``; a line is believed if at least three labels
+    (two when only two ticks were read) and 60 % of those read lie within ``tol``
+    pixels of it.
+    """
+    if len(pairs) < 2:
+        return None
+    px = np.array([p for p, _ in pairs], np.float64)
+    vals = np.array([v for _, v in pairs], np.float64)
+    need = max(2 if len(pairs) <= 3 else 3, int(math.ceil(0.6 * len(pairs))))
+    best = None
+    for kind in kinds:
+        u = _forward(kind, vals)
+        if u is None or not np.all(np.isfinite(u)):
+            continue
+        for i in range(len(px)):
+            for j in range(i + 1, len(px)):
+                if u[j] == u[i] or px[j] == px[i]:
+                    continue
+                slope = (px[j] - px[i]) / (u[j] - u[i])  # pixels per unit
+                resid = np.abs(px[i] + slope * (u - u[i]) - px)
+                ok = resid <= tol
+                if ok.sum() < need:
+                    continue
+                a, b = np.polyfit(u[ok], px[ok], 1)
+                r = float(np.sqrt(np.mean((a * u[ok] + b - px[ok]) ** 2)))
+                key = (int(ok.sum()), -r)
+                if best is None or key > best[0]:
+                    best = (key, Fit(kind, 1.0 / a, -b / a, int(ok.sum()), len(px), r))
+    return None if best is None else best[1]
+
+
+# -- reading ---------------------------------------------------------------------------
+def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureReading:
+    """Read a figure's axes, colours and colour bar (see the module's docstring).
+
+    Never raises for what the picture does not show: ``problem`` says what could not
+    be read, and the settings hold what could.  Images above :data:`AXES_PIXELS` (or
+    ``max_pixels``) are not decoded here; their loader applies its own limit.
+    """
+    from .axes import read_axes
+    from .colorbar import find_bar
+    from .colormap import identify_colormap
+    from .raster import Raster, find_plot_area
+
+    out = FigureReading()
+    with Raster(path) as raster:
+        w, h = raster.size
+        if w * h > min(AXES_PIXELS, max_pixels or AXES_PIXELS):
+            out.problem = f"too large ({w}x{h}) to search for axes"
+            return out
+        try:
+            area = find_plot_area(raster, crop=crop)
+        except Spec2ImgError:
+            out.problem = "no plot area found"
+            return out
+        rgba = raster.rgba((0, 0, w, h))
+    if area.how not in ("axes frame", "--crop"):
+        out.problem = "the image has no axes to read them from"
+    l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
+    r0, b0 = int(area.right) - 3, int(area.bottom) - 3
+    inner = rgba[t0:b0, l0:r0]
+    bar = None
+    if area.how == "axes frame":
+        x0 = max(0, min(w - 1, int(area.right) - 2))
+        bar = find_bar(rgba[:, x0:], replace(area, left=area.left - x0, right=area.right - x0))
+    found, sample = None, np.zeros((0, 3), np.uint8)
+    if inner.size:
+        step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / 40000)))
+        sample = inner[::step, ::step]
+        sample = sample[sample[..., 3] >= 128][:, :3]
+        if bar is None and len(sample):  # a colour bar names the map better
+            found = identify_colormap(sample)
+    _colours(out, found, bar, sample)
+    if out.problem is not None and out.settings.get("cmap") in ("magma", "coolwarm"):
+        out.tool = "specshow"  # librosa's colormaps: its STFT too
+        for k in ("n_fft", "hop_length"):
+            out.set(k, LIBROSA[k], f"librosa default ({out.settings['cmap']})")
+    changes = None
+    if "cmap" in out.settings and inner.size:
+        from .colormap import ColormapInverse
+
+        cm = ColormapInverse(out.settings["cmap"], lut=out.extra.get("lut"))
+        level, valid = cm.rgb_levels(inner[..., :3])
+        valid &= inner[..., 3] >= 128
+        if valid.any():
+            out.bottom_fraction = float(np.median(level[valid]))
+        changes = _changes(level, valid)
+    if out.problem is not None:
+        return out
+    x_axis, y_axis = read_axes(rgba, area)
+    _interpret(out, area, x_axis, y_axis, bar)
+    if "sr" in out.settings and out.tool == "specshow" and changes is not None:
+        _frame_grid(out, area, changes, (l0, t0))
+    return out
+
+
+def _colours(out: FigureReading, found, bar, sample) -> None:
+    from .colormap import identify_colormap, is_reversed
+
+    if bar is not None and len(bar.lut) >= 16:
+        named = identify_colormap(np.clip(np.rint(bar.lut), 0, 255).astype(np.uint8))
+        if named is not None:
+            name = named[0] + ("_r" if is_reversed(named[0], bar.lut) else "")
+            out.set("cmap", name, "colour bar (a matplotlib colormap)")
+        else:
+            out.set("cmap", "colour bar", "colour bar (its colours)")
+            out.extra["lut"] = bar.lut
+        out.notes.append(f"colour bar at {bar.box} ({len(bar.lut)} colours)")
+    elif found is not None:
+        out.set("cmap", found[0], f"pixels (on {found[0]}'s curve, {found[1]:.1f} off)")
+
+
+def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
+    """Settings from the fitted axes; each axis gives what it can, and ``problem``
+    names the axis that could not be read."""
+    problems = []
+    xfit = yfit = None
+    if x_axis is None:
+        problems.append("no tick marks on the time axis")
+    else:
+        xfit = fit_axis(x_axis.readable, ("linear",), tol=max(1.0, 0.12 * x_axis.digit_height))
+        if xfit is None:
+            problems.append(_why(x_axis, "time"))
+    if y_axis is None:
+        problems.append("no tick marks on the frequency axis")
+    else:
+        yfit = fit_axis(y_axis.readable, ("linear", "log", "mel", "plainlog"),
+                        tol=max(1.0, 0.12 * y_axis.digit_height))  # fmt: skip
+        if yfit is None:
+            problems.append(_why(y_axis, "frequency"))
+    t_left = t_right = f_top = f_bottom = None
+    if xfit is not None:
+        t_left, t_right = xfit.value_at(area.left), xfit.value_at(area.right)
+        if not (t_right > t_left and t_right > 0):
+            problems.append("the time axis runs backwards")
+            xfit = None
+        else:
+            out.t_span = t_right - t_left
+            out.notes.append(
+                f"time axis: {t_left:.3f} .. {t_right:.3f} s "
+                f"(labels {', '.join(_short(v) for v in x_axis.values)})"
+            )
+    if yfit is not None:
+        f_top, f_bottom = yfit.value_at(area.top), yfit.value_at(area.bottom)
+        if not (f_top > f_bottom and f_top > 0):
+            problems.append("the frequency axis runs backwards")
+            yfit = None
+    out.problem = "; ".join(problems) or None
+    if xfit is None and yfit is None:
+        return
+    cmap = out.settings.get("cmap")
+    kind = yfit.kind if yfit is not None else "linear"
+    before_zero = xfit is not None and t_left < -out.t_span / max(1.0, area.right - area.left)
+    if kind in ("log", "mel") or cmap in ("magma", "coolwarm") or before_zero:
+        tool = "specshow"
+    elif _linear_power(out):
+        tool = "scipy-power"
+    else:
+        tool = "specgram"
+    out.tool = tool
+    y_kind = "log" if kind == "plainlog" else kind
+    if yfit is not None:
+        kind_name = {"plainlog": "log (base 10)"}.get(kind, kind)
+        out.notes.append(
+            f"frequency axis: {kind_name}, {f_bottom:.0f} .. {f_top:.0f} Hz "
+            f"(labels {', '.join(_short(v) for v in y_axis.values)})"
+        )
+        if kind == "plainlog":
+            out.notes.append("a base-10 log axis is read as librosa's log axis")
+        if tool != "specshow" and y_kind != "linear":
+            out.problem = f"a {kind_name} frequency axis is not what {tool} draws"
+            out.tool = None
+            return
+    if tool == "specshow":
+        if yfit is not None:
+            out.set("y_axis", y_kind, "frequency axis")
+        for k in ("n_fft", "hop_length"):
+            out.set(k, LIBROSA[k], "librosa default")
+        if "cmap" not in out.settings:
+            out.set("cmap", "magma", "librosa default")
+        if bar is None or bar.db_range is None:
+            if out.settings["cmap"].startswith("coolwarm"):
+                out.sources["top_db"] = "estimated from the picture"
+            else:
+                out.set("top_db", 80.0, "librosa default (amplitude_to_db top_db=80)")
+    elif "cmap" not in out.settings:
+        out.set("cmap", "viridis", "matplotlib default")
+    if yfit is not None:
+        # the resolution of the axis at its top, where the rate is read
+        hz_per_px = abs(f_top - yfit.value_at(area.top + 1.0))
+        if y_kind == "mel":
+            fmax = _snap(f_top, ROUND_FMAX, 2 * hz_per_px + 0.01 * f_top)
+            sr = LIBROSA["sr"] if fmax <= LIBROSA["sr"] / 2 + 1 else 2 * fmax
+            out.set("sr", int(sr), "librosa default" if sr == LIBROSA["sr"] else "mel axis (fmax)")
+            out.set("n_mels", LIBROSA["n_mels"], "librosa default")
+            if abs(fmax - sr / 2) > 1:
+                out.set("fmax", float(fmax), "mel axis")
+        elif tool == "specshow":
+            # specshow's top row is centred on Nyquist: the axis ends half a bin above
+            _rate(out, f_top / (1 + 1 / LIBROSA["n_fft"]), hz_per_px)
+        else:
+            _rate(out, f_top, hz_per_px)
+    if xfit is not None and "sr" in out.settings:
+        # specshow: the last frame's cell ends half a hop after its centre; specgram's
+        # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
+        # centre (nperseg / 2 + half a hop before the end)
+        dur = duration_from_axis(tool, t_right, out.settings["sr"])
+        if 0 < dur < 86400:
+            out.set("duration", dur, "time axis")
+        else:
+            out.problem = f"implausible time axis ({dur:g} s)"
+    elif xfit is not None:  # seconds are known, the rate is not: the frames follow later
+        out.t_right = t_right
+    if bar is not None and bar.db_range is not None and tool != "scipy-power":
+        lo, hi = bar.lut_range if "lut" in out.extra else bar.db_range
+        _, top, _, bottom = bar.box
+        if (
+            "lut" not in out.extra
+            and bar.line is not None
+            and (abs(top - 2 - area.top) <= 3 and abs(bottom + 2 - area.bottom) <= 3)
+        ):
+            # fig.colorbar(ax=ax) spans the axes' height: the colormap's ends are at
+            # the plot's edges, known to a fraction of a pixel (the bar's outline
+            # hides its own)
+            icpt, slope = bar.line
+            lo, hi = icpt + slope * area.bottom, icpt + slope * area.top
+        if abs(hi) < 1.0 and tool == "specshow":
+            out.set("top_db", round(hi - lo, 2), "colour bar (ends at 0 dB: level unknown)")
+        else:
+            out.set("db_range", (round(lo, 2), round(hi, 2)), "colour bar")
+            out.settings.pop("top_db", None)
+        out.notes.append(
+            f"colour bar labels {', '.join(f'{v:g}' for v in bar.labels)}: {lo:.1f} .. {hi:.1f} dB"
+        )
+
+
+# -- the frame grid -------------------------------------------------------------------
+#: FFT sizes tried against the rows a figure shows.
+N_FFTS = (128, 256, 512, 1024, 2048, 4096, 8192)
+_MIN_CELL = 1.6  # pixels: narrower cells cannot be told from pixel noise
+
+
+def _changes(level: np.ndarray, valid: np.ndarray):
+    """Where neighbouring pixels differ inside the plot: ``(rows, cols)``, the fraction
+    of changes between pixel row ``i`` and ``i + 1`` (column ``j`` and ``j + 1``).
+
+    Pairs of pixels both on the clipped floor (``amplitude_to_db``'s ``top_db``, one
+    flat colour) say nothing about where the cells are and are left out.
+    """
+    floor = level <= 0.01
+
+    def frac(axis):
+        d = np.abs(np.diff(level, axis=axis)) > 2e-3
+        a = [slice(None)] * 2
+        b = [slice(None)] * 2
+        a[axis], b[axis] = slice(1, None), slice(None, -1)
+        a, b = tuple(a), tuple(b)
+        ok = valid[a] & valid[b] & ~(floor[a] & floor[b])
+        n = ok.sum(axis=1 - axis)
+        return np.where(n > 0, (d & ok).sum(axis=1 - axis) / np.maximum(n, 1), 0.0)
+
+    return frac(0), frac(1)
+
+
+def _score(profile: np.ndarray, edges_px: np.ndarray, origin: int) -> float | None:
+    """How much more often the pixels change at predicted cell edges than inside cells.
+
+    Only cells at least :data:`_MIN_CELL` pixels wide count.  matplotlib's rasteriser
+    gives a pixel to the cell that covers its far corner, so an edge at ``x`` shows as
+    a change between pixels ``floor(x) - 1`` and ``floor(x)``: profile index
+    ``floor(x) - 1 - origin`` (measured on specshow's pcolormesh).  The best of shifts
+    within a third of a pixel is kept (JPEG, resampled figures).
+    """
+    edges_px = np.asarray(edges_px, np.float64)
+    wide = np.flatnonzero(np.diff(edges_px) >= _MIN_CELL)
+    if len(wide) < 4:
+        return None
+    best = None
+    for shift in (0.0, -0.3, 0.3, -0.15, 0.15):
+        idx = np.floor(edges_px + shift).astype(np.int64) - 1 - origin
+        on = np.zeros(len(profile), bool)
+        off = np.zeros(len(profile), bool)
+        for k in wide:
+            a, b = idx[k], idx[k + 1]
+            if 0 <= a and b < len(profile):
+                on[a] = on[b] = True
+                off[a + 1 : b] = True
+        off &= ~on
+        if on.sum() < 8 or off.sum() < 8:
+            continue
+        sc = float(profile[on].mean() - profile[off].mean())
+        if best is None or sc > best:
+            best = sc
+    return best
+
+
+def _frame_grid(out: FigureReading, area, changes, origin) -> None:
+    """n_fft and hop from the cells, where the figure shows them wider than a pixel."""
+    from . import geometry
+
+    rows, cols = changes
+    sr = out.settings["sr"]
+    width = area.right - area.left
+    # columns: the number of frames whose edges the picture's changes follow
+    best = None
+    if cols.size and np.mean(cols) < 0.6:
+        for t in range(8, int(width / _MIN_CELL) + 1):
+            sc = _score(cols, area.left + np.arange(t + 1) * width / t, origin[0])
+            if sc is not None and (best is None or sc > best[1]):
+                best = (t, sc)
+    frames = None
+    if best is not None and best[1] > 0.5:
+        # a multiple of the true count scores about half; a divisor as well: the
+        # largest count close to the best is the grid
+        frames = best[0]
+        for t in range(best[0] * 2, int(width / _MIN_CELL) + 1, best[0]):
+            sc = _score(cols, area.left + np.arange(t + 1) * width / t, origin[0])
+            if sc is not None and sc >= 0.9 * best[1]:
+                frames = t
+    # rows: which FFT size's bin edges the changes follow
+    scores = {}
+    y_axis = out.settings.get("y_axis", "linear")
+    if y_axis in ("linear", "log") and rows.size and np.mean(rows) < 0.6:
+        for n_fft in N_FFTS:
+            centres = geometry.row_centres(y_axis, n_fft // 2 + 1, sample_rate=sr, n_fft=n_fft)
+            edges = geometry.row_edges_px(y_axis, centres, area.top, area.bottom)
+            sc = _score(rows, edges, origin[1])
+            if sc is not None:
+                scores[n_fft] = sc
+    if scores:
+        n_fft, sc = max(scores.items(), key=lambda kv: kv[1])
+        others = [v for k, v in scores.items() if k != n_fft]
+        if sc > 0.5 and (not others or sc > max(others) + 0.2):
+            out.set("n_fft", n_fft, "frame grid (rows)")
+            if n_fft != LIBROSA["n_fft"]:
+                out.set("hop_length", n_fft // 4, "librosa default (n_fft / 4)")
+    if frames is not None:
+        if abs(out.t_span - frames) <= 1.5:
+            # labels 0 .. T: specshow without x_axis='time' counts frames, not seconds
+            out.problem = f"the x axis counts the {frames} frames, not seconds"
+            out.settings.pop("duration", None)
+            out.sources.pop("duration", None)
+            return
+        out.frames = frames
+        hop = hop_from_frames(frames, out.t_span * sr)
+        if hop is not None and hop <= out.settings.get("n_fft", LIBROSA["n_fft"]):
+            out.set("hop_length", hop, f"frame grid ({frames} columns)")
+
+
+def hop_from_frames(frames: int, n_samples: float) -> int | None:
+    """The hop of a specshow figure of ``frames`` columns spanning ``n_samples``
+    (``frames x hop``), snapped to a power of two within 2 %; ``None`` if implausible."""
+    if frames < 2 or n_samples <= 0:
+        return None
+    hop = n_samples / frames
+    if not 16 <= hop <= 65536:
+        return None
+    p2 = 2 ** round(math.log2(hop))
+    return int(p2 if abs(hop - p2) <= 0.02 * p2 else round(hop))
+
+
+def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
+    """Seconds of audio whose figure's time axis ends at ``t_right``.
+
+    specshow: the last frame's cell ends half a hop after its centre, which is about
+    the end of the audio; specgram: its columns start ``NFFT / 2`` in; scipy's
+    gouraud mesh ends at the last segment's centre, ``nperseg / 2`` plus half a hop
+    before the end.
+    """
+    pad = {"specshow": 0, "specgram": 128, "scipy-power": 240}.get(tool, 0)
+    return round(t_right + pad / sr, 4)
+
+
+def _rate(out: FigureReading, nyquist: float, hz_per_px: float) -> None:
+    """The sample rate from the Nyquist frequency read off the axis."""
+    est = 2 * nyquist
+    tol = max(4 * hz_per_px, 0.004 * est)
+    snapped = _snap(est, USUAL_RATES, tol)
+    if snapped == est:  # bin numbers, or an odd rate: never guess
+        out.problem = (
+            f"the frequency axis ends at {nyquist:.0f}, not the Nyquist frequency of a "
+            "usual sample rate"
+        )
+    else:
+        out.set("sr", int(snapped), "frequency axis (top = Nyquist)")
+
+
+def _snap(v: float, choices, tol: float) -> float:
+    near = min(choices, key=lambda c: abs(c - v))
+    return float(near) if abs(near - v) <= tol else v
+
+
+def _linear_power(out: FigureReading) -> bool:
+    """Colours bunched at the colormap's bottom: linear power (scipy's docs), not dB."""
+    # dB spreads a spectrogram over the colormap; linear power leaves all but the
+    # loudest cells near the bottom (noise: median ~ peak / (2 ln cells))
+    return out.bottom_fraction < 0.08
+
+
+def _why(axis, name: str) -> str:
+    read = [v for v in axis.values if v is not None]
+    if len(read) < 2:
+        return f"the {name} axis labels cannot be read"
+    return f"the {name} axis labels ({', '.join(_short(v) for v in axis.values)}) do not lie on a {'straight line' if name == 'time' else 'linear, log or mel scale'}"
+
+
+def _short(v) -> str:
+    return "?" if v is None else f"{v:g}"

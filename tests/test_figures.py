@@ -1,0 +1,315 @@
+"""Figures read with no options: axes, colours, colour bars (spec2img/wild/figure.py).
+
+The fixtures are fixtures/figures/*, drawn by fixtures/make_figures.py from our own
+synthetic audio (2 s at 22.05 kHz, resampled per kind).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from conftest import CORPUS, FIXTURES, mel_lsd, run
+
+_spec = importlib.util.spec_from_file_location("make_figures", FIXTURES / "make_figures.py")
+figs = importlib.util.module_from_spec(_spec)
+sys.modules["make_figures"] = figs
+_spec.loader.exec_module(figs)
+
+KINDS = {k.name: k for k in figs.KINDS}
+FIGS = FIXTURES / "figures"
+
+
+def _path(kind):
+    return FIGS / f"{kind.name}.{kind.fmt}"
+
+
+def _source(kind):
+    """The audio the fixture was drawn from, at the kind's rate."""
+    import librosa
+
+    y = figs.audio()
+    return y if kind.sr == 22050 else librosa.resample(y, orig_sr=22050, target_sr=kind.sr)
+
+
+def _matched(z, ref):
+    n = min(len(z), len(ref))
+    g = np.sqrt(np.mean(ref[:n] ** 2) / max(np.mean(z[:n] ** 2), 1e-30))
+    return (z * g).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_fixture_figures_read_without_options(name):
+    from spec2img.wild import presets
+
+    kind = KINDS[name]
+    res = presets.resolve(_path(kind), {})
+    spec = presets.plain_spec_of(_path(kind), res)
+    n = len(_source(kind))
+    assert spec.params.sample_rate == kind.sr
+    assert abs(spec.n_samples / kind.sr - n / kind.sr) <= 0.01 * n / kind.sr
+    assert spec.y_axis == kind.y_axis
+    assert res.sources["sr"] != "option"
+    if kind.tool == "specshow":
+        assert res.preset is None
+        assert spec.params.n_fft == kind.extra.get("n_fft", 2048)
+        assert spec.params.hop_length == kind.extra.get("hop_length", 512)
+    else:
+        # a scipy figure in dB is read as plt.specgram (the same PSD of 256-point
+        # windows; their framings cannot be told apart in a gouraud-shaded picture)
+        assert res.preset == ("specgram" if kind.scipy_db else "scipy-power")
+    if kind.y_axis == "mel":
+        assert spec.params.fmax == kind.fmax
+    if kind.colorbar:  # the colour bar's labels give the range
+        assert res.sources.get("db_range", res.sources.get("top_db")).startswith("colour bar")
+
+
+@pytest.mark.parametrize(
+    "name,ceiling",
+    [("specshow_log_bar", 8.0), ("specshow_grid", 8.0), ("specshow_mel_bar", 12.0),
+     ("specgram_bar", 12.0), ("scipy_linear", 30.0)],
+)  # fmt: skip
+def test_no_options_decode_as_well_as_all_options(name, ceiling):
+    """The judged criterion on our own fixtures: within 0.5 dB mel-LSD of the decode
+    told every parameter (clim from the same drawing)."""
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    kind = KINDS[name]
+    ref = _source(kind)
+    # the colour limits of the fixture, as the drawing had them
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        _, clim, cmap = figs.draw(kind, figs.audio(), 22050, Path(d) / "again")
+    want = figs.truth(kind, len(ref), clim, cmap)
+    z0, _ = spec2img.decode(spec2img.load_image(_path(kind)))
+    z1, _ = spec2img.decode(spec2img.load_image(_path(kind), plain=want))
+    a = mel_lsd(ref, _matched(z0, ref), kind.sr)
+    b = mel_lsd(ref, _matched(z1, ref), kind.sr)
+    assert a <= b + 0.5, (a, b)
+    # and resembles the sound (linear power keeps only the loudest ~25 dB)
+    assert a < ceiling, a
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [("0", 0.0), ("1.5", 1.5), ("\u22120.5", -0.5), ("2048", 2048.0), ("1e3", 1000.0),
+     ("0:05", 5.0), ("1:30", 90.0), ("1:02:03", 3723.0), ("+0", 0.0), ("1:75", None),
+     ("8.1.2", None), ("", None), ("::", None)],
+)  # fmt: skip
+def test_parse_value(text, value):
+    from spec2img.wild.axes import parse_value
+
+    assert parse_value(text) == value
+
+
+def test_fit_axis_outvotes_a_misread_label_and_tells_kinds_apart():
+    from spec2img.wild.figure import _forward, fit_axis
+
+    px = np.array([400.0, 350.0, 300.0, 250.0, 200.0, 150.0])
+    vals = [0.0, 2000.0, 4000.0, 6000.0, 8000.0, 10000.0]
+    bad = list(vals)
+    bad[2] = 3000.0  # an 8 read as a 3
+    fit = fit_axis(list(zip(px, bad, strict=True)), ("linear", "log", "mel"))
+    assert fit.kind == "linear" and fit.inliers == 5
+    assert fit.value_at(100.0) == pytest.approx(12000.0, abs=1)
+    # librosa's log axis: 0, 64, 128, ... equally spaced above C2
+    logv = [0.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0]
+    u = _forward("log", np.array(logv))
+    pxl = 400 - 40 * (u - u[0]) / (u[1] - u[0]) * 1.0
+    fit = fit_axis(list(zip(pxl, logv, strict=True)), ("linear", "log", "mel"))
+    assert fit.kind == "log"
+    # labels that are not monotonic lie on no line
+    assert fit_axis([(0, 0.0), (10, 3.0), (20, 1.0), (30, 2.0)], ("linear",)) is None
+
+
+def _figure(path, *, axis_off=False, labels=None, dpi=100):
+    import librosa
+    import librosa.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y = figs.audio()
+    S = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    fig, ax = plt.subplots(dpi=dpi)
+    librosa.display.specshow(S, x_axis="time", y_axis="linear", sr=22050, ax=ax)
+    if axis_off:
+        ax.axis("off")
+    if labels is not None:
+        ax.set_xticks(ax.get_xticks()[: len(labels)])
+        ax.set_xticklabels(labels)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def test_figure_without_axes_names_only_what_is_missing(tmp_path, capsys):
+    p = _figure(tmp_path / "off.png", axis_off=True)
+    code, _, err = run(capsys, "decode", p, tmp_path / "o.wav")
+    assert code == 1
+    line = err.strip().splitlines()[-1]
+    assert "needs --sr" in line and "--duration" in line and "no axes" in line
+    assert "--cmap" not in line and len(line) - len(str(p)) < 200
+    assert not (tmp_path / "o.wav").exists()
+    code, _, err = run(capsys, "decode", p, tmp_path / "o.wav", "--sr", 22050, "--n-fft",
+                       2048, "--duration", 2, "--cmap", "magma", "-q")  # fmt: skip
+    assert code == 0 and (tmp_path / "o.wav").exists()
+
+
+def test_inconsistent_time_labels_refuse_rather_than_guess(tmp_path, capsys):
+    p = _figure(tmp_path / "odd.png", labels=["0", "3", "1", "2", "0.5"])
+    code, _, err = run(capsys, "decode", p, tmp_path / "o.wav")
+    assert code == 1
+    line = err.strip().splitlines()[-1]
+    assert "--duration" in line and "time axis" in line and "--sr" not in line
+    code, _, _ = run(capsys, "decode", p, tmp_path / "o.wav", "--duration", 2, "-q")
+    assert code == 0
+
+
+def test_options_win_over_the_figure():
+    import spec2img
+
+    kind = KINDS["specshow_linear"]
+    image = spec2img.load_image(_path(kind), plain={"sr": 16000, "duration": 1.0})
+    assert image.meta.params.sample_rate == 16000
+    assert image.meta.n_samples == 16000
+
+
+def test_info_says_where_each_value_came_from(capsys):
+    kind = KINDS["specshow_log_bar"]
+    code, out, _ = run(capsys, "info", _path(kind))
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "(frequency axis" in rows["sr"] and "22050" in rows["sr"]
+    assert "(time axis)" in rows["duration"]
+    assert "(librosa default)" in rows["n_fft"]
+    assert "colour bar" in rows["db_range"]
+    assert "log" in rows["y_axis"]
+    line = rows["override"]
+    assert "--sr 22050" in line and "--y-axis log" in line and "--duration" in line
+    code, out, _ = run(capsys, "info", _path(kind), "--sr", 44100, "--json")
+    import json
+
+    d = json.loads(out)
+    assert d["sr"] == {"value": "44100", "from": "option"}
+    assert d["y_axis"]["from"] == "frequency axis"
+
+
+def test_colormap_from_the_pixels():
+    from PIL import Image
+
+    from spec2img.wild.colormap import identify_colormap
+
+    for name, want in (("specshow_linear", "magma"), ("specgram", "viridis"),
+                       ("specshow_linear_big_jpg", "magma")):  # fmt: skip
+        kind = KINDS[name]
+        a = np.asarray(Image.open(_path(kind)).convert("RGB"))
+        h, w = a.shape[:2]
+        inner = a[h // 4 : 3 * h // 4 : 2, w // 5 : 3 * w // 5 : 2]
+        assert identify_colormap(inner.reshape(-1, 3))[0] == want
+    gray_text = np.full((500, 3), 255, np.uint8)
+    assert identify_colormap(gray_text) is None  # one colour says nothing
+
+
+def test_reading_is_bounded_on_hostile_images(tmp_path):
+    """A huge canvas is not searched; thousands of text-like blobs around a frame
+    give up (too many ticks) instead of reading them all."""
+    from PIL import Image, ImageDraw
+
+    from spec2img.wild.figure import AXES_PIXELS, read_figure
+
+    big = tmp_path / "big.png"
+    side = int(AXES_PIXELS**0.5) + 10
+    Image.new("L", (side, side), 255).save(big)
+    r = read_figure(big)
+    assert r.problem and "too large" in r.problem and not r.settings
+    rng = np.random.default_rng(3)
+    im = Image.new("RGB", (1600, 1200), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle((200, 100, 1500, 1000), outline="black", width=1)
+    for _ in range(5000):  # blobs everywhere, ticks too many to be an axis
+        x, y = int(rng.integers(0, 1600)), int(rng.integers(0, 1200))
+        if 200 <= x <= 1500 and 100 <= y <= 1000:
+            continue
+        d.rectangle((x, y, x + 1, y + 2), fill="black")
+    noisy = tmp_path / "blobs.png"
+    im.save(noisy)
+    r = read_figure(noisy)
+    assert r.problem is not None and "sr" not in r.settings
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_judge_clips_read_right():
+    """Unseen recordings: a specshow figure and a default specgram of each judge clip
+    read to the right rate and a duration within 1 %."""
+    import soundfile as sf
+
+    from spec2img.wild import presets
+
+    warnings.simplefilter("ignore")
+    import tempfile
+    from pathlib import Path
+
+    names = ["3436-172162-0000", "pibble", "Karissa_Hobbs_-_Lets_Go_Fishin"]
+    with tempfile.TemporaryDirectory() as d:
+        for name in names:
+            with sf.SoundFile(CORPUS / f"{name}.ogg") as f:
+                y = f.read(int(5 * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
+                sr = f.samplerate
+            for kname in ("specshow_log_bar", "specgram"):
+                kind = KINDS[kname]
+                p, _, _ = figs.draw(kind, y, sr, Path(d) / f"{name}_{kname}")
+                res = presets.resolve(p, {})
+                spec = presets.plain_spec_of(p, res)
+                assert spec.params.sample_rate == kind.sr, (name, kname)
+                want = len(y) * kind.sr / sr / kind.sr
+                assert abs(spec.n_samples / kind.sr - want) <= 0.01 * want, (name, kname)
+
+
+def test_show_and_batch_read_figures_too(tmp_path, capsys):
+    import shutil
+
+    import soundfile as sf
+
+    src = tmp_path / "figs"
+    src.mkdir()
+    for name in ("specshow_log_bar", "specgram_bar"):
+        shutil.copy(_path(KINDS[name]), src)
+    code, _, err = run(capsys, "show", src / "specgram_bar.png", "-o", tmp_path / "p.png", "-q")
+    assert code == 0, err
+    code, _, err = run(capsys, "decode", src, "-o", tmp_path / "out", "-q")
+    assert code == 0, err
+    for name in ("specshow_log_bar", "specgram_bar"):
+        kind = KINDS[name]
+        info = sf.info(tmp_path / "out" / f"{name}.wav")
+        assert info.samplerate == kind.sr
+        assert abs(info.duration - 2.0) <= 0.02
+
+
+def test_the_figure_is_read_once_per_load(monkeypatch):
+    """identify reads a plain image's figure once; resolve takes that reading."""
+    import spec2img
+    from spec2img.wild import figure
+
+    calls = []
+    real = figure.read_figure
+
+    def counting(*a, **kw):
+        calls.append(a)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(figure, "read_figure", counting)
+    identity = spec2img.identify(_path(KINDS["specgram_bar"]))
+    assert identity.kind == "plain" and identity.tool == "specgram"
+    assert identity.figure is not None and identity.figure.settings["sr"] == 22050
+    assert len(calls) == 1
+    image = spec2img.load_image(_path(KINDS["specgram_bar"]))
+    assert len(calls) == 2 and image.meta.params.sample_rate == 22050
