@@ -735,8 +735,21 @@ def _add_edit(sub) -> None:
         "attenuate, boost, brush and heal it, hearing each edit at once; export or save "
         "the result.  Runs until Ctrl-C.",
     )  # fmt: skip
-    p.add_argument("input", metavar="INPUT", help="audio file, spec2img image, or any "
-                   "spectrogram image with the plain-image options below")  # fmt: skip
+    p.add_argument("input", metavar="INPUT", nargs="?", help="audio file, spec2img image, or "
+                   "any spectrogram image with the plain-image options below")  # fmt: skip
+    p.add_argument(
+        "--new", type=finite_float, metavar="SECONDS",
+        help="start from a silent canvas this long instead of INPUT (with -o OUTPUT; "
+        "--sr, default 44100, and --channels)",
+    )  # fmt: skip
+    p.add_argument("--channels", type=positive_int, default=1,
+                   help="channels of a --new canvas (1)")  # fmt: skip
+    p.add_argument(
+        "--scale", choices=["linear", "mel"],
+        help="audio and --new: rows are STFT bins (linear, default) or mel bands; with "
+        "--n-fft, --hop-length, --win-length, --window, --n-mels, --fmin, --fmax, --top-db, "
+        "--db-range and --sr below, audio opens at the resolution you choose",
+    )  # fmt: skip
     p.add_argument(
         "-o", "--output", metavar="OUTPUT",
         help="file the page's Save button writes atomically: audio (.wav, .flac, ...) or a "
@@ -751,10 +764,20 @@ def _add_edit(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no status line while opening")
     _add_max_pixels(p)
     _add_plain_options(p)
-    p.set_defaults(func=_cmd_edit)
+
+    def check(args):
+        if (args.input is None) == (args.new is None):
+            p.error("give INPUT or --new SECONDS, not both")
+        if args.new is not None and args.output is None:
+            p.error("--new needs -o OUTPUT: the file the Save button writes")
+
+    p.set_defaults(func=_cmd_edit, check=check)
 
 
 def _cmd_edit(args) -> int:
+    from pathlib import Path
+
+    from ..batch.folders import IMAGE_EXTS
     from ..edit.server import is_loopback, serve
     from ..edit.session import check_output_path, open_input
 
@@ -766,14 +789,47 @@ def _cmd_edit(args) -> int:
             "has the token can read and edit this recording",
             stacklevel=1,
         )
-    out = None if args.output is None else check_output_path(args.output, args.input)
-    if not args.quiet and sys.stderr.isatty():
-        _say(f"opening {printable(args.input)} ...")
-    session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
+    source = args.input if args.new is None else args.output
+    out = None if args.output is None else check_output_path(args.output, source)
+    image_input = args.new is None and Path(args.input).suffix.lower() in IMAGE_EXTS
+    if image_input:
+        if args.scale is not None or args.channels != 1:
+            raise ParameterError("--scale and --channels apply to audio input and --new only")
+        plain, encode = _plain_options(args), None
+    else:
+        plain, encode = None, _edit_encode_options(args)
+    if args.new is not None:
+        from ..edit.session import open_new
+
+        session = open_new(args.new, sr=encode.sr or 44100, channels=args.channels,
+                           encode=encode, name=Path(args.output).name)  # fmt: skip
+    else:
+        if not args.quiet and sys.stderr.isatty():
+            _say(f"opening {printable(args.input)} ...")
+        session = open_input(args.input, plain=plain, encode=encode, max_pixels=args.max_pixels)
     return serve(
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
     )  # fmt: skip
+
+
+#: Plain-image options that mean something for audio too: the encoder's resolution.
+_EDIT_ENCODE_FIELDS = ("sr", "n_fft", "hop_length", "win_length", "window", "n_mels", "fmin",
+                       "fmax", "top_db", "db_range")  # fmt: skip
+
+
+def _edit_encode_options(args) -> EncodeOptions:
+    """``edit``'s options for audio (and --new) as encoder options; image-only ones are
+    refused, naming them."""
+    plain = _plain_options(args)
+    extra = [k for k in PLAIN_FIELDS if k not in _EDIT_ENCODE_FIELDS + ("y_axis",)
+             and getattr(plain, k) is not None]  # fmt: skip
+    if extra:
+        names = ", ".join("--" + k.replace("_", "-") for k in extra)
+        raise ParameterError(f"{names} apply to image input only")
+    given = {k: getattr(plain, k) for k in _EDIT_ENCODE_FIELDS if getattr(plain, k) is not None}
+    scale = args.scale or ("mel" if plain.y_axis == "mel" else "linear")
+    return EncodeOptions(scale=scale, **given)
 
 
 #: Each command's name and the function adding its parser (in ``--help``'s order).

@@ -37,7 +37,8 @@ from ..io import phase_image as _keep
 from ..io.image import GRID_KEY, SpectrogramImage
 from ..params import MAX_DB, Metadata
 from ..phase import blocks
-from . import ops
+from . import ops, select
+from .paint import Canvas
 
 #: dB added above the top of the image's range, so that boosts have room.
 HEADROOM_DB = 24.0
@@ -148,6 +149,7 @@ class _Step:
     phase: tuple[np.ndarray, np.ndarray]
     samples: tuple[int, int]
     audio: tuple[np.ndarray, np.ndarray]
+    n_iter: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -222,6 +224,7 @@ class Session:
         self._source_image = image if self.original is None else None
         self.edited = None if self.original is None else self.original.copy()
         self.out_gain = 1.0
+        self.clipboard: ops.Clip | None = None
         self.version = 0
         self.undo_stack: list[_Step] = []
         self.redo_stack: list[_Step] = []
@@ -277,7 +280,8 @@ class Session:
             "name": self.source.name, "sample_rate": p.sample_rate,
             "channels": self.channels, "n_samples": self.meta.n_samples,
             "frames": self.n_frames, "rows": self.rows, "n_fft": p.n_fft,
-            "hop_length": p.hop_length, "center": p.center, "scale": p.scale,
+            "hop_length": p.hop_length, "win_length": p.win_length, "window": str(p.window),
+            "center": p.center, "scale": p.scale, "headroom_db": self.headroom_db,
             "row_hz": [round(float(f), 3) for f in self.row_hz()],
             "db_min": self.meta.db_min, "db_max": self.meta.db_max,
             "db_step": self.db_step, "overview_step": self.overview_step(),
@@ -406,36 +410,91 @@ class Session:
 
     # ------------------------------------------------------------ editing
 
+    def canvas(self) -> Canvas:
+        """The arrays and facts an operation reads (references, not copies)."""
+        p = self.meta.params
+        return Canvas(
+            px=self.px, phase_q=self.phase_q, db_min=self.meta.db_min,
+            db_max=self.meta.db_max, top_db=self.meta.db_max - self.headroom_db,
+            row_hz=self.row_hz(), sample_rate=p.sample_rate, n_fft=p.n_fft,
+            hop_length=p.hop_length, center=p.center, window=self.engine.window,
+            basis=self.basis, clip=self.clipboard,
+        )  # fmt: skip
+
     def edit(self, edit: ops.Edit) -> Change:
         """Apply ``edit``, re-synthesise its span, push it on the undo history."""
         self._check_ready()
         start = time.perf_counter()
         with self.lock:
-            found = ops.apply(edit, self.px, self.db_step)
-            if found is None:
+            applied = ops.apply(edit, self.canvas())
+            if applied is None:
                 raise ParameterError("the edit paints no cell of the spectrogram")
-            region, new = found
+            region, new = applied.region, applied.pixels
             old = ops.take(self.px, region)
-            ops.put(self.px, region, new)
             ch = region.channels
             a = max(0, region.t0 - self.margin)
             b = min(self.n_frames, region.t1 + self.margin)
             ph_old = self.phase_q[list(ch), :, a:b].copy()
+            ops.put(self.px, region, new)
+            if applied.phase is not None:  # the edit chose the phase of its cells
+                b0, b1, ph = applied.phase
+                for i, c in enumerate(ch):
+                    self.phase_q[c, b0:b1, region.t0 : region.t1] = _to_q(ph[i])
             # A mask on an STFT whose phase is exact needs no iterations: its inverse is
-            # already the least-squares signal.  Estimated phase and healed cells (new
-            # content under an old phase) are refined by fast Griffin-Lim.
-            n_iter = 0 if self.kept_phase and not isinstance(edit, ops.Heal) else self.n_iter
+            # already the least-squares signal; nor does new sound whose phase was chosen
+            # with it.  Estimated phase and healed cells (new content under an old
+            # phase) are refined by fast Griffin-Lim.
+            iterate = applied.iterate if applied.iterate is not None else not self.kept_phase
+            n_iter = self.n_iter if iterate else 0
             lo_hi, y_old = self._rehear(ch, region.t0, region.t1, n_iter)
             ph_new = self.phase_q[list(ch), :, a:b].copy()
             lo, hi = lo_hi
             y_new = self.edited[list(ch), lo:hi].copy()
             step = _Step(ops.describe(edit), edit, region, (old, new), ch, (a, b), (ph_old, ph_new),
-                         (lo, hi), (y_old, y_new))  # fmt: skip
+                         (lo, hi), (y_old, y_new), n_iter)  # fmt: skip
+            if applied.clip is not None:
+                self.clipboard = applied.clip
             self.undo_stack.append(step)
             self.redo_stack.clear()
             self._trim_history()
             self.version += 1
             return self._change(step.label, (a, b), (lo, hi), start)
+
+    def copy(self, shape) -> dict:
+        """Put the cells of the selection ``shape`` (:class:`~.select.Shape`) on the
+        clipboard (not an edit: nothing changes, nothing to undo)."""
+        self._check_ready()
+        with self.lock:
+            clip = ops.copy_clip(shape, self.canvas())
+            self.clipboard = clip
+            return {"frames": [clip.t0, clip.t1], "rows": [clip.r0, clip.r1],
+                    "channels": list(clip.channels)}  # fmt: skip
+
+    def solo(self, shape) -> tuple[int, np.ndarray]:
+        """The sound of only the selected cells: the inverse STFT of the selection's
+        frames with every other cell silent.  Returns ``(first sample, (channels, n)
+        float32)``, clipped to the recording."""
+        self._check_ready()
+        p = self.meta.params
+        with self.lock:
+            region, mask = select.shape_mask(shape, self.px, self.meta.db_min, self.db_step)
+            ch, t0, t1 = region.channels, region.t0, region.t1
+            px = np.zeros((len(ch), self.rows, t1 - t0), np.uint16)
+            cells = ops.take(self.px, region)
+            px[:, region.r0 : region.r1] = cells if mask is None else np.where(mask > 0, cells, 0)
+            amp = _scale.pixels_to_amplitude(px, self.meta.db_min, self.meta.db_max)
+            if mask is not None:
+                amp[:, region.r0 : region.r1] *= mask
+            if self.basis is not None:
+                amp = _scale.mel_to_linear(amp, self.basis)
+            S = np.ascontiguousarray(amp, dtype=np.float32)
+            phase = self._phase(ch, t0, t1)
+        y = resynthesize(S, phase, self.piece_engine, n_iter=0)
+        if self.out_gain != 1.0:
+            y *= np.float32(self.out_gain)
+        start = t0 * p.hop_length - (p.n_fft // 2 if p.center else 0)
+        lo, hi = max(0, start), min(self.meta.n_samples, start + y.shape[-1])
+        return lo, np.ascontiguousarray(y[:, lo - start : hi - start])
 
     def undo(self) -> Change:
         """Put back the state before the last edit (pixels, phase and audio exactly)."""
@@ -521,8 +580,7 @@ class Session:
         self._check_ready()
         image = self.edited_image()
         with self.lock:
-            exact = self.kept_phase and not any(isinstance(s.edit, ops.Heal)
-                                                for s in self.undo_stack)  # fmt: skip
+            exact = self.kept_phase and not any(s.n_iter for s in self.undo_stack)
         if exact:
             # Kept phase everywhere and masks only: the full decode is the inverse STFT
             # of the edited spectrogram with that phase (iterating would only drift from
@@ -639,7 +697,9 @@ def check_output_path(path: str | os.PathLike, source: str | os.PathLike) -> Pat
     return check_output(path, [source])
 
 
-def open_input(path: str | os.PathLike, *, plain=None, max_pixels: int | None = None) -> Session:
+def open_input(
+    path: str | os.PathLike, *, plain=None, encode=None, max_pixels: int | None = None
+) -> Session:
     """Read INPUT for editing through :func:`spec2img.convert.read_editable`: an audio
     file (its STFT phase is kept), a spec2img image (with its kept phase when present), or
     a plain image with ``plain`` (:class:`~spec2img.options.PlainOptions`) parameters.
@@ -654,5 +714,47 @@ def open_input(path: str | os.PathLike, *, plain=None, max_pixels: int | None = 
 
     if isinstance(plain, dict):
         plain = PlainOptions(**plain)
-    found = read_editable(path, plain=plain or NO_PLAIN, max_pixels=max_pixels)
+    from ..options import DEFAULT_ENCODE
+
+    found = read_editable(path, plain=plain or NO_PLAIN, encode=encode or DEFAULT_ENCODE,
+                          max_pixels=max_pixels)  # fmt: skip
     return Session(found.image, Path(path), original=found.audio, subtype=found.subtype)
+
+
+#: Longest blank canvas, seconds.
+MAX_NEW_SECONDS = 3600.0
+
+
+def open_new(
+    seconds: float, *, sr: int = 44100, channels: int = 1, encode=None, name: str = "new.wav"
+) -> Session:
+    """A silent canvas of ``seconds`` at ``sr`` Hz with ``channels`` channels, framed by
+    ``encode`` (:class:`~spec2img.options.EncodeOptions`; its defaults when None).
+
+    Its levels hang from a full-scale sine: the image's top is the STFT magnitude of a
+    sine of amplitude 1, its floor 120 dB below (or ``encode.db_range``).
+    """
+    from ..options import DEFAULT_ENCODE, EncodeOptions
+    from ..params import MAX_CHANNELS
+    from ..pipeline import encode as encode_audio
+    from ..windows import get_window
+
+    if not (isinstance(seconds, int | float) and 0 < seconds <= MAX_NEW_SECONDS):
+        raise ParameterError(f"--new takes 0 < SECONDS <= {MAX_NEW_SECONDS:g}, not {seconds!r}")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ParameterError(f"--channels must be 1 to {MAX_CHANNELS}, not {channels}")
+    if not 1000 <= sr <= 384000:
+        raise ParameterError(f"--sr must be 1000 to 384000 Hz for a new canvas, not {sr}")
+    opts = encode or DEFAULT_ENCODE
+    n = max(int(round(seconds * sr)), opts.n_fft)
+    y = np.zeros((channels, n), np.float32)
+    db_range = opts.db_range
+    if db_range is None:
+        win = get_window(opts.window, opts.win_length or opts.n_fft, opts.n_fft)
+        top = 20 * float(np.log10(float(np.sum(win)) / 2))
+        db_range = (top - 120.0, top)
+    kwargs = {**opts.spectrogram(), "db_range": tuple(db_range)}
+    image = encode_audio(y, sr, keep_phase=True, **kwargs)
+    if not isinstance(opts, EncodeOptions):
+        raise ParameterError("encode must be an EncodeOptions")
+    return Session(image, Path(name), original=y)

@@ -1,0 +1,208 @@
+"""Selections of a spectrogram as masks: rectangles, lassos (polygons), magic-wand regions.
+
+A selection reaches the server compactly -- a rectangle as its corners, a lasso as its
+polygon, a wand as its seed cell and tolerance -- and becomes here a bounding box
+(:class:`~spec2img.edit.ops.Region`) and, unless it is a plain hard-edged rectangle, a
+mask in [0, 1] over that box.  The wand's region is found on the server, where the
+pixels are.  Everything is pure NumPy (and :mod:`scipy.ndimage` for the wand's
+connected cells and the feather's distances), bounded by :data:`MAX_MASK_CELLS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ParameterError
+
+#: Cells of one mask (its bounding box): 16 M cells, 64 MB as float32.
+MAX_MASK_CELLS = 2**24
+#: Vertices of one lasso polygon.
+MAX_POLYGON = 5_000
+#: Feather width in cells.
+MAX_FEATHER = 64.0
+#: Wand tolerance in dB.
+MAX_TOLERANCE_DB = 60.0
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A validated selection: a rectangle, a polygon or a wand seed, and a feather.
+
+    ``box`` is the rectangle (for a lasso the polygon's bounding box; for a wand the
+    window searched); ``polygon`` holds ``(frame, row)`` vertices; ``wand`` is
+    ``(frame, row, channel, tolerance_db)``; ``feather`` the width in cells of the soft
+    inner edge (0: hard).
+    """
+
+    box: object  # ops.Region
+    polygon: tuple[tuple[float, float], ...] | None = None
+    wand: tuple[int, int, int, float] | None = None
+    feather: float = 0.0
+
+    @property
+    def plain(self) -> bool:
+        """A hard-edged rectangle: no mask needed."""
+        return self.polygon is None and self.wand is None and self.feather == 0
+
+
+def polygon_mask(points: np.ndarray, t0: int, t1: int, r0: int, r1: int) -> np.ndarray:
+    """Cells of ``[r0, r1) x [t0, t1)`` whose centres lie inside the closed polygon
+    ``points`` (``(n, 2)`` of ``(frame, row)``), even-odd rule: ``(r1 - r0, t1 - t0)`` bool.
+
+    A scanline fill: per row, the crossings of the edges with the row's centre line,
+    sorted, filled pairwise -- O(rows x edges), not O(cells x edges).
+    """
+    x0, y0 = points[:, 0], points[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    out = np.zeros((r1 - r0, t1 - t0), bool)
+    cols = np.arange(t0, t1, dtype=np.float64)
+    for i, y in enumerate(range(r0, r1)):
+        hit = (y0 <= y) != (y1 <= y)  # the edge crosses the line (half-open at its ends)
+        if not hit.any():
+            continue
+        a, b, c, d = x0[hit], y0[hit], x1[hit], y1[hit]
+        xs = np.sort(a + (y - b) * (c - a) / (d - b))
+        for lo, hi in zip(xs[0::2], xs[1::2], strict=False):
+            out[i] |= (cols >= lo) & (cols < hi)
+    return out
+
+
+def wand_mask(db: np.ndarray, seed: tuple[int, int], tolerance_db: float) -> np.ndarray | None:
+    """The cells of ``db`` (``(rows, frames)``, silence at -inf) connected to ``seed``
+    (row, frame) through cells within ``tolerance_db`` of it (4-neighbours): bool, or
+    None when the seed is silent."""
+    from scipy import ndimage
+
+    r, t = seed
+    level = db[r, t]
+    if not np.isfinite(level):
+        return None
+    near = np.abs(db - level) <= tolerance_db
+    labels, _ = ndimage.label(near)
+    return labels == labels[r, t]
+
+
+def feather_mask(hard: np.ndarray, width: float) -> np.ndarray:
+    """``hard`` (bool) with a soft inner edge ``width`` cells wide: 1 deep inside, a
+    raised-cosine fall to 0 at the border (float32)."""
+    m = hard.astype(np.float32)
+    if width <= 0 or not hard.any():
+        return m
+    from scipy import ndimage
+
+    padded = np.pad(hard, 1)  # the box's own border is a border too
+    dist = ndimage.distance_transform_edt(padded)[1:-1, 1:-1]
+    x = np.clip(dist / (width + 0.5), 0.0, 1.0)
+    return (0.5 - 0.5 * np.cos(np.pi * x)).astype(np.float32) * m
+
+
+def shape_mask(shape: Shape, px: np.ndarray, db_min: float, db_step: float):
+    """The selection ``shape`` over ``px`` (``(channels, rows, frames)`` uint16):
+    ``(Region, mask)`` with ``mask`` float32 ``(r1 - r0, t1 - t0)`` in [0, 1] (None for
+    a plain rectangle), shrunk to the cells the mask holds.
+
+    Raises
+    ------
+    ParameterError
+        The selection holds no cell (e.g. a wand on silence).
+    """
+    from .ops import Region
+
+    box = shape.box
+    if shape.plain:
+        return box, None
+    if box.cells // len(box.channels) > MAX_MASK_CELLS:
+        raise ParameterError(
+            f"the selection's box has {box.cells // len(box.channels)} cells, beyond "
+            f"{MAX_MASK_CELLS}; select a smaller area"
+        )
+    if shape.polygon is not None:
+        hard = polygon_mask(np.asarray(shape.polygon, np.float64), box.t0, box.t1, box.r0,
+                            box.r1)  # fmt: skip
+    elif shape.wand is not None:
+        t, r, ch, tol = shape.wand
+        block = px[ch, box.r0 : box.r1, box.t0 : box.t1]
+        db = block.astype(np.float32) * np.float32(db_step) + np.float32(db_min)
+        db[block == 0] = -np.inf
+        hard = wand_mask(db, (r - box.r0, t - box.t0), tol)
+        if hard is None:
+            raise ParameterError("the wand was clicked on silence: click on sound to select it")
+    else:
+        hard = np.ones((box.r1 - box.r0, box.t1 - box.t0), bool)
+    rows = np.flatnonzero(hard.any(axis=1))
+    cols = np.flatnonzero(hard.any(axis=0))
+    if not rows.size:
+        raise ParameterError("the selection holds no cells of the spectrogram")
+    a, b, c, d = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    mask = feather_mask(hard[a:b, c:d], shape.feather)
+    region = Region(box.channels, box.t0 + int(c), box.t0 + int(d), box.r0 + int(a),
+                    box.r0 + int(b))  # fmt: skip
+    return region, mask
+
+
+def parse_shape(data: dict, grid, *, region_of) -> Shape:
+    """The selection fields of a request: ``lasso: [[frame, row], ...]`` or
+    ``wand: {"seed": [frame, row], "channel": c, "tolerance_db": x}`` or a rectangle
+    (``frames``/``time``, ``rows``/``freq``), and ``feather`` (cells, 0 to
+    :data:`MAX_FEATHER`).  ``region_of(data, grid)`` parses a rectangle."""
+    from .ops import Region, _number, _short
+
+    feather = _number(data, "feather", 0.0, MAX_FEATHER, default=0.0)
+    lasso, wand = data.get("lasso"), data.get("wand")
+    if lasso is not None and wand is not None:
+        raise ParameterError("give 'lasso' or 'wand', not both")
+    if lasso is not None:
+        if not isinstance(lasso, list) or not 3 <= len(lasso) <= MAX_POLYGON:
+            raise ParameterError(
+                f"'lasso' must be a list of 3 to {MAX_POLYGON} [frame, row] points"
+            )
+        pts = [_point(p, grid, "lasso") for p in lasso]
+        arr = np.asarray(pts)
+        t0 = max(0, math.ceil(arr[:, 0].min()))
+        t1 = min(grid.frames, math.floor(arr[:, 0].max()) + 1)
+        r0 = max(0, math.ceil(arr[:, 1].min()))
+        r1 = min(grid.rows, math.floor(arr[:, 1].max()) + 1)
+        if t0 >= t1 or r0 >= r1:
+            raise ParameterError("the lasso holds no cells of the spectrogram")
+        from .ops import _channels
+
+        box = Region(_channels(data, grid), t0, t1, r0, r1)
+        return Shape(box, polygon=tuple(pts), feather=feather)
+    if wand is not None:
+        if not isinstance(wand, dict):
+            raise ParameterError(f"'wand' must be an object with a seed, not {_short(wand)}")
+        t, r = _point(wand.get("seed"), grid, "wand seed")
+        ti, ri = int(round(t)), int(round(r))
+        if not (0 <= ti < grid.frames and 0 <= ri < grid.rows):
+            raise ParameterError(f"the wand's seed {[t, r]} is outside the spectrogram")
+        ch = wand.get("channel", 0)
+        if isinstance(ch, bool) or not isinstance(ch, int) or not 0 <= ch < grid.channels:
+            raise ParameterError(f"the wand's 'channel' must be 0 to {grid.channels - 1}")
+        tol = _number(wand, "tolerance_db", 0.0, MAX_TOLERANCE_DB, default=10.0)
+        box = region_of(data, grid)
+        if not (box.t0 <= ti < box.t1 and box.r0 <= ri < box.r1):
+            raise ParameterError("the wand's seed lies outside the window it searches")
+        per = box.cells // len(box.channels)
+        if per > MAX_MASK_CELLS:  # search a window of frames around the seed
+            half = max(1, MAX_MASK_CELLS // (box.r1 - box.r0) // 2)
+            box = Region(box.channels, max(box.t0, ti - half), min(box.t1, ti + half),
+                         box.r0, box.r1)  # fmt: skip
+        return Shape(box, wand=(ti, ri, ch, tol), feather=feather)
+    return Shape(region_of(data, grid), feather=feather)
+
+
+def _point(p, grid, what: str) -> tuple[float, float]:
+    if (
+        not isinstance(p, list | tuple)
+        or len(p) != 2
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
+        or not all(math.isfinite(x) for x in p)
+    ):
+        raise ParameterError(f"{what} point {p!r:.60} is not a [frame, row] pair of numbers")
+    t, r = float(p[0]), float(p[1])
+    if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
+        raise ParameterError(f"{what} point {[t, r]} is far outside the spectrogram")
+    return t, r
