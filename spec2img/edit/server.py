@@ -271,6 +271,15 @@ async def copy(request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(s.copy, shape))
 
 
+async def select(request: Request) -> Response:
+    s = _session(request)
+    shape = ops.parse_selection(await _json(request), s.grid())
+    region, mask = await run_in_threadpool(s.select, shape)
+    return Response(mask.tobytes(), media_type="application/octet-stream",
+                    headers={"x-frames": f"{region.t0},{region.t1}",
+                             "x-rows": f"{region.r0},{region.r1}"})  # fmt: skip
+
+
 async def solo(request: Request) -> Response:
     s = _session(request)
     shape = ops.parse_selection(await _json(request), s.grid())
@@ -326,6 +335,7 @@ def routes() -> list:
         Route("/api/audio", audio, methods=["GET"]),
         Route("/api/edit", edit, methods=["POST"]),
         Route("/api/copy", copy, methods=["POST"]),
+        Route("/api/select", select, methods=["POST"]),
         Route("/api/solo", solo, methods=["POST"]),
         Route("/api/undo", undo, methods=["POST"]),
         Route("/api/redo", redo, methods=["POST"]),

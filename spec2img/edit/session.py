@@ -470,6 +470,15 @@ class Session:
             return {"frames": [clip.t0, clip.t1], "rows": [clip.r0, clip.r1],
                     "channels": list(clip.channels)}  # fmt: skip
 
+    def select(self, shape) -> tuple[ops.Region, np.ndarray]:
+        """The cells of the selection ``shape``: its box and a uint8 mask over it (1 where
+        a cell is selected at all), for the page to outline."""
+        self._check_ready()
+        with self.lock:
+            region, mask = select.shape_mask(shape, self.px, self.meta.db_min, self.db_step)
+        shape_ = (region.r1 - region.r0, region.t1 - region.t0)
+        return region, (np.ones(shape_, np.uint8) if mask is None else (mask > 0).astype(np.uint8))
+
     def solo(self, shape) -> tuple[int, np.ndarray]:
         """The sound of only the selected cells: the inverse STFT of the selection's
         frames with every other cell silent.  Returns ``(first sample, (channels, n)
