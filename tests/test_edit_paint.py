@@ -317,3 +317,18 @@ def test_wand_on_silence_says_so(canvas):
     req = {"op": "erase", "wand": {"seed": [10, 10]}}
     with pytest.raises(ParameterError, match="silence"):
         canvas.edit(ops.parse_edit(req, canvas.grid()))
+
+
+def test_a_new_canvas_saves_what_was_painted(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    monkeypatch.chdir(tmp_path)
+    s = open_new(1.0, sr=SR, channels=2, name="tune.wav")
+    s.prepare()
+    _stroke(s, 0.2, 0.8, 440.0)
+    s.save(tmp_path / "tune.wav")
+    y, sr = sf.read(tmp_path / "tune.wav", always_2d=True)
+    assert sr == SR and y.shape == (SR, 2)
+    centres, db = _bands(y[:, 0], 0.3, 0.7)
+    assert centres[np.argmax(db)] == 400  # 440 Hz
+    assert np.allclose(y[:, 0], y[:, 1], atol=1e-4)

@@ -789,8 +789,7 @@ def _cmd_edit(args) -> int:
             "has the token can read and edit this recording",
             stacklevel=1,
         )
-    source = args.input if args.new is None else args.output
-    out = None if args.output is None else check_output_path(args.output, source)
+    out = None if args.output is None else check_output_path(args.output, args.input)
     image_input = args.new is None and Path(args.input).suffix.lower() in IMAGE_EXTS
     if image_input:
         if args.scale is not None or args.channels != 1:

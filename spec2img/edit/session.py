@@ -190,6 +190,8 @@ class Session:
     subtype: str | None = None
     headroom_db: float = HEADROOM_DB
     n_iter: int = HEAR_N_ITER
+    #: A blank canvas (``--new``): ``source`` is only its name, not a file to protect.
+    new: bool = False
     meta: Metadata = field(init=False)
     error: str | None = field(default=None, init=False)
 
@@ -607,11 +609,14 @@ class Session:
 
         path = Path(path)
         if path.suffix.lower() == ".png":
-            self.edited_image().save(path, inputs=[self.source])
+            self.edited_image().save(path, inputs=self._inputs())
             return path
         y, sr = self.render(progress=progress)
-        save_audio(path, y, sr, subtype=self._subtype_for(path), inputs=[self.source])
+        save_audio(path, y, sr, subtype=self._subtype_for(path), inputs=self._inputs())
         return path
+
+    def _inputs(self) -> list[Path]:
+        return [] if self.new else [self.source]
 
     def audio_bytes(self, fmt: str) -> tuple[bytes, str]:
         """The full-quality decode encoded as ``"wav"`` or ``"flac"`` in memory (no
@@ -692,18 +697,19 @@ def _to_q(angle: np.ndarray) -> np.ndarray:
     return (np.rint(angle * _Q).astype(np.int64) % 65536).astype(np.uint16)
 
 
-def check_output_path(path: str | os.PathLike, source: str | os.PathLike) -> Path:
+def check_output_path(path: str | os.PathLike, source: str | os.PathLike | None) -> Path:
     """Check ``-o OUTPUT`` before the server starts: a known extension, an existing
-    folder, not the input."""
+    folder, not the input (``source``; None for a new canvas)."""
     from ..io.atomic import check_output
     from ..io.audio import output_format
 
     path = Path(path)
+    inputs = [] if source is None else [source]
     if path.suffix.lower() != ".png":
         output_format(path)
     else:
-        check_output(_keep.sidecar_path(path), [source])
-    return check_output(path, [source])
+        check_output(_keep.sidecar_path(path), inputs)
+    return check_output(path, inputs)
 
 
 def open_input(
@@ -766,4 +772,4 @@ def open_new(
     image = encode_audio(y, sr, keep_phase=True, **kwargs)
     if not isinstance(opts, EncodeOptions):
         raise ParameterError("encode must be an EncodeOptions")
-    return Session(image, Path(name), original=y)
+    return Session(image, Path(name), original=y, new=True)
