@@ -635,6 +635,8 @@ def _paste(clip: Clip, frame: int, ratio: float, channels, canvas: Canvas) -> Ap
         if r0 >= r1:
             raise ParameterError("the pasted cells would lie beyond the frequency range")
         src = canvas.row_of_hz(canvas.hz_of_row(idx[r0:r1]) / ratio) - clip.r0
+    if ratio != 1.0 and canvas.basis is None:
+        return _paste_shifted(clip, dt, ratio, channels, canvas, t0, t1)
     region = Region(channels, t0, t1, r0, r1)
     cols = slice(t0 - dt - clip.t0, t1 - dt - clip.t0)
     n = clip.r1 - clip.r0
@@ -672,6 +674,45 @@ def _paste(clip: Clip, frame: int, ratio: float, channels, canvas: Canvas) -> Ap
         mb = (canvas.basis[r0:r1, b0:b1].T @ m) > 0
         phase = np.where(mb[None], ph_clip, old_phase)
     return Applied(region, new, (b0, b1, phase.astype(np.float32)), iterate=ratio != 1.0)
+
+
+def _paste_shifted(clip: Clip, dt, ratio, channels, canvas: Canvas, t0, t1) -> Applied | None:
+    """A paste ``ratio`` times higher (linear rows): the peak-locked vocoder of
+    :mod:`.shift` keeps each partial's lobe and phase a sinusoid's."""
+    from .shift import shift_pitch
+
+    n_bins = canvas.n_bins
+    lo = max(0, int(np.floor(clip.r0 * min(1.0, ratio))) - 4)
+    hi = min(n_bins, int(np.ceil(clip.r1 * max(1.0, ratio))) + 4)
+    cols = slice(t0 - dt - clip.t0, t1 - dt - clip.t0)
+    T = t1 - t0
+    if (hi - lo) * T * len(clip.channels) > MAX_EDIT_CELLS // 8:
+        raise ParameterError("the selection is too large to move in frequency; select less")
+    amp = np.zeros((len(clip.channels), hi - lo, T))
+    ph = np.zeros_like(amp)
+    mask = np.zeros((hi - lo, T))
+    amp[:, clip.r0 - lo : clip.r1 - lo] = _amp(canvas, clip.pixels[:, :, cols]) * (
+        clip.mask[:, cols] > 0
+    )
+    ph[:, clip.b0 - lo : clip.b1 - lo] = clip.phase[:, :, cols]
+    mask[clip.r0 - lo : clip.r1 - lo] = clip.mask[:, cols]
+    amp, ph, mask = shift_pitch(amp, ph, mask, ratio, n_fft=canvas.n_fft,
+                                hop=canvas.hop_length, first_bin=lo)  # fmt: skip
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not rows.size:
+        raise ParameterError("the moved cells would lie beyond the frequency range")
+    r0, r1 = lo + int(rows[0]), lo + int(rows[-1]) + 1
+    m = mask[r0 - lo : r1 - lo]
+    amp, ph = amp[:, r0 - lo : r1 - lo], ph[:, r0 - lo : r1 - lo]
+    if len(clip.channels) == 1 and len(channels) > 1:
+        amp, ph = np.repeat(amp, len(channels), axis=0), np.repeat(ph, len(channels), axis=0)
+    region = Region(channels, t0, t1, r0, r1)
+    old = take(canvas.px, region)
+    old_phase = _phase_of(canvas, channels, r0, r1, t0, t1)
+    S = _amp(canvas, old) * np.exp(1j * old_phase) * (1 - m) + amp * np.exp(1j * ph) * m
+    new = _pixels(canvas, np.abs(S))
+    phase = np.where(m[None] > 0, np.angle(S), old_phase)
+    return Applied(region, new, (r0, r1, phase.astype(np.float32)), iterate=False)
 
 
 def _apply_paste(edit: Paste, canvas: Canvas) -> Applied | None:

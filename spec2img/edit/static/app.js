@@ -226,8 +226,7 @@ async function onSelection(op) {
   if (!needSelection(op)) return;
   const req = { op, ...selectionRequest() };
   if (op === 'gain') req.gain_db = +$('#gain-db').value;
-  await sendEdit(req);
-  if (app.selection && app.selection.kind === 'wand') await outlineWand(app.selection);
+  await sendEdit(req); // a wand keeps the cells it outlined (after an erase its seed is silent)
 }
 
 async function copySelection() {
@@ -290,12 +289,14 @@ $('#image-file').addEventListener('change', async (e) => {
   await sendEdit({ op: 'image', data, frames: [sel.t0, sel.t1], rows: [sel.r0, sel.r1], channels: sel.channels, level_db: +$('#paint-db').value });
 });
 
-// Frames and frequency ratio a drag from a to b moves the selection by (Shift: time only).
-function moveOf(a, b, shift) {
+// Frames and frequency ratio a drag from a to b moves the selection by: the ratio of
+// the frequencies under the pointer, snapped to whole semitones (Alt: free; Shift:
+// time only), so a drag from a note to its octave moves it exactly an octave.
+function moveOf(a, b, e) {
   const by = Math.round(b.frame - a.frame);
-  let ratio = shift ? 1 : b.hz / Math.max(1e-9, a.hz);
-  ratio = Math.max(0.125, Math.min(8, ratio));
-  if (Math.abs(ratio - 1) < 0.01) ratio = 1;
+  let ratio = e.shiftKey ? 1 : Math.max(0.125, Math.min(8, b.hz / Math.max(1e-9, a.hz)));
+  if (!e.altKey) ratio = 2 ** (Math.round(12 * Math.log2(ratio)) / 12);
+  if (Math.abs(ratio - 1) < 1e-3) ratio = 1;
   return { by, ratio };
 }
 
@@ -375,7 +376,9 @@ canvas.addEventListener('pointermove', (e) => {
   if (app.moving) {
     const m = app.moving, b = v.at(p.x, p.y);
     m.moved = m.moved || Math.hypot(p.x - m.start.x, p.y - m.start.y) > 3;
-    Object.assign(app.ghost, moveOf(m.a, b, e.shiftKey));
+    Object.assign(app.ghost, moveOf(m.a, b, e));
+    const semis = Math.round(12 * Math.log2(app.ghost.ratio) * 100) / 100;
+    say(`move: ${(app.ghost.by * v.secondsPerFrame).toFixed(3)} s, ${semis >= 0 ? '+' : ''}${semis} semitones (Shift: time only, Alt: free pitch)`);
     paint(); return;
   }
   if (app.lasso) {

@@ -191,11 +191,15 @@ export class View {
       const src = this.source(ch);
       if (!src) return;
       const y0 = Math.round(p.top * dpr), y1 = Math.round((p.top + p.height) * dpr);
-      const rowOf = new Int32Array(y1 - y0);
-      const rs = this.info.row_step;
+      // Each screen row shows the loudest of the rows it spans (a log or zoomed axis
+      // packs several into one pixel: sampling one would drop thin lines).
+      const rowLo = new Int32Array(y1 - y0), rowHi = new Int32Array(y1 - y0);
+      const rs = this.info.row_step, last = src.rows - 1;
+      const rowAt = (f) => Math.max(0, Math.min(last, Math.floor(Math.round(this.hzRow(this.fracHz(f))) / rs)));
       for (let y = y0; y < y1; y++) {
-        const f = 1 - (y + 0.5 - y0) / (y1 - y0);
-        rowOf[y - y0] = Math.min(src.rows - 1, Math.floor(Math.round(this.hzRow(this.fracHz(f))) / rs));
+        const a = rowAt(1 - (y + 1 - y0) / (y1 - y0)), b = rowAt(1 - (y - y0) / (y1 - y0));
+        const c = rowAt(1 - (y + 0.5 - y0) / (y1 - y0));
+        rowLo[y - y0] = Math.min(c, a + (a < b ? 1 : 0)); rowHi[y - y0] = Math.max(c, b);
       }
       const colOf = new Int32Array(this.w);
       const fpp = this.span / this.w;
@@ -205,10 +209,11 @@ export class View {
       }
       const data = src.data, cols = src.cols;
       for (let y = y0; y < y1; y++) {
-        const base = rowOf[y - y0] * cols;
+        const lo = rowLo[y - y0], hi = rowHi[y - y0];
         let o = y * this.w * 4;
         for (let x = 0; x < this.w; x++, o += 4) {
-          const v = data[base + colOf[x]];
+          let v = data[lo * cols + colOf[x]];
+          for (let r = lo + 1; r <= hi; r++) { const u = data[r * cols + colOf[x]]; if (u > v) v = u; }
           let i = v === 0 ? 0 : (a + b * v) | 0;
           i = i < 0 ? 0 : i > 255 ? 255 : i;
           out[o] = lut[3 * i]; out[o + 1] = lut[3 * i + 1]; out[o + 2] = lut[3 * i + 2]; out[o + 3] = 255;
