@@ -455,11 +455,16 @@ class Editable:
         The samples of an audio input (its phase is kept in ``image``); None for images.
     subtype : str or None
         The audio input's sample format (``PCM_16``, ``FLOAT``...), to write it back alike.
+    sample_rate, params
+        An audio input's rate and :class:`~spec2img.params.SpecParams`.
     """
 
     image: Any
     audio: Any = None
     subtype: str | None = None
+    #: The audio's rate and the parameters it is to be encoded with (audio input).
+    sample_rate: int | None = None
+    params: Any = None
 
 
 def read_editable(
@@ -492,21 +497,50 @@ def read_editable(
         return Editable(load_image(src, plain=plain, max_pixels=max_pixels).on_grid())
     if plain:
         raise ParameterError(f"{src}: options for plain images do not apply to audio input")
+    found = load_editable_audio(src, encode=encode, max_pixels=max_pixels)
+    found.image = encode_editable(src, found, encode)
+    return found
+
+
+def load_editable_audio(
+    src, *, encode: EncodeOptions = DEFAULT_ENCODE, max_pixels: int | None = None
+) -> Editable:
+    """The samples of an audio file for the editor, checked against ``max_pixels``
+    before anything is encoded: an :class:`Editable` without its image yet (the editor
+    shows a coarse view while :func:`encode_editable` makes it)."""
     import soundfile as sf
 
-    from .io.audio import load_audio
-    from .pipeline import encode as encode_audio
+    from .errors import InputError, in_file
+    from .io.audio import check_audio, load_audio
+    from .params import SpecParams, frame_count
 
     y, sr = load_audio(src, sr=encode.sr, mono=encode.mono)
     try:
-        image = encode_audio(y, sr, keep_phase=True, **encode.spectrogram())
+        kw = encode.spectrogram()
+        params = SpecParams(sample_rate=sr, **{k: kw[k] for k in ("n_fft", "hop_length",
+                            "win_length", "window", "scale", "n_mels", "fmin", "fmax")})  # fmt: skip
+        y = check_audio(y, params)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
-    cells = y.shape[0] * image.meta.params.n_bins * image.meta.n_frames
+    frames = frame_count(y.shape[-1], params.n_fft, params.hop_length, params.center)
+    cells = y.shape[0] * params.n_bins * frames
     if max_pixels is not None and cells > max_pixels:
         raise InputError(f"{src}: its spectrogram has {cells} cells, beyond {max_pixels}")
     try:
         subtype = sf.info(str(src)).subtype
     except Exception:  # readable a moment ago; the subtype is a nicety
         subtype = None
-    return Editable(image, y, subtype)
+    return Editable(None, y, subtype, sr, params)
+
+
+def encode_editable(src, found: Editable, encode: EncodeOptions = DEFAULT_ENCODE):
+    """The editor's image of ``found`` (from :func:`load_editable_audio`): its samples
+    encoded with ``encode``, their STFT phase kept."""
+    from .errors import in_file
+    from .pipeline import encode as encode_audio
+
+    try:
+        return encode_audio(found.audio, found.sample_rate, keep_phase=True,
+                            **encode.spectrogram())  # fmt: skip
+    except Spec2ImgError as e:
+        raise in_file(src, e) from None

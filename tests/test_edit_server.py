@@ -270,18 +270,27 @@ def test_the_page_ships_as_package_data():
 
 @pytest.mark.slow
 def test_ten_minutes_of_stereo_open_without_the_full_image(tmp_path):
-    from spec2img.edit.session import MAX_TILE_CELLS, open_input
+    from spec2img.edit.session import MAX_TILE_CELLS, open_audio
 
     sr = 44100
     rng = np.random.default_rng(3)
     y = (0.05 * rng.standard_normal((2, 600 * sr))).astype(np.float32)
     sf.write(tmp_path / "long.wav", y.T, sr, subtype="PCM_16")
     del y
-    session = open_input(tmp_path / "long.wav")
-    session.prepare()
+    session = open_audio(tmp_path / "long.wav")  # no STFT of the whole yet
     app = create_app(session, token=TOKEN, hosts={"testserver"})
     with TestClient(app, headers={"X-Spec2img-Token": TOKEN}) as c:
+        coarse = c.get("/api/info").json()
+        assert coarse["preview"] and not coarse["ready"]
+        step = coarse["overview_step"]
+        for ch in range(2):  # the whole recording, coarse, before the encode
+            r = c.get(f"/api/tile?ch={ch}&step={step}")
+            assert r.status_code == 200 and int(r.headers["x-cols"]) == -(-coarse["frames"] // step)
+        assert c.post("/api/edit", json={"op": "erase"}).status_code == 409  # busy, not broken
+        assert c.get("/api/audio?start=0&end=10").status_code == 409
+        session.prepare()
         info = c.get("/api/info").json()
+        assert info["ready"] and not info["preview"] and info["frames"] == coarse["frames"]
         assert info["overview_step"] > 1
         first = sum(
             len(c.get(f"/api/tile?ch={ch}&step={info['overview_step']}").content) for ch in range(2)

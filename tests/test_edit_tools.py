@@ -264,3 +264,31 @@ def test_a_picture_is_painted_into_the_rectangle_and_undone(song_page, song, tmp
     pg.keyboard.press("Control+z")
     pg.wait_for_function("!document.querySelector('[data-action=redo]').disabled")
     assert np.array_equal(s.px, before)
+
+
+def test_a_recording_being_opened_shows_a_coarse_view_then_becomes_editable(browser, tmp_path):
+    import threading
+
+    from spec2img.edit.session import open_audio
+
+    write_clip(tmp_path / "song.wav", seconds=SECONDS)
+    opening = open_audio(tmp_path / "song.wav")
+    served = Served(opening)
+    go = threading.Event()
+    threading.Thread(target=lambda: (go.wait(30), opening.prepare()), daemon=True).start()
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 640})
+    try:
+        pg = context.new_page()
+        pg.goto(served.url)
+        pg.wait_for_function("document.body.dataset.state === 'busy'")  # drawn, not ready
+        pg.wait_for_function("document.querySelector('#status').textContent.includes('coarse')")
+        assert "n_fft 2048" in pg.text_content("#resolution")
+        go.set()
+        _ready(pg)
+        g = Geometry(pg, channels=2)
+        pg.click("[data-tool=erase]")
+        _drag(pg, [(g.x(1.0), g.y(7000)), (g.x(1.5), g.y(200))])
+        assert opening.state()["history"] == ["erase"]
+    finally:
+        context.close()
+        served.close()

@@ -779,7 +779,7 @@ def _cmd_edit(args) -> int:
 
     from ..batch.folders import IMAGE_EXTS
     from ..edit.server import is_loopback, serve
-    from ..edit.session import check_output_path, open_input
+    from ..edit.session import check_output_path, open_audio, open_input
 
     if args.port > 65535:
         raise ParameterError(f"--port must be 0 to 65535, not {args.port}")
@@ -805,7 +805,10 @@ def _cmd_edit(args) -> int:
     else:
         if not args.quiet and sys.stderr.isatty():
             _say(f"opening {printable(args.input)} ...")
-        session = open_input(args.input, plain=plain, encode=encode, max_pixels=args.max_pixels)
+        if image_input:
+            session = open_input(args.input, plain=plain, max_pixels=args.max_pixels)
+        else:  # shown at once in a coarse view; the full encode runs in the background
+            session = open_audio(args.input, encode=encode, max_pixels=args.max_pixels)
     return serve(
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),

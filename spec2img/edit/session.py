@@ -57,6 +57,15 @@ MAX_AUDIO_SAMPLES = 1 << 22
 _Q = 65536 / (2 * np.pi)
 
 
+def row_frequencies(p) -> np.ndarray:
+    """Centre frequency of each row of an image with parameters ``p``, Hz."""
+    if p.scale == "mel":
+        import librosa
+
+        return librosa.mel_frequencies(p.n_mels + 2, fmin=p.fmin, fmax=p.fmax)[1:-1]
+    return np.arange(p.n_bins) * (p.sample_rate / p.n_fft)
+
+
 def margin_frames(n_fft: int, hop_length: int) -> int:
     """Frames re-synthesised on each side of an edit: two windows plus four hops.
 
@@ -262,12 +271,7 @@ class Session:
 
     def row_hz(self) -> np.ndarray:
         """Centre frequency of each row, Hz."""
-        p = self.meta.params
-        if p.scale == "mel":
-            import librosa
-
-            return librosa.mel_frequencies(p.n_mels + 2, fmin=p.fmin, fmax=p.fmax)[1:-1]
-        return np.arange(self.rows) * (p.sample_rate / p.n_fft)
+        return row_frequencies(self.meta.params)
 
     def overview_step(self) -> int:
         return max(1, -(-self.n_frames // OVERVIEW_COLUMNS))
@@ -667,6 +671,149 @@ class Session:
         return None
 
 
+#: Frames of the coarse first view of a recording being opened (one in so many).
+PREVIEW_COLUMNS = OVERVIEW_COLUMNS
+
+
+class Opening:
+    """An audio recording being opened: its coarse spectrogram at once, the
+    :class:`Session` when the full encode (in :meth:`prepare`, on a background thread)
+    is done.
+
+    The coarse view is the STFT of one frame in every :meth:`Session.overview_step`
+    (at most :data:`PREVIEW_COLUMNS` frames, a fraction of a second for hours of
+    audio), quantised on a range from its own peak: the page can draw the whole
+    recording while the rest is prepared.  Until then edits and audio answer "busy"
+    (409) and ``info()["preview"]`` is true; the page fetches the pictures again when
+    ``ready`` turns true.  Once ready, every attribute is the session's.
+    """
+
+    def __init__(self, found, source: Path, encode) -> None:
+        from ..params import frame_count
+
+        self._found, self._encode, self._session = found, encode, None
+        self.source = Path(source)
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self.lock = threading.RLock()
+        p = found.params
+        y = found.audio
+        self._params = p
+        self.channels = y.shape[0]
+        self.n_frames = frame_count(y.shape[-1], p.n_fft, p.hop_length, p.center)
+        self.n_samples = y.shape[-1]
+        self.rows = p.n_mels if p.scale == "mel" else p.n_bins
+        self.step = max(1, -(-self.n_frames // OVERVIEW_COLUMNS))
+        self.row_step = max(1, -(-self.rows // MAX_ROWS))
+        self._preview()
+
+    def _preview(self) -> None:
+        p, y = self._params, self._found.audio
+        engine = Stft.from_params(p)
+        n_fft, hop = p.n_fft, p.hop_length
+        frames = np.arange(0, self.n_frames, self.step)
+        start = frames * hop - (n_fft // 2 if p.center else 0)
+        idx = start[:, None] + np.arange(n_fft)[None, :]
+        ok = (idx >= 0) & (idx < y.shape[-1])
+        seg = np.where(ok[None], y[:, np.clip(idx, 0, y.shape[-1] - 1)], np.float32(0))
+        S = np.abs(np.fft.rfft(seg * engine.window, axis=-1)).transpose(0, 2, 1)
+        if p.scale == "mel":
+            S = _scale.linear_to_mel(S.astype(np.float32), _scale.mel_basis(p))
+        db = _scale.amplitude_to_db(S)
+        top_db = self._encode.top_db
+        lo, hi = self._encode.db_range or _scale.db_range(db, top_db)
+        self.db_min, self.db_max = lo, min(MAX_DB, hi + HEADROOM_DB)
+        px = _scale.db_to_pixels(db, self.db_min, self.db_max)
+        self._coarse = [pool(px[c], 1, self.row_step) for c in range(self.channels)]
+
+    # ------------------------------------------------------------ while opening
+
+    def __getattr__(self, name):  # only for what this class does not define itself
+        session = self.__dict__.get("_session")
+        if session is None:
+            raise BusyError("the recording is still being opened; try again in a moment")
+        return getattr(session, name)
+
+    @property
+    def meta(self):
+        return self._session.meta if self._session is not None else _Meta(self.n_samples)
+
+    @property
+    def version(self) -> int:
+        return self._session.version if self._session is not None else 0
+
+    def info(self) -> dict:
+        if self._session is not None:
+            return {**self._session.info(), "preview": False}
+        p = self._params
+        hz = row_frequencies(p)
+        return {
+            "name": self.source.name, "sample_rate": p.sample_rate, "channels": self.channels,
+            "n_samples": self.n_samples, "frames": self.n_frames, "rows": self.rows,
+            "n_fft": p.n_fft, "hop_length": p.hop_length, "win_length": p.win_length,
+            "window": str(p.window), "center": p.center, "scale": p.scale,
+            "headroom_db": HEADROOM_DB, "row_hz": [round(float(f), 3) for f in hz],
+            "db_min": self.db_min, "db_max": self.db_max,
+            "db_step": (self.db_max - self.db_min) / _scale.PIXEL_MAX,
+            "overview_step": self.step, "row_step": self.row_step, "kept_phase": True,
+            "max_tile_cells": MAX_TILE_CELLS, "max_audio_samples": MAX_AUDIO_SAMPLES,
+            "preview": True, **self.state(),
+        }  # fmt: skip
+
+    def state(self) -> dict:
+        if self._session is not None:
+            return self._session.state()
+        return {"version": 0, "ready": False, "error": self.error, "can_undo": False,
+                "can_redo": False, "history": []}  # fmt: skip
+
+    def grid(self):
+        if self._session is None:
+            raise BusyError("the recording is still being opened; try again in a moment")
+        return self._session.grid()
+
+    def tile(self, channel: int, t0: int, t1: int, step: int) -> np.ndarray:
+        """As :meth:`Session.tile`; while opening, from the coarse view (each column
+        the nearest coarse frame)."""
+        if self._session is not None:
+            return self._session.tile(channel, t0, t1, step)
+        if not 0 <= channel < self.channels:
+            raise ParameterError(f"channel must be 0 to {self.channels - 1}, not {channel}")
+        if not 0 <= t0 < t1 <= self.n_frames or not 1 <= step <= self.n_frames:
+            raise ParameterError(f"frames must satisfy 0 <= t0 < t1 <= {self.n_frames}")
+        coarse = self._coarse[channel]
+        cols = np.arange(t0, t1, step) // self.step
+        if cols.size * coarse.shape[0] > MAX_TILE_CELLS:
+            raise ParameterError("ask for a larger step or fewer frames")
+        return np.ascontiguousarray(coarse[:, np.minimum(cols, coarse.shape[1] - 1)])
+
+    def prepare(self) -> None:
+        """The full encode and the session's own preparation (background thread)."""
+        from ..convert import encode_editable
+
+        try:
+            image = encode_editable(self.source, self._found, self._encode)
+            session = Session(image, self.source, original=self._found.audio,
+                              subtype=self._found.subtype)  # fmt: skip
+            del image
+            self._found = None
+            session.prepare()
+            self._coarse = None
+            self._session = session
+        except Spec2ImgError as e:
+            self.error = str(e)
+            raise
+        except MemoryError:
+            self.error = "out of memory while opening"
+            raise
+        finally:
+            self.ready.set()
+
+
+@dataclass
+class _Meta:
+    n_samples: int
+
+
 class BusyError(Spec2ImgError):
     """The session cannot do this yet (it is still decoding)."""
 
@@ -710,6 +857,18 @@ def check_output_path(path: str | os.PathLike, source: str | os.PathLike | None)
     else:
         check_output(_keep.sidecar_path(path), inputs)
     return check_output(path, inputs)
+
+
+def open_audio(path: str | os.PathLike, *, encode=None, max_pixels: int | None = None) -> Opening:
+    """Read an audio file for editing and show it at once: an :class:`Opening` with a
+    coarse view, whose :meth:`~Opening.prepare` makes the full session.  Errors of
+    reading (and ``max_pixels``) are raised here, before any server starts."""
+    from ..convert import load_editable_audio
+    from ..options import DEFAULT_ENCODE
+
+    encode = encode or DEFAULT_ENCODE
+    found = load_editable_audio(path, encode=encode, max_pixels=max_pixels)
+    return Opening(found, Path(path), encode)
 
 
 def open_input(

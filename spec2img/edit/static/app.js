@@ -46,7 +46,7 @@ async function start() {
   const view = new View(info, $('#spectrogram'), $('#freq-axis'), $('#time-axis'));
   app.view = view;
   view.lut = maps.magma;
-  view.dbHigh = Math.round(info.db_max - 24); // the session adds 24 dB of headroom
+  view.dbHigh = Math.round(info.db_max - info.headroom_db); // the session's headroom above the top
   view.dbLow = Math.round(view.dbHigh - 90);
   $('#db-low').value = view.dbLow; $('#db-high').value = view.dbHigh;
   if (info.save_to) { const b = $('[data-action=save]'); b.hidden = false; b.title = `Save to ${info.save_to}`; }
@@ -68,9 +68,10 @@ async function loadAudio() {
     const st = await getJSON('/api/state');
     if (st.error) { say(st.error, true); return; }
     if (st.ready) break;
-    say('decoding the image…');
+    say(app.info.preview ? `${app.info.name}: a coarse view while the full spectrogram is prepared…` : 'decoding the image…');
     await new Promise((r) => setTimeout(r, 300));
   }
+  if (app.info.preview) await reloadPictures();
   const n = app.info.n_samples, chunk = app.info.max_audio_samples;
   for (let s = 0; s < n; s += chunk) {
     const e = Math.min(n, s + chunk);
@@ -85,6 +86,22 @@ async function loadAudio() {
     app.player.write('original', s, await getAudio('original', s, e));
   }
   app.player.loaded.original = true;
+}
+
+// The coarse first view of a long recording is replaced by the full pictures (and
+// the exact levels) once the server has them.
+async function reloadPictures() {
+  const v = app.view, old = app.info, info = await getJSON('/api/info');
+  const levelsUntouched = v.dbHigh === Math.round(old.db_max - old.headroom_db) && v.dbLow === v.dbHigh - 90;
+  app.info = info; v.info = info;
+  if (levelsUntouched) {
+    v.dbHigh = Math.round(info.db_max - info.headroom_db); v.dbLow = v.dbHigh - 90;
+    $('#db-low').value = v.dbLow; $('#db-high').value = v.dbHigh;
+  }
+  v.overview = await Promise.all(Array.from({ length: info.channels }, (_, c) => getTile(c, 0, info.frames, info.overview_step)));
+  v.detail = [];
+  v.dirty = true; paint();
+  await fetchDetail();
 }
 
 // ---------------------------------------------------------------- drawing
