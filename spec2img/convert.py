@@ -489,7 +489,7 @@ def read_editable(
     its STFT phase kept.  The usual one-line errors name the file."""
     from pathlib import Path
 
-    from .errors import InputError, ParameterError, in_file
+    from .errors import ParameterError
 
     if Path(src).suffix.lower() in image_exts:
         from .pipeline import load_image
