@@ -337,3 +337,18 @@ def test_a_new_canvas_saves_what_was_painted(tmp_path, monkeypatch):
     centres, db = _bands(y[:, 0], 0.3, 0.7)
     assert centres[np.argmax(db)] == 400  # 440 Hz
     assert np.allclose(y[:, 0], y[:, 1], atol=1e-4)
+
+
+def test_a_ctrl_drag_duplicates_leaving_the_original(canvas):
+    s = canvas
+    _stroke(s, 0.5, 1.0, 800.0)
+    g = s.grid()
+    req = {"op": "move", "time": [0.3, 1.2], "freq": [600, 1000], "by": int(_frame(s, 1.5) -
+           _frame(s, 0.5)), "ratio": 1.5, "keep": True}  # fmt: skip
+    s.edit(ops.parse_edit(req, g))
+    y, _ = s.render()
+    centres, db = _bands(y[0], 0.6, 0.9)
+    assert centres[np.argmax(db)] == 800  # still there
+    centres, db = _bands(y[0], 1.6, 1.9)
+    assert centres[np.argmax(db)] == 1200  # and a fifth up, later
+    assert s.state()["history"][-1] == "duplicate x1.5"

@@ -292,3 +292,42 @@ def test_a_recording_being_opened_shows_a_coarse_view_then_becomes_editable(brow
     finally:
         context.close()
         served.close()
+
+
+def test_noise_paint_gain_on_a_selection_and_a_ctrl_drag_duplicate(blank_page, blank):
+    pg, s = blank_page, blank.session
+    g = Geometry(pg)
+    pg.keyboard.press("p")
+    pg.select_option("#paint-mode", "noise")
+    pg.eval_on_selector("#paint-size", "e => { e.value = '60'; }")
+    _drag(pg, [(g.x(0.3), g.y(3000)), (g.x(0.8), g.y(3000))])
+    assert s.state()["history"] == ["paint noise -20 dB"]
+    y, _ = s.render()
+    centres, db = _bands(y[0], 0.4, 0.7)
+    band = db[(centres >= 2800) & (centres <= 3200)]
+    assert np.ptp(band) < 10 and band.min() - db[centres == 1000][0] > 30  # a band of noise
+
+    pg.keyboard.press("o")  # lasso it, take 12 dB off with the Gain action
+    assert pg.get_attribute("[data-tool=lasso]", "aria-pressed") == "true"
+    _drag(pg, [(g.x(0.2), g.y(2000)), (g.x(0.9), g.y(2000)), (g.x(0.9), g.y(4500)),
+               (g.x(0.2), g.y(4500)), (g.x(0.2), g.y(2100))])  # fmt: skip
+    before = float(np.sqrt(np.mean(s.render()[0][0, int(0.4 * SR) : int(0.7 * SR)] ** 2)))
+    pg.fill("#gain-db", "-12")
+    pg.click("[data-action=gain]")
+    _ready(pg)
+    after = float(np.sqrt(np.mean(s.render()[0][0, int(0.4 * SR) : int(0.7 * SR)] ** 2)))
+    assert 20 * np.log10(after / before) == pytest.approx(-12, abs=0.5)
+
+    # Ctrl+drag inside the selection: a copy 1 s later, the original stays
+    box = g.box
+    pg.keyboard.down("Control")
+    _drag(pg, [(g.x(0.5), g.y(3000)), (g.x(1.5), g.y(3000))], steps=10)
+    pg.keyboard.up("Control")
+    assert s.state()["history"][-1] == "duplicate"
+    y, _ = s.render()
+    for t in (0.55, 1.55):
+        assert np.sqrt(np.mean(y[0, int(t * SR) : int((t + 0.1) * SR)] ** 2)) > after / 2
+    pg.keyboard.press("Escape")
+    pg.keyboard.press("w")
+    assert pg.get_attribute("[data-tool=wand]", "aria-pressed") == "true"
+    assert box["width"] > 1000

@@ -121,11 +121,13 @@ class Paste:
 
 @dataclass(frozen=True)
 class Move:
-    """The selection's cells moved ``by`` frames later and ``ratio`` times higher."""
+    """The selection's cells moved ``by`` frames later and ``ratio`` times higher
+    (``keep``: copied there, the original left in place)."""
 
     shape: Shape
     by: int
     ratio: float
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,10 @@ def _parse_move(data: dict, grid: Grid) -> Move:
     by = _number(data, "by", -grid.frames, grid.frames, default=0)
     if not by.is_integer():
         raise ParameterError(f"'by' must be a whole number of frames, not {by}")
-    return Move(_shape(data, grid), int(by), _ratio(data))
+    keep = data.get("keep", False)
+    if not isinstance(keep, bool):
+        raise ParameterError(f"'keep' must be true or false, not {_short(keep)}")
+    return Move(_shape(data, grid), int(by), _ratio(data), keep)
 
 
 #: Bytes of a picture (base64 in the JSON body, which is at most 1 MiB).
@@ -731,7 +736,11 @@ def _apply_cut(edit: Cut, canvas: Canvas) -> Applied:
 def _apply_move(edit: Move, canvas: Canvas) -> Applied | None:
     """Cut and paste in one step, over the box holding both places."""
     clip = copy_clip(edit.shape, canvas)
-    erased = _masked(Erase(edit.shape), canvas)
+    if edit.keep:  # a duplicate: the original stays where it is
+        region = Region(clip.channels, clip.t0, clip.t1, clip.r0, clip.r1)
+        erased = Applied(region, take(canvas.px, region))
+    else:
+        erased = _masked(Erase(edit.shape), canvas)
     # the union of source and destination, on a copy of the frames it spans
     rows, frames = canvas.px.shape[1:]
     a = max(0, min(clip.t0, clip.t0 + edit.by))
@@ -810,7 +819,9 @@ OPS: dict[str, OpRecord] = {
     "paint": OpRecord(Paint, _parse_paint, _apply_paint, _paint_label),
     "cut": OpRecord(Cut, lambda d, g: Cut(_shape(d, g)), _apply_cut, lambda e: "cut"),
     "paste": OpRecord(Paste, _parse_paste, _apply_paste, _ratio_label("paste")),
-    "move": OpRecord(Move, _parse_move, _apply_move, _ratio_label("move")),
+    "move": OpRecord(
+        Move, _parse_move, _apply_move, lambda e: _ratio_label("duplicate" if e.keep else "move")(e)
+    ),  # fmt: skip
     "image": OpRecord(Picture, _parse_picture, _apply_picture, lambda e: "picture"),
 }
 _BY_KIND = {r.kind: r for r in OPS.values()}

@@ -373,7 +373,7 @@ canvas.addEventListener('pointerdown', (e) => {
   const selecting = ['select', 'lasso', 'wand'].includes(app.tool);
   if (selecting && inSelection(at)) { // drag the selection to move it
     app.ghost = { ...app.selection, by: 0, ratio: 1 };
-    app.moving = { a: at, start: p, moved: false };
+    app.moving = { a: at, start: p, moved: false, keep: e.ctrlKey || e.metaKey }; // Ctrl: a copy
   } else if (app.tool === 'brush' || app.tool === 'paint') {
     const r = app.tool === 'paint' ? paintRadius() : brushRadius();
     app.brush = { ch: at.ch, points: [[at.frame, at.row]], trail: [[p.x, p.y]], r, gain: app.tool === 'paint' ? 1 : +$('#brush-db').value, panel, start: p, moved: false };
@@ -395,7 +395,7 @@ canvas.addEventListener('pointermove', (e) => {
     m.moved = m.moved || Math.hypot(p.x - m.start.x, p.y - m.start.y) > 3;
     Object.assign(app.ghost, moveOf(m.a, b, e));
     const semis = Math.round(12 * Math.log2(app.ghost.ratio) * 100) / 100;
-    say(`move: ${(app.ghost.by * v.secondsPerFrame).toFixed(3)} s, ${semis >= 0 ? '+' : ''}${semis} semitones (Shift: time only, Alt: free pitch)`);
+    say(`${app.moving.keep ? 'duplicate' : 'move'}: ${(app.ghost.by * v.secondsPerFrame).toFixed(3)} s, ${semis >= 0 ? '+' : ''}${semis} semitones (Shift: time only, Alt: free pitch)`);
     paint(); return;
   }
   if (app.lasso) {
@@ -443,7 +443,7 @@ function finish(e) {
     if (!m.moved) { clickTime(p.x); paint(); return; }
     if (g.by === 0 && g.ratio === 1) { paint(); return; }
     const sel = app.selection;
-    const req = { op: 'move', ...selectionRequest(sel), by: g.by, ratio: g.ratio };
+    const req = { op: 'move', ...selectionRequest(sel), by: g.by, ratio: g.ratio, keep: m.keep };
     sendEdit(req).then(() => { if (app.selection === sel) { shiftSelection(sel, g.by, g.ratio); if (sel.kind === 'wand') outlineWand(sel); paint(); } });
     paint(); return;
   }
@@ -527,7 +527,7 @@ $('#scroll').addEventListener('input', (e) => {
 function selectTool(name) {
   app.tool = name;
   document.querySelectorAll('[data-tool]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.tool === name)));
-  document.querySelectorAll('.options .opt:not(.always)').forEach((o) => o.classList.toggle('show', o.dataset.for === name));
+  document.querySelectorAll('.options .opt:not(.always)').forEach((o) => o.classList.toggle('show', o.dataset.for.split(' ').includes(name)));
   canvas.style.cursor = name === 'brush' || name === 'paint' ? 'none' : 'crosshair';
 }
 document.querySelectorAll('[data-tool]').forEach((b) => b.addEventListener('click', () => selectTool(b.dataset.tool)));
