@@ -183,6 +183,7 @@ def long_recording(folder: Path, client, rounds: int = 3) -> dict:
     for _ in range(rounds):  # interleaved: the page's first whole view, then an encode
         shown.append(page_shows(path, client))
         encoded.append(encode_seconds(path, folder / "long.png"))
+        print(f"page shows all {shown[-1]:.2f} s, encode {encoded[-1]:.2f} s", flush=True)
     start = time.perf_counter()
     base, server, session = serve(path)
     opened = time.perf_counter() - start
@@ -250,7 +251,10 @@ def main() -> None:
     ap.add_argument("--only-long", action="store_true", help="only the 10 minutes of stereo")
     args = ap.parse_args()
     if args.only_long:
-        with tempfile.TemporaryDirectory() as tmp, httpx.Client(timeout=600) as client:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            httpx.Client(headers=_auth(), timeout=600) as client,
+        ):
             result = {"long": long_recording(Path(tmp), client, args.rounds)}
         print("10 minutes of stereo 44.1 kHz:", json.dumps(result["long"], indent=1))
         out = ROOT / "bench" / "results"

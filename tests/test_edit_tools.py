@@ -331,3 +331,31 @@ def test_noise_paint_gain_on_a_selection_and_a_ctrl_drag_duplicate(blank_page, b
     pg.keyboard.press("w")
     assert pg.get_attribute("[data-tool=wand]", "aria-pressed") == "true"
     assert box["width"] > 1000
+
+
+@pytest.mark.parametrize("scale", ["log", "mel"])
+def test_on_a_log_or_mel_display_a_stroke_paints_the_frequency_under_the_pointer(
+    blank_page, blank, scale
+):
+    import math
+
+    pg, s = blank_page, blank.session
+    pg.select_option("#freq-scale", scale)
+    g = Geometry(pg)
+    top = SR / 2 + HZ / 2
+    if scale == "log":
+        lo = 20.0
+        frac = math.log(2000 / lo) / math.log(top / lo)
+    else:
+        mel = lambda f: 2595 * math.log10(1 + f / 700)  # noqa: E731
+        frac = mel(2000) / mel(top)
+    y = g.box["y"] + g.panel * (1 - frac)
+    pg.mouse.move(g.x(1.0), y)
+    hz = float(pg.text_content("#readout").split("·")[1].split("Hz")[0])
+    assert abs(hz - 2000) < 40, hz  # within a pixel
+    pg.click("[data-tool=paint]")
+    y = g.box["y"] + g.panel * (1 - frac)  # the tool bar may have changed height
+    _drag(pg, [(g.x(1.0), y), (g.x(2.0), y)])
+    out, _ = s.render()
+    centres, db = _bands(out[0], 1.2, 1.8)
+    assert centres[np.argmax(db)] == 2000
