@@ -352,3 +352,26 @@ def test_a_ctrl_drag_duplicates_leaving_the_original(canvas):
     centres, db = _bands(y[0], 1.6, 1.9)
     assert centres[np.argmax(db)] == 1200  # and a fifth up, later
     assert s.state()["history"][-1] == "duplicate x1.5"
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        {"op": "erase", "time": [0.5, 1.0], "freq": [100, 900], "feather": 2.5},
+        {"op": "gain", "lasso": [[3, 4.5], [40, 4], [20, 60.25]], "gain_db": -6, "channels": [0]},
+        {"op": "heal", "wand": {"seed": [30, 64], "tolerance_db": 9}, "frames": [0, 90]},
+        {"op": "brush", "points": [[1, 2], [30.5, 4]], "radius": [2, 3], "gain_db": -3},
+        {"op": "paint", "points": [[10, 64], [50, 64]], "radius": [3, 4], "harmonics": 4,
+         "mode": "noise", "seed": 77, "falloff_db": 3.5, "level_db": 12},
+        {"op": "cut", "frames": [10, 20], "rows": [3, 9]},
+        {"op": "paste", "frame": 40, "ratio": 1.5},
+        {"op": "move", "lasso": [[3, 4], [40, 4], [20, 60]], "by": -2, "ratio": 2, "keep": True},
+        {"op": "image", "data": base64.b64encode(b"\\x89PNG...").decode(), "frames": [1, 9]},
+    ],
+)  # fmt: skip
+def test_every_edit_has_a_canonical_json_that_parses_back_to_it(req, canvas):
+    g = canvas.grid()
+    edit = ops.parse_edit(req, g)
+    again = ops.parse_edit(ops.to_json(edit), g)
+    assert again == edit and ops.describe(again) == ops.describe(edit)
+    assert ops.to_json(again) == ops.to_json(edit)

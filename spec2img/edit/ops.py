@@ -13,6 +13,7 @@ that names the bad field.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -786,15 +787,90 @@ def _apply_brush(edit: Brush, canvas: Canvas) -> Applied | None:
 
 
 @dataclass(frozen=True)
-class OpRecord:
-    """One kind of edit: its request's dataclass, how a request is validated
-    (``parse(data, grid)``), how it is applied to a :class:`~spec2img.edit.paint.Canvas`
-    (``apply(edit, canvas) -> Applied | None``), and its label in the history."""
+class Op:
+    """One kind of edit: everything the editor (and a journal of edits) knows of it.
 
+    Attributes
+    ----------
+    name : str
+        The ``op`` of its JSON.
+    kind : type
+        Its frozen dataclass.
+    parse : callable (dict, Grid) -> edit
+        The validator: bounds-checks a JSON object (``ParameterError`` naming the field).
+    apply : callable (edit, Canvas) -> Applied or None
+        Pure: reads the canvas, never writes it.
+    to_json : callable (edit) -> dict
+        Its canonical fields (in cells), without ``op``: ``parse`` of them gives the
+        edit back exactly.
+    describe : callable (edit) -> str
+        The undo history's label.
+    """
+
+    name: str
     kind: type
-    parse: object
-    apply: object
-    label: object
+    parse: Callable
+    apply: Callable
+    to_json: Callable
+    describe: Callable
+
+
+#: The operations, by name.
+OPS: dict[str, Op] = {}
+_BY_KIND: dict[type, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to :data:`OPS` (a new operation needs nothing else)."""
+    OPS[op.name] = op
+    _BY_KIND[op.kind] = op
+    return op
+
+
+def spec(edit) -> Op:
+    """The :class:`Op` record of an edit."""
+    try:
+        return _BY_KIND[type(edit)]
+    except KeyError:
+        raise TypeError(f"not an edit: {edit!r}") from None
+
+
+def apply(edit: Edit, canvas: Canvas) -> Applied | None:
+    """What ``edit`` changes on ``canvas`` (its record's applier); None when it changes
+    nothing."""
+    return spec(edit).apply(edit, canvas)
+
+
+def describe(edit: Edit) -> str:
+    """A short label for the undo history."""
+    return spec(edit).describe(edit)
+
+
+def to_json(edit: Edit) -> dict:
+    """The canonical JSON of ``edit``, in cells: :func:`parse_edit` of it gives ``edit``
+    back exactly, on any recording of the same grid."""
+    return {"op": spec(edit).name, **spec(edit).to_json(edit)}
+
+
+def _region_json(r: Region) -> dict:
+    return {"channels": list(r.channels), "frames": [r.t0, r.t1], "rows": [r.r0, r.r1]}
+
+
+def _shape_json(shape: Shape) -> dict:
+    out = {"feather": shape.feather} if shape.feather else {}
+    if shape.polygon is not None:
+        return {"channels": list(shape.box.channels),
+                "lasso": [list(p) for p in shape.polygon], **out}  # fmt: skip
+    out.update(_region_json(shape.box))
+    if shape.wand is not None:
+        t, r, ch, tol = shape.wand
+        out["wand"] = {"seed": [t, r], "channel": ch, "tolerance_db": tol}
+    return out
+
+
+def _stroke_json(e) -> dict:
+    return {"channels": list(e.channels), "points": [list(p) for p in e.points],
+            "radius": list(e.radius), "softness": e.softness}  # fmt: skip
 
 
 def _gain(data: dict, grid: Grid) -> Gain:
@@ -810,29 +886,106 @@ def _paint_label(e: Paint) -> str:
     return f"paint {e.mode} -{e.level_db:g} dB{extra}"
 
 
-#: Every edit the editor knows, by its ``op`` name.
-OPS: dict[str, OpRecord] = {
-    "erase": OpRecord(Erase, lambda d, g: Erase(_shape(d, g)), _masked, lambda e: "erase"),
-    "gain": OpRecord(Gain, _gain, _masked, lambda e: f"gain {e.gain_db:+.1f} dB"),
-    "heal": OpRecord(Heal, lambda d, g: Heal(_shape(d, g)), _masked, lambda e: "heal"),
-    "brush": OpRecord(Brush, _parse_brush, _apply_brush, lambda e: f"brush {e.gain_db:+.1f} dB"),
-    "paint": OpRecord(Paint, _parse_paint, _apply_paint, _paint_label),
-    "cut": OpRecord(Cut, lambda d, g: Cut(_shape(d, g)), _apply_cut, lambda e: "cut"),
-    "paste": OpRecord(Paste, _parse_paste, _apply_paste, _ratio_label("paste")),
-    "move": OpRecord(
-        Move, _parse_move, _apply_move, lambda e: _ratio_label("duplicate" if e.keep else "move")(e)
-    ),  # fmt: skip
-    "image": OpRecord(Picture, _parse_picture, _apply_picture, lambda e: "picture"),
-}
-_BY_KIND = {r.kind: r for r in OPS.values()}
+def _picture_json(e: Picture) -> dict:
+    import base64
+
+    return {**_region_json(e.region), "data": base64.b64encode(e.data).decode("ascii"),
+            "level_db": e.level_db, "range_db": e.range_db}  # fmt: skip
 
 
-def apply(edit: Edit, canvas: Canvas) -> Applied | None:
-    """What ``edit`` changes on ``canvas``; None when it changes nothing."""
-    record = _BY_KIND.get(type(edit))
-    if record is None:
-        raise TypeError(f"not an edit: {edit!r}")
-    return record.apply(edit, canvas)
+register(
+    Op(
+        "erase",
+        Erase,
+        lambda d, g: Erase(_shape(d, g)),
+        _masked,
+        lambda e: _shape_json(e.shape),
+        lambda e: "erase",
+    )
+)
+register(
+    Op(
+        "gain",
+        Gain,
+        _gain,
+        _masked,
+        lambda e: {**_shape_json(e.shape), "gain_db": e.gain_db},
+        lambda e: f"gain {e.gain_db:+.1f} dB",
+    )
+)
+register(
+    Op(
+        "heal",
+        Heal,
+        lambda d, g: Heal(_shape(d, g)),
+        _masked,
+        lambda e: _shape_json(e.shape),
+        lambda e: "heal",
+    )
+)
+register(
+    Op(
+        "brush",
+        Brush,
+        _parse_brush,
+        _apply_brush,
+        lambda e: {**_stroke_json(e), "gain_db": e.gain_db},
+        lambda e: f"brush {e.gain_db:+.1f} dB",
+    )
+)
+register(
+    Op(
+        "paint",
+        Paint,
+        _parse_paint,
+        _apply_paint,
+        lambda e: {
+            **_stroke_json(e),
+            "level_db": e.level_db,
+            "harmonics": e.harmonics,
+            "falloff_db": e.falloff_db,
+            "mode": e.mode,
+            "seed": e.seed,
+        },
+        _paint_label,
+    )
+)
+register(
+    Op(
+        "cut",
+        Cut,
+        lambda d, g: Cut(_shape(d, g)),
+        _apply_cut,
+        lambda e: _shape_json(e.shape),
+        lambda e: "cut",
+    )
+)
+register(
+    Op(
+        "paste",
+        Paste,
+        _parse_paste,
+        _apply_paste,
+        lambda e: {
+            "frame": e.frame,
+            "ratio": e.ratio,
+            **({} if e.channels is None else {"channels": list(e.channels)}),
+        },
+        _ratio_label("paste"),
+    )
+)
+register(
+    Op(
+        "move",
+        Move,
+        _parse_move,
+        _apply_move,
+        lambda e: {**_shape_json(e.shape), "by": e.by, "ratio": e.ratio, "keep": e.keep},
+        lambda e: _ratio_label("duplicate" if e.keep else "move")(e),
+    )
+)
+register(Op("image", Picture, _parse_picture, _apply_picture, _picture_json,
+            lambda e: "picture"))  # fmt: skip
 
 
 def take(px: np.ndarray, region: Region) -> np.ndarray:
@@ -844,8 +997,3 @@ def put(px: np.ndarray, region: Region, patch: np.ndarray) -> None:
     """Write ``patch`` into ``region`` of ``px`` in place."""
     for i, c in enumerate(region.channels):
         px[c, region.r0 : region.r1, region.t0 : region.t1] = patch[i]
-
-
-def describe(edit: Edit) -> str:
-    """A short label for the undo history."""
-    return _BY_KIND[type(edit)].label(edit)
