@@ -375,3 +375,13 @@ def test_every_edit_has_a_canonical_json_that_parses_back_to_it(req, canvas):
     again = ops.parse_edit(ops.to_json(edit), g)
     assert again == edit and ops.describe(again) == ops.describe(edit)
     assert ops.to_json(again) == ops.to_json(edit)
+
+
+def test_a_stroke_too_large_to_synthesise_is_refused_before_the_work(canvas, monkeypatch):
+    from spec2img.edit import paint
+
+    monkeypatch.setattr(paint, "MAX_PAINT_CELLS", 1000)
+    with pytest.raises(ParameterError, match="too many cells"):
+        _stroke(canvas, 0.2, 2.5, 1000.0, harmonics=8)
+    with pytest.raises(ParameterError, match="too many cells"):
+        _stroke(canvas, 0.2, 2.5, 1000.0, mode="noise", radius=[3, 40])

@@ -22,7 +22,7 @@ from ..dsp.scale import PIXEL_MAX
 from ..errors import ParameterError
 from . import paint as _paint
 from .paint import MAX_HARMONICS, Canvas
-from .select import Shape, parse_shape, shape_mask
+from .select import MAX_FEATHER, MAX_MASK_CELLS, MAX_POLYGON, MAX_TOLERANCE_DB, Shape, shape_mask
 
 #: Gains the editor accepts, dB (a boost is limited by the image's headroom anyway).
 MAX_GAIN_DB = 120.0
@@ -276,6 +276,67 @@ def parse_edit(data, grid: Grid) -> Edit:
     return record.parse(data, grid)
 
 
+def parse_shape(data: dict, grid: Grid, *, region_of) -> Shape:
+    """The selection fields of a request: ``lasso: [[frame, row], ...]`` or
+    ``wand: {"seed": [frame, row], "channel": c, "tolerance_db": x}`` or a rectangle
+    (``frames``/``time``, ``rows``/``freq``), and ``feather`` (cells, 0 to
+    :data:`MAX_FEATHER`).  ``region_of(data, grid)`` parses a rectangle."""
+    feather = _number(data, "feather", 0.0, MAX_FEATHER, default=0.0)
+    lasso, wand = data.get("lasso"), data.get("wand")
+    if lasso is not None and wand is not None:
+        raise ParameterError("give 'lasso' or 'wand', not both")
+    if lasso is not None:
+        if not isinstance(lasso, list) or not 3 <= len(lasso) <= MAX_POLYGON:
+            raise ParameterError(
+                f"'lasso' must be a list of 3 to {MAX_POLYGON} [frame, row] points"
+            )
+        pts = [_point(p, grid, "lasso") for p in lasso]
+        arr = np.asarray(pts)
+        t0 = max(0, math.ceil(arr[:, 0].min()))
+        t1 = min(grid.frames, math.floor(arr[:, 0].max()) + 1)
+        r0 = max(0, math.ceil(arr[:, 1].min()))
+        r1 = min(grid.rows, math.floor(arr[:, 1].max()) + 1)
+        if t0 >= t1 or r0 >= r1:
+            raise ParameterError("the lasso holds no cells of the spectrogram")
+        box = Region(_channels(data, grid), t0, t1, r0, r1)
+        return Shape(box, polygon=tuple(pts), feather=feather)
+    if wand is not None:
+        if not isinstance(wand, dict):
+            raise ParameterError(f"'wand' must be an object with a seed, not {_short(wand)}")
+        t, r = _point(wand.get("seed"), grid, "wand seed")
+        ti, ri = int(round(t)), int(round(r))
+        if not (0 <= ti < grid.frames and 0 <= ri < grid.rows):
+            raise ParameterError(f"the wand's seed {[t, r]} is outside the spectrogram")
+        ch = wand.get("channel", 0)
+        if isinstance(ch, bool) or not isinstance(ch, int) or not 0 <= ch < grid.channels:
+            raise ParameterError(f"the wand's 'channel' must be 0 to {grid.channels - 1}")
+        tol = _number(wand, "tolerance_db", 0.0, MAX_TOLERANCE_DB, default=10.0)
+        box = region_of(data, grid)
+        if not (box.t0 <= ti < box.t1 and box.r0 <= ri < box.r1):
+            raise ParameterError("the wand's seed lies outside the window it searches")
+        per = box.cells // len(box.channels)
+        if per > MAX_MASK_CELLS:  # search a window of frames around the seed
+            half = max(1, MAX_MASK_CELLS // (box.r1 - box.r0) // 2)
+            box = Region(box.channels, max(box.t0, ti - half), min(box.t1, ti + half),
+                         box.r0, box.r1)  # fmt: skip
+        return Shape(box, wand=(ti, ri, ch, tol), feather=feather)
+    return Shape(region_of(data, grid), feather=feather)
+
+
+def _point(p, grid, what: str) -> tuple[float, float]:
+    if (
+        not isinstance(p, list | tuple)
+        or len(p) != 2
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
+        or not all(math.isfinite(x) for x in p)
+    ):
+        raise ParameterError(f"{what} point {p!r:.60} is not a [frame, row] pair of numbers")
+    t, r = float(p[0]), float(p[1])
+    if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
+        raise ParameterError(f"{what} point {[t, r]} is far outside the spectrogram")
+    return t, r
+
+
 def _shape(data: dict, grid: Grid) -> Shape:
     return parse_shape(data, grid, region_of=parse_region)
 
@@ -380,7 +441,7 @@ def _parse_picture(data: dict, grid: Grid) -> Picture:
     except (binascii.Error, ValueError):
         raise ParameterError("'data' is not valid base64") from None
     region = parse_region(data, grid)
-    if region.cells // len(region.channels) > 2**24:
+    if region.cells // len(region.channels) > _paint.MAX_PAINT_CELLS:
         raise ParameterError("the picture's rectangle is too large; select a smaller one")
     return Picture(
         region, blob, _number(data, "level_db", 0.0, MAX_GAIN_DB, default=20.0),
@@ -449,33 +510,8 @@ def brush_mask(brush: Brush, rows: int, frames: int):
     """
     rt, rr = brush.radius
     pts = _paint.densify(np.asarray(brush.points, np.float64), rt, rr)
-    return dab_mask(pts, rt, rr, brush.softness, rows, frames, len(brush.channels))
-
-
-def dab_mask(pts, rt, rr, softness, rows, frames, channels=1):
-    """The mask of elliptic dabs at ``pts`` (already densified), as :func:`brush_mask`."""
-    t0 = max(0, math.floor(pts[:, 0].min() - rt))
-    t1 = min(frames, math.ceil(pts[:, 0].max() + rt) + 1)
-    r0 = max(0, math.floor(pts[:, 1].min() - rr))
-    r1 = min(rows, math.ceil(pts[:, 1].max() + rr) + 1)
-    if t0 >= t1 or r0 >= r1:
-        return None
-    if (t1 - t0) * (r1 - r0) * channels > MAX_EDIT_CELLS:
-        raise ParameterError("the brush stroke covers too many cells")
-    mask = np.zeros((r1 - r0, t1 - t0), np.float32)
-    for t, r in pts:  # each dab touches only its own bounding box
-        a, b = max(t0, math.floor(t - rt)), min(t1, math.ceil(t + rt) + 1)
-        c, d = max(r0, math.floor(r - rr)), min(r1, math.ceil(r + rr) + 1)
-        if a >= b or c >= d:
-            continue
-        dt = (np.arange(a, b) - t) / rt
-        dr = (np.arange(c, d) - r) / rr
-        m = _paint._profile(np.sqrt(dr[:, None] ** 2 + dt[None, :] ** 2), softness)
-        view = mask[c - r0 : d - r0, a - t0 : b - t0]
-        np.maximum(view, m.astype(np.float32), out=view)
-    if not mask.any():
-        return None
-    return t0, t1, r0, r1, mask
+    return _paint.dab_mask(pts, rt, rr, brush.softness, rows, frames, len(brush.channels),
+                           limit=MAX_EDIT_CELLS)  # fmt: skip
 
 
 @dataclass
@@ -601,8 +637,6 @@ def _masked(edit, canvas: Canvas) -> Applied:
 
 def copy_clip(shape: Shape, canvas: Canvas) -> Clip:
     """The cells of the selection ``shape``, their mask and phase."""
-    from .select import MAX_MASK_CELLS
-
     region, mask = shape_mask(shape, canvas.px, canvas.db_min, canvas.db_step)
     per = (region.t1 - region.t0) * (region.r1 - region.r0)
     if per > MAX_MASK_CELLS:

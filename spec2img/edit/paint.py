@@ -30,6 +30,8 @@ from ..errors import ParameterError
 
 #: Overtones a stroke may carry.
 MAX_HARMONICS = 16
+#: Cells (bins x frames) one stroke or picture may synthesise: 128 MB of complex cells.
+MAX_PAINT_CELLS = 2**23
 
 
 @dataclass
@@ -144,6 +146,34 @@ def stroke_path(points: np.ndarray, rt: float, softness: float, frames: int):
     return t0, t1, row, env
 
 
+def dab_mask(pts, rt, rr, softness, rows, frames, channels=1, *, limit=2**27):
+    """Where elliptic dabs of radius ``(rt, rr)`` at ``pts`` ``(frame, row)`` (already
+    densified) paint: ``(t0, t1, r0, r1, mask)`` with ``mask`` in [0, 1] over that box
+    (overlapping dabs take the maximum), or None if they miss the spectrogram."""
+    t0 = max(0, math.floor(pts[:, 0].min() - rt))
+    t1 = min(frames, math.ceil(pts[:, 0].max() + rt) + 1)
+    r0 = max(0, math.floor(pts[:, 1].min() - rr))
+    r1 = min(rows, math.ceil(pts[:, 1].max() + rr) + 1)
+    if t0 >= t1 or r0 >= r1:
+        return None
+    if (t1 - t0) * (r1 - r0) * channels > limit:
+        raise ParameterError("the brush stroke covers too many cells")
+    mask = np.zeros((r1 - r0, t1 - t0), np.float32)
+    for t, r in pts:  # each dab touches only its own bounding box
+        a, b = max(t0, math.floor(t - rt)), min(t1, math.ceil(t + rt) + 1)
+        c, d = max(r0, math.floor(r - rr)), min(r1, math.ceil(r + rr) + 1)
+        if a >= b or c >= d:
+            continue
+        dt = (np.arange(a, b) - t) / rt
+        dr = (np.arange(c, d) - r) / rr
+        m = _profile(np.sqrt(dr[:, None] ** 2 + dt[None, :] ** 2), softness)
+        view = mask[c - r0 : d - r0, a - t0 : b - t0]
+        np.maximum(view, m.astype(np.float32), out=view)
+    if not mask.any():
+        return None
+    return t0, t1, r0, r1, mask
+
+
 def tone_patch(canvas: Canvas, points, radius, level_db, softness, harmonics, falloff_db):
     """A tone stroke (with overtones) as complex cells: ``(b0, b1, t0, t1, X)`` with
     ``X`` ``(b1 - b0, t1 - t0)`` complex128 over linear STFT bins, or None."""
@@ -167,6 +197,8 @@ def tone_patch(canvas: Canvas, points, radius, level_db, softness, harmonics, fa
     top = min(nyq, int(np.ceil(hz.max() * (harmonics + 1) / bins_hz + half)) + 1)
     b0 = max(0, int(np.floor(hz[live].min() / bins_hz - half)))
     b1 = max(b0 + 1, top + 1)
+    if (b1 - b0) * (t1 - t0) > MAX_PAINT_CELLS:
+        raise ParameterError("the stroke covers too many cells; paint a shorter one")
     k = np.arange(b0, b1, dtype=np.float64)[:, None]
     X = np.zeros((b1 - b0, t1 - t0), np.complex128)
     for h in range(1, harmonics + 2):
@@ -184,8 +216,6 @@ def noise_patch(canvas: Canvas, points, radius, level_db, softness, harmonics, f
                 seed: int):  # fmt: skip
     """A noise stroke: the brush's area (and its overtones' areas, the rows scaled by 2,
     3, ... in frequency) with random phases, as :func:`tone_patch` returns it."""
-    from .ops import dab_mask
-
     rt, rr = radius
     pts = densify(np.asarray(points, np.float64), rt, rr)
     rows = canvas.px.shape[1]
@@ -205,8 +235,8 @@ def noise_patch(canvas: Canvas, points, radius, level_db, softness, harmonics, f
     t1 = max(m[1] for m, _ in found)
     r0 = min(m[2] for m, _ in found)
     r1 = max(m[3] for m, _ in found)
-    if (t1 - t0) * (r1 - r0) > 2**24:
-        raise ParameterError("the stroke covers too many cells")
+    if (t1 - t0) * (r1 - r0) > MAX_PAINT_CELLS:
+        raise ParameterError("the stroke covers too many cells; paint a shorter one")
     amp = np.zeros((r1 - r0, t1 - t0))
     for (a, b, c, d, mask), level in found:
         view = amp[c - r0 : d - r0, a - t0 : b - t0]

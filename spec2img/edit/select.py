@@ -10,8 +10,7 @@ connected cells and the feather's distances), bounded by :data:`MAX_MASK_CELLS`.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,7 +36,7 @@ class Shape:
     inner edge (0: hard).
     """
 
-    box: object  # ops.Region
+    box: object  # an ops.Region: channels, t0, t1, r0, r1
     polygon: tuple[tuple[float, float], ...] | None = None
     wand: tuple[int, int, int, float] | None = None
     feather: float = 0.0
@@ -109,8 +108,6 @@ def shape_mask(shape: Shape, px: np.ndarray, db_min: float, db_step: float):
     ParameterError
         The selection holds no cell (e.g. a wand on silence).
     """
-    from .ops import Region
-
     box = shape.box
     if shape.plain:
         return box, None
@@ -138,71 +135,6 @@ def shape_mask(shape: Shape, px: np.ndarray, db_min: float, db_step: float):
         raise ParameterError("the selection holds no cells of the spectrogram")
     a, b, c, d = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     mask = feather_mask(hard[a:b, c:d], shape.feather)
-    region = Region(box.channels, box.t0 + int(c), box.t0 + int(d), box.r0 + int(a),
-                    box.r0 + int(b))  # fmt: skip
+    region = replace(box, t0=box.t0 + int(c), t1=box.t0 + int(d), r0=box.r0 + int(a),
+                     r1=box.r0 + int(b))  # fmt: skip
     return region, mask
-
-
-def parse_shape(data: dict, grid, *, region_of) -> Shape:
-    """The selection fields of a request: ``lasso: [[frame, row], ...]`` or
-    ``wand: {"seed": [frame, row], "channel": c, "tolerance_db": x}`` or a rectangle
-    (``frames``/``time``, ``rows``/``freq``), and ``feather`` (cells, 0 to
-    :data:`MAX_FEATHER`).  ``region_of(data, grid)`` parses a rectangle."""
-    from .ops import Region, _number, _short
-
-    feather = _number(data, "feather", 0.0, MAX_FEATHER, default=0.0)
-    lasso, wand = data.get("lasso"), data.get("wand")
-    if lasso is not None and wand is not None:
-        raise ParameterError("give 'lasso' or 'wand', not both")
-    if lasso is not None:
-        if not isinstance(lasso, list) or not 3 <= len(lasso) <= MAX_POLYGON:
-            raise ParameterError(
-                f"'lasso' must be a list of 3 to {MAX_POLYGON} [frame, row] points"
-            )
-        pts = [_point(p, grid, "lasso") for p in lasso]
-        arr = np.asarray(pts)
-        t0 = max(0, math.ceil(arr[:, 0].min()))
-        t1 = min(grid.frames, math.floor(arr[:, 0].max()) + 1)
-        r0 = max(0, math.ceil(arr[:, 1].min()))
-        r1 = min(grid.rows, math.floor(arr[:, 1].max()) + 1)
-        if t0 >= t1 or r0 >= r1:
-            raise ParameterError("the lasso holds no cells of the spectrogram")
-        from .ops import _channels
-
-        box = Region(_channels(data, grid), t0, t1, r0, r1)
-        return Shape(box, polygon=tuple(pts), feather=feather)
-    if wand is not None:
-        if not isinstance(wand, dict):
-            raise ParameterError(f"'wand' must be an object with a seed, not {_short(wand)}")
-        t, r = _point(wand.get("seed"), grid, "wand seed")
-        ti, ri = int(round(t)), int(round(r))
-        if not (0 <= ti < grid.frames and 0 <= ri < grid.rows):
-            raise ParameterError(f"the wand's seed {[t, r]} is outside the spectrogram")
-        ch = wand.get("channel", 0)
-        if isinstance(ch, bool) or not isinstance(ch, int) or not 0 <= ch < grid.channels:
-            raise ParameterError(f"the wand's 'channel' must be 0 to {grid.channels - 1}")
-        tol = _number(wand, "tolerance_db", 0.0, MAX_TOLERANCE_DB, default=10.0)
-        box = region_of(data, grid)
-        if not (box.t0 <= ti < box.t1 and box.r0 <= ri < box.r1):
-            raise ParameterError("the wand's seed lies outside the window it searches")
-        per = box.cells // len(box.channels)
-        if per > MAX_MASK_CELLS:  # search a window of frames around the seed
-            half = max(1, MAX_MASK_CELLS // (box.r1 - box.r0) // 2)
-            box = Region(box.channels, max(box.t0, ti - half), min(box.t1, ti + half),
-                         box.r0, box.r1)  # fmt: skip
-        return Shape(box, wand=(ti, ri, ch, tol), feather=feather)
-    return Shape(region_of(data, grid), feather=feather)
-
-
-def _point(p, grid, what: str) -> tuple[float, float]:
-    if (
-        not isinstance(p, list | tuple)
-        or len(p) != 2
-        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
-        or not all(math.isfinite(x) for x in p)
-    ):
-        raise ParameterError(f"{what} point {p!r:.60} is not a [frame, row] pair of numbers")
-    t, r = float(p[0]), float(p[1])
-    if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
-        raise ParameterError(f"{what} point {[t, r]} is far outside the spectrogram")
-    return t, r
