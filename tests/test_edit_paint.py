@@ -385,3 +385,33 @@ def test_a_stroke_too_large_to_synthesise_is_refused_before_the_work(canvas, mon
         _stroke(canvas, 0.2, 2.5, 1000.0, harmonics=8)
     with pytest.raises(ParameterError, match="too many cells"):
         _stroke(canvas, 0.2, 2.5, 1000.0, mode="noise", radius=[3, 40])
+
+
+@pytest.mark.parametrize(
+    "reqs",
+    [
+        [{"op": "erase", "lasso": [[5, 40], [60, 40], [30, 350]], "feather": 3}],
+        [{"op": "gain", "wand": {"seed": [10, 320], "channel": 0, "tolerance_db": 15},
+          "gain_db": 6}],
+        [{"op": "heal", "lasso": [[40, 0], [50, 0], [50, 500], [40, 500]]}],
+        [{"op": "paint", "points": [[10, 100], [60, 130]], "radius": [2, 3], "harmonics": 2}],
+        [{"op": "cut", "frames": [10, 30], "rows": [50, 300]}, {"op": "paste", "frame": 60}],
+        [{"op": "move", "lasso": [[5, 40], [40, 40], [20, 200]], "by": 30, "ratio": 1.5}],
+        [{"op": "move", "frames": [5, 40], "rows": [40, 200], "by": -3, "ratio": 0.5,
+          "keep": True}],
+    ],
+)  # fmt: skip
+def test_every_new_edit_undoes_and_redoes_exactly(reqs, music):
+    s, _ = music
+    g = s.grid()
+    for req in reqs:
+        before = (s.px.copy(), s.phase_q.copy(), s.edited.copy())
+        s.edit(ops.parse_edit(req, g))
+        after = (s.px.copy(), s.phase_q.copy(), s.edited.copy())
+        assert not np.array_equal(before[0], after[0])
+        s.undo()
+        assert all(np.array_equal(a, b) for a, b in zip(before, (s.px, s.phase_q, s.edited),
+                                                          strict=True))  # fmt: skip
+        s.redo()
+        assert all(np.array_equal(a, b) for a, b in zip(after, (s.px, s.phase_q, s.edited),
+                                                         strict=True))  # fmt: skip
