@@ -415,3 +415,15 @@ def test_every_new_edit_undoes_and_redoes_exactly(reqs, music):
         s.redo()
         assert all(np.array_equal(a, b) for a, b in zip(after, (s.px, s.phase_q, s.edited),
                                                          strict=True))  # fmt: skip
+
+
+def test_solo_and_outline_of_a_huge_selection_are_refused(music, monkeypatch):
+    from spec2img.edit import session as session_mod
+
+    s, _ = music
+    monkeypatch.setattr(session_mod, "MAX_AUDIO_SAMPLES", 1000)
+    with pytest.raises(ParameterError, match="solo plays at most"):
+        s.solo(ops.parse_selection({"time": [0.5, 1.5]}, s.grid()))
+    monkeypatch.setattr(select, "MAX_MASK_CELLS", 100)
+    with pytest.raises(ParameterError, match="more than 100 cells"):
+        s.select(ops.parse_selection({"time": [0.5, 1.5]}, s.grid()))

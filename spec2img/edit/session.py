@@ -483,6 +483,8 @@ class Session:
         with self.lock:
             region, mask = select.shape_mask(shape, self.px, self.meta.db_min, self.db_step)
         shape_ = (region.r1 - region.r0, region.t1 - region.t0)
+        if shape_[0] * shape_[1] > select.MAX_MASK_CELLS:
+            raise ParameterError(f"the selection has more than {select.MAX_MASK_CELLS} cells")
         return region, (np.ones(shape_, np.uint8) if mask is None else (mask > 0).astype(np.uint8))
 
     def solo(self, shape) -> tuple[int, np.ndarray]:
@@ -494,6 +496,9 @@ class Session:
         with self.lock:
             region, mask = select.shape_mask(shape, self.px, self.meta.db_min, self.db_step)
             ch, t0, t1 = region.channels, region.t0, region.t1
+            if (t1 - t0) * p.hop_length > MAX_AUDIO_SAMPLES:
+                seconds = MAX_AUDIO_SAMPLES / p.sample_rate
+                raise ParameterError(f"solo plays at most {seconds:.0f} s; select a shorter span")
             px = np.zeros((len(ch), self.rows, t1 - t0), np.uint16)
             cells = ops.take(self.px, region)
             px[:, region.r0 : region.r1] = cells if mask is None else np.where(mask > 0, cells, 0)
