@@ -42,7 +42,7 @@ def make_clips(folder: Path, n: int, seconds: float) -> None:
     sources = sorted(CORPUS.glob("*.ogg"))
     if not sources:
         sys.exit(f"no recordings in {CORPUS}")
-    audio = [spec2img.load_audio(p) for p in sources]
+    audio = [(np.atleast_2d(y), sr) for y, sr in map(spec2img.load_audio, sources)]
     cursor = [0] * len(audio)
     for i in range(n):
         k = i % len(audio)
@@ -63,6 +63,7 @@ def make_long(path: Path, seconds: float = 600.0, sr: int = 44100) -> None:
     parts = []
     for p in sorted(CORPUS.glob("*.ogg")):
         y, _ = spec2img.load_audio(p, sr=sr)
+        y = np.atleast_2d(y)  # (channels, n), mono too
         parts.append(np.vstack([y[0], y[-1] * 0.8]) if y.shape[0] == 1 else y[:2])
     y = np.concatenate(parts, axis=1)
     n = int(seconds * sr)

@@ -101,6 +101,7 @@ def make_clip(folder: Path, seconds: float) -> tuple[Path, Path, str]:
     sources = sorted(CORPUS.glob("*.ogg"))
     for src in sources:
         y, sr = spec2img.load_audio(src)
+        y = np.atleast_2d(y)  # (channels, n), mono too
         if y.shape[-1] >= seconds * sr:
             y, name = y[:, : int(seconds * sr)], src.name
             break
@@ -170,6 +171,7 @@ def long_recording(folder: Path, client, rounds: int = 3) -> dict:
         while total < n:
             for src in sources:
                 y, _ = spec2img.load_audio(src, sr=sr)
+                y = np.atleast_2d(y)  # (channels, n), mono too
                 y = np.broadcast_to(y, (2, y.shape[-1])) if y.shape[0] == 1 else y[:2]
                 parts.append(y)
                 total += y.shape[-1]

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import material  # noqa: E402
+import reference_phase  # noqa: E402
 
 import spec2img  # noqa: E402
 from spec2img import phase  # noqa: E402
@@ -146,7 +147,9 @@ def compile_sources() -> None:
 def prepare(tmp: Path) -> dict:
     """Write every input file; returns their paths and reference signals."""
     music, sr_m = spec2img.load_audio(CORPUS / MUSIC)  # 44.1 kHz stereo
+    music = np.atleast_2d(music)  # (channels, n), mono too
     mono22, _ = spec2img.load_audio(CORPUS / MUSIC, sr=22050, mono=True)
+    mono22 = np.atleast_2d(mono22)  # (channels, n), mono too
     clip = mono22[:, 30 * 22050 : 35 * 22050]
     write_wav(tmp / "clip.wav", clip, 22050)
     subprocess.run(spec2img_cmd("encode", tmp / "clip.wav", tmp / "clip.png", "-q"), check=True)
@@ -159,6 +162,7 @@ def prepare(tmp: Path) -> dict:
     riff = {}
     n_riff = int(5.11 * material.SR)  # 512 columns, Riffusion's image width
     mono44, _ = spec2img.load_audio(CORPUS / MUSIC, mono=True)
+    mono44 = np.atleast_2d(mono44)  # (channels, n), mono too
     for name, y in (("music", mono44[0, 20 * 44100 : 20 * 44100 + n_riff]),
                     ("drums", dnb.mean(axis=0)[:n_riff])):  # fmt: skip
         write_wav(tmp / f"riff_{name}.wav", y, material.SR)
@@ -342,7 +346,9 @@ def bench_riffusion_parts(tmp: Path) -> list[str]:
 def bench_methods(runs: int, seconds: float = 15.0) -> list[str]:
     """SC of every PGHI-started method at equal iterations and at equal wall time."""
     mono, _ = spec2img.load_audio(CORPUS / MUSIC, sr=22050, mono=True)
+    mono = np.atleast_2d(mono)  # (channels, n), mono too
     speech, sr_s = spec2img.load_audio(CORPUS / SPEECH, mono=True)
+    speech = np.atleast_2d(speech)  # (channels, n), mono too
     dnb = material.drum_and_bass(seconds)
     cases = {
         "music": (mono[:, 30 * 22050 : int((30 + seconds) * 22050)], 22050),
@@ -352,7 +358,7 @@ def bench_methods(runs: int, seconds: float = 15.0) -> list[str]:
     methods = {
         "pghi+fgla": phase.METHODS.get("pghi+fgla"),
         "pghi+agla": phase.METHODS.get("pghi+agla"),
-        **phase.REFERENCE,  # pghi+raar, pghi+dm, pghi+admm
+        **reference_phase.REFERENCE,  # pghi+raar, pghi+dm, pghi+admm
         "fgla (random start)": phase.METHODS.get("fgla"),
     }
     iters = (32, 100, 200)

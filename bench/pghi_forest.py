@@ -41,6 +41,7 @@ def excerpts() -> dict[str, np.ndarray]:
     out = {}
     for path in sorted(CORPUS.glob("*.ogg")):
         y, _ = spec2img.load_audio(path, sr=SR, mono=True)
+        y = np.atleast_2d(y)  # (channels, n), mono too
         for at in (0.3, 0.6):
             a = int(at * max(0, y.shape[-1] - 5 * SR))
             out[f"{path.stem[:24]} @{at:.0%}"] = y[:, a : a + 5 * SR]

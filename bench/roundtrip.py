@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for label, name in FILES.items():
         y, sr = spec2img.load_audio(CORPUS / name)
+        y = np.atleast_2d(y)  # (channels, n), mono too
         y = y[:, : int(args.seconds * sr)]
         enc, dec = [], []
         for _ in range(args.runs):

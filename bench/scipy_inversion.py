@@ -40,6 +40,7 @@ def main(paths: list[str]) -> None:
     paths = paths or [str(CORPUS / f) for f in FILES]
     for path in paths:
         y, sr = spec2img.load_audio(path)
+        y = np.atleast_2d(y)  # (channels, n), mono too
         x = y[0, : SECONDS * sr]
         nperseg = sr // 50
         hop = nperseg - nperseg // 8

@@ -146,7 +146,8 @@ def _load_audio(src: Path, out: Path) -> str:
     from spec2img.io.audio import load_audio
 
     y, sr = load_audio(src)
-    check(y.dtype == np.float32 and y.ndim == 2 and y.shape[0] >= 1, f"audio {y.dtype} {y.shape}")
+    good = y.ndim == 1 or (y.ndim == 2 and y.shape[0] >= 2)  # mono is (n,), as librosa's
+    check(y.dtype == np.float32 and good and y.shape[-1] >= 1, f"audio {y.dtype} {y.shape}")
     check(bool(np.all(np.isfinite(y))), "non-finite samples")
     check(isinstance(sr, int) and sr > 0, f"sr={sr!r}")
     return f"{y.shape} at {sr}"

@@ -79,14 +79,10 @@ def encode_file(
     overwrite : bool
         Replace an existing ``dst`` (``False``: :class:`~spec2img.errors.OutputError`).
     """
-    params = options.spectrogram()
     if options.segment is not None:
         from .batch.segments import audio_to_segments
 
-        written = audio_to_segments(
-            src, dst, segment=options.segment, overlap=options.overlap, sr=options.sr,
-            mono=options.mono, size=options.size, **params,
-        )  # fmt: skip
+        written = audio_to_segments(src, dst, options)
         images = [{"image": str(p), "metadata": im.meta.to_dict()} for p, im in written]
         first, last = written[0][0], written[-1][0]
         span = f"{first}" if len(written) == 1 else f"{first} ... {last.name}"
@@ -95,12 +91,9 @@ def encode_file(
             f"({_size_text(written[0][1], options.size)} each)"
         )
         return Converted([i["image"] for i in images], message, images)
-    from .pipeline import audio_to_image
+    from .pipeline import encode_to_file
 
-    image = audio_to_image(
-        src, dst, sr=options.sr, mono=options.mono, size=options.size,
-        keep_phase=options.keep_phase, overwrite=overwrite, **params,
-    )  # fmt: skip
+    image = encode_to_file(src, dst, options, overwrite=overwrite)
     images = [{"image": str(dst), "metadata": image.meta.to_dict()}]
     h, w = image.pixels.shape
     message = f"wrote {display_name(dst, output=True)} ({w}x{h}, {image.meta.channels} channel(s))"
@@ -155,16 +148,15 @@ def decode_file(
     overwrite : bool
         Replace an existing ``dst`` (``False``: :class:`~spec2img.errors.OutputError`).
     """
-    from .pipeline import image_to_audio
+    from .pipeline import decode_to_file
 
-    y, sr = image_to_audio(
-        src, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
-        plain=plain, phase=kept_phase, options=phase, workers=workers, progress=progress,
-        overwrite=overwrite, **output.codec(),
+    y, sr, identity = decode_to_file(
+        src, dst, phase=phase, output=output, plain=plain, kept_phase=kept_phase,
+        max_pixels=max_pixels, workers=workers, progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted(
         [str(dst)], f"wrote {display_name(dst, output=True)} ({y.shape[-1] / sr:.2f} s at {sr} Hz)",
-        metadata=_metadata_of(src),
+        metadata=identity.own_metadata(),
     )  # fmt: skip
 
 
@@ -174,13 +166,6 @@ def read_metadata(path):
     from .io.image import metadata_and_size
 
     return metadata_and_size(path)
-
-
-def _metadata_of(path) -> dict:
-    try:
-        return read_metadata(path)[0].to_dict()
-    except Spec2ImgError:
-        return {}
 
 
 def join_files(
@@ -196,12 +181,12 @@ def join_files(
 ) -> Converted:
     """Decode the segment images of one recording and join them into one audio file
     (``overwrite=False`` refuses an existing ``dst``)."""
-    from .batch.segments import join
+    from .batch.segments import join_to_file
 
     srcs = list(srcs)
-    y, sr = join(
-        srcs, dst, subtype=output.subtype, normalize=output.normalize, max_pixels=max_pixels,
-        options=phase, workers=workers, progress=progress, overwrite=overwrite,
+    y, sr = join_to_file(
+        srcs, dst, phase=phase, output=output, max_pixels=max_pixels, workers=workers,
+        progress=progress, overwrite=overwrite,
     )  # fmt: skip
     return Converted(
         [str(dst)],
@@ -257,11 +242,11 @@ def recompose_files(
 ) -> Converted:
     """Multiply NMF factor images back into a spectrogram PNG or, with phase, audio
     (``overwrite=False`` refuses an existing ``dst``)."""
-    from .arrays.nmf import recompose
+    from .arrays.nmf import recompose_to_file
 
-    result = recompose(
-        components, activations, dst, top_db=top_db, subtype=output.subtype,
-        normalize=output.normalize, options=phase, workers=workers, overwrite=overwrite,
+    result = recompose_to_file(
+        components, activations, dst, top_db=top_db, phase=phase, output=output,
+        workers=workers, overwrite=overwrite,
     )  # fmt: skip
     if isinstance(result, tuple):
         y, sr = result
@@ -292,7 +277,7 @@ def mosaic_files(
     from .params import DEFAULT_N_FFT
 
     y, sr = mosaicing.mosaic_files(
-        source, target, dst, subtype=output.subtype, normalize=output.normalize,
+        source, target, dst, output=output,
         n_fft=DEFAULT_N_FFT if n_fft is None else n_fft, hop_length=hop_length,
         n_iter=n_iter, sparse=sparse, phase=phase, seed=seed, workers=workers,
         progress=progress, overwrite=overwrite,
@@ -512,13 +497,11 @@ def load_editable_audio(
 
     from .errors import InputError, in_file
     from .io.audio import check_audio, load_audio
-    from .params import SpecParams, frame_count
+    from .params import frame_count
 
     y, sr = load_audio(src, sr=encode.sr, mono=encode.mono)
     try:
-        kw = encode.spectrogram()
-        params = SpecParams(sample_rate=sr, **{k: kw[k] for k in ("n_fft", "hop_length",
-                            "win_length", "window", "scale", "n_mels", "fmin", "fmax")})  # fmt: skip
+        params = encode.params(sr)
         y = check_audio(y, params)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
@@ -534,13 +517,13 @@ def load_editable_audio(
 
 
 def encode_editable(src, found: Editable, encode: EncodeOptions = DEFAULT_ENCODE):
-    """The editor's image of ``found`` (from :func:`load_editable_audio`): its samples
-    encoded with ``encode``, their STFT phase kept."""
+    """The editor's image of ``found`` (from :func:`load_editable_audio`): the whole
+    recording on its STFT grid, its phase kept."""
     from .errors import in_file
-    from .pipeline import encode as encode_audio
+    from .pipeline import encode_with
 
     try:
-        return encode_audio(found.audio, found.sample_rate, keep_phase=True,
-                            **encode.spectrogram())  # fmt: skip
+        options = dataclasses.replace(encode, keep_phase=True, size=None, segment=None)
+        return encode_with(found.audio, found.sample_rate, options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None

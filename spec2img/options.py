@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .errors import ParameterError
-from .params import DEFAULT_N_FFT, DEFAULT_N_MELS, DEFAULT_TOP_DB, DEFAULT_WINDOW
+from .params import DEFAULT_N_FFT, DEFAULT_N_MELS, DEFAULT_TOP_DB, DEFAULT_WINDOW, SpecParams
 
 #: Phase retrieval methods by name (``spec2img.phase.METHODS`` implements exactly these).
 METHODS = ("pghi+fgla", "pghi+agla", "fgla", "pghi", "gla")
@@ -178,6 +178,7 @@ class EncodeOptions:
     hop_length: int | None = None
     win_length: int | None = None
     window: str = DEFAULT_WINDOW
+    center: bool = True
     scale: str = "linear"
     n_mels: int = DEFAULT_N_MELS
     fmin: float = 0.0
@@ -197,10 +198,21 @@ class EncodeOptions:
             raise ParameterError(
                 "keep_phase does not combine with segment", params=("keep_phase", "segment")
             )
-        if self.db_range is not None:
-            object.__setattr__(self, "db_range", tuple(self.db_range))
-        if self.size is not None:
-            object.__setattr__(self, "size", tuple(self.size))
+        for k in ("db_range", "size"):  # pairs; what is no pair is refused where it is used
+            v = getattr(self, k)
+            if v is not None and not isinstance(v, str):
+                try:
+                    object.__setattr__(self, k, tuple(v))
+                except TypeError:
+                    pass
+
+    def params(self, sample_rate: int):
+        """The :class:`~spec2img.params.SpecParams` of audio at ``sample_rate`` (validated)."""
+        return SpecParams(
+            sample_rate=sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
+            win_length=self.win_length, window=self.window, center=self.center,
+            scale=self.scale, n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax,
+        )  # fmt: skip
 
     def spectrogram(self) -> dict[str, Any]:
         """Keyword arguments of :func:`spec2img.encode` (framing, scale, levels)."""
@@ -215,15 +227,6 @@ class EncodeOptions:
         """Per-run options worth recording beside each file's metadata (manifests)."""
         keys = ("segment", "overlap", "db_range", "size", "sr", "mono")
         return _given(self, keys, skip_default=("overlap",))
-
-
-#: Parameters of an image spec2img did not write (keyword arguments of
-#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop`` and ``preset``).
-PLAIN_FIELDS = (
-    "sr", "n_fft", "hop_length", "win_length", "window", "duration", "frames", "cmap",
-    "db_range", "top_db", "y_axis", "fmin", "fmax", "n_mels", "mel_power", "params_from",
-    "crop", "preset",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,12 @@ class PlainOptions:
 
     def __bool__(self) -> bool:
         return bool(self.given())
+
+
+#: Parameters of an image spec2img did not write (keyword arguments of
+#: :func:`spec2img.wild.plain.plain_spec`, plus ``crop`` and ``preset``): the one list
+#: of their names, the fields of :class:`PlainOptions`.
+PLAIN_FIELDS = tuple(f.name for f in fields(PlainOptions))
 
 
 def _given(obj, keys, *, skip_default=()) -> dict[str, Any]:

@@ -22,10 +22,25 @@ from .dsp.spectrum import magnitude, match_energy, match_level
 from .dsp.stft import Stft
 from .errors import InputError, ParameterError, Spec2ImgError, Spec2ImgWarning, in_file
 from .io.atomic import check_extension, check_output
-from .io.audio import NORMALIZE_PEAK, check_audio, load_audio, output_format, save_audio
+from .io.audio import (
+    NORMALIZE_PEAK,
+    check_audio,
+    check_flag,
+    check_rate,
+    load_audio,
+    output_format,
+    save_audio,
+)
 from .io.image import SpectrogramImage, image_from_magnitude, load, resize_image
 from .io.phase_image import phase_to_pixels
-from .options import DEFAULT_PHASE, PhaseOptions, PlainOptions
+from .options import (
+    DEFAULT_OUTPUT,
+    DEFAULT_PHASE,
+    AudioOutput,
+    EncodeOptions,
+    PhaseOptions,
+    PlainOptions,
+)
 from .params import (
     BLOCK_CELLS,
     DEFAULT_N_FFT,
@@ -33,7 +48,6 @@ from .params import (
     DEFAULT_TOP_DB,
     DEFAULT_WINDOW,
     Metadata,
-    SpecParams,
 )
 from .phase import blocks, coarse
 
@@ -111,15 +125,28 @@ def encode(
     >>> img.pixels.shape, img.pixels.dtype
     ((1025, 44), dtype('uint16'))
     """
-    params = SpecParams(
-        sample_rate=sr, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
-        window=window, center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax,
+    _check_sr(sr)
+    check_flag("keep_phase", keep_phase)
+    options = EncodeOptions(
+        n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window,
+        center=center, scale=scale, n_mels=n_mels, fmin=fmin, fmax=fmax, top_db=top_db,
+        db_range=db_range, size=size, keep_phase=keep_phase, workers=workers,
     )  # fmt: skip
+    return encode_with(y, sr, options, stacklevel=4)
+
+
+def encode_with(
+    y: np.ndarray, sr: int, options: EncodeOptions, *, stacklevel: int = 3
+) -> SpectrogramImage:
+    """:func:`encode` on typed options (framing, levels, ``size``, ``keep_phase``,
+    ``workers``; the file-level ``sr``, ``mono`` and ``segment`` are not its to use)."""
+    params = options.params(sr)
     y = check_audio(y, params)
+    workers = options.workers
     kept = None
     # one pass over the bins: short audio takes NumPy's FFT rather than import scipy.fft
     with deciding(float(y.size // params.hop_length + 1) * (params.n_fft // 2 + 1)):
-        if keep_phase:
+        if options.keep_phase:
             X = Stft.from_params(params, workers=workers).forward(y)
             kept = phase_to_pixels(np.angle(X))
             S = np.abs(X)
@@ -130,13 +157,14 @@ def encode(
             S = magnitude(y, params, workers=workers)
     try:
         image = image_from_magnitude(
-            S, params, n_samples=y.shape[-1], top_db=top_db, db_range=db_range, stacklevel=3
-        )
+            S, params, n_samples=y.shape[-1], top_db=options.top_db, db_range=options.db_range,
+            stacklevel=stacklevel,
+        )  # fmt: skip
     except InputError as e:  # too loud for an image: say how far the samples go
         raise InputError(f"{e}: its samples reach {float(np.max(np.abs(y))):.3g}") from None
     del S
-    if size is not None:
-        image = resize_image(image, size)
+    if options.size is not None:
+        image = resize_image(image, options.size)
     image.phase = kept
     return image
 
@@ -181,7 +209,7 @@ def _fit_width(S: np.ndarray, want: int) -> np.ndarray:
 
 
 def decode(
-    image: SpectrogramImage,
+    image: SpectrogramImage | str | os.PathLike,
     *,
     method: str | None = None,
     n_iter: int | None = None,
@@ -200,8 +228,10 @@ def decode(
 
     Parameters
     ----------
-    image : SpectrogramImage
-        From :func:`encode` or :func:`load`.
+    image : SpectrogramImage or path-like
+        From :func:`encode`, :func:`load` or :func:`load_image`, or the path of an
+        image, read with :func:`load_image` (a plot or a picture without spec2img
+        metadata needs its parameters: ``load_image(path, plain=...)``).
     method : str or None
         Phase retrieval method (one of ``spec2img.options.METHODS``); ``None``: the
         default.
@@ -241,6 +271,23 @@ def decode(
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options,
                               stop_db=stop_db)  # fmt: skip
+    if isinstance(image, str | os.PathLike):
+        image = load_image(image)
+    elif not isinstance(image, SpectrogramImage):
+        raise ParameterError(
+            f"image must be a SpectrogramImage or the path of one, not {type(image).__name__}",
+            params=("image",),
+        )
+    check_flag("use_phase", use_phase)
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress must be callable(done, total) or None, not {progress!r}",
+                             params=("progress",))  # fmt: skip
+    if block_frames is not None and (
+        isinstance(block_frames, bool) or not isinstance(block_frames, int | np.integer)
+        or block_frames < 1
+    ):  # fmt: skip
+        raise ParameterError(f"block_frames must be an integer > 0 or None, not {block_frames!r}",
+                             params=("block_frames",))  # fmt: skip
     image = image.on_grid()
     meta = image.meta
     if init is None and use_phase and image.phase is not None:
@@ -276,17 +323,14 @@ def _decode_whole(image, options: PhaseOptions, init, workers, progress) -> np.n
     engine = Stft.from_params(meta.params, workers=workers)
     options = _with_stop(options, meta)
     factor = coarse.coarse_factor(engine)
-    if factor > 1 and init is None and options.stop_db and options.method.startswith("pghi+"):
+    method = phase.METHODS[options.method]
+    if factor > 1 and init is None and options.stop_db and method.iterates_from_pghi:
         # the bins between every factor-th one were interpolated: iterate without them
-        y = coarse.reconstruct(
-            linear_magnitude(image), engine, factor=factor, length=meta.n_samples,
-            progress=progress, **options.engine_kwargs(),
-        )  # fmt: skip
+        y = coarse.reconstruct(linear_magnitude(image), engine, options, factor=factor,
+                               length=meta.n_samples, progress=progress)  # fmt: skip
     else:
-        y = phase.reconstruct(
-            linear_magnitude(image), engine, init=init, length=meta.n_samples,
-            progress=progress, **options.engine_kwargs(),
-        )  # fmt: skip
+        y = phase.retrieve(linear_magnitude(image), engine, options, init=init,
+                           length=meta.n_samples, progress=progress)  # fmt: skip
     basis = _scale.mel_basis(meta.params) if meta.params.scale == "mel" else None
     return match_energy(y, image_energy(image), engine, basis=basis)
 
@@ -444,11 +488,31 @@ def audio_to_image(
     -------
     SpectrogramImage
     """
+    unknown = sorted(set(params) - set(_ENCODE_KEYWORDS))
+    if unknown:
+        raise TypeError(f"audio_to_image() got an unexpected keyword argument {unknown[0]!r}")
+    options = EncodeOptions(sr=sr, mono=mono, **params)
+    return encode_to_file(src, dst, options, overwrite=overwrite)
+
+
+#: The keyword arguments of :func:`encode` that :func:`audio_to_image` passes on.
+_ENCODE_KEYWORDS = (
+    "n_fft", "hop_length", "win_length", "window", "center", "scale", "n_mels", "fmin",
+    "fmax", "top_db", "size", "keep_phase", "db_range", "workers",
+)  # fmt: skip
+
+
+def encode_to_file(
+    src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOptions, *,
+    overwrite: bool = True,
+) -> SpectrogramImage:  # fmt: skip
+    """:func:`audio_to_image` on typed options (``sr`` and ``mono`` read the audio;
+    ``segment`` is the batch layer's)."""
     check_output(dst, [src], overwrite=overwrite)
     check_extension(dst, (".png",), "a PNG image")
-    y, file_sr = load_audio(src, sr=sr, mono=mono)
+    y, file_sr = load_audio(src, sr=options.sr, mono=options.mono)
     try:
-        image = encode(y, file_sr, **params)
+        image = encode_with(y, file_sr, options)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
     image.save(dst, inputs=[src], overwrite=overwrite)
@@ -486,59 +550,38 @@ def load_image(
         For plain and Riffusion images a linear-frequency image; its metadata says
         ``level=relative`` when the absolute level is unknown.
     """
-    from .wild.origin import image_kind
+    from .wild.identify import identify
 
-    if not isinstance(plain, PlainOptions):
-        plain = PlainOptions(**{k: v for k, v in (plain or {}).items() if v is not None})
-    options = plain.given()
-    kind = image_kind(path)
-    preset = options.get("preset")
-    if kind == "plain" and set(options) == {"params_from"}:
-        edited = _load_edited(path, options["params_from"], max_pixels, phase)
-        if edited is not None:
-            return edited
-    if not options and kind == "spec2img":  # the common case imports no more
-        kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-        return load(path, phase=phase, **kw)
+    identity = identify(path, plain, max_pixels=max_pixels)
+    return read_image(identity, max_pixels=max_pixels, phase=phase)
+
+
+def read_image(
+    identity, *, max_pixels: int | None = None, phase: bool | str | os.PathLike = True
+) -> SpectrogramImage:
+    """Read the image :func:`spec2img.wild.identify.identify` identified, as it said.
+
+    ``max_pixels`` and ``phase`` as :func:`load_image` takes them.
+    """
+    path, kind = identity.path, identity.kind
+    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
+    if kind in ("spec2img", "edited"):  # the common case imports no more
+        return load(path, phase=phase, params_from=identity.meta, header=identity.need_header(),
+                    **kw)  # fmt: skip
     from .wild import plain as _plain
     from .wild import presets, riffusion
 
-    if not options:
+    options = dict(identity.options)
+    try:  # a file's own parameters: errors name it
         if kind == "riffusion":
-            return riffusion.load_riffusion(path, max_pixels=max_pixels)
-    if preset == "riffusion" or (kind == "riffusion" and preset is None):
-        try:
-            return riffusion.load_riffusion(
-                path, max_pixels=max_pixels, overrides=options, require_exif=False
-            )
-        except ParameterError as e:
-            raise in_file(path, e) from None
-    if kind == "spec2img" and "params_from" not in options and preset is None:
-        options["params_from"] = path
-    try:
-        resolved = presets.resolve(path, options)
+            return riffusion.load_riffusion(path, max_pixels=max_pixels, overrides=options,
+                                            require_exif=not options)  # fmt: skip
+        resolved = presets.resolve(path, options, header=identity.need_header())
         spec = presets.plain_spec_of(path, resolved)
+        crop = resolved.options.get("crop")
+        return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
     except ParameterError as e:
         raise in_file(path, e) from None
-    crop = resolved.options.get("crop")
-    return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)
-
-
-def _load_edited(path, params_from, max_pixels, phase) -> SpectrogramImage | None:
-    """A spec2img image that lost its metadata in an editor, read with those of
-    ``params_from`` (its original) when its size fits them; else None (a plain image)."""
-    from .io.image import _check_shape
-    from .io.png import read_header
-    from .wild.plain import read_params
-
-    meta = params_from if isinstance(params_from, Metadata) else read_params(params_from)
-    header = read_header(path, max_pixels=max_pixels)
-    try:
-        _check_shape(path, (header.height, header.width), meta)
-    except Spec2ImgError:
-        return None
-    kw = {} if max_pixels is None else {"max_pixels": max_pixels}
-    return load(path, phase=phase, params_from=meta, **kw)
 
 
 def image_to_audio(
@@ -598,11 +641,46 @@ def image_to_audio(
     y, sr : as :func:`decode` returns them
     """
     options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
-    audio = dict(format=format, compression_level=compression_level, bitrate_mode=bitrate_mode)
-    output_format(dst, subtype, **audio)  # fail before a long decode, not after
+    output = AudioOutput(subtype=subtype, normalize=normalize, format=format,
+                         compression_level=compression_level, bitrate_mode=bitrate_mode)  # fmt: skip
+    y, sr, _ = decode_to_file(
+        src, dst, phase=options, output=output, plain=plain, kept_phase=phase,
+        max_pixels=max_pixels, workers=workers, progress=progress, block_frames=block_frames,
+        overwrite=overwrite,
+    )  # fmt: skip
+    return y, sr
+
+
+def decode_to_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    plain: PlainOptions | Mapping | None = None,
+    kept_phase: bool | str | os.PathLike = True,
+    max_pixels: int | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
+    overwrite: bool = True,
+):
+    """:func:`image_to_audio` on typed options; also returns the image's
+    :class:`~spec2img.wild.identify.Identity` (what it is, its own metadata).
+
+    Returns
+    -------
+    y, sr, identity
+    """
+    from .wild.identify import identify
+
+    audio = output.codec()
+    output_format(dst, output.subtype, **audio)  # fail before a long decode, not after
     check_output(dst, [src], overwrite=overwrite)
-    image = load_image(src, plain=plain, max_pixels=max_pixels, phase=phase)
+    identity = identify(src, plain, max_pixels=max_pixels)
+    image = read_image(identity, max_pixels=max_pixels, phase=kept_phase)
     meta = image.meta
+    options = phase
     try:
         if _given(plain):  # a plot or an 8-bit image: stop where it holds no more detail
             options = _with_stop(options, meta, eight_bit=True)
@@ -620,10 +698,16 @@ def image_to_audio(
             f"{src}: the image does not record its absolute level, so the audio is "
             f"normalised to a peak of -1 dBFS{hint}"
         )
-        warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=2)
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[src],
+        warnings.warn(Spec2ImgWarning(message, params=("db_range",)), stacklevel=3)
+    save_audio(dst, y, sr, subtype=output.subtype, normalize=output.normalize, inputs=[src],
                overwrite=overwrite, **audio)  # fmt: skip
-    return y, sr
+    return y, sr, identity
+
+
+def _check_sr(sr) -> None:
+    """``sr`` by its own name (:class:`SpecParams` calls it ``sample_rate``); a whole
+    float (``22050.0``) is taken, as :class:`SpecParams` takes it."""
+    check_rate(int(sr) if isinstance(sr, float) and sr.is_integer() else sr)
 
 
 def _given(plain: PlainOptions | Mapping | None) -> bool:

@@ -54,14 +54,16 @@ def test_ogg_round_trip_keeps_length_channels_and_level(tmp_path, stereo):
         assert abs(level) < 0.5, level
 
 
-def test_mono_is_the_channel_mean_and_one_dimensional_input_is_one_channel(tmp_path, stereo):
+def test_mono_is_the_channel_mean_and_one_dimensional_as_librosa_has_it(tmp_path, stereo):
     path = save_audio(tmp_path / "s.wav", stereo, SR, subtype="FLOAT")
     y, _ = load_audio(path, mono=True)
-    assert y.shape == (1, stereo.shape[1])
-    np.testing.assert_allclose(y[0], stereo.mean(axis=0), atol=1e-7)
+    assert y.shape == (stereo.shape[1],)  # librosa's (n,), what decode returns
+    np.testing.assert_allclose(y, stereo.mean(axis=0), atol=1e-7)
     y1, _ = load_audio(save_audio(tmp_path / "m.wav", stereo[0], SR, subtype="FLOAT"))
-    assert y1.shape == (1, stereo.shape[1])
-    np.testing.assert_array_equal(y1[0], stereo[0])
+    assert y1.shape == (stereo.shape[1],)
+    np.testing.assert_array_equal(y1, stereo[0])
+    y2, _ = load_audio(path, mono=True, sr=SR // 2)  # resampled: still one dimension
+    assert y2.ndim == 1
 
 
 @pytest.mark.parametrize("sr_out", [8000, 16000, 44100])
@@ -102,8 +104,8 @@ def test_clipping_warns_with_the_exact_count_and_never_wraps(tmp_path):
     back, _ = load_audio(path)
     assert over == 100
     assert back.min() >= -1.0 and back.max() <= 1.0
-    np.testing.assert_allclose(back[0, :50], -1.0, atol=2**-15)  # clipped, not wrapped
-    np.testing.assert_allclose(back[0, -50:], 1.0, atol=2**-15)
+    np.testing.assert_allclose(back[:50], -1.0, atol=2**-15)  # clipped, not wrapped
+    np.testing.assert_allclose(back[-50:], 1.0, atol=2**-15)
 
 
 def test_float_subtypes_keep_samples_beyond_full_scale_without_a_warning(tmp_path):
@@ -111,7 +113,7 @@ def test_float_subtypes_keep_samples_beyond_full_scale_without_a_warning(tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         path = save_audio(tmp_path / "f.wav", y, SR, subtype="FLOAT")
-    np.testing.assert_array_equal(load_audio(path)[0], y)
+    np.testing.assert_array_equal(load_audio(path)[0], y[0])
 
 
 def test_normalize_puts_the_peak_at_minus_one_dbfs(tmp_path, stereo):

@@ -127,6 +127,61 @@ def test_imagemagick_edits_decode_with_no_options(original, edit):
     check_erased(reference, decode(out, folder / f"magick-{edit}.wav"))
 
 
+def _text_keywords(path) -> dict[str, str]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return dict(im.text)
+
+
+@needs_magick
+def test_an_editor_download_edited_in_imagemagick_decodes_with_no_options(original):
+    """The editor's PNG download carries the chunks encode writes (the Comment copy
+    too), so it survives ImageMagick and then an editor that keeps only the Comment."""
+    from PIL import Image, PngImagePlugin
+
+    from spec2img.edit.session import open_input
+
+    folder, png, reference = original
+    session = open_input(png)
+    session.prepare()
+    data, name = session.image_bytes("spectrogram")
+    download = folder / name
+    download.write_bytes(data)
+    saved = folder / "saved.png"
+    session.edited_image().save(saved)  # what encode and the editor's Save write
+    theirs, ours = _text_keywords(saved), _text_keywords(download)
+    assert set(ours) == set(theirs) and "Comment" in ours
+
+    def metadata(text):  # the same metadata but for the phase image each names
+        text = {**text, "Comment": comment.unpack(text["Comment"])}
+        text["Comment"].pop("phase_file")
+        return {k: v for k, v in text.items() if k != "spec2img:phase_file"}
+
+    assert metadata(ours) == metadata(theirs)
+    phase_data, phase_name = session.image_bytes("phase")
+    (folder / phase_name).write_bytes(phase_data)
+    assert _text_keywords(folder / phase_name).keys() == ours.keys() - {"spec2img:phase_file"} | {
+        "spec2img:kind"
+    }
+
+    x0, y0, w, h = BOX
+    out = folder / "download-magick.png"
+    subprocess.run([MAGICK, str(download), "-fill", "black", "-draw",
+                    f"rectangle {x0},{y0} {x0 + w - 1},{y0 + h - 1}", str(out)],
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    check_erased(reference, decode(out, folder / "download-magick.wav", "--no-phase"))
+    # then an editor that drops unknown chunks and keeps the Comment (GIMP does)
+    gimped = folder / "download-magick-comment.png"
+    with Image.open(out) as im:
+        im.load()
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", im.text["Comment"])
+        im.save(gimped, pnginfo=info)
+    assert read_header(gimped).source == "Comment"
+    check_erased(reference, decode(gimped, folder / "download-comment.wav", "--no-phase"))
+
+
 def _gimp(script: str, cwd) -> None:
     env = {"HOME": str(cwd), "PATH": "/usr/bin:/bin"}
     argv = [GIMP, "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"]
@@ -440,7 +495,7 @@ def test_riffusion_exif_survives_as_gimps_raw_profile_text(tmp_path):
     from PIL import Image
     from test_riffusion import riffusion_image
 
-    from spec2img.wild.origin import image_kind
+    from spec2img.wild.identify import identify
 
     y = np.random.default_rng(3).standard_normal(44100).astype(np.float32) * 0.1
     original = riffusion_image(tmp_path / "riff.png", y)
@@ -457,7 +512,7 @@ def test_riffusion_exif_survives_as_gimps_raw_profile_text(tmp_path):
     edited = tmp_path / "gimp-riff.png"
     edited.write_bytes(pngbytes.join(chunks))
     assert read_header(edited).exif == data
-    assert image_kind(edited) == image_kind(original) == "riffusion"
+    assert identify(edited).kind == identify(original).kind == "riffusion"
 
 
 @needs_magick

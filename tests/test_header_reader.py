@@ -13,7 +13,7 @@ from conftest import SR, run, signals
 import spec2img
 from spec2img.batch.segments import read_meta
 from spec2img.io.png import PREFIX, read_header
-from spec2img.wild.origin import image_kind
+from spec2img.wild.identify import identify
 
 
 def chunk(ctype: bytes, body: bytes) -> bytes:
@@ -59,7 +59,7 @@ def test_text_after_a_huge_idat_is_read_without_decoding_pixels(tmp_path, no_pix
     try:
         header = read_header(path, max_pixels=None)
         got, size = read_meta(path)
-        kind = image_kind(path)
+        kind = identify(path).kind
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -104,3 +104,101 @@ def test_control_characters_from_a_file_never_reach_the_terminal(tmp_path, capsy
     assert code == 1
     assert "\\x1b[31mred\\x07" in err and "bell\\x07\\x1b[2J" in err
     assert not any(c in err for c in "\x1b\x07"), err
+
+
+@pytest.fixture
+def header_reads(monkeypatch):
+    """How often the one header reader read each file (by name), PNG or other."""
+    from collections import Counter
+    from pathlib import Path
+
+    from spec2img.io import png
+
+    reads = Counter()
+
+    def counting(name, where):
+        inner = getattr(png, name)
+
+        def read(*args):
+            reads[Path(args[where]).name] += 1
+            return inner(*args)
+
+        monkeypatch.setattr(png, name, read)
+
+    counting("_png_header", 0)
+    counting("_pillow_header", 1)
+    return reads
+
+
+def _decode_argv(tmp_path, kind):
+    """A decode of one kind of image: (image, extra options)."""
+    from PIL import Image, PngImagePlugin
+
+    from spec2img.cli.main import main
+
+    wav = tmp_path / "tone.wav"
+    import soundfile as sf
+
+    sf.write(wav, signals.tone(), SR)
+    png = tmp_path / "tone.png"
+    extra = ["--keep-phase"] if kind == "kept-phase" else []
+    assert main(["encode", str(wav), str(png), "-q", *extra]) == 0
+    if kind in ("spec2img", "kept-phase"):
+        return png, []
+    with Image.open(png) as im:
+        im.load()
+        info = PngImagePlugin.PngInfo()
+        if kind == "comment":  # what GIMP keeps
+            info.add_text("Comment", im.text["Comment"])
+        im.save(tmp_path / f"{kind}.png", pnginfo=info)
+    if kind == "comment":
+        return tmp_path / "comment.png", []
+    if kind == "edited":  # Pillow keeps no metadata
+        return tmp_path / "edited.png", ["--params-from", str(png)]
+    # read as a plain image, as a plot of known parameters
+    return tmp_path / "plot.png", ["--sr", str(SR), "--n-fft", "2048", "--duration", "1.5"]
+
+
+@pytest.mark.parametrize("kind", ["spec2img", "kept-phase", "comment", "edited", "plot"])
+def test_the_header_is_read_once_per_decode(tmp_path, kind, header_reads):
+    from spec2img.cli.main import main
+
+    image, extra = _decode_argv(tmp_path, kind)
+    header_reads.clear()
+    argv = ["decode", str(image), str(tmp_path / "out.wav"), "-q", "--n-iter", "2", *extra]
+    assert main(argv) == 0
+    assert header_reads[image.name] == 1
+    header_reads.clear()
+    spec2img.decode(spec2img.load_image(image, plain=_plain(extra)), n_iter=2)
+    assert header_reads[image.name] == 1
+    header_reads.clear()
+    assert main(["info", str(image), *extra]) == 0
+    assert header_reads[image.name] == 1
+
+
+def _plain(argv: list[str]) -> dict:
+    keys = [a[2:].replace("-", "_") for a in argv[::2]]
+    return {k: (v if k == "params_from" else float(v) if "." in v else int(v))
+            for k, v in zip(keys, argv[1::2], strict=True)}  # fmt: skip
+
+
+def test_identify_says_what_an_image_is_and_where_its_parameters_come_from(tmp_path):
+    image, _ = _decode_argv(tmp_path, "comment")
+    found = spec2img.identify(image)
+    assert (found.kind, found.source, found.header.source) == ("spec2img", "Comment", "Comment")
+    edited = tmp_path / "edited.png"
+    from PIL import Image
+
+    with Image.open(image) as im:
+        im.load()
+        im.save(edited)  # no metadata at all
+    assert spec2img.identify(edited).kind == "plain"
+    found = spec2img.identify(edited, {"params_from": str(tmp_path / "tone.png")})
+    assert (found.kind, found.source) == ("edited", "params-from")
+    assert found.meta == spec2img.load(tmp_path / "tone.png").meta
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    found = spec2img.identify(broken)  # kept, raised by whoever needs the header
+    assert found.kind == "spec2img" and found.header is None
+    with pytest.raises(spec2img.InputError, match="broken"):
+        spec2img.load_image(broken)

@@ -7,11 +7,12 @@ from conftest import SR, run, sc_db, signals
 
 import spec2img
 from spec2img import phase
-from spec2img.cli.main import DEFAULT_METHOD, DEFAULT_N_ITER, METHODS, main
+from spec2img.cli.main import main
 from spec2img.dsp.stft import Stft
 from spec2img.errors import MetadataError
 from spec2img.io import phase_image as keep_phase
 from spec2img.io.image import SpectrogramImage
+from spec2img.options import DEFAULT_METHOD, DEFAULT_N_ITER, METHODS
 from spec2img.phase import spectral_convergence
 from spec2img.pipeline import linear_magnitude
 

@@ -48,7 +48,7 @@ def test_no_module_below_the_cli_imports_argparse():
 
 
 def test_the_helper_finds_imports():  # the checks above would pass vacuously otherwise
-    found = imports_of(PACKAGE / "cli" / "main.py")
+    found = imports_of(PACKAGE / "cli" / "parser.py")
     assert "argparse" in found and "spec2img.options" in found
 
 
@@ -69,6 +69,96 @@ def test_stages_do_not_reach_the_wrong_way(folder, forbidden):
         if hits:
             bad[str(p.relative_to(ROOT))] = hits
     assert bad == {}
+
+
+#: The leaves every layer may use: parameters, options, errors, windows.
+LEAVES = ("errors", "params", "options", "windows")
+#: What each subpackage (and the compositions) may import of spec2img: the folder
+#: tree is the data-flow picture, each layer using only those below it.
+MAY_IMPORT = {
+    "dsp": (*LEAVES, "dsp"),
+    "io": (*LEAVES, "dsp", "io"),
+    "phase": (*LEAVES, "dsp", "phase"),
+    "wild": (*LEAVES, "dsp", "io", "phase", "wild"),
+    "pipeline.py": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline"),
+    "arrays": (*LEAVES, "dsp", "io", "phase", "pipeline", "arrays"),
+    "batch": (*LEAVES, "dsp", "io", "phase", "pipeline", "batch"),
+    "convert.py": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "arrays", "batch"),
+    "edit": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "convert", "edit"),
+    "cli": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "arrays", "batch", "convert",
+            "edit", "cli", "__version__"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("room", sorted(MAY_IMPORT))
+def test_each_layer_imports_only_those_below_it(room):
+    allowed = {n.removesuffix(".py") for n in MAY_IMPORT[room]}
+    files = [PACKAGE / room] if room.endswith(".py") else modules(under=room)
+    bad = {}
+    for p in files:
+        ours = {m.split(".")[1] for m in imports_of(p) if m.startswith("spec2img.")}
+        if ours - allowed:
+            bad[str(p.relative_to(ROOT))] = sorted(ours - allowed)
+    assert bad == {}
+
+
+def test_every_subpackage_has_its_rule():
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert folders <= set(MAY_IMPORT)
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Which module file imports which (lazy imports too), by dotted name.
+
+    ``from . import x`` names module ``x``, not the package; a package's ``__init__``
+    is named only when a name is taken from it.
+    """
+    names = {}
+    for p in modules():
+        rel = p.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts[:-1]) if rel.name == "__init__" else list(rel.parts)
+        names[".".join(parts)] = p
+    graph = {}
+    for name, p in names.items():
+        package = name.split(".") if p.name == "__init__.py" else name.split(".")[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name in names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - node.level + 1]
+                    mod = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    mod = node.module or ""
+                subs = {f"{mod}.{a.name}" for a in node.names} & set(names)
+                found |= subs
+                if len(subs) < len(node.names) and mod in names:
+                    found.add(mod)
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_circle_between_files():
+    graph = module_graph()
+    circles = []
+    for start in graph:  # a circle is a path back to where it started
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    circles.append(" -> ".join((*path, start)))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, (*path, nxt)))
+    assert circles == []
+
+
+def test_the_graph_sees_lazy_and_relative_imports():  # or the check above is vacuous
+    graph = module_graph()
+    assert "spec2img.io.params_from" in graph["spec2img.io.image"]
+    assert "spec2img.wild.presets" in graph["spec2img.pipeline"]  # imported inside a function
 
 
 def test_parameters_and_options_depend_on_nothing_heavy():

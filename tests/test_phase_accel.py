@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
+from conftest import ROOT
 from test_phase import tone_chirp_bursts
 
 from spec2img import phase
 from spec2img.dsp.stft import Stft
 from spec2img.errors import ParameterError
-from spec2img.phase import REFERENCE, admm, agla, coarse, loop, raar, reconstruct
+from spec2img.options import PhaseOptions
+from spec2img.phase import agla, coarse, loop, reconstruct
 from spec2img.phase import spectral_convergence as sc_of
 
-ALL = {**phase.METHODS, **REFERENCE}
+sys.path.insert(0, str(ROOT / "bench"))
+import reference_phase  # noqa: E402  (bench/: the methods that win nowhere)
+
+ALL = {**phase.METHODS, **reference_phase.REFERENCE}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +87,11 @@ def _random_blocks(rng, shape):
 
 @pytest.mark.parametrize(
     "kernel,buffers,args",
-    [(agla._update, 2, (0.99, 1.1, 1.2)), (raar._update, 1, (0.9,)), (admm._update, 1, ())],
+    [
+        (agla._update, 2, (0.99, 1.1, 1.2)),
+        (reference_phase.raar_update, 1, (0.9,)),
+        (reference_phase.admm_update, 1, ()),
+    ],
 )
 def test_compiled_kernels_match_their_numpy_versions(kernel, buffers, args):
     """Each fused kernel computes what its NumPy fallback does (frames 3: of 10)."""
@@ -232,9 +243,49 @@ def test_coarse_reconstruction_reaches_the_full_one(case):
     big = Stft(4096, 256, 1024)
     S = np.abs(big.forward(y))
     calls = []
-    out = coarse.reconstruct(S, big, factor=4, method="pghi+fgla", n_iter=40, seed=0,
-                             length=y.size, progress=lambda *a: calls.append(a))  # fmt: skip
+    out = coarse.reconstruct(S, big, PhaseOptions(method="pghi+fgla", n_iter=40, seed=0),
+                             factor=4, length=y.size,
+                             progress=lambda *a: calls.append(a))  # fmt: skip
     full = reconstruct(S, big, method="pghi+fgla", n_iter=40, length=y.size)
     assert sc_of(S, out, big) < sc_of(S, full, big) + 3
     steps = 40 + coarse.REFINE_ITER
     assert calls[-1] == (steps, steps) and len(calls) == steps
+
+
+def test_methods_are_records_and_no_code_parses_their_names():
+    import re
+
+    from spec2img import options
+
+    assert set(phase.METHODS) == set(options.METHODS)
+    for name, m in ALL.items():
+        assert m.name == name and m.start in ("pghi", "random")
+    for name, m in phase.METHODS.items():
+        assert phase.method_options(name) == list(m.options)
+    assert phase.METHODS["pghi+fgla"].iterates_from_pghi
+    assert not phase.METHODS["pghi"].iterates_from_pghi  # no step
+    assert not phase.METHODS["fgla"].iterates_from_pghi  # a random start
+    parsing = re.compile(r"""\.startswith\(\s*["'](pghi|fgla|gla|agla)""")
+    offenders = [
+        str(p.relative_to(ROOT)) for p in sorted((ROOT / "spec2img").rglob("*.py"))
+        if parsing.search(p.read_text())
+    ]  # fmt: skip
+    assert offenders == []
+
+
+def test_momentum_above_one_warns_and_the_bounds_are_the_records():
+    engine, S = _small()
+    with pytest.warns(UserWarning, match="momentum=1.5 > 1 is unstable"):
+        reconstruct(S, engine, method="fgla", n_iter=1, momentum=1.5)
+    with pytest.raises(ParameterError, match=r"momentum=-0.5 must be in \[0, inf\)"):
+        reconstruct(S, engine, method="pghi+fgla", n_iter=1, momentum=-0.5)
+    with pytest.raises(ParameterError, match=r"tol=1.0 must be in \(0, 1\)"):
+        reconstruct(S, engine, method="pghi", tol=1.0)
+    with pytest.raises(ParameterError, match="has no option 'momentum'"):
+        reconstruct(S, engine, method="gla", momentum=0.5)
+
+
+def _small():
+    engine = Stft(64, 16)
+    S = np.abs(engine.forward(np.random.default_rng(0).standard_normal(400).astype(np.float32)))
+    return engine, S

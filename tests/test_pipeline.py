@@ -174,3 +174,15 @@ def test_load_refuses_mismatched_height(tmp_path):
     write_png(tmp_path / "h.png", image.pixels[:-3], image.meta.to_text())
     with pytest.raises(MetadataError, match="height 1022 does not match"):
         spec2img.load(tmp_path / "h.png")
+
+
+def test_audio_to_image_takes_encodes_keywords_and_no_others(tmp_path):
+    import inspect
+
+    from spec2img import pipeline
+
+    encodes = [p.name for p in inspect.signature(pipeline.encode).parameters.values()
+               if p.kind is p.KEYWORD_ONLY]  # fmt: skip
+    assert sorted(pipeline._ENCODE_KEYWORDS) == sorted(encodes)
+    with pytest.raises(TypeError, match="segment"):
+        pipeline.audio_to_image(tmp_path / "a.wav", tmp_path / "a.png", segment=1.0)

@@ -8,7 +8,7 @@ from PIL import Image
 
 import spec2img
 from spec2img.cli.main import main
-from spec2img.wild.origin import image_kind
+from spec2img.wild.identify import identify
 
 RIFF_SR = 44100
 HOP = 441  # 10 ms
@@ -35,7 +35,7 @@ def mono(tmp_path_factory, source):
 
 
 def test_detected_and_decoded_without_parameters(mono, source, tmp_path, capsys):
-    assert image_kind(mono) == "riffusion"
+    assert identify(mono).kind == "riffusion"
     out = tmp_path / "riff.wav"
     code = main(["decode", str(mono), str(out), "-q"])
     err = capsys.readouterr().err

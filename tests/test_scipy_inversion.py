@@ -239,7 +239,7 @@ def test_public_name_and_no_scipy_signal_at_import():
 @pytest.mark.corpus
 def test_speech_excerpt_at_20_ms_hann():
     y, sr = spec2img.load_audio(CORPUS / "3436-172162-0000.ogg")
-    x = y[0, : 15 * sr]
+    x = y[: 15 * sr]  # mono: (n,)
     nperseg = sr // 50
     _, _, Sxx = scipy.signal.spectrogram(x, sr, window="hann", nperseg=nperseg)
     with warnings.catch_warnings():

@@ -23,7 +23,7 @@ from .. import phase as _phase
 from ..dsp.spectrum import match_energy
 from ..dsp.stft import Stft
 from ..errors import InputError, ParameterError, in_file
-from ..options import PhaseOptions
+from ..options import DEFAULT_OUTPUT, AudioOutput, PhaseOptions
 from ..params import DEFAULT_N_FFT, DEFAULT_WINDOW, MAX_N_FFT, MIN_N_FFT
 
 __all__ = ["mosaic", "learn_activations", "source_templates", "PHASES"]
@@ -225,7 +225,7 @@ def mosaic(
         y = engine.inverse(np.matmul(Ws.astype(np.complex64), H.astype(np.complex64)), n)
     else:
         options = PhaseOptions.of(method, phase_iter, seed, momentum)
-        y = _phase.reconstruct(V, engine, length=n, **options.engine_kwargs())
+        y = _phase.retrieve(V, engine, options, length=n)
     y = match_energy(y, np.sum(np.square(V, dtype=np.float64), axis=(-2, -1)), engine)
     return y[0] if mono_out else y
 
@@ -235,20 +235,20 @@ def mosaic_files(
     target: str | os.PathLike,
     dst: str | os.PathLike,
     *,
-    subtype: str | None = None,
-    normalize: bool = False,
+    output: AudioOutput = DEFAULT_OUTPUT,
     overwrite: bool = True,
     **options,
 ) -> tuple[np.ndarray, int]:
     """Read ``source`` and ``target`` audio, mosaic them, write ``dst`` atomically.
 
     The source is resampled to the target's rate.  ``options`` are those of
-    :func:`mosaic`; ``overwrite=False`` refuses an existing ``dst`` before any work.
+    :func:`mosaic`; ``output`` how the audio is written (its ``subtype`` and
+    ``normalize``); ``overwrite=False`` refuses an existing ``dst`` before any work.
     """
     from ..io.atomic import check_output
     from ..io.audio import load_audio, output_format, save_audio
 
-    output_format(dst, subtype)
+    output_format(dst, output.subtype)
     check_output(dst, [source, target], overwrite=overwrite)
     y_t, sr = load_audio(target)
     y_s, _ = load_audio(source, sr=sr, mono=True)
@@ -257,18 +257,15 @@ def mosaic_files(
     except InputError as e:
         about_source = str(e).startswith(("source", "the source"))
         raise in_file(source if about_source else target, e) from None
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=[source, target],
-               overwrite=overwrite)  # fmt: skip
+    save_audio(dst, y, sr, subtype=output.subtype, normalize=output.normalize,
+               inputs=[source, target], overwrite=overwrite)  # fmt: skip
     return y, sr
 
 
 def _as_audio(y, name: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 1:
-        y = y[None]
-    if y.ndim != 2 or not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
-        raise ParameterError(f"{name} must be real audio of shape (n,) or (channels, n)")
-    y = y.astype(np.float32)
+    from ..io.audio import as_audio  # integer PCM and (n, channels) as everywhere
+
+    y = as_audio(y, name=name)
     if not np.all(np.isfinite(y)):
         raise InputError(f"{name} has NaN or infinite samples")
     return y

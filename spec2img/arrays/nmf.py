@@ -37,7 +37,7 @@ from ..errors import InputError, MetadataError, OutputError, ParameterError, in_
 from ..io.atomic import atomic_path, check_output
 from ..io.image import SpectrogramImage, _as_uint16, load
 from ..io.png import read_png, write_png
-from ..options import DEFAULT_PHASE, PhaseOptions
+from ..options import DEFAULT_OUTPUT, DEFAULT_PHASE, AudioOutput, PhaseOptions
 from ..params import Metadata
 
 __all__ = ["Factors", "decompose", "load_factors", "recompose"]
@@ -308,13 +308,32 @@ def recompose(
     -------
     SpectrogramImage for a PNG, ``(y, sr)`` for audio.
     """
+    return recompose_to_file(
+        components, activations, dst, top_db=top_db, phase=options,
+        output=AudioOutput(subtype=subtype, normalize=normalize), workers=workers,
+        overwrite=overwrite,
+    )  # fmt: skip
+
+
+def recompose_to_file(
+    components: str | os.PathLike,
+    activations: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    top_db: float | None = None,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    workers: int | None = None,
+    overwrite: bool = True,
+):
+    """:func:`recompose` on typed options (the output's ``subtype`` and ``normalize``)."""
     from ..io.audio import output_format, save_audio
     from ..pipeline import decode
 
     inputs = [components, activations]
     to_png = Path(dst).suffix.lower() == ".png"
     if not to_png:
-        output_format(dst, subtype)  # fail before the work, not after
+        output_format(dst, output.subtype)  # fail before the work, not after
     check_output(dst, inputs, overwrite=overwrite)
     factors = load_factors(components, activations)
     image = factors.to_image(top_db=top_db)
@@ -322,10 +341,10 @@ def recompose(
         image.save(dst, inputs=inputs, overwrite=overwrite)
         return image
     try:
-        y, sr = decode(image, options=options, workers=workers)
+        y, sr = decode(image, options=phase, workers=workers)
     except ParameterError as e:
         raise in_file(activations, e) from None
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=inputs,
+    save_audio(dst, y, sr, subtype=output.subtype, normalize=output.normalize, inputs=inputs,
                overwrite=overwrite)  # fmt: skip
     return y, sr
 

@@ -404,15 +404,14 @@ def _invert(X, framing: Framing, length: int, workers, retrieval) -> np.ndarray:
 def _retrieve(S, framing: Framing, span: int, workers, retrieval) -> np.ndarray:
     """Phase retrieval on ``framing``, densified where its envelope has gaps; level matched."""
     options, progress = retrieval
-    opts = options.engine_kwargs()
     engine = framing.engine(workers=workers)
     hop = dense_hop(framing)
     if hop == framing.hop:
-        y = phase.reconstruct(S, engine, length=span, progress=progress, **opts)
+        y = phase.retrieve(S, engine, options, length=span, progress=progress)
     else:
         dense = framing.engine(hop=hop, workers=workers)
         S_dense = interpolate_frames(S, framing.hop, hop, dense.n_frames(span))
-        y = phase.reconstruct(S_dense, dense, length=span, progress=progress, **opts)
+        y = phase.retrieve(S_dense, dense, options, length=span, progress=progress)
     want = np.sum(np.square(S, dtype=np.float64), axis=(-2, -1))
     lead = y.shape[:-1]
     return match_energy(y.reshape(-1, y.shape[-1]), want.reshape(-1), engine).reshape(*lead, -1)

@@ -198,9 +198,7 @@ def from_array(
     with _blas_threads(workers):
         linear = _linear_magnitude(S, kind, ref, params)
         engine = _engine(params, workers)
-        y = phase.reconstruct(
-            linear, engine, length=n_samples, progress=progress, **retrieval.engine_kwargs()
-        )
+        y = phase.retrieve(linear, engine, retrieval, length=n_samples, progress=progress)
         y = _match_level(y, S, kind, ref, params, engine)
     return y[0] if y.shape[0] == 1 else y
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MetadataError, ParameterError, in_file
-from ..options import DEFAULT_PHASE, PhaseOptions
+from ..options import DEFAULT_OUTPUT, DEFAULT_PHASE, AudioOutput, EncodeOptions, PhaseOptions
 from ..params import MAX_N_SAMPLES, Metadata, SpecParams
 
 #: The metadata keys of a segment, in the order they are written.
@@ -426,15 +426,7 @@ def join_series(
 
 
 def audio_to_segments(
-    src: str | os.PathLike,
-    dst: str | os.PathLike,
-    *,
-    segment: float,
-    overlap: float = 0.0,
-    sr: int | None = None,
-    mono: bool = False,
-    size: tuple[int, int] | None = None,
-    **params,
+    src: str | os.PathLike, dst: str | os.PathLike, options: EncodeOptions
 ) -> list[tuple[Path, object]]:
     """Read a recording and write it as segment images ``dst_000.png``, ... atomically.
 
@@ -444,14 +436,10 @@ def audio_to_segments(
         Audio file.
     dst : path-like
         Output name; segment ``k`` is written to :func:`segment_path` ``(dst, k, count)``.
-    segment, overlap : float
-        Seconds (see :func:`plan`).
-    sr, mono
-        As :func:`spec2img.pipeline.audio_to_image`.
-    size : (width, height) or None
-        Resize every segment image to this many pixels (training sets).
-    **params
-        Keyword arguments of :func:`encode_segments`.
+    options : EncodeOptions
+        ``segment`` and ``overlap`` in seconds (see :func:`plan`); ``sr`` and ``mono``
+        read the audio; ``size`` resizes every segment image (training sets); the rest
+        as :func:`encode_segments` takes them.
 
     Returns
     -------
@@ -462,7 +450,13 @@ def audio_to_segments(
     from ..io.audio import load_audio
 
     check_output(dst, [src])
-    y, file_sr = load_audio(src, sr=sr, mono=mono)
+    y, file_sr = load_audio(src, sr=options.sr, mono=options.mono)
+    segment, overlap, size, params = (
+        options.segment,
+        options.overlap,
+        options.size,
+        options.spectrogram(),
+    )
     written = []
     try:
         for image in encode_segments(
@@ -521,16 +515,36 @@ def join(
     -------
     y, sr : the joined recording, exactly ``total_samples`` long
     """
+    options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
+    return join_to_file(
+        srcs, dst, phase=options, output=AudioOutput(subtype=subtype, normalize=normalize),
+        max_pixels=max_pixels, workers=workers, progress=progress, block_frames=block_frames,
+        overwrite=overwrite,
+    )  # fmt: skip
+
+
+def join_to_file(
+    srcs,
+    dst: str | os.PathLike,
+    *,
+    phase: PhaseOptions = DEFAULT_PHASE,
+    output: AudioOutput = DEFAULT_OUTPUT,
+    max_pixels: int | None = None,
+    workers: int | None = None,
+    progress=None,
+    block_frames: int | None = None,
+    overwrite: bool = True,
+) -> tuple[np.ndarray, int]:
+    """:func:`join` on typed options (the output's ``subtype`` and ``normalize``)."""
     from ..io.atomic import check_output
     from ..io.audio import output_format, save_audio
 
-    options = PhaseOptions.of(method, n_iter, seed, momentum, tol, options=options)
     srcs = [Path(s) for s in srcs]
-    output_format(dst, subtype)
+    output_format(dst, output.subtype)
     check_output(dst, srcs, overwrite=overwrite)
     series = read_series(srcs)
-    y, sr = join_series(series, options=options, max_pixels=max_pixels, workers=workers,
+    y, sr = join_series(series, options=phase, max_pixels=max_pixels, workers=workers,
                         progress=progress, block_frames=block_frames)  # fmt: skip
-    save_audio(dst, y, sr, subtype=subtype, normalize=normalize, inputs=srcs,
+    save_audio(dst, y, sr, subtype=output.subtype, normalize=output.normalize, inputs=srcs,
                overwrite=overwrite)  # fmt: skip
     return y, sr

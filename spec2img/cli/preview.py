@@ -87,8 +87,8 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
     """The spectrogram image of ``src``: an image file, or an audio file encoded."""
     from PIL import Image, UnidentifiedImageError
 
-    from ..pipeline import encode, load_image
-    from ..wild.origin import image_kind
+    from ..pipeline import encode, read_image
+    from ..wild.identify import identify
 
     path = Path(src)
     if not path.exists():
@@ -103,17 +103,14 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
 
         y, sr = load_audio(path)
         return encode(y, sr)
-    if not plain and image_kind(path) == "plain":
-        from ..io.png import read_header
-        from ..wild.presets import detect
-
-        if detect(read_header(path, max_pixels=None)) is None:
-            raise InputError(
-                f"{path}: no spec2img metadata to draw it with; give its parameters "
-                "(--preset, --sr, --n-fft, --duration, ...), or decode it first and "
-                "show the audio"
-            )
-    return load_image(path, plain=plain)
+    identity = identify(path, plain)
+    if not plain and identity.kind == "plain" and identity.tool is None:
+        raise InputError(
+            f"{path}: no spec2img metadata to draw it with; give its parameters "
+            "(--preset, --sr, --n-fft, --duration, ...), or decode it first and "
+            "show the audio"
+        )
+    return read_image(identity)
 
 
 def figure(image: SpectrogramImage, *, title: str = "", cmap: str = "magma", fig=None):

@@ -35,6 +35,7 @@ from ..dsp.stft import Stft
 from ..errors import InputError, ParameterError, Spec2ImgError
 from ..io import phase_image as _keep
 from ..io.image import GRID_KEY, SpectrogramImage
+from ..io.png import png_bytes
 from ..params import MAX_DB, Metadata
 from ..phase import blocks
 from . import ops, select
@@ -659,10 +660,10 @@ class Session:
         name = f"{self.source.stem}-edited.png"
         sidecar = _keep.sidecar_path(name)
         if part == "spectrogram":
-            return _png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
+            return png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
         text = _keep.linked_text(image.meta, None)
         text[_keep.KIND_KEY] = _keep.KIND
-        return _png_bytes(image.phase, text), sidecar.name
+        return png_bytes(image.phase, text), sidecar.name
 
     def _subtype_for(self, path) -> str | None:
         """The input's subtype when the output format can hold it."""
@@ -827,24 +828,6 @@ class NothingToDo(Spec2ImgError):
     """Undo with an empty history, redo with nothing undone."""
 
 
-def _png_bytes(pixels: np.ndarray, text: dict[str, str]) -> bytes:
-    """A 16-bit grayscale PNG with ``spec2img:`` text chunks, in memory."""
-    import io
-
-    from PIL import Image, PngImagePlugin
-
-    from ..io.png import PREFIX
-
-    info = PngImagePlugin.PngInfo()
-    for key, value in text.items():
-        info.add_text(PREFIX + key, value)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint16)).save(
-        buf, format="PNG", pnginfo=info, compress_level=6
-    )
-    return buf.getvalue()
-
-
 def _to_q(angle: np.ndarray) -> np.ndarray:
     return (np.rint(angle * _Q).astype(np.int64) % 65536).astype(np.uint16)
 
@@ -913,9 +896,11 @@ def open_new(
     Its levels hang from a full-scale sine: the image's top is the STFT magnitude of a
     sine of amplitude 1, its floor 120 dB below (or ``encode.db_range``).
     """
-    from ..options import DEFAULT_ENCODE, EncodeOptions
+    import dataclasses
+
+    from ..options import DEFAULT_ENCODE
     from ..params import MAX_CHANNELS
-    from ..pipeline import encode as encode_audio
+    from ..pipeline import encode_with
     from ..windows import get_window
 
     if not (isinstance(seconds, int | float) and 0 < seconds <= MAX_NEW_SECONDS):
@@ -932,8 +917,7 @@ def open_new(
         win = get_window(opts.window, opts.win_length or opts.n_fft, opts.n_fft)
         top = 20 * float(np.log10(float(np.sum(win)) / 2))
         db_range = (top - 120.0, top)
-    kwargs = {**opts.spectrogram(), "db_range": tuple(db_range)}
-    image = encode_audio(y, sr, keep_phase=True, **kwargs)
-    if not isinstance(opts, EncodeOptions):
-        raise ParameterError("encode must be an EncodeOptions")
+    opts = dataclasses.replace(opts, db_range=tuple(db_range), keep_phase=True, size=None,
+                               segment=None)  # fmt: skip
+    image = encode_with(y, sr, opts)
     return Session(image, Path(name), original=y, new=True)

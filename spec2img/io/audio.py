@@ -49,7 +49,7 @@ NORMALIZE_PEAK = 10 ** (-1 / 20)
 def load_audio(
     path: str | os.PathLike, *, sr: int | None = None, mono: bool = False
 ) -> tuple[np.ndarray, int]:
-    """Read an audio file as float32 ``(channels, n)``.
+    """Read an audio file as float32: ``(n,)`` mono, ``(channels, n)`` otherwise.
 
     Parameters
     ----------
@@ -62,11 +62,15 @@ def load_audio(
 
     Returns
     -------
-    y : np.ndarray [shape=(channels, n), dtype=float32]
+    y : np.ndarray [shape=(n,) for one channel, (channels, n) otherwise, dtype=float32]
+        librosa's shapes, the ones :func:`spec2img.decode` returns.
     sr : int
     """
     import soundfile as sf
 
+    if sr is not None:
+        check_rate(sr)
+    check_flag("mono", mono)
     path = check_input(path, "an audio file")
     try:
         y, file_sr = _read_blocks(sf, path)
@@ -84,7 +88,7 @@ def load_audio(
     if sr is not None and sr != file_sr:
         y = resample(y, file_sr, sr)
         file_sr = sr
-    return y, int(file_sr)
+    return (y[0] if y.shape[0] == 1 else y), int(file_sr)
 
 
 def _read_blocks(sf, path: Path) -> tuple[np.ndarray, int]:
@@ -105,12 +109,26 @@ def _read_blocks(sf, path: Path) -> tuple[np.ndarray, int]:
     return y, sr
 
 
+def check_rate(sr, name: str = "sr") -> int:
+    """A sample rate: an integer in [1, 1000000] (a Spec2ImgError naming ``name``)."""
+    if isinstance(sr, bool) or not isinstance(sr, int | np.integer) or not 1 <= sr <= 1_000_000:
+        raise ParameterError(f"{name} must be an integer in [1, 1000000], not {sr!r}",
+                             params=(name,))  # fmt: skip
+    return int(sr)
+
+
+def check_flag(name: str, value) -> bool:
+    """A True/False argument (a Spec2ImgError naming ``name`` for anything else)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"{name} must be True or False, not {value!r}", params=(name,))
+    return bool(value)
+
+
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     """Resample ``(channels, n)`` audio with soxr (high quality)."""
     import soxr
 
-    if isinstance(sr_out, bool) or not isinstance(sr_out, int) or not 1 <= sr_out <= 1_000_000:
-        raise ParameterError(f"sr must be an integer in [1, 1000000], not {sr_out!r}")
+    check_rate(sr_out)
     out = soxr.resample(np.ascontiguousarray(y.T), sr_in, sr_out, quality="HQ")
     return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, y.shape[0]).T)
 
@@ -244,7 +262,8 @@ def save_audio(
         ``.wav``, ``.flac``, ``.ogg``, ``.opus``, ``.mp3`` (``.aiff``) output, ``-``
         for standard output, or a FIFO or device (written to directly).  MP3 and Opus
         take only some sample rates: other rates are resampled, with a warning.
-    y : np.ndarray [shape=(channels, n) or (n,)]
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        Float samples (full scale 1.0) or integer PCM, as :func:`as_audio` takes them.
     sr : int > 0
     subtype : str or None
         soundfile subtype (``PCM_16`` default for WAV, ``PCM_24``, ``FLOAT``).
@@ -259,11 +278,14 @@ def save_audio(
     """
     import soundfile as sf
 
+    check_rate(sr)
+    check_flag("normalize", normalize)
+    check_flag("overwrite", overwrite)
     fmt, subtype = output_format(
         path, subtype, format=format, compression_level=compression_level,
         bitrate_mode=bitrate_mode,
     )  # fmt: skip
-    y = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    y = as_audio(y)
     bad = int(y.size - np.count_nonzero(np.isfinite(y)))
     if bad:
         raise ParameterError(f"{path}: refusing to write {bad} NaN or infinite samples")
@@ -303,29 +325,93 @@ def _first_line(e: BaseException) -> str:
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
 
 
-def check_audio(y: np.ndarray, params: SpecParams) -> np.ndarray:
-    """Audio as ``(channels, n)`` contiguous float32, checked for what an encode needs:
-    real, finite, 1 to ``MAX_CHANNELS`` channels, at least one frame long."""
+#: Integer sample types as soundfile and ``scipy.io.wavfile`` hand them over, with the
+#: value of full scale (1.0) and of silence: soundfile's scaling (``int16 / 32768``,
+#: ``int32 / 2**31``; 8-bit WAV is unsigned, centred on 128).  Other integer types
+#: (int64: ``np.array([...])`` of Python ints) have no agreed full scale and are refused.
+PCM_SCALES = {
+    np.dtype(np.int8): (2.0**7, 0),
+    np.dtype(np.uint8): (2.0**7, 128),
+    np.dtype(np.int16): (2.0**15, 0),
+    np.dtype(np.int32): (2.0**31, 0),
+}
+
+
+def as_audio(y, *, name: str = "y") -> np.ndarray:
+    """Audio samples as float32 ``(channels, n)``, the way the ecosystem hands them over.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,), (channels, n) or (n, channels)]
+        Floating-point samples (full scale 1.0), or integer PCM (int16, int32, int8,
+        uint8), scaled to full scale 1.0 as soundfile scales it.  soundfile's and
+        ``scipy.io.wavfile``'s ``(n, channels)`` layout is recognised when it cannot be
+        anything else: more rows than :data:`~spec2img.params.MAX_CHANNELS`, no more
+        columns; a short array that could be either is refused ("pass y.T").
+    name : str
+        The argument's name, for the error messages.
+
+    Returns
+    -------
+    np.ndarray [shape=(channels, n), dtype=float32]
+        C-contiguous; not yet checked for finiteness or length.
+
+    Raises
+    ------
+    ParameterError
+        Not real numbers, an integer type without a full scale, or a shape that is not
+        audio.
+    """
     y = np.asarray(y)
+    if y.dtype == np.bool_ or not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
+        raise ParameterError(f"{name} must be real audio samples, not {y.dtype}", params=(name,))
+    if np.issubdtype(y.dtype, np.integer):
+        if y.dtype not in PCM_SCALES:
+            raise ParameterError(
+                f"{name} has integer samples of type {y.dtype}, whose full scale is unknown; "
+                f"give float samples (full scale 1.0) or PCM of type "
+                f"{', '.join(str(d) for d in PCM_SCALES)}",
+                params=(name,),
+            )
+        scale, centre = PCM_SCALES[y.dtype]
+        y = (y.astype(np.float32) - np.float32(centre)) * np.float32(1 / scale)
     if y.ndim == 1:
         y = y[None, :]
     if y.ndim != 2:
-        raise ParameterError(f"audio must have shape (n,) or (channels, n), not {y.shape}")
-    if not np.issubdtype(y.dtype, np.number) or np.iscomplexobj(y):
-        raise ParameterError(f"audio must be real numbers, not {y.dtype}")
+        raise ParameterError(f"{name} must have shape (n,) or (channels, n), not {y.shape}",
+                             params=(name,))  # fmt: skip
+    rows, cols = y.shape
+    if rows > MAX_CHANNELS >= cols:  # soundfile's (n, channels): nothing else it can be
+        y = y.T
+    elif 0 < cols < rows <= MAX_CHANNELS:
+        raise ParameterError(
+            f"{name} of shape {y.shape} is ambiguous: {rows} channels of {cols} samples? "
+            f"librosa's layout is (channels, n); for soundfile's (n, channels), pass {name}.T",
+            params=(name,),
+        )
     if not 1 <= y.shape[0] <= MAX_CHANNELS:
-        raise ParameterError(f"audio has {y.shape[0]} channels; 1 to {MAX_CHANNELS} are allowed")
+        raise ParameterError(
+            f"{name} has {y.shape[0]} channels ({name}.shape is {y.shape}); 1 to "
+            f"{MAX_CHANNELS} are allowed",
+            params=(name,),
+        )
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def check_audio(y: np.ndarray, params: SpecParams, *, name: str = "y") -> np.ndarray:
+    """Audio as ``(channels, n)`` contiguous float32 (:func:`as_audio`), checked for what
+    an encode needs: finite, 1 to ``MAX_CHANNELS`` channels, at least one frame long."""
+    y = as_audio(y, name=name)
     n = y.shape[-1]
     if n == 0:
-        raise InputError("audio has no samples")
-    y = np.ascontiguousarray(y, dtype=np.float32)
+        raise InputError(f"{name} has no samples", params=(name,))
     bad = int(y.size - np.count_nonzero(np.isfinite(y)))
     if bad:
-        raise InputError(f"audio has {bad} NaN or infinite samples")
+        raise InputError(f"{name} has {bad} NaN or infinite samples", params=(name,))
     if n < params.n_fft:
         raise InputError(
-            f"audio of {n} samples is shorter than one frame (n_fft={params.n_fft}); "
+            f"{name} of {n} samples is shorter than one frame (n_fft={params.n_fft}); "
             "use a smaller n_fft",
-            params=("n_fft",),
+            params=(name, "n_fft"),
         )
     return y

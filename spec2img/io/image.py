@@ -13,6 +13,7 @@ from ..dsp import scale as _scale
 from ..dsp.resize import resize
 from ..dsp.scale import PIXEL_MAX, pixels_to_amplitude, pixels_to_db
 from ..errors import InputError, MetadataError, OutputError, ParameterError, in_file
+from ..options import PLAIN_FIELDS
 from ..params import (
     BLOCK_CELLS,
     DEFAULT_TOP_DB,
@@ -25,7 +26,16 @@ from ..params import (
 from . import phase_image as keep_phase
 from .atomic import check_extension, is_stream
 from .gray import to_gray16
-from .png import DEFAULT_MAX_PIXELS, check_size, read_header, read_pixels, write_png
+from .params_from import read_params
+from .png import (
+    DEFAULT_MAX_PIXELS,
+    ImageHeader,
+    check_pixels,
+    check_size,
+    read_header,
+    read_pixels,
+    write_png,
+)
 
 #: Hint shown when an image has no spec2img metadata.
 PLAIN_IMAGE_HINT = (
@@ -34,11 +44,6 @@ PLAIN_IMAGE_HINT = (
     "(or frames) (and hop_length, win_length, window, db_range or top_db, cmap, y_axis "
     "as they apply)"
 )
-#: The parameters :data:`PLAIN_IMAGE_HINT` names.
-PLAIN_IMAGE_PARAMS = (
-    "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "db_range",
-    "top_db", "cmap", "y_axis", "params_from",
-)  # fmt: skip
 #: Metadata key of an image resized away from its STFT grid: the grid, ``"WxH"``.
 GRID_KEY = "grid"
 
@@ -159,7 +164,7 @@ def metadata_and_size(path):
     return meta, (header.width, header.height)
 
 
-def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
+def read_metadata(path, *, max_pixels: int | None = None, params_from=None, header=None):
     """An image's spec2img metadata and header, read without decoding its pixels.
 
     Parameters
@@ -170,6 +175,8 @@ def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
     params_from : path-like or Metadata or None
         Metadata for an image that has none of its own (an editor dropped them):
         a spec2img image, an ``info --json`` file or a dataset JSON.
+    header : ImageHeader or None
+        The image's header if it was read already (then only its size is checked).
 
     Returns
     -------
@@ -182,20 +189,21 @@ def read_metadata(path, *, max_pixels: int | None = None, params_from=None):
         No spec2img metadata (the message says how to give parameters by hand), or
         metadata out of bounds.
     """
-    header = read_header(path, max_pixels=max_pixels)
+    if header is None:
+        header = read_header(path, max_pixels=max_pixels)
+    else:
+        check_pixels(Path(path), header, max_pixels)
     name = path
     if hasattr(path, "read"):  # a file object: its path or name
         name = getattr(path, "path", None) or getattr(path, "name", None) or "<file>"
     if not header.text and params_from is not None:
         if isinstance(params_from, Metadata):
             return params_from, header
-        from ..wild.plain import read_params
-
         return read_params(params_from), header
     if not header.text:
         raise MetadataError(
             f"{name}: no spec2img metadata in this image; {PLAIN_IMAGE_HINT}",
-            params=PLAIN_IMAGE_PARAMS,
+            params=PLAIN_FIELDS,
         )
     try:
         return Metadata.from_text(header.text), header
@@ -209,6 +217,7 @@ def load(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     phase: bool | str | os.PathLike = True,
     params_from: str | os.PathLike | Metadata | None = None,
+    header: ImageHeader | None = None,
 ) -> SpectrogramImage:
     """Read a spec2img PNG and validate its metadata against its pixels.
 
@@ -234,6 +243,11 @@ def load(
         ``True``: also read the kept phase image the metadata names, if it is there
         (a missing one is a warning); ``False``: ignore it; a path: read that phase
         image.
+    params_from : path-like or Metadata or None
+        Metadata for an image an editor stripped of its own (see :func:`read_metadata`).
+    header : ImageHeader or None
+        The header :func:`spec2img.wild.identify.identify` read, so that it is not
+        read again (its size is checked against ``max_pixels`` all the same).
 
     Returns
     -------
@@ -247,7 +261,8 @@ def load(
         No spec2img metadata, or metadata that is out of bounds or does not match
         the pixels.
     """
-    meta, header = read_metadata(path, max_pixels=max_pixels, params_from=params_from)
+    meta, header = read_metadata(path, max_pixels=max_pixels, params_from=params_from,
+                                 header=header)  # fmt: skip
     if "nmf_role" in meta.extra:
         raise MetadataError(
             f"{path}: an NMF {meta.extra['nmf_role']} image, not a spectrogram; "
@@ -286,16 +301,18 @@ def load(
     return image
 
 
-def metadata_source(path, *, params_from=None, max_pixels=DEFAULT_MAX_PIXELS) -> str:
-    """Where :func:`load` finds an image's parameters: ``"text chunks"``, ``"Comment"``,
-    ``"Exif"``, ``"params-from"``, or ``""`` (nowhere)."""
-    source = read_header(path, max_pixels=max_pixels).source
-    return source or ("params-from" if params_from is not None else "")
-
-
 def _as_uint16(path, pixels: np.ndarray, mode: str) -> np.ndarray:
     """One 16-bit gray value per pixel, whatever mode an editor saved (see io/gray.py)."""
     return to_gray16(pixels, mode, name=path)
+
+
+def fits_shape(shape: tuple[int, int], meta: Metadata) -> bool:
+    """Whether an image of ``shape = (height, width)`` pixels fits ``meta``."""
+    try:
+        _check_shape("", shape, meta)
+    except MetadataError:
+        return False
+    return True
 
 
 def _check_shape(path, shape: tuple[int, int], meta: Metadata) -> None:
@@ -387,17 +404,8 @@ def image_from_magnitude(
             )
     else:
         db_min, db_max = check_db_range(db_range)
-    c, rows, t = S.shape
-    pixels = np.empty((c * rows, t), np.uint16)
-    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
-    over = 0
-    step = max(1, BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
-    for t0 in range(0, t, step):
-        db = _scale.amplitude_to_db(S[..., t0 : t0 + step])
-        if db_range is not None:
-            over += int(np.count_nonzero(db > db_max))
-        view[..., t0 : t0 + step] = _scale.db_to_pixels(db, db_min, db_max)
-    if over:
+    pixels, over = quantise(S, db_min, db_max)
+    if over and db_range is not None:
         warnings.warn(
             f"{over} cells ({100 * over / S.size:.3g}%) louder than db_max={db_max:g} "
             "were clipped to it; raise the top of the dB range to keep them",
@@ -405,9 +413,48 @@ def image_from_magnitude(
         )
     meta = Metadata(
         params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
-        channels=c, extra=extra or {},
+        channels=S.shape[0], extra=extra or {},
     )  # fmt: skip
     return SpectrogramImage(pixels, meta)
+
+
+def quantise(
+    S: np.ndarray, db_min: float, db_max: float, *, zero_is_silence: bool = False
+) -> tuple[np.ndarray, int]:
+    """The one quantiser: magnitudes to 16-bit pixels, linear in dB.
+
+    Parameters
+    ----------
+    S : np.ndarray [shape=(channels, rows, frames), non-negative]
+        Magnitudes on the image's scale, lowest row first.
+    db_min, db_max : float
+        The dB of pixel 0 and of pixel 65535; quieter cells become 0, louder ones 65535.
+    zero_is_silence : bool
+        Cells of magnitude 0 become pixel 0 whatever ``db_min`` is (a plot's cells
+        outside its frequency range, silence in a relative-level image).
+
+    Returns
+    -------
+    pixels : np.ndarray [shape=(channels * rows, frames), dtype=uint16]
+        Channel 0 on top, the lowest row at the bottom of each channel.
+    over : int
+        Cells louder than ``db_max`` (clipped to it).
+    """
+    S = np.asarray(S, dtype=np.float32)
+    c, rows, t = S.shape
+    pixels = np.empty((c * rows, t), np.uint16)
+    view = pixels.reshape(c, rows, t)[:, ::-1, :]  # channel 0 on top, low rows at the bottom
+    over = 0
+    step = max(1, BLOCK_CELLS // max(1, c * rows))  # bounded temporaries
+    for t0 in range(0, t, step):
+        part = S[..., t0 : t0 + step]
+        db = _scale.amplitude_to_db(part)
+        over += int(np.count_nonzero(db > db_max))
+        q = _scale.db_to_pixels(db, db_min, db_max)
+        if zero_is_silence:
+            q[part <= 0] = 0
+        view[..., t0 : t0 + step] = q
+    return pixels, over
 
 
 def check_db_range(db_range) -> tuple[float, float]:

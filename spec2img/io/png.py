@@ -70,12 +70,40 @@ def write_png(
         directly); see :func:`spec2img.io.atomic.atomic_path`.
     pixels : np.ndarray [shape=(h, w), dtype=uint16]
     text : dict of str to str
-        Metadata; each key is written as a ``tEXt`` chunk ``spec2img:<key>``, and all
-        of them once more as the compact form in the ``Comment`` chunk.
+        Metadata, written as :func:`save_png` writes them.
     inputs : iterable of path-like
         Files this output must never overwrite.
     overwrite : bool
         Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
+    """
+    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
+        save_png(tmp, pixels, text, compress_level=compress_level)
+    return Path(path)
+
+
+def png_bytes(pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6) -> bytes:
+    """The PNG :func:`write_png` writes, in memory (the editor's downloads)."""
+    import io
+
+    buf = io.BytesIO()
+    save_png(buf, pixels, text, compress_level=compress_level)
+    return buf.getvalue()
+
+
+def save_png(target, pixels: np.ndarray, text: dict[str, str], *, compress_level: int = 6) -> None:
+    """The one PNG writer: 16-bit grayscale ``pixels`` and their metadata into ``target``.
+
+    Each key of ``text`` is written as a ``tEXt`` chunk ``spec2img:<key>``, and all of
+    them once more as the compact form in the ``Comment`` chunk, which editors that drop
+    unknown chunks (GIMP) keep.
+
+    Parameters
+    ----------
+    target : path-like or binary file object
+    pixels : np.ndarray [shape=(h, w), dtype=uint16]
+    text : dict of str to str
+    compress_level : int in [0, 9]
+        zlib's level.
     """
     from PIL import Image, PngImagePlugin
 
@@ -87,9 +115,7 @@ def write_png(
     if form is not None:
         info.add_text(COMMENT_KEY, form)
     img = Image.fromarray(pixels)  # mode "I;16": 16-bit grayscale
-    with atomic_path(path, inputs, overwrite=overwrite) as tmp:
-        img.save(tmp, format="PNG", pnginfo=info, compress_level=compress_level)
-    return Path(path)
+    img.save(target, format="PNG", pnginfo=info, compress_level=compress_level)
 
 
 @dataclass(frozen=True)
@@ -191,9 +217,14 @@ def read_header(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageHe
         else:
             f.seek(0)
             header = _pillow_header(f, path)
-    check_size(path, f"image of {header.width}x{header.height} pixels",
-               header.width * header.height, max_pixels)  # fmt: skip
+    check_pixels(path, header, max_pixels)
     return header
+
+
+def check_pixels(path, header: ImageHeader, max_pixels: int | None) -> None:
+    """Refuse an image whose header says it has more than ``max_pixels`` pixels."""
+    what = f"image of {header.width}x{header.height} pixels"
+    check_size(path, what, header.width * header.height, max_pixels)
 
 
 def check_size(path, what: str, n: int, max_pixels: int | None) -> None:

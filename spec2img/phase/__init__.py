@@ -1,7 +1,8 @@
 """Phase retrieval: from an STFT magnitude to audio.
 
-Each method lives in its own module and is registered by name in :data:`METHODS`;
-:func:`reconstruct` is the single entry point.  A method is a function::
+Each method is a record of :data:`METHODS` (:mod:`spec2img.phase.methods`: how it
+starts, how it steps, what it checks); :func:`reconstruct` is the single entry point.
+A method is called as::
 
     f(S, engine, *, n_iter, init, rng, length, progress, **options) -> y
 
@@ -14,7 +15,6 @@ real at DC and Nyquist, owned by the method: it may overwrite them), and ``y`` i
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 import numpy as np
@@ -22,37 +22,16 @@ import numpy as np
 from ..dsp.jit import deciding
 from ..dsp.stft import Stft
 from ..errors import ParameterError
-from ..options import DEFAULT_METHOD, DEFAULT_N_ITER
-from . import agla, fgla, gla, loop, pghi, pghi_fgla
+from ..options import DEFAULT_METHOD, DEFAULT_N_ITER, PhaseOptions
+from . import loop
 from .channels import channel_rng, each_channel
+from .methods import METHODS, Method
 from .start import random_phase, unit_phase
 
 __all__ = [
-    "METHODS", "DEFAULT_METHOD", "DEFAULT_N_ITER", "reconstruct", "random_phase",
-    "unit_phase", "spectral_convergence", "REFERENCE", "loop",
+    "METHODS", "DEFAULT_METHOD", "DEFAULT_N_ITER", "reconstruct", "retrieve", "random_phase",
+    "unit_phase", "spectral_convergence", "Method", "loop",
 ]  # fmt: skip
-
-#: Method name -> function.
-METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "gla": gla.gla,
-    "fgla": fgla.fgla,
-    "pghi": pghi.pghi,
-    "pghi+fgla": pghi_fgla.pghi_fgla,
-    "pghi+agla": agla.pghi_agla,
-}
-
-
-def __getattr__(name: str):
-    """``REFERENCE``: methods implemented and benchmarked (``bench/fast.py``) but not
-    offered: from a PGHI start none of them wins anywhere we measured (music, speech,
-    drums; equal iterations or equal time), so they stay callable as functions for
-    comparisons only.  Imported on first use: a decode does not need them."""
-    if name == "REFERENCE":
-        from . import admm, dm, raar
-
-        return {"pghi+raar": raar.pghi_raar, "pghi+dm": dm.pghi_dm, "pghi+admm": admm.pghi_admm}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 # DEFAULT_METHOD and DEFAULT_N_ITER are written once, in spec2img.options (light enough
 # for the CLI's --help); METHODS' keys are exactly spec2img.options.METHODS.
@@ -162,11 +141,24 @@ def reconstruct(
     return y.reshape(*lead, y.shape[-1])
 
 
+def retrieve(
+    S: np.ndarray,
+    engine: Stft,
+    options: PhaseOptions,
+    *,
+    init: np.ndarray | None = None,
+    length: int | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """:func:`reconstruct` on typed options: the form the library's own layers call
+    (:func:`reconstruct` is the keyword edge for users)."""
+    return reconstruct(S, engine, init=init, length=length, progress=progress,
+                       **options.engine_kwargs())  # fmt: skip
+
+
 def method_options(method: str) -> list[str]:
     """Names of the options (``**options`` of :func:`reconstruct`) ``method`` takes."""
-    common = {"n_iter", "init", "rng", "length", "progress"}
-    params = inspect.signature(METHODS[method]).parameters.values()
-    return [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name not in common]
+    return list(METHODS[method].options)
 
 
 def _internal(A: np.ndarray, n_frames: int, n_bins: int, dtype) -> np.ndarray:

@@ -15,14 +15,10 @@ more complex copy of the spectrogram (``d``) than FGLA does.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..dsp.jit import kernel
-from ..errors import ParameterError
 from . import loop
-from .pghi import DEFAULT_TOL, pghi_start
 
 #: α, β, γ: the best of a grid (γ 0.2-1.8, β 0.5-2) on music and drums from a PGHI
 #: start, 100 iterations; γ above about 1.3 diverges, γ below 1 converges slower.
@@ -88,22 +84,6 @@ def _update(c, S, X, tp, d, t0, alpha, beta, gamma):
                 xx[2 * f + 1] = im * k if mag2 > tiny else zero
 
 
-def check_params(alpha, beta, gamma) -> tuple[float, float, float]:
-    """Validate AGLA's α in [0, 1), β >= 0, γ in (0, 2)."""
-    out = []
-    for name, v, ok, allowed in (
-        ("alpha", alpha, lambda x: 0 <= x < 1, "[0, 1)"),
-        ("beta", beta, lambda x: 0 <= x <= 10, "[0, 10]"),
-        ("gamma", gamma, lambda x: 0 < x < 2, "(0, 2)"),
-    ):
-        if isinstance(v, bool) or not isinstance(v, int | float | np.floating):
-            raise ParameterError(f"agla() called with {name}={v!r}; it must be a number")
-        if not math.isfinite(v) or not ok(v):
-            raise ParameterError(f"agla() called with {name}={v}; it must be in {allowed}")
-        out.append(float(v))
-    return out[0], out[1], out[2]
-
-
 def iterate(S, X, engine, *, n_iter, alpha, beta, gamma, length, progress=None,
             stop_db=None):  # fmt: skip
     """Run up to ``n_iter`` AGLA iterations in place on ``X`` (= ``S`` times a unit phase).
@@ -121,20 +101,3 @@ def iterate(S, X, engine, *, n_iter, alpha, beta, gamma, length, progress=None,
 
     return loop.run(S, X, engine, update, n_iter=n_iter, length=length, progress=progress,
                     stop_db=stop_db)  # fmt: skip
-
-
-def pghi_agla(
-    S, engine, *, n_iter, init, rng, length, progress=None, alpha=DEFAULT_ALPHA,
-    beta=DEFAULT_BETA, gamma=DEFAULT_GAMMA, tol=DEFAULT_TOL, stop_db=None,
-):  # fmt: skip
-    """PGHI then accelerated Griffin-Lim; see :func:`spec2img.phase.reconstruct`.
-
-    ``alpha``, ``beta``, ``gamma`` as in the module docstring; ``tol`` as in ``pghi``;
-    ``stop_db`` as in :func:`spec2img.phase.loop.run`.
-    """
-    alpha, beta, gamma = check_params(alpha, beta, gamma)
-    stop_db = loop.check_stop_db(stop_db)
-    X = pghi_start(S, engine, init, rng=rng, tol=tol)
-    iterate(S, X, engine, n_iter=n_iter, alpha=alpha, beta=beta, gamma=gamma, length=length,
-            progress=progress, stop_db=stop_db)  # fmt: skip
-    return engine.inverse_tf(X, length)

@@ -19,6 +19,7 @@ its random initial phase from ``(seed, block index)``: the result is determinist
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -137,6 +138,7 @@ def _reconstruct(source, engine, n_frames, length, channels, block_frames, overl
         overlap_frames = min(overlap_frames_for(engine.n_fft, engine.hop_length),
                              max(1, block_frames // 3))  # fmt: skip
     method, n_iter, seed = options.method, options.n_iter, options.seed
+    started = replace(options, seed=None)  # every block is handed its start phase
     blocks = plan(n_frames, block_frames, overlap_frames)
     hop = engine.hop_length
     edge = -(-engine.n_fft // (2 * hop))  # frames whose window crosses a block's edge
@@ -156,10 +158,9 @@ def _reconstruct(source, engine, n_frames, length, channels, block_frames, overl
             start = init[..., t0:t1]
         else:
             start = _start_phase(S, engine, method, _seed(seed, k), n, carried)
-        y = phase.reconstruct(
-            S, engine, method=method, n_iter=n_iter, init=start, seed=None, length=n,
+        y = phase.retrieve(
+            S, engine, started, init=start, length=n,
             progress=None if progress is None else _offset(progress, k * n_iter, total),
-            **options.method_options(),
         )  # fmt: skip
         del S, start
         if finish is not None:
@@ -199,7 +200,7 @@ def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int,
     (so that the two agree where they meet), made consistent by one projection.
     """
     c = 0 if carried is None else carried.shape[-1]
-    if method.startswith("pghi"):
+    if phase.METHODS[method].start == "pghi":
         Si = np.ascontiguousarray(np.swapaxes(S.reshape(-1, *S.shape[-2:]), -1, -2))
         rng = np.random.default_rng(seed)
         if c:

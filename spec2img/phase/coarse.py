@@ -71,35 +71,34 @@ def coarse_engine(engine: Stft, k: int) -> Stft:
                 engine.center, workers=engine.workers)  # fmt: skip
 
 
-def reconstruct(S, engine, *, factor, method, n_iter, seed, length, progress=None,
-                refine=REFINE_ITER, **options):  # fmt: skip
+def reconstruct(S, engine, options, *, factor, length, progress=None, refine=REFINE_ITER):
     """Phase retrieval of ``S`` [shape=(..., n_fft // 2 + 1, t)]: PGHI on the oversampled
-    grid, ``method``'s iterations on the grid ``n_fft / factor``, then ``refine`` more on
-    the oversampled grid.
+    grid, the iterations of ``options.method`` on the grid ``n_fft / factor``, then
+    ``refine`` more on the oversampled grid.
 
-    ``method`` (a ``pghi+`` method), ``n_iter``, ``seed``, ``length`` and ``**options``
-    as in :func:`spec2img.phase.reconstruct`; ``progress`` sees ``n_iter + refine``
-    steps.
+    ``options`` (a :class:`~spec2img.options.PhaseOptions` whose method iterates from
+    PGHI: ``Method.iterates_from_pghi``) and ``length`` as :func:`spec2img.phase.retrieve`
+    takes them; ``progress`` sees ``options.n_iter + refine`` steps.
     """
-    from . import reconstruct as _reconstruct
+    from dataclasses import replace
+
+    from . import retrieve
 
     S = np.asarray(S)
+    n_iter = options.n_iter
     total = n_iter + refine
     over = oversampled_factor(engine)
     grid = coarse_engine(engine, over) if over > 1 else engine
     S_over = np.ascontiguousarray(S[..., ::over, :])
-    pghi_opts = {k: v for k, v in options.items() if k == "tol"}
-    y = _reconstruct(S_over, grid, method="pghi", n_iter=0, seed=seed, length=length,
-                     **pghi_opts)  # fmt: skip
+    start = replace(options, method="pghi", n_iter=0, momentum=None, stop_db=None)
+    y = retrieve(S_over, grid, start, length=length)
     small = coarse_engine(engine, factor)
     inner = None if progress is None else (lambda done, _n: progress(done, total))
-    iterate = {k: v for k, v in options.items() if k != "tol"}
-    y = _reconstruct(np.ascontiguousarray(S[..., ::factor, :]), small, method=method,
-                     n_iter=n_iter, init=small.forward(y), seed=seed, length=length,
-                     progress=inner, **iterate)  # fmt: skip
+    iterate = replace(options, tol=None)
+    y = retrieve(np.ascontiguousarray(S[..., ::factor, :]), small, iterate,
+                 init=small.forward(y), length=length, progress=inner)  # fmt: skip
     if refine == 0:
         return y
     tail = None if progress is None else (lambda done, _n: progress(n_iter + done, total))
-    iterate.pop("stop_db", None)
-    return _reconstruct(S_over, grid, method=method, n_iter=refine, init=grid.forward(y),
-                        seed=seed, length=length, progress=tail, **iterate)  # fmt: skip
+    refining = replace(iterate, n_iter=refine, stop_db=None)
+    return retrieve(S_over, grid, refining, init=grid.forward(y), length=length, progress=tail)

@@ -9,15 +9,10 @@ per block, so an iteration costs two FFT passes and two passes over the frames.
 
 from __future__ import annotations
 
-import math
-import warnings
-
 import numpy as np
 
 from ..dsp.jit import kernel
-from ..errors import ParameterError
 from . import loop
-from .start import random_phase
 
 DEFAULT_MOMENTUM = 0.99
 _TINY = loop.TINY
@@ -87,17 +82,6 @@ def _update(c, prev, S, X, t0, momentum):
                 xx[2 * f + 1] = im * g if mag2 > tiny else zero
 
 
-def check_momentum(momentum) -> float:
-    """Validate ``momentum``: a finite number >= 0 (warns above 1, where FGLA diverges)."""
-    if isinstance(momentum, bool) or not isinstance(momentum, int | float | np.floating):
-        raise ParameterError(f"momentum must be a number, not {momentum!r}")
-    if not math.isfinite(momentum) or momentum < 0:
-        raise ParameterError(f"fgla() called with momentum={momentum} < 0 or not finite")
-    if momentum > 1:
-        warnings.warn(f"momentum={momentum} > 1 is unstable", stacklevel=4)
-    return float(momentum)
-
-
 def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, total=None,
             stop_db=None):  # fmt: skip
     """Run up to ``n_iter`` FGLA iterations in place on ``X`` (= ``S`` times a unit phase).
@@ -133,19 +117,3 @@ def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, to
 
     return loop.run(S, X, engine, update, n_iter=n_iter, length=length, progress=progress,
                     stop_db=stop_db, done=done, total=total)  # fmt: skip
-
-
-def fgla(S, engine, *, n_iter, init, rng, length, progress=None, momentum=DEFAULT_MOMENTUM,
-         stop_db=None):  # fmt: skip
-    """Fast Griffin-Lim; see :func:`spec2img.phase.reconstruct` for the arguments.
-
-    ``momentum`` (>= 0, default 0.99) extrapolates each projected estimate along the
-    last step, which converges much faster than plain Griffin-Lim for values near 1.
-    """
-    momentum = check_momentum(momentum)
-    stop_db = loop.check_stop_db(stop_db)
-    X = random_phase(S.shape, rng, nyquist=engine.n_fft % 2 == 0) if init is None else init
-    X *= S
-    iterate(S, X, engine, n_iter=n_iter, momentum=momentum, length=length, progress=progress,
-            stop_db=stop_db)  # fmt: skip
-    return engine.inverse_tf(X, length)

@@ -44,15 +44,30 @@ TRACE: list | None = None
 Update = Callable[[np.ndarray, int, int], None]
 
 
+def check_number(
+    who: str, name: str, value, low: float, high: float, *, low_open: bool = False,
+    high_open: bool = False,
+) -> float:  # fmt: skip
+    """The one check of a method's numeric option: a finite number in the interval from
+    ``low`` to ``high`` (open at an end where told), as a float.  ``who`` names the
+    method in the message, which quotes the value."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise ParameterError(f"{who}: {name}={value!r} must be a number", params=(name,))
+    above = low < value if low_open else low <= value
+    below = value < high if high_open else value <= high
+    if not math.isfinite(value) or not (above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        if math.isinf(high):
+            interval = f"{'(' if low_open else '['}{low:g}, inf)"
+        raise ParameterError(f"{who}: {name}={value} must be in {interval}", params=(name,))
+    return float(value)
+
+
 def check_stop_db(stop_db) -> float | None:
     """Validate ``stop_db``: ``None`` or 0 (never stop early) or a finite number > 0."""
     if stop_db is None:
         return None
-    if isinstance(stop_db, bool) or not isinstance(stop_db, int | float | np.floating):
-        raise ParameterError(f"stop_db={stop_db!r} must be a number or None")
-    if not math.isfinite(stop_db) or stop_db < 0:
-        raise ParameterError(f"stop_db={stop_db} must be finite and >= 0")
-    return float(stop_db) or None
+    return check_number("stop_db", "stop_db", stop_db, 0, math.inf) or None
 
 
 def run(

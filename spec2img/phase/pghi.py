@@ -277,15 +277,3 @@ def pghi_phase(S, engine, *, rng, tol=DEFAULT_TOL, out=None, first=None):
         edges = [0, -1] if nyq and n_bins > 1 else [0]
         Xb[..., edges] = np.copysign(S[:, t0:t1][..., edges], Xb[..., edges].real)
     return X
-
-
-def pghi(S, engine, *, n_iter=0, init=None, rng, length, progress=None, tol=DEFAULT_TOL):
-    """PGHI, non-iterative; see :func:`spec2img.phase.reconstruct` for the arguments.
-
-    ``n_iter`` is ignored (there is nothing to iterate); a given ``init`` is used as is,
-    which makes this method a plain inverse STFT of ``S`` with that phase.
-    """
-    X = pghi_start(S, engine, init, rng=rng, tol=tol)
-    if progress is not None:
-        progress(1, 1)
-    return engine.inverse_tf(X, length)

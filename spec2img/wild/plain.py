@@ -21,18 +21,18 @@ terms; such images carry ``level=relative`` and decode to a peak of -1 dBFS.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..dsp.resize import lanczos_weights, raster_weights
-from ..dsp.scale import amplitude_to_db, db_to_pixels, mel_basis, mel_to_linear
-from ..errors import InputError, MetadataError, ParameterError, in_file
-from ..io.image import SpectrogramImage
+from ..dsp.scale import mel_basis, mel_to_linear
+from ..errors import InputError, ParameterError, in_file
+from ..io.image import SpectrogramImage, quantise
+from ..io.params_from import read_params
+from ..options import PLAIN_FIELDS
 from ..params import (
     DEFAULT_N_MELS,
     DEFAULT_TOP_DB,
@@ -48,11 +48,6 @@ from .register import register
 
 #: Dynamic range assumed for a plot when none is given: librosa's amplitude_to_db default.
 DEFAULT_PLOT_TOP_DB = 80.0
-#: The parameters a plain image can be given, as named in error messages.
-PLAIN_PARAMS = (
-    "sr", "n_fft", "duration", "frames", "hop_length", "win_length", "window", "cmap",
-    "db_range", "top_db", "y_axis", "params_from",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -226,7 +221,7 @@ def plain_spec(
             f"otherwise give {_and(missing)} (and {{hop_length}}, {{win_length}}, "
             "{window}, {cmap}, {db_range} or {top_db}, {y_axis} as they apply), or "
             "{params_from} a dataset JSON",
-            params=PLAIN_PARAMS,
+            params=PLAIN_FIELDS,
         )
     if duration is not None and frames is not None:
         raise ParameterError("give duration or frames, not both", params=("duration", "frames"))
@@ -330,41 +325,6 @@ def plain_spec(
         zero_is_silence=base is not None, mel_power=float(mel_power),
         drawn=base is None or y_axis != "linear",
     )  # fmt: skip
-
-
-def read_params(path: str | os.PathLike) -> Metadata:
-    """Metadata to decode other images with: from a spec2img PNG or a JSON file.
-
-    The JSON is either ``spec2img info --json`` output (a flat object of metadata keys)
-    or a dataset file (read by :func:`spec2img.io.dataset.read_dataset`); an image
-    is read with the bounded header reader, without decoding its pixels.
-    """
-    from ..io.dataset import FORMAT, read_dataset
-    from ..io.png import read_header
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file (params_from)", params=("params_from",))
-    if path.suffix.lower() == ".json":
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise InputError(f"{path}: not a readable JSON file ({e})") from None
-        if isinstance(d, dict) and d.get("format") == FORMAT:
-            return read_dataset(path)[0]
-        if not isinstance(d, dict):
-            raise MetadataError(f"{path}: expected a JSON object of spec2img metadata")
-        try:
-            return Metadata.from_dict(d)
-        except (MetadataError, TypeError) as e:
-            raise in_file(path, MetadataError(str(e))) from None
-    text = read_header(path, max_pixels=None).text
-    if not text:
-        raise MetadataError(f"{path}: no spec2img metadata to take parameters from")
-    try:
-        return Metadata.from_text(text)
-    except MetadataError as e:
-        raise in_file(path, e) from None
 
 
 def load_plain(
@@ -527,12 +487,10 @@ def magnitude_image(
     """
     S = np.asarray(S, dtype=np.float32)
     peak = float(S.max()) if S.size else 0.0
-    db = amplitude_to_db(S)
     db_max = 20 * math.log10(peak) if peak > 0 else -100.0
     db_max = min(max(db_max, -MAX_ABS_DB + top_db), MAX_ABS_DB)
     db_min = db_max - top_db
-    pixels = db_to_pixels(db, db_min, db_max)
-    pixels[S <= 0] = 0
+    pixels, _ = quantise(S, db_min, db_max, zero_is_silence=True)
     extra = dict(extra or {})
     if not absolute:
         extra["level"] = "relative"
@@ -540,7 +498,7 @@ def magnitude_image(
         params=params, db_min=db_min, db_max=db_max, n_samples=n_samples,
         channels=S.shape[0], extra=extra,
     )  # fmt: skip
-    return SpectrogramImage.from_blocks(pixels, meta)
+    return SpectrogramImage(pixels, meta)
 
 
 def _place_columns(levels, silent, spec: PlainSpec):
