@@ -12,6 +12,7 @@ from .arrays.scipy_compat import SCIPY_WINDOW as SCIPY_WINDOW
 from .arrays.scipy_compat import invert_scipy_spectrogram as invert_scipy_spectrogram
 from .arrays.spectra import from_array as from_array
 from .arrays.spectra import to_image as to_image
+from .edit.widget import edit as edit
 from .errors import InputError as InputError
 from .errors import MetadataError as MetadataError
 from .errors import OutputError as OutputError

@@ -12,12 +12,15 @@ class Spec2ImgError(Exception):
 
     Parameters
     ----------
-    message : str
-        Names the file (when there is one) and the problem, in the library's terms:
-        parameters by their Python names (``n_fft``, ``params_from``).
+    *args : str
+        The message: names the file (when there is one) and the problem, in the
+        library's terms: parameters by their Python names (``n_fft``, ``params_from``).
     params : tuple of str
         The parameter names the message mentions, so that a face (the CLI) can show
         them as its own spelling (``--n-fft``).
+    template : str or None
+        The message with each name of ``params`` as a ``{field}``, for a face that
+        respells them.
     """
 
     exit_code = 1

@@ -119,8 +119,9 @@ def test_soundfile_layout_is_recognised(stereo):
 
 @pytest.mark.parametrize("shape", [(40, 2), (64, 8)])
 def test_an_ambiguous_layout_is_refused_saying_pass_y_t(shape):
+    # n_fft=32: long enough read as (n, channels), so only the layout is in question
     with pytest.raises(spec2img.ParameterError, match=r"pass y\.T"):
-        spec2img.encode(np.zeros(shape, np.float32), SR)
+        spec2img.encode(np.zeros(shape, np.float32), SR, n_fft=32, hop_length=8)
 
 
 def test_too_many_channels_either_way_says_how_many():
@@ -184,3 +185,9 @@ def test_every_bad_audio_file_argument_is_named(tmp_path):
                              (SR, {"overwrite": "x"}, "overwrite")]:  # fmt: skip
         with pytest.raises(spec2img.ParameterError, match=name):
             spec2img.save_audio(tmp_path / "b.wav", signals.chirp()[:SR], sr, **kwargs)
+
+
+def test_audio_too_short_in_either_layout_is_an_input_error_not_a_layout_question():
+    # (2, 1): two channels of one sample, or one channel of two: a frame is longer either way
+    with pytest.raises(spec2img.InputError, match="shorter than one frame"):
+        spec2img.encode(np.zeros((2, 1), np.float32), 22050, n_fft=16, hop_length=4)

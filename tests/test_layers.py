@@ -84,9 +84,12 @@ MAY_IMPORT = {
     "arrays": (*LEAVES, "dsp", "io", "phase", "pipeline", "arrays"),
     "batch": (*LEAVES, "dsp", "io", "phase", "pipeline", "batch"),
     "convert.py": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "arrays", "batch"),
+    # the drawing (matplotlib) and the notebook face, above the compositions
+    "draw.py": (*LEAVES, "dsp", "draw"),
+    "display.py": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "draw", "display"),
     "edit": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "convert", "edit"),
     "cli": (*LEAVES, "dsp", "io", "phase", "wild", "pipeline", "arrays", "batch", "convert",
-            "edit", "cli", "__version__"),
+            "draw", "edit", "cli", "__version__"),
 }  # fmt: skip
 
 
@@ -176,3 +179,51 @@ def test_only_the_faces_call_the_cli():
         and p.name != "__main__.py"
     ]  # fmt: skip
     assert users == []
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Modules imported when ``path`` is imported (not inside a function or class)."""
+    found = set()
+    tree = ast.parse(path.read_text())
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module or "")
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_the_notebook_libraries_stay_optional():
+    """IPython, anywidget and traitlets (spec2img[notebook]) are imported only inside
+    the functions that need them, so that the package imports without them."""
+    optional = ("IPython", "anywidget", "traitlets", "ipywidgets")
+    offenders = {
+        str(p.relative_to(ROOT)): hits
+        for p in modules()
+        if (hits := sorted(m for m in _top_level_imports(p) if m.startswith(optional)))
+    }
+    assert offenders == {}
+    assert "anywidget" in imports_of(PACKAGE / "edit" / "widget.py")  # the check can see it
+
+
+def test_the_image_reaches_its_display_face_only_by_name():
+    """SpectrogramImage's display methods (repr, _repr_html_, plot, audio) are the one
+    call from a stage up to a face: spec2img.display, imported by the name
+    io.image.DISPLAY_FACE when an image is shown, never by an import statement."""
+    import importlib
+
+    from spec2img.io import image
+
+    static = {m for p in modules(under="io") for m in imports_of(p)}
+    assert not {m for m in static if m.startswith(("spec2img.display", "spec2img.draw"))}
+    face = importlib.import_module(image.DISPLAY_FACE)
+    for name in ("summary", "mimebundle", "to_html", "preview_png", "plot", "audio"):
+        assert callable(getattr(face, name)), name
+    # the faces of drawing stay above io and below the CLI
+    assert not {m for m in imports_of(PACKAGE / "draw.py") if m.startswith("spec2img.cli")}
+    assert not {m for m in imports_of(PACKAGE / "display.py") if m.startswith("spec2img.cli")}

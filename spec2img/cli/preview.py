@@ -1,9 +1,8 @@
 """Labelled previews: ``spec2img show IMAGE|AUDIO [-o preview.png]``.
 
-A matplotlib figure with time in seconds, frequency in Hz on the image's own scale
-(linear bins, or mel bands labelled in Hz), one panel per channel, a dB colour bar and
-a title with the file name and the key parameters.  Files are drawn with the Agg
-canvas directly (no pyplot state); pyplot is imported only to open a window.
+The figure is :func:`spec2img.draw.figure` (the drawing notebooks use too) titled with
+the file name.  Files are drawn with the Agg canvas directly (no pyplot state); pyplot is
+imported only to open a window.
 """
 
 from __future__ import annotations
@@ -11,16 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
+from ..draw import figsize as _figsize
+from ..draw import figure
 from ..errors import InputError, ParameterError
 from ..io.atomic import atomic_path, check_output
 from ..io.image import SpectrogramImage
 
 #: Output formats by extension.
 FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg", ".jpg": "jpg", ".jpeg": "jpg"}
-#: Cells drawn at most (rows, columns); larger images are averaged down for display.
-MAX_DRAWN = (1500, 3000)
 _NON_INTERACTIVE = ("agg", "pdf", "ps", "svg", "pgf", "cairo", "template")
 
 
@@ -111,71 +108,6 @@ def read_for_preview(src: str | os.PathLike, *, plain=None) -> SpectrogramImage:
             "show the audio"
         )
     return read_image(identity)
-
-
-def figure(image: SpectrogramImage, *, title: str = "", cmap: str = "magma", fig=None):
-    """Draw ``image`` into ``fig``, or into a new :class:`~matplotlib.figure.Figure` that
-    is attached to no canvas (so no pyplot state); return the figure."""
-    from matplotlib.figure import Figure
-
-    from ..dsp.resize import resize
-
-    image = image.on_grid()
-    meta, p = image.meta, image.params
-    db = image.db()  # (channels, bins, frames), lowest bin first
-    c, bins, frames = db.shape
-    shown = db
-    if bins > MAX_DRAWN[0] or frames > MAX_DRAWN[1]:
-        shown = resize(db, (min(bins, MAX_DRAWN[0]), min(frames, MAX_DRAWN[1])))
-    sr, hop = p.sample_rate, p.hop_length
-    x0, x1 = -0.5 * hop / sr, (frames - 0.5) * hop / sr
-    if p.scale == "mel":
-        extent_y = (-0.5, bins - 0.5)
-        ylabel = "Frequency (Hz, mel scale)"
-    else:
-        df = sr / p.n_fft
-        extent_y = (-df / 2, sr / 2 + df / 2)
-        ylabel = "Frequency (Hz)"
-    relative = meta.extra.get("level") == "relative"
-    offset = meta.db_max if relative else 0.0  # a relative level is shown below its peak
-
-    if fig is None:
-        fig = Figure(figsize=_figsize(c), layout="constrained")
-    axes = fig.subplots(c, 1, sharex=True, squeeze=False)[:, 0]
-    for k, ax in enumerate(axes):
-        im = ax.imshow(
-            shown[k] - offset, origin="lower", aspect="auto", interpolation="nearest",
-            cmap=cmap, extent=(x0, x1, *extent_y), vmin=meta.db_min - offset,
-            vmax=meta.db_max - offset,
-        )  # fmt: skip
-        ax.set_ylabel(ylabel if c == 1 else f"channel {k}\n{ylabel}")
-        if p.scale == "mel":
-            _mel_ticks(ax, p, bins)
-    axes[-1].set_xlabel("Time (s)")
-    bar = fig.colorbar(im, ax=list(axes), format="%+.0f")
-    bar.set_label("dB (relative to the peak)" if relative else "dB (ref = 1.0)")
-    scale = f"mel {p.n_mels} bands {p.fmin:g}-{p.fmax:g} Hz" if p.scale == "mel" else "linear"
-    fig.suptitle(
-        f"{title}  |  {sr} Hz, n_fft {p.n_fft}, hop {hop}, {p.window}, {scale}, "
-        f"{meta.n_samples / sr:.2f} s",
-        fontsize="medium",
-    )
-    return fig
-
-
-def _figsize(channels: int) -> tuple[float, float]:
-    return (10.0, 1.5 + 3.0 * channels)
-
-
-def _mel_ticks(ax, params, bins: int) -> None:
-    """Label a mel-band axis in Hz at round frequencies."""
-    import librosa
-
-    centres = librosa.mel_frequencies(bins + 2, fmin=params.fmin, fmax=params.fmax)[1:-1]
-    candidates = [0, 100, 200, 500, 1000, 2000, 3000, 5000, 8000, 10000, 15000, 20000, 40000]
-    ticks = [f for f in candidates if centres[0] <= f <= centres[-1]]
-    ax.set_yticks(np.interp(ticks, centres, np.arange(bins)))
-    ax.set_yticklabels([f"{f / 1000:g}k" if f >= 1000 else f"{f:g}" for f in ticks])
 
 
 def _format(dst) -> str:

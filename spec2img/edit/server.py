@@ -385,6 +385,13 @@ def create_app(
     output : Path or None
         Where ``POST /api/save`` writes (``-o OUTPUT``).
     """
+    return Guard(session_app(session, output=output), token=token, hosts=hosts, any_ip=any_ip)
+
+
+def session_app(session: Session, *, output: Path | None = None) -> Starlette:
+    """The routes on ``session``, without :class:`Guard`: what :func:`create_app` guards
+    for HTTP, and what the notebook widget calls in-process (its requests come over the
+    kernel's own channel, so there is no token, host or port to check)."""
     from starlette.exceptions import HTTPException
 
     app = Starlette(
@@ -398,7 +405,7 @@ def create_app(
     )
     app.state.session = session
     app.state.output = output
-    return Guard(app, token=token, hosts=hosts, any_ip=any_ip)
+    return app
 
 
 def bind(host: str, port: int) -> socket.socket:

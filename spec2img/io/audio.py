@@ -401,6 +401,14 @@ def as_audio(y, *, name: str = "y") -> np.ndarray:
 def check_audio(y: np.ndarray, params: SpecParams, *, name: str = "y") -> np.ndarray:
     """Audio as ``(channels, n)`` contiguous float32 (:func:`as_audio`), checked for what
     an encode needs: finite, 1 to ``MAX_CHANNELS`` channels, at least one frame long."""
+    shape = np.shape(y)
+    if len(shape) == 2 and 0 < shape[1] < shape[0] <= MAX_CHANNELS and shape[0] < params.n_fft:
+        # too short whichever way its channels lie: the length is the problem, not the layout
+        raise InputError(
+            f"{name} of shape {shape} is shorter than one frame (n_fft={params.n_fft}) "
+            "in either layout; use a smaller n_fft",
+            params=(name, "n_fft"),
+        )
     y = as_audio(y, name=name)
     n = y.shape[-1]
     if n == 0:

@@ -48,7 +48,7 @@ PLAIN_IMAGE_HINT = (
 GRID_KEY = "grid"
 
 
-@dataclass
+@dataclass(repr=False)
 class SpectrogramImage:
     """Pixels and parameters of one spectrogram image.
 
@@ -150,11 +150,81 @@ class SpectrogramImage:
         out = np.clip(np.rint(out), 0, PIXEL_MAX).astype(np.uint16)
         return SpectrogramImage(out.reshape(want_h, want_w), self.meta, self.phase)
 
+    # ------------------------------------------------------------ display
+    # How an image shows itself is a face's concern (matplotlib, IPython, a decode):
+    # these methods hand the image to spec2img.display, imported by name when an image
+    # is shown (see display_face), so that io imports nothing above it.
+
+    def __repr__(self) -> str:
+        return display_face().summary(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return display_face().mimebundle(self)
+
+    def _repr_html_(self) -> str:
+        """The labelled preview as an inline PNG, then an ``<audio>`` player of its
+        decode (of its first :data:`spec2img.display.PLAYER_SECONDS` when longer)."""
+        return display_face().to_html(self)
+
+    def _repr_png_(self) -> bytes:
+        """The labelled preview as PNG bytes."""
+        return display_face().preview_png(self)
+
+    def plot(self, ax=None, *, channel: int = 0, cmap: str = "magma"):
+        """Draw one channel into a matplotlib axes, like :func:`librosa.display.specshow`:
+        time in seconds, frequency in Hz, colours in dB.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            ``None``: pyplot's current axes.
+        channel : int >= 0
+        cmap : str
+            A matplotlib colormap name.
+
+        Returns
+        -------
+        matplotlib.image.AxesImage
+            For a colour bar: ``plt.colorbar(image.plot(), format="%+.0f dB")``.
+
+        See Also
+        --------
+        spec2img.draw.specshow
+        """
+        return display_face().plot(self, ax=ax, channel=channel, cmap=cmap)
+
+    def audio(self, **decode):
+        """The image decoded whole, as an :class:`IPython.display.Audio` player.
+
+        Parameters
+        ----------
+        **decode
+            :func:`spec2img.decode`'s keywords (``n_iter``, ``seed``, ...).
+
+        Returns
+        -------
+        IPython.display.Audio
+        """
+        return display_face().audio(self, **decode)
+
     @classmethod
     def from_blocks(cls, pixels: np.ndarray, meta: Metadata) -> SpectrogramImage:
         """Build from ``(channels, n_bins, n_frames)`` uint16 with bin 0 lowest."""
         c, b, t = pixels.shape
         return cls(np.ascontiguousarray(pixels[:, ::-1, :].reshape(c * b, t)), meta)
+
+
+#: The face that shows images in notebooks (matplotlib, IPython, a decode for the
+#: player).  The image's display methods import it by this name when an image is shown:
+#: the one call from a stage up to a face, named here and checked by tests/test_layers.py.
+DISPLAY_FACE = "spec2img.display"
+
+
+def display_face():
+    """The module :data:`DISPLAY_FACE`, imported on first use."""
+    import importlib
+
+    return importlib.import_module(DISPLAY_FACE)
 
 
 def metadata_and_size(path):

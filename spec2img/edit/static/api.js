@@ -1,5 +1,8 @@
 // Talking to the spec2img edit server: JSON requests and raw arrays.
 // The token travels as a cookie set on the first load; no request names a file.
+// Every request goes through env.js's `request` (HTTP on the page, the kernel's channel in
+// a notebook), which answers with a standard Response.
+import { request } from './env.js';
 
 export class ApiError extends Error {}
 
@@ -14,11 +17,11 @@ async function check(r) {
 }
 
 export async function getJSON(path) {
-  return (await check(await fetch(path, { credentials: 'same-origin' }))).json();
+  return (await check(await request(path, { credentials: 'same-origin' }))).json();
 }
 
 export async function postJSON(path, data = {}) {
-  const r = await fetch(path, {
+  const r = await request(path, {
     method: 'POST', credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data),
   });
@@ -28,7 +31,7 @@ export async function postJSON(path, data = {}) {
 // POST JSON, get raw bytes back: {headers, data} (data a Uint8Array), or, for audio
 // (Float32 with x-channels / x-samples / x-start headers), {start, channels: [Float32Array]}.
 export async function postBinary(path, data = {}, kind = Float32Array) {
-  const r = await check(await fetch(path, {
+  const r = await check(await request(path, {
     method: 'POST', credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data),
   }));
@@ -42,7 +45,7 @@ export async function postBinary(path, data = {}, kind = Float32Array) {
 
 // A max-pooled block of 16-bit pixels: {rows, cols, data: Uint16Array (rows x cols, row 0 lowest)}.
 export async function getTile(ch, t0, t1, step) {
-  const r = await check(await fetch(`/api/tile?ch=${ch}&t0=${t0}&t1=${t1}&step=${step}`));
+  const r = await check(await request(`/api/tile?ch=${ch}&t0=${t0}&t1=${t1}&step=${step}`));
   const rows = +r.headers.get('x-rows'), cols = +r.headers.get('x-cols');
   return { rows, cols, t0, t1, step, version: +r.headers.get('x-version'),
            data: new Uint16Array(await r.arrayBuffer()) };
@@ -50,7 +53,7 @@ export async function getTile(ch, t0, t1, step) {
 
 // Samples [start, end) of 'edited' or 'original' audio: Float32Array per channel.
 export async function getAudio(which, start, end) {
-  const r = await check(await fetch(`/api/audio?which=${which}&start=${start}&end=${end}`));
+  const r = await check(await request(`/api/audio?which=${which}&start=${start}&end=${end}`));
   const c = +r.headers.get('x-channels'), n = +r.headers.get('x-samples');
   const all = new Float32Array(await r.arrayBuffer());
   const out = [];
@@ -60,7 +63,7 @@ export async function getAudio(which, start, end) {
 
 // Fetch a file and hand it to the browser as a download.
 export async function download(path) {
-  const r = await check(await fetch(path));
+  const r = await check(await request(path));
   const cd = r.headers.get('content-disposition') || '';
   const m = /filename="([^"]+)"/.exec(cd);
   const blob = await r.blob();

@@ -1,10 +1,11 @@
 // spec2img edit: the page.  Plain ES modules, canvas, Web Audio; nothing from the network.
 import { ApiError, download, getAudio, getJSON, getTile, postBinary, postJSON } from './api.js';
+import { embedded, host, root } from './env.js';
 import { Player } from './player.js';
 import { formatTime, View } from './view.js';
 
-const $ = (sel) => document.querySelector(sel);
-const body = document.body;
+const $ = (sel) => root.querySelector(sel);
+const body = host;
 const status = $('#status');
 
 const app = {
@@ -33,10 +34,10 @@ async function busy(fn) {
 // ---------------------------------------------------------------- loading
 
 async function start() {
-  if (location.search.includes('token=')) history.replaceState(null, '', '/'); // keep the token out of the address bar
+  if (!embedded && location.search.includes('token=')) history.replaceState(null, '', '/'); // keep the token out of the address bar
   const [info, maps] = await Promise.all([getJSON('/api/info'), getJSON('/api/colormaps')]);
   app.info = info; app.version = info.version;
-  document.title = `${info.name} — spec2img edit`;
+  if (!embedded) document.title = `${info.name} — spec2img edit`;
   $('#name').textContent = info.name;
   const khz = info.sample_rate % 1000 ? (info.sample_rate / 1000).toFixed(2) : info.sample_rate / 1000;
   $('#resolution').textContent = `${info.scale === 'mel' ? `${info.rows} mel bands, ` : ''}n_fft ${info.n_fft}, hop ${info.hop_length} (${(1000 * info.hop_length / info.sample_rate).toFixed(1)} ms, ${(info.sample_rate / info.n_fft).toFixed(1)} Hz per bin), ${khz} kHz`;
@@ -154,7 +155,7 @@ async function fetchDetail() {
 
 // The canvas changes size with the window and with the tool bar's height (options shown
 // per tool): lay out again whenever it does, so that pointer positions stay true.
-new ResizeObserver(() => { if (app.view) { app.view.layout(); viewChanged(); } }).observe(document.querySelector('#spectrogram'));
+new ResizeObserver(() => { if (app.view) { app.view.layout(); viewChanged(); } }).observe($('#spectrogram'));
 
 // ---------------------------------------------------------------- editing
 
@@ -526,11 +527,11 @@ $('#scroll').addEventListener('input', (e) => {
 
 function selectTool(name) {
   app.tool = name;
-  document.querySelectorAll('[data-tool]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.tool === name)));
-  document.querySelectorAll('.options .opt:not(.always)').forEach((o) => o.classList.toggle('show', o.dataset.for.split(' ').includes(name)));
+  root.querySelectorAll('[data-tool]').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.tool === name)));
+  root.querySelectorAll('.options .opt:not(.always)').forEach((o) => o.classList.toggle('show', o.dataset.for.split(' ').includes(name)));
   canvas.style.cursor = name === 'brush' || name === 'paint' ? 'none' : 'crosshair';
 }
-document.querySelectorAll('[data-tool]').forEach((b) => b.addEventListener('click', () => selectTool(b.dataset.tool)));
+root.querySelectorAll('[data-tool]').forEach((b) => b.addEventListener('click', () => selectTool(b.dataset.tool)));
 
 function selectionSeconds() {
   const s = app.selection, v = app.view;
@@ -584,7 +585,7 @@ const actions = {
   }),
   save: () => busy(async () => { const r = await postJSON('/api/save'); say(`saved ${r.saved}`); }),
 };
-document.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
+root.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
   b.blur(); // the space bar is for playback, not for pressing the last button again
   if (app.view) actions[b.dataset.action]();
 }));
@@ -600,8 +601,8 @@ for (const id of ['#db-low', '#db-high']) {
 
 function typing(el) { return el && (el.tagName === 'INPUT' && el.type !== 'range' && el.type !== 'checkbox' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable); }
 
-document.addEventListener('keydown', (e) => {
-  if (!app.view || typing(document.activeElement)) return;
+(embedded ? host : document).addEventListener('keydown', (e) => {
+  if (!app.view || typing(root.activeElement)) return;
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && key === 'z') { e.preventDefault(); if (e.shiftKey) redo(); else undo(); return; }

@@ -1,0 +1,324 @@
+"""The editor in a notebook cell (spec2img.edit, an anywidget over the kernel's channel).
+
+In-process: the widget answers its page's requests with the server's own routes,
+checks them as untrusted data, and hands the edited audio and image back as arrays.
+In a real JupyterLab (started on 127.0.0.1 with a token) driven by Playwright with
+Debian's chromium: run ``w = spec2img.edit(...)``, erase a rectangle in the widget,
+read ``w.audio`` in the next cell and find the erased span silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spec2img
+from spec2img.errors import ParameterError, Spec2ImgError
+
+pytest.importorskip("anywidget", reason="anywidget is not installed (spec2img[notebook])")
+
+SR = 16000
+
+
+def _tone(seconds=2.0):
+    t = np.arange(int(seconds * SR)) / SR
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def _ask(w, method, url, body=""):
+    from spec2img.edit.widget import _call, _request
+
+    return asyncio.run(_call(w._app, *_request({"method": method, "url": url, "body": body})))
+
+
+def test_the_package_is_callable_and_keeps_its_modules():
+    w = spec2img.edit(_tone(), sr=SR)
+    assert type(w).__name__ == "Editor"
+    assert spec2img.edit.session.Session is type(w._session)  # the modules are still there
+    assert "1 channel(s)" in repr(w) and "2.00 s" in repr(w)
+    w.close()
+    assert w._pool._shutdown
+
+
+def test_requests_reach_the_routes_and_edits_come_back_as_arrays():
+    y = np.stack([_tone(), 0.5 * _tone()])
+    w = spec2img.edit(y, sr=SR)
+    assert w._session.ready.wait(60)  # prepared on a thread of its own
+    status, headers, body = _ask(w, "GET", "api/tile?ch=1&t0=0&t1=10&step=1")  # relative
+    assert status == 200 and int(headers["x-rows"]) == 1025 and len(body) == 1025 * 10 * 2
+    edit = {"op": "erase", "frames": [20, 40], "rows": [0, 1025], "channels": [0, 1]}
+    status, _, body = _ask(w, "POST", "/api/edit", json.dumps(edit))
+    change = json.loads(body)
+    assert status == 200 and change["label"] == "erase"
+    audio = w.audio
+    assert audio.shape == y.shape and audio.dtype == np.float32
+    s0, s1 = change["samples"]
+    hop = 512
+    # the frames 20..39 are erased: samples well inside them are silent, the rest kept
+    quiet = audio[:, 24 * hop : 36 * hop]
+    assert np.max(np.abs(quiet)) < 1e-4
+    np.testing.assert_allclose(audio[:, : s0 - 1], y[:, : s0 - 1], atol=1e-3)
+    image = w.image
+    assert image.phase is not None and image.pixels.shape == (2 * 1025, 63)
+    assert image.blocks()[:, :, 22:38].max() == 0
+    assert w.history == ["erase"]
+
+
+def test_the_widget_refuses_bad_requests_as_data():
+    w = spec2img.edit(_tone(), sr=SR)
+    assert w._session.ready.wait(60)
+    assert _ask(w, "GET", "/api/tile?ch=5")[0] == 400  # the route's own bounds
+    assert _ask(w, "POST", "/api/edit", "{not json")[0] == 400
+    from spec2img.edit.widget import _request
+
+    for bad in (
+        {"method": "DELETE", "url": "/api/state"},
+        {"method": "GET", "url": "/static/../session.py"},
+        {"method": "GET", "url": "/" + "a" * 3000},
+        {"method": "GET", "url": 5},
+        {"method": "POST", "url": "/api/edit", "body": ["x"]},
+    ):
+        with pytest.raises(ParameterError):
+            _request(bad)
+
+
+def test_the_widget_loads_every_module_of_the_page():
+    from spec2img.edit.server import STATIC
+    from spec2img.edit.widget import page_assets
+
+    page = page_assets()
+    assert set(page["modules"]) == {p.name for p in STATIC.glob("*.js")} - {"widget.js", "env.js"}
+    assert {"app.js", "api.js", "view.js", "player.js"} <= set(page["modules"])
+    assert 'id="spectrogram"' in page["html"] and "<body" not in page["html"]
+    # every module a page module imports is there to be linked (env.js is made per view)
+    for name, src in page["modules"].items():
+        for dep in re.findall(r"(?:from|import)\s*['\"]\./([\w-]+\.js)['\"]", src):
+            assert dep in page["modules"] or dep == "env.js", (name, dep)
+
+
+def test_bad_sources_are_named_errors(tmp_path):
+    with pytest.raises(ParameterError, match="sr="):
+        spec2img.edit(_tone())
+    with pytest.raises(ParameterError, match="shape"):
+        spec2img.edit(np.zeros((2, 2, 4000), np.float32), sr=SR)
+    with pytest.raises(ParameterError, match="height"):
+        spec2img.edit(_tone(), sr=SR, height=5)
+    with pytest.raises(Spec2ImgError, match="nothing.wav"):
+        spec2img.edit(tmp_path / "nothing.wav")
+
+
+def test_a_file_and_an_image_open_too(tmp_path):
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", _tone(), SR)
+    w = spec2img.edit(tmp_path / "a.wav")
+    assert w.sr == SR and w.audio.shape == (2 * SR,)
+    image = spec2img.encode(_tone(), SR)
+    w = spec2img.edit(image)
+    assert w.audio.shape == (2 * SR,)  # decoded in the background first
+    image.save(tmp_path / "a.png")
+    assert spec2img.edit(tmp_path / "a.png").image.pixels.shape == image.pixels.shape
+
+
+# ---------------------------------------------------------------- in a real JupyterLab
+
+CHROMIUM = next(
+    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
+    None,
+)
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+TOKEN = "spec2img-test-token"
+
+FIRST = """\
+import numpy as np, spec2img
+sr = 16000
+t = np.arange(2 * sr) / sr
+y = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+w = spec2img.edit(y, sr=sr, height=360)
+w"""
+SECOND = """\
+a = w.audio
+def rms(x): return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+peaks = np.abs(a[: a.size // 160 * 160]).reshape(-1, 160).max(axis=1)  # per 10 ms
+silent = np.flatnonzero(peaks < 1e-4)
+print("RESULT", json.dumps({"shape": list(a.shape), "history": w.history,
+      "silent": silent.tolist(), "rms_start": rms(a[: sr // 4]), "rms_end": rms(a[-sr // 4:])}))"""
+
+
+def _lab_missing() -> str | None:
+    if CHROMIUM is None:
+        return "no Chromium found (/usr/bin/chromium)"
+    for name in ("jupyterlab", "playwright", "ipykernel", "nbformat"):
+        try:
+            __import__(name)
+        except ImportError:
+            return f"{name} is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    reason = _lab_missing()
+    if reason:
+        pytest.skip(reason)
+    import nbformat
+
+    root = tmp_path_factory.mktemp("lab")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    nb.cells = [nbformat.v4.new_code_cell(FIRST),
+                nbformat.v4.new_code_cell("import json\n" + SECOND)]  # fmt: skip
+    for front_end in FRONT_ENDS:  # one notebook each: a kernel and outputs of its own
+        nbformat.write(nb, root / f"edit-{front_end}.ipynb")
+    home = root.parent / "home"
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_DATA_DIR": str(home / "data"), "HOME": str(home),
+           "JUPYTER_PLATFORM_DIRS": "1", "PYTHONPATH": str(Path(spec2img.__file__).parents[1])}  # fmt: skip
+    labconfig = home / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+         "--ServerApp.port=0", f"--IdentityProvider.token={TOKEN}",
+         f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+         "--allow-root",  # CI runs as root; the server listens on loopback only
+         f"--LabApp.workspaces_dir={home / 'workspaces'}",
+         f"--LabApp.user_settings_dir={home / 'settings'}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url, lines, deadline = None, [], time.monotonic() + 120
+    while url is None and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+        m = re.search(r"(http://127\.0\.0\.1:\d+)/lab", line)
+        url = m.group(1) if m else None
+    if url is None:
+        proc.kill()
+        pytest.fail("JupyterLab did not start:\n" + "".join(lines[-30:]))
+    # keep draining its log so that it never blocks on a full pipe
+    import threading
+
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+    yield url, root
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _run_cell(page, index: int) -> None:
+    """Run cell ``index`` with Shift+Enter; press again if the kernel was not connected
+    yet and the cell did not start (its prompt stays ``[ ]``)."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(6):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if re.search(r"\[(\*|\d+)\]", prompt.inner_text()):
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"cell {index} never started")
+
+
+def _drive(page, url: str) -> str:
+    """Open the notebook, run the editor cell, erase, run the reading cell: its output."""
+    page.goto(f"{url}?token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+    _run_cell(page, 0)
+    body = page.locator(".s2i-body[data-state='ready']")  # CSS selectors pierce shadow DOM
+    body.wait_for(timeout=45_000)
+    canvas = page.locator(".s2i-body canvas#spectrogram")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    # erase (the default tool) from 0.8 s to 1.2 s of the 2 s, every row:
+    # the whole recording is in view, so x is proportional to time
+    x0, x1 = box["x"] + 0.4 * box["width"], box["x"] + 0.6 * box["width"]
+    page.mouse.move(x0, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.move(x1, box["y"] + box["height"] - 1, steps=5)
+    page.mouse.up()
+    page.locator(".s2i-body #status", has_text="erase: re-synthesised").wait_for(timeout=60_000)
+    # the editor's keys reach the editor, not the notebook (whose command mode has Z too)
+    canvas.focus()
+    page.keyboard.press("Control+z")
+    page.locator(".s2i-body #status", has_text="undo erase").wait_for(timeout=30_000)
+    page.keyboard.press("Control+Shift+z")
+    page.locator(".s2i-body #status", has_text="redo erase").wait_for(timeout=30_000)
+    shot = os.environ.get("SPEC2IMG_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot)
+    _run_cell(page, 1)
+    out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+    out.filter(has_text="RESULT").wait_for(timeout=60_000)
+    return out.inner_text()
+
+
+#: The two web front ends, by the path that opens a notebook in each.
+FRONT_ENDS = {"jupyterlab": "lab/tree", "notebook7": "notebooks"}
+
+
+@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
+def test_the_editor_in_jupyterlab_erases_and_hands_back_the_audio(lab, tmp_path, front_end):
+    from playwright.sync_api import sync_playwright
+
+    if front_end == "notebook7" and importlib.util.find_spec("notebook") is None:
+        pytest.skip("notebook (Notebook 7) is not installed")
+    url = f"{lab[0]}/{FRONT_ENDS[front_end]}/edit-{front_end}.ipynb"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors, console = [], []
+        # errors thrown by our modules (loaded from blob URLs), not by the front end's own
+        page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        try:
+            text = _drive(page, url)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failed.png"))
+            if os.environ.get("SPEC2IMG_SCREENSHOT"):
+                shutil.copy(tmp_path / "failed.png", os.environ["SPEC2IMG_SCREENSHOT"])
+            print("\n".join(console[-40:]), errors)
+            raise
+        finally:
+            browser.close()
+    result = json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
+    ours = [e for e in errors if "blob:" in e or "spec2img" in e]
+    assert not ours, ours
+    assert result["shape"] == [2 * SR] and result["history"] == ["erase"]
+    silent = result["silent"]  # the 10 ms windows that are silent: one span, 0.8-1.2 s
+    assert silent == list(range(silent[0], silent[-1] + 1)), silent
+    lo, hi = silent[0] / 100, (silent[-1] + 1) / 100
+    # the frames whose centres the drag covered, less the window's half-length each side
+    assert 0.75 < lo < 0.9 and 1.1 < hi < 1.25, (lo, hi)
+    assert result["rms_start"] > 0.2 and result["rms_end"] > 0.2  # the rest is kept
+
+
+def test_without_anywidget_the_error_says_what_to_install(monkeypatch):
+    import spec2img.edit.widget as widget
+
+    monkeypatch.setitem(sys.modules, "anywidget", None)  # import anywidget fails
+    monkeypatch.delitem(widget.__dict__, "Editor", raising=False)
+    with pytest.raises(Spec2ImgError, match=r"spec2img\[notebook\]"):
+        spec2img.edit(_tone(), sr=SR)
