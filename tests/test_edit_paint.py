@@ -136,6 +136,17 @@ def test_wand_takes_the_connected_cells_within_tolerance():
     assert select.wand_mask(np.full((3, 3), -np.inf), (1, 1), 3) is None
 
 
+def test_the_wand_takes_a_lobe_s_falling_skirts_and_stops_where_it_rises():
+    db = np.full((20, 10), -90.0)
+    db[10] = -10.0  # a partial: its lobe falls away on both sides
+    db[9], db[11], db[8], db[12] = -25.0, -25.0, -45.0, -45.0
+    db[13] = -20.0  # a louder neighbour sound above the skirt: not taken
+    m = select.wand_mask(db, (10, 5), 6.0, skirt=3)
+    rows = np.flatnonzero(m.any(axis=1))
+    assert rows.tolist() == [7, 8, 9, 10, 11, 12]  # 3 falling rows below, 2 above
+    assert select.wand_mask(db, (10, 5), 6.0).any(axis=1).sum() == 1
+
+
 def test_feather_softens_the_inner_edge():
     m = select.feather_mask(np.ones((20, 20), bool), 4)
     assert m[10, 10] == 1.0 and 0 < m[0, 10] < m[2, 10] < m[6, 10]

@@ -24,6 +24,9 @@ MAX_POLYGON = 5_000
 MAX_FEATHER = 64.0
 #: Wand tolerance in dB.
 MAX_TOLERANCE_DB = 60.0
+#: Rows of a window lobe's skirt the wand takes beyond its tolerance (a Hann window's
+#: main lobe reaches two bins from its peak; one more for a partial between bins).
+WAND_SKIRT = 3
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,18 @@ def polygon_mask(points: np.ndarray, t0: int, t1: int, r0: int, r1: int) -> np.n
     return out
 
 
-def wand_mask(db: np.ndarray, seed: tuple[int, int], tolerance_db: float) -> np.ndarray | None:
+def wand_mask(
+    db: np.ndarray, seed: tuple[int, int], tolerance_db: float, *, skirt: int = 0
+) -> np.ndarray | None:
     """The cells of ``db`` (``(rows, frames)``, silence at -inf) connected to ``seed``
     (row, frame) through cells within ``tolerance_db`` of it (4-neighbours): bool, or
-    None when the seed is silent."""
+    None when the seed is silent.
+
+    ``skirt`` rows more are taken above and below, as long as the level keeps falling
+    away from the selection: the skirts of a partial's window lobe, which lie further
+    below its peak than any useful tolerance, belong to the sound too (without them a
+    hum line erased leaves its lobe's edges behind).
+    """
     from scipy import ndimage
 
     r, t = seed
@@ -81,7 +92,18 @@ def wand_mask(db: np.ndarray, seed: tuple[int, int], tolerance_db: float) -> np.
         return None
     near = np.abs(db - level) <= tolerance_db
     labels, _ = ndimage.label(near)
-    return labels == labels[r, t]
+    m = labels == labels[r, t]
+    front, live = m, np.isfinite(db)
+    for _ in range(skirt):
+        grow = np.zeros_like(m)
+        grow[1:] |= front[:-1] & (db[1:] < db[:-1])
+        grow[:-1] |= front[1:] & (db[:-1] < db[1:])
+        grow &= ~m & live
+        if not grow.any():
+            break
+        m |= grow
+        front = grow
+    return m
 
 
 def feather_mask(hard: np.ndarray, width: float) -> np.ndarray:
@@ -124,7 +146,7 @@ def shape_mask(shape: Shape, px: np.ndarray, db_min: float, db_step: float):
         block = px[ch, box.r0 : box.r1, box.t0 : box.t1]
         db = block.astype(np.float32) * np.float32(db_step) + np.float32(db_min)
         db[block == 0] = -np.inf
-        hard = wand_mask(db, (r - box.r0, t - box.t0), tol)
+        hard = wand_mask(db, (r - box.r0, t - box.t0), tol, skirt=WAND_SKIRT)
         if hard is None:
             raise ParameterError("the wand was clicked on silence: click on sound to select it")
     else:

@@ -379,7 +379,8 @@ canvas.addEventListener('pointerdown', (e) => {
     const r = app.tool === 'paint' ? paintRadius() : brushRadius();
     app.brush = { ch: at.ch, points: [[at.frame, at.row]], trail: [[p.x, p.y]], r, gain: app.tool === 'paint' ? 1 : +$('#brush-db').value, panel, start: p, moved: false };
   } else if (app.tool === 'lasso') {
-    app.lasso = { ch: at.ch, points: [[at.frame, at.row]], trail: [[p.x, p.y]], start: p, moved: false };
+    app.lasso = { ch: at.ch, panel, points: [], trail: [[p.x, p.y]], start: p, moved: false };
+    app.lasso.points.push(lassoPoint(p));
   } else {
     app.drag = { a: at, b: at, panel, start: p, moved: false, channels: channelsFor(at.ch), t0: at.frame, t1: at.frame, hz0: at.hz, hz1: at.hz };
   }
@@ -400,8 +401,7 @@ canvas.addEventListener('pointermove', (e) => {
     paint(); return;
   }
   if (app.lasso) {
-    const at = v.at(p.x, p.y);
-    app.lasso.points.push([at.frame, at.row]); app.lasso.trail.push([p.x, p.y]);
+    app.lasso.points.push(lassoPoint(p)); app.lasso.trail.push([p.x, p.y]);
     app.lasso.moved = app.lasso.moved || Math.hypot(p.x - app.lasso.start.x, p.y - app.lasso.start.y) > 3;
     paint(); return;
   }
@@ -454,7 +454,7 @@ function finish(e) {
     const v = app.view, fr = l.points.map((q) => q[0]), rows = l.points.map((q) => q[1]);
     const r0 = Math.min(...rows), r1 = Math.max(...rows);
     app.selection = { kind: 'lasso', poly: l.points, channels: channelsFor(l.ch), t0: Math.ceil(Math.min(...fr)), t1: Math.floor(Math.max(...fr)) + 1,
-      r0: Math.max(0, Math.ceil(r0)), r1: Math.min(app.info.rows, Math.floor(r1) + 1), hz0: v.rowHz(r0), hz1: v.rowHz(r1) };
+      r0: Math.max(0, Math.ceil(r0)), r1: Math.min(app.info.rows, Math.floor(r1) + 1), hz0: v.rowHz(Math.max(0, r0)), hz1: v.rowHz(Math.min(app.info.rows - 1, r1)) };
     if (app.loopOn) app.player.setLoop(selectionSeconds());
     paint(); return;
   }
@@ -494,6 +494,16 @@ function finish(e) {
 canvas.addEventListener('pointerup', finish);
 canvas.addEventListener('pointercancel', () => { app.drag = null; app.brush = null; app.lasso = null; app.moving = null; app.ghost = null; paint(); });
 canvas.addEventListener('pointerleave', () => { if (app.brush && !app.brush.points) { app.brush = null; paint(); } });
+
+// A lasso vertex [frame, row]; at the panel's top or bottom edge (with the whole
+// frequency range shown there) past the last or first row, so that the rows on the
+// edge lie inside the outline.
+function lassoPoint(p) {
+  const v = app.view, l = app.lasso, at = v.at(p.x, p.y);
+  if (p.y <= l.panel.top + 1 && v.vHi >= 1) return [at.frame, app.info.rows];
+  if (p.y >= l.panel.top + l.panel.height - 1 && v.vLo <= 0) return [at.frame, -1];
+  return [at.frame, at.row];
+}
 
 function paintRadius() { return +$('#paint-size').value / 2; }
 
