@@ -128,7 +128,7 @@ def serve(path: Path):
     session.prepare()
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    app = create_app(session, token="bench", hosts=allowed_hosts("127.0.0.1", port))
+    app = create_app(session, token="bench", hosts=allowed_hosts("127.0.0.1"))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     while not server.started:

@@ -45,7 +45,7 @@ from spec2img import phase  # noqa: E402
 from spec2img.dsp.stft import Stft  # noqa: E402
 from spec2img.phase import coarse  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SPEC2IMG_CORPUS", ROOT.parent / "shared" / "corpus"))
 MUSIC = "Kevin_MacLeod_-_Vibe_Ace.ogg"
 SPEECH = "198-209-0000.ogg"
 PY = sys.executable
@@ -258,6 +258,8 @@ def bench_targets(tmp: Path, data: dict, runs: int, only: str = "all") -> list[s
             f"{t['librosa']:.2f} | **{ratio:.2f}x** | <= 0.6x and >= 8 dB: "
             f"{'PASS' if ok else 'FAIL'} | SC {a:.1f} vs {b:.1f} dB ({b - a:.1f} dB better) |"
         )
+    if only == "long":
+        return lines
     # 4. GAN-style small mel image
     clip_n = clip.shape[-1]
     subprocess.run(spec2img_cmd("decode", tmp / "gan.png", tmp / "g_ours.wav", "--params-from",
@@ -421,9 +423,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the method table")
     ap.add_argument(
         "--only",
-        choices=["all", "riffusion", "methods"],
+        choices=["all", "riffusion", "long", "methods"],
         default="all",
-        help="riffusion: only the Riffusion lines (with --quick); methods: only the method table",
+        help="riffusion: only the Riffusion lines (with --quick); long: only the one-liner "
+        "and the 60-s stereo lines (with --quick); methods: only the method table",
     )
     args = ap.parse_args(argv)
     if not CORPUS.is_dir():
@@ -459,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(spec2img_cmd("decode", tmp / "riff_music.png", tmp / "w2.wav", "-q"),
                        check=True)  # fmt: skip
         report += ["## The four targets", ""] + bench_targets(tmp, data, args.runs, args.only)
+        if args.only == "long":
+            return finish(report)
         report += ["", "## Riffusion: where the time goes", ""] + bench_riffusion_parts(tmp)
     report += ["", "## FFT lengths for Riffusion frames", ""] + bench_fft_lengths(args.runs)
     if not args.quick:

@@ -118,3 +118,88 @@ def _fixtures():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# --- stereo material for bench/stereo.py (tune set) ---------------------------------
+
+
+def _tone(f0: float, n: int, sr: int, rng, partials: int = 8) -> np.ndarray:
+    """A decaying harmonic note with a little vibrato (piano- or string-like)."""
+    t = np.arange(n) / sr
+    vib = 1 + 0.003 * np.sin(2 * np.pi * rng.uniform(4, 6) * t)
+    y = np.zeros(n)
+    for k in range(1, partials + 1):
+        if f0 * k < sr / 2.2:
+            y += np.sin(2 * np.pi * np.cumsum(f0 * k * vib) / sr + rng.uniform(0, 6.3)) / k
+    return y * np.exp(-t / rng.uniform(0.4, 1.5)) * (1 - np.exp(-t / 0.005))
+
+
+def _sources(seconds: float, sr: int, seed: int) -> list[np.ndarray]:
+    """Five mono sources: three note sequences, a noise-burst percussion line, a pad."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = []
+    for base in (110.0, 220.0, 440.0):
+        y = np.zeros(n)
+        pos = 0
+        while pos < n:
+            m = int(rng.uniform(0.25, 0.8) * sr)
+            f0 = base * 2 ** (rng.integers(0, 12) / 12)
+            note = _tone(f0, min(2 * m, n - pos), sr, rng)
+            y[pos : pos + note.size] += note
+            pos += m
+        out.append(y)
+    perc = np.zeros(n)
+    step = int(0.25 * sr)
+    for pos in range(0, n, step):
+        m = min(int(0.15 * sr), n - pos)
+        perc[pos : pos + m] += rng.standard_normal(m) * _decay(m, 0.02, sr) * rng.uniform(0.3, 1)
+    out.append(_onepole_lowpass(perc, 4000, sr))
+    t = np.arange(n) / sr
+    out.append(0.3 * sum(np.sin(2 * np.pi * f * t * (1 + 0.001 * k)) for k, f in
+                         enumerate((196.0, 246.9, 293.7))))  # fmt: skip
+    return out
+
+
+def _peak(y: np.ndarray) -> np.ndarray:
+    return (y * (10 ** (-1 / 20) / np.abs(y).max())).astype(np.float32)
+
+
+def stereo_panned(seconds: float = 10.0, sr: int = SR, seed: int = 1) -> np.ndarray:
+    """Amplitude-panned sources (constant-power pan law): the channels share each
+    source's phase, as in a studio mix; ``(2, n)`` float32."""
+    out = 0.0
+    for y, pan in zip(_sources(seconds, sr, seed), (-0.8, 0.5, -0.2, 0.9, 0.0), strict=True):
+        a = (pan + 1) * np.pi / 4
+        out = out + np.stack([np.cos(a) * y, np.sin(a) * y])
+    return _peak(out)
+
+
+def stereo_spaced(seconds: float = 10.0, sr: int = SR, seed: int = 2) -> np.ndarray:
+    """A spaced pair in a room: each source reaches the microphones with its own delay
+    (0.2-2 ms) and gain, and each channel has its own reverberation tail
+    (decorrelated); ``(2, n)`` float32."""
+    import scipy.signal
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros((2, n))
+    for y in _sources(seconds, sr, seed):
+        for ch in range(2):
+            d = int(rng.uniform(0.0002, 0.002) * sr)
+            out[ch, d:] += rng.uniform(0.5, 1.0) * y[: n - d]
+    m = int(1.2 * sr)
+    for ch in range(2):  # exponentially decaying noise: an independent late reverb
+        ir = rng.standard_normal(m) * _decay(m, 0.25, sr)
+        ir *= 0.6 / np.sqrt(np.sum(ir**2))
+        out[ch] += scipy.signal.fftconvolve(out[ch], ir)[:n]
+    return _peak(out)
+
+
+def near_mono_drums(seconds: float = 10.0, sr: int = SR, side_db: float = -25.0) -> np.ndarray:
+    """:func:`drum_and_bass` folded nearly to mono: its side signal scaled so that it is
+    ``side_db`` dB below the mid, as in a club mix; ``(2, n)`` float32."""
+    y = drum_and_bass(seconds, sr, seed=175).astype(np.float64)
+    mid, side = (y[0] + y[1]) / 2, (y[0] - y[1]) / 2
+    side *= 10 ** (side_db / 20) * np.sqrt(np.sum(mid**2) / max(np.sum(side**2), 1e-30))
+    return _peak(np.stack([mid + side, mid - side]))

@@ -11,13 +11,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SPEC2IMG_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 _spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
 signals = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(signals)
 
 SR = signals.SR
+
+
+@pytest.fixture(autouse=True)
+def _state_home(tmp_path_factory, monkeypatch):
+    """The editor's journal goes to a temporary state folder, never the user's (the
+    processes tests start inherit it)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
 
 
 def pytest_collection_modifyitems(config, items):

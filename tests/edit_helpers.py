@@ -48,7 +48,7 @@ class Served:
         self.session = session
         self.sock = bind("127.0.0.1", 0)
         port = self.sock.getsockname()[1]
-        app = create_app(session, token="tok", hosts=allowed_hosts("127.0.0.1", port),
+        app = create_app(session, token="tok", hosts=allowed_hosts("127.0.0.1"),
                          output=output)  # fmt: skip
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},

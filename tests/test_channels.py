@@ -22,6 +22,7 @@ def stereo():
 
 @pytest.mark.parametrize("mode", ["numpy", "compiled"])
 def test_the_output_does_not_depend_on_the_threads(monkeypatch, mode):
+    """Channels retrieved each on its own (``link=False``; linked ones: test_stereo.py)."""
     engine = Stft(512, 128)
     y = stereo()
     S = np.abs(engine.forward(y))
@@ -30,7 +31,7 @@ def test_the_output_does_not_depend_on_the_threads(monkeypatch, mode):
         monkeypatch.setattr(channels, "THREADS", threads)
         with jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf")):
             out[threads] = phase.reconstruct(S, engine, n_iter=12, seed=3, length=y.shape[-1],
-                                             stop_db=0.01)  # fmt: skip
+                                             stop_db=0.01, link=False)  # fmt: skip
     np.testing.assert_array_equal(out[1], out[2])
     # channel 0 is what a mono retrieval with the same seed gives
     with jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf")):

@@ -40,7 +40,7 @@ def server(tmp_path_factory):
     session = session_for(folder / "song.wav")
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    app = create_app(session, token="tok", hosts=allowed_hosts("127.0.0.1", port))
+    app = create_app(session, token="tok", hosts=allowed_hosts("127.0.0.1"))
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

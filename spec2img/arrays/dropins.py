@@ -115,7 +115,8 @@ def griffinlim(
     ----------
     S : np.ndarray [shape=(..., n_fft // 2 + 1, t), non-negative]
         STFT magnitudes, as ``np.abs(librosa.stft(y))``; leading axes are channels,
-        each retrieved on its own.  A complex ``S`` is taken as its magnitude, and
+        retrieved linked with the default ``init`` (a stereo ``S`` keeps its mid and
+        side: :mod:`spec2img.phase.stereo`), each on its own with a given start.  A complex ``S`` is taken as its magnitude, and
         its phase is the start when ``init=None``.
     n_iter : int >= 0
         Iterations of fast Griffin-Lim.

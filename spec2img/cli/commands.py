@@ -10,8 +10,9 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 
-from ..errors import InputError, ParameterError, printable
+from ..errors import InputError, OutputError, ParameterError, Spec2ImgError, printable
 from ..options import PLAIN_FIELDS, AudioOutput, EncodeOptions, PhaseOptions, PlainOptions
 from .parser import respell
 
@@ -245,6 +246,7 @@ def _cmd_edit(args) -> int:
     from pathlib import Path
 
     from ..batch.folders import IMAGE_EXTS
+    from ..edit import journal
     from ..edit.server import is_loopback, serve
     from ..edit.session import check_output_path, open_audio, open_input, open_new
 
@@ -256,11 +258,15 @@ def _cmd_edit(args) -> int:
             "has the token can read and edit this recording",
             stacklevel=1,
         )
-    out = None if args.output is None else check_output_path(args.output, args.input)
+    out = None
+    if args.output is not None:
+        out = check_output_path(args.output, args.input, overwrite=args.overwrite)
     image_input = args.new is None and Path(args.input).suffix.lower() in IMAGE_EXTS
     if image_input:
         if args.scale is not None or args.channels != 1:
             raise ParameterError("--scale and --channels apply to audio input and --new only")
+        if not args.quiet and sys.stderr.isatty():
+            _say(f"opening {printable(args.input)} ...")
         session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
     else:
         encode = _edit_encode_options(args)
@@ -271,9 +277,24 @@ def _cmd_edit(args) -> int:
             if not args.quiet and sys.stderr.isatty():
                 _say(f"opening {printable(args.input)} ...")
             session = open_audio(args.input, encode=encode, max_pixels=args.max_pixels)
+    recovery = journal.find_recovery(args.input) if args.input else None
+    if recovery is not None and args.fresh:
+        aside = journal.set_aside(recovery.path)
+        _say(f"set aside the previous session's {len(recovery.edits)} unsaved edit(s): {aside}")
+        recovery = None
+    elif recovery is not None and not args.resume:
+        _say(f"a previous session of {printable(args.input)} left {len(recovery.edits)} unsaved "
+             "edit(s): the page offers them back (or start with --resume / --fresh)")  # fmt: skip
+    elif recovery is None and args.resume:
+        _say(f"--resume: no unsaved edits of {printable(args.input)} to restore; starting unedited")
+    # a new canvas has no input file to journal against: it is saved with -o
+    keeper = None if args.new is not None else journal.Keeper(session, args.input,
+                                                               recovery=recovery)  # fmt: skip
     return serve(
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
+        keeper=keeper, allow_hosts=args.allow_host, resume=args.resume,
+        exit_at_end=True, say=lambda m: _say(f"spec2img: {m}"),
     )  # fmt: skip
 
 
@@ -296,9 +317,69 @@ def _edit_encode_options(args) -> EncodeOptions:
     return EncodeOptions(scale=scale, **given)
 
 
+def _apply_pairs(args) -> list[tuple[str, Path]]:
+    """(input, output) of each job: one file to OUTPUT, or many into the OUTDIR."""
+    from ..io.audio import FORMATS
+
+    many = len(args.inputs) > 1 or os.path.isdir(args.inputs[0])
+    if not many:
+        return [(args.inputs[0], Path(args.output))]
+    out = Path(args.output)
+    if not out.is_dir():
+        raise OutputError(f"{out}: several inputs need an existing folder as -o OUTDIR")
+    found = []
+    for src in args.inputs:
+        if os.path.isdir(src):
+            found += sorted(str(p) for p in Path(src).iterdir() if p.is_file() and
+                            (p.suffix.lower() in FORMATS or p.suffix.lower() == ".png")
+                            and not p.name.endswith(".phase.png"))  # fmt: skip
+        else:
+            found.append(src)
+    pairs = [(src, out / f"{Path(src).stem}.{args.format}") for src in found]
+    names = [p[1] for p in pairs]
+    if len(set(names)) != len(names):
+        raise OutputError(f"{out}: two inputs have the same name; apply them separately")
+    return pairs
+
+
+def _cmd_apply(args) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..edit.apply import apply_edits
+    from ..edit.journal import read_document
+
+    doc = read_document(args.edits)
+    pairs = _apply_pairs(args)
+    plain = _plain_options(args)
+
+    def one(pair):
+        src, dst = pair
+        try:
+            apply_edits(doc, src, dst, name=args.edits, overwrite=args.overwrite,
+                        plain=plain, max_pixels=args.max_pixels)  # fmt: skip
+        except Spec2ImgError as e:
+            return e
+        _say(f"{printable(str(src))} -> {printable(str(dst))}", args)
+        return None
+
+    if len(pairs) == 1:
+        err = one(pairs[0])
+        if err is not None:
+            raise err
+        return 0
+    with ThreadPoolExecutor(max_workers=min(args.jobs, len(pairs))) as pool:
+        errors = [e for e in pool.map(one, pairs) if e is not None]
+    for e in errors:
+        print(f"spec2img: error: {printable(str(e))}", file=sys.stderr)
+    if errors:
+        print(f"spec2img: {len(errors)} of {len(pairs)} input(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
 #: Each command's handler, by name (the parser's :data:`~spec2img.cli.parser.COMMANDS`).
 HANDLERS = {
     "encode": _cmd_encode, "decode": _cmd_decode, "join": _cmd_join, "info": _cmd_info,
     "show": _cmd_show, "decompose": _cmd_decompose, "recompose": _cmd_recompose,
-    "mosaic": _cmd_mosaic, "edit": _cmd_edit,
+    "mosaic": _cmd_mosaic, "edit": _cmd_edit, "apply": _cmd_apply,
 }  # fmt: skip

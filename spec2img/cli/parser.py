@@ -412,8 +412,18 @@ def _add_edit(sub) -> None:
         "--host", default="127.0.0.1", metavar="ADDR",
         help="address to listen on (default 127.0.0.1: this computer only)",
     )  # fmt: skip
+    p.add_argument("-y", "--overwrite", action="store_true",
+                   help="let Save replace an existing OUTPUT")  # fmt: skip
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host header names NAME (a proxy's or "
+                   "a tunnel's host name; loopback names always work)")  # fmt: skip
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("-q", "--quiet", action="store_true", help="no status line while opening")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--resume", action="store_true",
+                   help="restore the unsaved edits a previous session of INPUT left")  # fmt: skip
+    r.add_argument("--fresh", action="store_true",
+                   help="start unedited, setting a previous session's unsaved edits aside")  # fmt: skip
     _add_max_pixels(p)
     _add_plain_options(p)
 
@@ -426,11 +436,33 @@ def _add_edit(sub) -> None:
     p.set_defaults(check=check)
 
 
+def _add_apply(sub) -> None:
+    p = sub.add_parser(
+        "apply", help="replay an edit list from the editor on recordings",
+        description="Replay EDITS.json (the editor's Edits download) on INPUT, as the page "
+        "would have, and write the result as the page's export would: byte for byte the "
+        "same for the same input.  Several inputs, or a folder, go into -o OUTDIR.",
+    )  # fmt: skip
+    p.add_argument("edits", metavar="EDITS.json", help="an edit list (spec2img-edits, version 1)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio files, spec2img images, or a folder of them")  # fmt: skip
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="output file (audio or .png); a folder for several inputs")  # fmt: skip
+    p.add_argument("--format", choices=["wav", "flac", "png"], default="wav",
+                   help="what goes into OUTDIR (wav)")  # fmt: skip
+    p.add_argument("-j", "--jobs", type=positive_int, default=1, metavar="N",
+                   help="inputs processed at once (1)")  # fmt: skip
+    p.add_argument("-y", "--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no status lines")
+    _add_max_pixels(p)
+    _add_plain_options(p)
+
+
 #: Each command's name and the function adding its parser (in ``--help``'s order).
 COMMANDS = {
     "encode": _add_encode, "decode": _add_decode, "join": _add_join, "info": _add_info,
     "show": _add_show, "decompose": _add_decompose, "recompose": _add_recompose,
-    "mosaic": _add_mosaic, "edit": _add_edit,
+    "mosaic": _add_mosaic, "edit": _add_edit, "apply": _add_apply,
 }  # fmt: skip
 
 

@@ -30,6 +30,9 @@ MAX_GAIN_DB = 120.0
 MAX_POINTS = 20_000
 #: Cells one edit may touch (about 10 minutes of stereo at n_fft 2048).
 MAX_EDIT_CELLS = 2**27
+#: Cells one brush stroke may paint, counted dab by dab (dabs x the ellipse's box x
+#: channels): the work of a stroke, which overlapping dabs multiply (about 1 s of work).
+MAX_BRUSH_CELLS = 2**26
 #: Columns of context on each side that :func:`heal_patch` reads at most.
 HEAL_CONTEXT = 16
 
@@ -162,16 +165,31 @@ class Grid:
 # ------------------------------------------------------------------ validation
 
 
+#: Largest magnitude any number of a request may have, before its own bounds are
+#: checked (so that no arithmetic ever sees 1e308 or a 400-digit integer).
+MAX_NUMBER = 1e12
+
+
+def finite(x, key: str) -> float | None:
+    """``x`` as a float if it is a plain, finite JSON number of sane size, else None."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return None
+    if isinstance(x, int) and not -MAX_NUMBER <= x <= MAX_NUMBER:  # float(10**400) raises
+        return None
+    x = float(x)
+    return x if math.isfinite(x) and abs(x) <= MAX_NUMBER else None
+
+
 def _number(data: dict, key: str, lo: float, hi: float, *, default=None) -> float:
     v = data.get(key, default)
     if v is None:
         raise ParameterError(f"{key!r} is required")
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ParameterError(f"{key!r} must be a number, not {_short(v)}")
-    v = float(v)
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise ParameterError(f"{key!r} must be a finite number in [{lo:g}, {hi:g}], not {v!r}")
-    return v
+    x = finite(v, key)
+    if x is None or not lo <= x <= hi:
+        raise ParameterError(
+            f"{key!r} must be a finite number in [{lo:g}, {hi:g}], not {_short(v)}"
+        )
+    return x
 
 
 def _pair(data: dict, key: str) -> tuple[float, float] | None:
@@ -180,11 +198,11 @@ def _pair(data: dict, key: str) -> tuple[float, float] | None:
         return None
     if not isinstance(v, list | tuple) or len(v) != 2:
         raise ParameterError(f"{key!r} must be a pair [low, high], not {_short(v)}")
-    out = []
-    for x in v:
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-            raise ParameterError(f"{key!r} must hold two finite numbers, not {_short(v)}")
-        out.append(float(x))
+    out = [finite(x, key) for x in v]
+    if None in out:
+        raise ParameterError(
+            f"{key!r} must hold two finite numbers within +-{MAX_NUMBER:g}, not {_short(v)}"
+        )
     if not out[0] < out[1]:
         raise ParameterError(f"{key!r} must be [low, high] with low < high, not {_short(v)}")
     return out[0], out[1]
@@ -324,14 +342,10 @@ def parse_shape(data: dict, grid: Grid, *, region_of) -> Shape:
 
 
 def _point(p, grid, what: str) -> tuple[float, float]:
-    if (
-        not isinstance(p, list | tuple)
-        or len(p) != 2
-        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
-        or not all(math.isfinite(x) for x in p)
-    ):
-        raise ParameterError(f"{what} point {p!r:.60} is not a [frame, row] pair of numbers")
-    t, r = float(p[0]), float(p[1])
+    ok = isinstance(p, list | tuple) and len(p) == 2
+    t, r = (finite(p[0], what), finite(p[1], what)) if ok else (None, None)
+    if t is None or r is None:
+        raise ParameterError(f"{what} point {_short(p)} is not a [frame, row] pair of numbers")
     if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
         raise ParameterError(f"{what} point {[t, r]} is far outside the spectrogram")
     return t, r
@@ -355,14 +369,10 @@ def _stroke(data: dict, grid: Grid) -> tuple[tuple, tuple[float, float]]:
         raise ParameterError(f"'points' must be a list of 1 to {MAX_POINTS} [frame, row] pairs")
     out = []
     for p in pts:
-        if (
-            not isinstance(p, list | tuple)
-            or len(p) != 2
-            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
-            or not all(math.isfinite(x) for x in p)
-        ):
+        ok = isinstance(p, list | tuple) and len(p) == 2
+        t, r = (finite(p[0], "points"), finite(p[1], "points")) if ok else (None, None)
+        if t is None or r is None:
             raise ParameterError(f"'points' holds {_short(p)}, not a [frame, row] pair of numbers")
-        t, r = float(p[0]), float(p[1])
         if not (-grid.frames <= t <= 2 * grid.frames and -grid.rows <= r <= 2 * grid.rows):
             raise ParameterError(f"brush point {_short(p)} is far outside the spectrogram")
         out.append((t, r))
@@ -376,11 +386,18 @@ def _stroke(data: dict, grid: Grid) -> tuple[tuple, tuple[float, float]]:
 
 def _parse_brush(data: dict, grid: Grid) -> Brush:
     points, radius = _stroke(data, grid)
-    return Brush(
+    brush = Brush(
         channels=_channels(data, grid), points=points, radius=radius,
         gain_db=_number(data, "gain_db", -MAX_GAIN_DB, MAX_GAIN_DB),
         softness=_number(data, "softness", 0.0, 1.0, default=0.5),
     )  # fmt: skip
+    cells = brush_cells(brush)
+    if cells > MAX_BRUSH_CELLS:
+        raise ParameterError(
+            f"the brush stroke paints {cells} cells dab by dab, beyond {MAX_BRUSH_CELLS}; "
+            "use fewer points or a smaller radius"
+        )
+    return brush
 
 
 def _parse_paint(data: dict, grid: Grid) -> Paint:
@@ -451,14 +468,9 @@ def _parse_picture(data: dict, grid: Grid) -> Picture:
 
 def _pair_any(data: dict, key: str) -> tuple[float, float]:
     v = data.get(key)
-    if (
-        not isinstance(v, list | tuple)
-        or len(v) != 2
-        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
-        or not all(math.isfinite(x) for x in v)
-    ):
+    if not isinstance(v, list | tuple) or len(v) != 2 or None in (a := [finite(x, key) for x in v]):
         raise ParameterError(f"{key!r} must be a pair of finite numbers, not {_short(v)}")
-    return float(v[0]), float(v[1])
+    return a[0], a[1]
 
 
 # ------------------------------------------------------------------ operations
@@ -498,6 +510,35 @@ def heal_patch(block: np.ndarray, t0: int, t1: int, r0: int, r1: int) -> np.ndar
     x = (np.arange(t0, t1, dtype=np.float32) - (t0 - 0.5)) / np.float32(t1 - t0)
     out = lv[..., None] * (1 - x) + rv[..., None] * x
     return np.rint(np.clip(out, 0, PIXEL_MAX)).astype(np.uint16)
+
+
+def _steps(brush: Brush) -> np.ndarray:
+    """Dabs added between consecutive points (at most half a radius apart)."""
+    rt, rr = brush.radius
+    seg = np.diff(np.asarray(brush.points, np.float64), axis=0)
+    n = np.maximum(1, np.ceil(np.hypot(seg[:, 0] / rt, seg[:, 1] / rr) * 2)).astype(np.int64)
+    return np.minimum(n, 1000)
+
+
+def dabs(brush: Brush) -> np.ndarray:
+    """The stroke's dab centres ``(n, 2)``: its points joined by steps of at most half a
+    radius, so a fast stroke is a line and not a row of dots."""
+    pts = np.asarray(brush.points, np.float64)
+    if len(pts) < 2:
+        return pts
+    seg = np.diff(pts, axis=0)
+    dense = [pts[:1]]
+    for p, d, k in zip(pts[:-1], seg, _steps(brush), strict=True):
+        dense.append(p + d * (np.arange(1, k + 1)[:, None] / k))
+    return np.concatenate(dense)
+
+
+def brush_cells(brush: Brush) -> int:
+    """Cells a stroke computes, dab by dab: its work, known before doing any."""
+    n = 1 + int(_steps(brush).sum()) if len(brush.points) > 1 else 1
+    rt, rr = brush.radius
+    box = (2 * math.ceil(rt) + 2) * (2 * math.ceil(rr) + 2)
+    return n * box * len(brush.channels)
 
 
 def brush_mask(brush: Brush, rows: int, frames: int):

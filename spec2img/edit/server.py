@@ -1,27 +1,43 @@
 """The editor's web server: a small Starlette app over one :class:`~.session.Session`.
 
-Security follows Jupyter's local server:
+Security follows Jupyter's local server, and goes further where browsers let every
+port of 127.0.0.1 act as one site:
 
 - every request must carry the access token: in the query (``?token=``, the URL
   printed at start; the page then gets it as a cookie), a cookie, or a header
   (``Authorization: token T`` or ``X-Spec2img-Token: T``); without it: 403;
-- the ``Host`` header must name this server (a loopback name, the bound address, or
-  an IP literal when bound to all interfaces): a web page whose DNS name was rebound
+- a cookie alone opens only the page and its static files: every API request, and
+  every request that changes anything, also needs a header a page of another origin
+  cannot send: the token (``X-Spec2img-Token``) or the session's anti-forgery token
+  (``X-Spec2img-CSRF``, in the page's ``<meta name="spec2img-csrf">``);
+- ``Origin`` and ``Sec-Fetch-Site``, when the browser sends them, must say the request
+  comes from the editor itself (only a top-level navigation to the page may come from
+  elsewhere); bodies must be JSON: form-like content types get 415;
+- the ``Host`` header must name this server by host *name* (a loopback name or
+  address, the bound address, names the user allows), whatever the port, so an SSH
+  tunnel or a proxy to another port works and a web page whose DNS name was rebound
   to 127.0.0.1 is refused;
-- bodies are limited to :data:`MAX_BODY` bytes, the page never sends paths, and the
-  only files the server opens are the ones named on its command line.
+- bodies are limited to :data:`MAX_BODY` bytes and must arrive within
+  :data:`READ_TIMEOUT` seconds, as must a request's headers; idle connections close;
+- work is done off the event loop, one change at a time (another gets 409), so a
+  long edit never holds up other requests.
 
-Routes are in one list, :func:`routes`; the only state is the app's
-(``app.state.session``, ``app.state.output``).
+Every URL the page and the API use is relative, so the editor also works below a
+path prefix (jupyter-server-proxy's ``/proxy/PORT/``).  Routes are in one list,
+:func:`routes`; the only state is the app's (``app.state``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import json
 import secrets
 import socket
+import sys
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -29,18 +45,28 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import OutputError, ParameterError, Spec2ImgError
+from . import journal as _journal
 from . import ops
 from .session import MAX_AUDIO_SAMPLES, BusyError, NothingToDo, Session
 
 STATIC = Path(__file__).parent / "static"
 #: Largest request body, bytes (a long brush stroke is a few hundred kB).
 MAX_BODY = 1 << 20
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+#: Seconds a client has to send a request's headers, and then its body.
+READ_TIMEOUT = 10.0
+#: Seconds an idle kept-alive connection stays open.
+IDLE_TIMEOUT = 5
+#: Seconds a stopping server gives running requests before abandoning them.
+STOP_GRACE = 0.4
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+CSRF_HEADER = "x-spec2img-csrf"
+#: Body types a form or a no-cors fetch can send without a preflight: never accepted.
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 _SECURITY_HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
@@ -58,12 +84,39 @@ def cookie_name(token: str) -> str:
     return "spec2img_" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-def allowed_hosts(host: str, port: int) -> set[str]:
-    """``Host`` header values that name a server bound to ``host:port``."""
-    names = {*LOOPBACK_NAMES}
+def allowed_hosts(host: str, extra=()) -> set[str]:
+    """Host *names* (no port) a server bound to ``host`` answers to: the loopback
+    names, the bound address, and ``extra`` (names the user allows).  Any loopback IP
+    literal is accepted as well (see :func:`host_allowed`)."""
+    names = {*LOOPBACK_NAMES, *(n.lower().strip("[]") for n in extra)}
     if host not in ("0.0.0.0", "::", ""):
-        names.add(f"[{host}]" if ":" in host else host)
-    return {f"{n}:{port}" for n in names} | ({n for n in names} if port == 80 else set())
+        names.add(host.lower().strip("[]"))
+    return names
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header: ``[::1]:8000`` -> ``::1``, ``Example:80`` ->
+    ``example``."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[1 : h.index("]")] if "]" in h else h
+    if h.count(":") == 1:
+        h = h.split(":")[0]
+    return h.rstrip(".")
+
+
+def host_allowed(header: str, names: set[str], any_ip: bool = False) -> bool:
+    """True if the ``Host`` header names this server, whatever its port."""
+    name = host_name(header)
+    if not name:
+        return False
+    if name in names:
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return any_ip or ip.is_loopback
 
 
 def is_loopback(host: str) -> bool:
@@ -75,26 +128,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _ip_literal(host_header: str) -> bool:
-    h = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
-    if h.startswith("[") and "]" in h:
-        h = h[1 : h.index("]")]
-    try:
-        ipaddress.ip_address(h)
-    except ValueError:
-        return False
-    return True
-
-
 class Guard:
-    """ASGI middleware: Host check, token check, body limit, security headers."""
+    """ASGI middleware: Host, origin, token and anti-forgery checks, body limits and
+    timeouts, security headers (see the module docstring)."""
 
-    def __init__(self, app, *, token: str, hosts: set[str], any_ip: bool = False) -> None:
+    def __init__(
+        self,
+        app,
+        *,
+        token: str,
+        hosts: set[str],
+        any_ip: bool = False,
+        csrf: str | None = None,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
         self.app = app
         self.token = token
         self.hosts = {h.lower() for h in hosts}
         self.any_ip = any_ip
         self.cookie = cookie_name(token)
+        self.csrf = csrf or secrets.token_urlsafe(24)
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":  # the editor has none: refuse, unguarded or not
@@ -102,32 +156,56 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = headers.get("host", "").lower()
-        if host not in self.hosts and not (self.any_ip and _ip_literal(host)):
+        host = headers.get("host", "")
+        if not host_allowed(host, self.hosts, self.any_ip):
             return await _plain(send, 403, "refused: the Host header does not name this server")
+        method, path = scope["method"], scope.get("path", "/")
+        refused = _foreign(headers, method, path)
+        if refused:
+            return await _plain(send, 403, f"refused: {refused}")
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = (query.get("token") or [""])[0]
         from_query = bool(given)
         if not given:
             auth = headers.get("authorization", "")
             given = auth[6:].strip() if auth.lower().startswith("token ") else ""
-        given = given or headers.get("x-spec2img-token", "") or _cookie(headers, self.cookie)
+        given = given or headers.get("x-spec2img-token", "")
+        strong = bool(given)  # a token the request itself carries: a script or the URL
+        given = given or _cookie(headers, self.cookie)
         if not given or not secrets.compare_digest(given.encode(), self.token.encode()):
             return await _plain(send, 403, "forbidden: open the URL with ?token= that "
                                 "'spec2img edit' printed")  # fmt: skip
+        page = method in ("GET", "HEAD") and (path == "/" or path.startswith("/static/"))
+        if not strong and not page:
+            proof = headers.get(CSRF_HEADER, "")
+            if not proof or not secrets.compare_digest(proof.encode(), self.csrf.encode()):
+                return await _plain(send, 403, "forbidden: a cookie alone does not authorize "
+                                    "this; send X-Spec2img-Token (or the page's X-Spec2img-CSRF)")  # fmt: skip
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return await _plain(send, 413, f"request body larger than {MAX_BODY} bytes")
         body, more = b"", True
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            while more:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return None
-                body += message.get("body", b"")
-                more = message.get("more_body", False)
-                if len(body) > MAX_BODY:
-                    return await _plain(send, 413, f"request body larger than {MAX_BODY} bytes")
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            kind = headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind and kind != "application/json":
+                return await _plain(send, 415, f"refused: a body must be application/json, not "
+                                    f"{kind[:60]!r}")  # fmt: skip
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    while more:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            return None
+                        body += message.get("body", b"")
+                        more = message.get("more_body", False)
+                        if len(body) > MAX_BODY:
+                            return await _plain(send, 413,
+                                                f"request body larger than {MAX_BODY} bytes")  # fmt: skip
+            except TimeoutError:
+                return await _plain(send, 408, f"the body did not arrive within "
+                                    f"{self.read_timeout:g} s")  # fmt: skip
+            if body and not kind:
+                return await _plain(send, 415, "refused: a body must be application/json")
         sent = False
 
         async def replay():
@@ -147,6 +225,26 @@ class Guard:
             await send(message)
 
         return await self.app(scope, replay, send_with_headers)
+
+
+def _foreign(headers: dict, method: str, path: str) -> str:
+    """Why a request comes from a page other than the editor's, or ``""``.
+
+    ``Sec-Fetch-Site`` (sent by current browsers) must be ``same-origin`` or ``none``
+    (typed, a bookmark), except for a top-level navigation to the page itself (a link
+    from a notebook): that one cannot read anything.  ``Origin`` must be the editor's.
+    """
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        navigation = headers.get("sec-fetch-mode") == "navigate" and method in ("GET", "HEAD")
+        if not (navigation and path == "/"):
+            return f"a request from another site (Sec-Fetch-Site: {site[:20]})"
+    origin = headers.get("origin")
+    if origin is not None:
+        host = headers.get("host", "").lower()
+        if origin.lower() not in (f"http://{host}", f"https://{host}"):
+            return f"a request from another origin ({origin[:80]})"
+    return ""
 
 
 def _cookie(headers: dict, name: str) -> str:
@@ -203,7 +301,8 @@ def _no_constant(name: str):
 
 
 async def index(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html", media_type="text/html")
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    return Response(html.replace("__CSRF__", request.app.state.csrf), media_type="text/html")
 
 
 async def info(request: Request) -> Response:
@@ -215,7 +314,14 @@ async def info(request: Request) -> Response:
 
 
 async def state(request: Request) -> Response:
-    return JSONResponse(_session(request).state())
+    """Never waits for a running edit: nothing here takes a lock."""
+    st = request.app.state
+    d = _session(request).state()
+    d["busy"] = st.slot.held
+    d["recovery"] = None if st.recovery is None else {
+        "edits": len(st.recovery.edits), "started": st.recovery.started}  # fmt: skip
+    d["unsaved"] = st.keeper.unsaved() if st.keeper is not None else False
+    return JSONResponse(d)
 
 
 async def colormaps(request: Request) -> Response:
@@ -258,10 +364,45 @@ async def audio(request: Request) -> Response:
                              "x-version": str(version)})  # fmt: skip
 
 
+class Slot:
+    """One change at a time: taken on the event loop without waiting (another request
+    gets 409), given back by the worker thread when its work ends, also when the
+    request waiting for it was abandoned (a stopping server)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self._lock.locked()
+
+    async def run(self, fn, *args):
+        if not self._lock.acquire(blocking=False):
+            raise BusyError("another edit is running; try again when it has finished")
+
+        def work():
+            try:
+                return fn(*args)
+            finally:
+                self._lock.release()
+
+        return await run_in_threadpool(work)
+
+
+def _changing(request: Request) -> None:
+    st = request.app.state
+    if st.recovery is not None:
+        raise BusyError(
+            f"a previous session left {len(st.recovery.edits)} unsaved edits: restore or "
+            "discard them first"
+        )
+
+
 async def edit(request: Request) -> Response:
     s = _session(request)
     e = ops.parse_edit(await _json(request), s.grid())
-    change = await run_in_threadpool(s.edit, e)
+    _changing(request)
+    change = await request.app.state.slot.run(s.edit, e)
     return JSONResponse(change.to_json())
 
 
@@ -290,11 +431,40 @@ async def solo(request: Request) -> Response:
 
 
 async def undo(request: Request) -> Response:
-    return JSONResponse((await run_in_threadpool(_session(request).undo)).to_json())
+    _changing(request)
+    change = await request.app.state.slot.run(_session(request).undo)
+    return JSONResponse(change.to_json())
 
 
 async def redo(request: Request) -> Response:
-    return JSONResponse((await run_in_threadpool(_session(request).redo)).to_json())
+    _changing(request)
+    change = await request.app.state.slot.run(_session(request).redo)
+    return JSONResponse(change.to_json())
+
+
+async def edits(request: Request) -> Response:
+    st = request.app.state
+    doc = await run_in_threadpool(_journal.edit_list, _session(request),
+                                  st.keeper.digest if st.keeper else None)  # fmt: skip
+    name = f"{_session(request).source.stem}.edits.json"
+    return Response(json.dumps(doc, indent=1).encode(), media_type="application/json",
+                    headers=_attachment(name))  # fmt: skip
+
+
+async def recovery(request: Request) -> Response:
+    """``{"action": "restore" | "discard"}``: what to do with a previous session's
+    unsaved edits."""
+    data = await _json(request)
+    action = data.get("action") if isinstance(data, dict) else None
+    if action not in ("restore", "discard"):
+        raise ParameterError(f"'action' must be 'restore' or 'discard', not {ops._short(action)}")
+    st = request.app.state
+    if st.recovery is None:
+        raise NothingToDo("there is no previous session to restore or discard")
+    result = await st.slot.run(st.keeper.resolve, action)
+    st.recovery = None
+    change = _session(request).state()
+    return JSONResponse({**change, **result})
 
 
 async def export_audio(request: Request) -> Response:
@@ -316,11 +486,19 @@ def _attachment(name: str) -> dict:
 
 
 async def save(request: Request) -> Response:
-    out = request.app.state.output
+    st = request.app.state
+    out = st.output
     if out is None:
         return JSONResponse({"error": "no output file: start with -o OUTPUT to save"}, 409)
     await _json(request)
-    path = await run_in_threadpool(_session(request).save, out)
+
+    def work():
+        path = _session(request).save(out)
+        if st.keeper is not None:
+            st.keeper.saved(path.name)
+        return path
+
+    path = await st.slot.run(work)
     return JSONResponse({"saved": path.name})
 
 
@@ -342,6 +520,8 @@ def routes() -> list:
         Route("/api/export/audio", export_audio, methods=["GET"]),
         Route("/api/export/image", export_image, methods=["GET"]),
         Route("/api/save", save, methods=["POST"]),
+        Route("/api/edits", edits, methods=["GET"]),
+        Route("/api/recovery", recovery, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
@@ -370,6 +550,9 @@ def create_app(
     hosts: set[str],
     any_ip: bool = False,
     output: Path | None = None,
+    keeper: _journal.Keeper | None = None,
+    csrf: str | None = None,
+    read_timeout: float = READ_TIMEOUT,
 ) -> Guard:
     """The editor as an ASGI app (the Starlette app inside :class:`Guard`).
 
@@ -379,16 +562,29 @@ def create_app(
     token : str
         The access token every request must carry.
     hosts : set of str
-        Accepted ``Host`` headers (``host:port``), see :func:`allowed_hosts`.
+        Host names (no port) the ``Host`` header may name, see :func:`allowed_hosts`;
+        loopback IP literals are always accepted.
     any_ip : bool
         Also accept any IP literal as Host (bound to all interfaces).
     output : Path or None
         Where ``POST /api/save`` writes (``-o OUTPUT``).
+    keeper : Keeper or None
+        The session's journal (and a previous session's unsaved edits to offer).
+    csrf : str or None
+        The anti-forgery token the page sends (default: a new random one).
+    read_timeout : float > 0
+        Seconds a request's body may take to arrive.
     """
-    return Guard(session_app(session, output=output), token=token, hosts=hosts, any_ip=any_ip)
+    app = session_app(session, output=output, keeper=keeper)
+    guard = Guard(app, token=token, hosts=hosts, any_ip=any_ip, csrf=csrf,
+                  read_timeout=read_timeout)  # fmt: skip
+    app.state.csrf = guard.csrf
+    return guard
 
 
-def session_app(session: Session, *, output: Path | None = None) -> Starlette:
+def session_app(
+    session: Session, *, output: Path | None = None, keeper: _journal.Keeper | None = None
+) -> Starlette:
     """The routes on ``session``, without :class:`Guard`: what :func:`create_app` guards
     for HTTP, and what the notebook widget calls in-process (its requests come over the
     kernel's own channel, so there is no token, host or port to check)."""
@@ -405,6 +601,10 @@ def session_app(session: Session, *, output: Path | None = None) -> Starlette:
     )
     app.state.session = session
     app.state.output = output
+    app.state.keeper = keeper
+    app.state.recovery = None if keeper is None else keeper.recovery
+    app.state.slot = Slot()
+    app.state.csrf = ""  # the page's anti-forgery token: Guard's, when there is one
     return app
 
 
@@ -430,6 +630,127 @@ def url_for(host: str, port: int, token: str) -> str:
     return f"http://{shown}:{port}/?token={token}"
 
 
+def _timed_protocol(read_timeout: float):
+    """uvicorn's h11 protocol, closing a connection whose request headers have not
+    all arrived ``read_timeout`` seconds after it opened or after its last answer
+    (uvicorn itself only times out idle connections between requests)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class TimedH11(H11Protocol):
+        _header_timer = None
+
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc):
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self):
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            self._header_timer = self.loop.call_later(read_timeout, self._too_slow)
+
+        def _too_slow(self):
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return TimedH11
+
+
+@dataclass
+class Editor:
+    """A running editor server (its own thread and event loop): ``url``, :meth:`stop`.
+
+    Made by :func:`start`; usable from a notebook, whose event loop keeps running.
+    """
+
+    url: str
+    server: object
+    thread: threading.Thread
+    sock: socket.socket
+    app: Guard
+    prep: threading.Thread | None = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def busy(self) -> bool:
+        """True while a change (or the first decode) is still running."""
+        return self.app.app.state.slot.held or bool(self.prep and self.prep.is_alive())
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop serving (running requests get :data:`STOP_GRACE` seconds)."""
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        self.sock.close()
+        self.stopped.set()
+
+
+def start(
+    session: Session,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    output: Path | None = None,
+    keeper: _journal.Keeper | None = None,
+    allow_hosts=(),
+    resume: bool = False,
+    read_timeout: float = READ_TIMEOUT,
+    idle_timeout: float = IDLE_TIMEOUT,
+) -> Editor:
+    """Start serving the editor in a thread with its own event loop; return at once.
+
+    The first decode (and, with ``resume``, the restore of the previous session's
+    edits) runs in the background; the page shows it as busy.  Works whether or not
+    an event loop runs in the calling thread (Jupyter's does).
+    """
+    import uvicorn
+
+    sock = bind(host, port)
+    port = sock.getsockname()[1]
+    token = secrets.token_urlsafe(24)
+    any_ip = host in ("0.0.0.0", "::", "")
+    app = create_app(session, token=token, hosts=allowed_hosts(host, allow_hosts),
+                     any_ip=any_ip, output=output, keeper=keeper,
+                     read_timeout=read_timeout)  # fmt: skip
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off",
+        timeout_graceful_shutdown=STOP_GRACE, timeout_keep_alive=idle_timeout,
+        http=_timed_protocol(read_timeout),
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
+                              name="spec2img-edit-server", daemon=True)  # fmt: skip
+    slot = app.app.state.slot
+
+    def prepare():
+        with slot._lock:  # edits wait (409) until the recording is ready and restored
+            _prepare_quietly(session)
+            if resume and keeper is not None and keeper.recovery is not None:
+                try:
+                    keeper.resolve("restore")
+                except Spec2ImgError as e:
+                    session.error = f"cannot restore the previous session: {e}"
+                app.app.state.recovery = keeper.recovery
+
+    prep = threading.Thread(target=prepare, name="spec2img-edit-prepare", daemon=True)
+    prep.start()
+    thread.start()
+    while not server.started and thread.is_alive():
+        thread.join(0.02)
+    if not server.started:
+        sock.close()
+        raise OutputError(f"the editor's server on {host}:{port} did not start")
+    return Editor(url_for(host, port, token), server, thread, sock, app, prep)
+
+
 def serve(
     session: Session,
     *,
@@ -438,71 +759,65 @@ def serve(
     output: Path | None = None,
     open_browser: bool = True,
     announce=print,
+    keeper: _journal.Keeper | None = None,
+    allow_hosts=(),
+    resume: bool = False,
+    exit_at_end: bool = False,
+    say=None,
 ) -> int:
-    """Serve the editor until Ctrl-C or SIGTERM; return 0.
+    """Serve the editor until Ctrl-C or SIGTERM (or a notebook's interrupt); return 0.
 
-    Prints the page URL (with the token) through ``announce`` once listening, decodes
-    the recording in the background (the page shows it as busy), and opens the browser
-    unless ``open_browser`` is false.  If that background work is still running at the
-    end, the process exits (status 0) without waiting for it.
+    Prints the page URL (with the token) through ``announce`` once listening and opens
+    the browser unless ``open_browser`` is false.  The server runs in its own thread
+    and event loop (:func:`start`), so this works also where an event loop is already
+    running (a notebook's cell: its interrupt stops the server).  SIGINT is caught when
+    called in the main thread, SIGTERM too when no event loop runs there (the command
+    line); the previous handlers are put back.
+
+    At the end, ``keeper.finish()``'s line (unsaved edits and where their journal is)
+    goes to ``say`` (default: standard error).  With ``exit_at_end`` (the command line)
+    the process then leaves at once (status 0), abandoning a change still running:
+    compiled code cannot be interrupted, finalising the interpreter under it can hang,
+    and nothing is left to clean up (outputs are written atomically, the journal is
+    closed), so SIGTERM ends the process within a second.
     """
-    import asyncio
-    import contextlib
+    import os
     import signal
-    import threading
     import webbrowser
 
-    import uvicorn
-
-    sock = bind(host, port)
-    port = sock.getsockname()[1]
-    token = secrets.token_urlsafe(24)
-    any_ip = host in ("0.0.0.0", "::", "")
-    app = create_app(session, token=token, hosts=allowed_hosts(host, port), any_ip=any_ip,
-                     output=output)  # fmt: skip
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2)  # fmt: skip
-    server = uvicorn.Server(config)
-
-    @contextlib.contextmanager
-    def capture_signals():  # stop on the first Ctrl-C / SIGTERM, then return normally
-        def stop(signum, frame):
-            server.should_exit = True
-
-        old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
-
-    server.capture_signals = capture_signals
-    url = url_for(host, port, token)
-    prep = threading.Thread(target=_prepare_quietly, args=(session,), daemon=True)
-    prep.start()
-
-    async def main():
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.02)
-        if server.started:
-            announce(url)
-            if open_browser:
-                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-        await task
-
     try:
-        asyncio.run(main())
-    finally:
-        sock.close()
-    prep.join(timeout=2.0)
-    if prep.is_alive():
-        # The first decode (or the kernels' compilation) is still running in compiled
-        # code, which cannot be interrupted; letting the interpreter finalise under it
-        # can crash or hang the exit.  Nothing is left to clean up: leave at once.
-        import os
-        import sys
+        asyncio.get_running_loop()
+        loop_running = True
+    except RuntimeError:
+        loop_running = False
+    editor = start(session, host=host, port=port, output=output, keeper=keeper,
+                   allow_hosts=allow_hosts, resume=resume)  # fmt: skip
+    stop = threading.Event()
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C (a notebook's interrupt) stops the server; SIGTERM only on the command
+        # line, where nothing else has a say.  Both handlers are put back at the end.
+        def on_signal(signum, frame):
+            stop.set()
 
+        caught = (signal.SIGINT,) if loop_running else (signal.SIGINT, signal.SIGTERM)
+        old = {s: signal.signal(s, on_signal) for s in caught}
+    try:
+        announce(editor.url)
+        if open_browser:
+            threading.Thread(target=webbrowser.open, args=(editor.url,), daemon=True).start()
+        while not stop.is_set() and editor.thread.is_alive():
+            stop.wait(0.05)
+    except KeyboardInterrupt:  # a notebook's interrupt, or Ctrl-C before the handler
+        pass
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        editor.stop(timeout=STOP_GRACE + 0.3)
+    line = keeper.finish() if keeper is not None else None
+    if line:
+        (say or (lambda m: print(f"spec2img: {m}", file=sys.stderr, flush=True)))(line)
+    if exit_at_end:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

@@ -15,8 +15,12 @@ the current phase) and spliced into the edited audio with sine-squared crossfade
 the margins, where the magnitude is unchanged and the new audio agrees with the old
 (:func:`splice`).  The export runs the full decode of the whole edited image.
 
-Every method takes the session's lock, so requests served on several threads see one
-state at a time.
+Every method that changes the state takes the session's lock, so requests served on
+several threads see one state at a time; :meth:`Session.state`, :meth:`Session.tile` and
+:meth:`Session.audio` never wait for it (the arrays are only ever written in place, so
+a read during an edit is memory-safe and may see part of it; the change it then gets
+names what to fetch again).  Every change is also handed to ``on_change`` (the journal)
+while the lock is held, so the journal's order is the session's.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import numpy as np
 from .. import phase as _phase
 from ..dsp import scale as _scale
 from ..dsp.stft import Stft
-from ..errors import InputError, ParameterError, Spec2ImgError
+from ..errors import InputError, OutputError, ParameterError, Spec2ImgError
 from ..io import phase_image as _keep
 from ..io.image import GRID_KEY, SpectrogramImage
 from ..io.png import png_bytes
@@ -98,7 +102,8 @@ def resynthesize(
     """
     if n_iter == 0:
         return engine.inverse(S * np.exp(1j * phase).astype(np.complex64))
-    return _phase.reconstruct(S, engine, method="fgla", n_iter=n_iter, init=phase)
+    # linked: the channels of a stereo edit keep their shared phase (phase.stereo)
+    return _phase.reconstruct(S, engine, method="fgla", n_iter=n_iter, init=phase, link=True)
 
 
 def splice(
@@ -209,7 +214,8 @@ class Session:
         image = self.image.on_grid()
         meta = image.meta
         db_max = min(MAX_DB, meta.db_max + self.headroom_db)
-        extra = {k: v for k, v in meta.extra.items() if k not in (GRID_KEY, _keep.LINK_KEY)}
+        extra = {k: v for k, v in meta.extra.items()
+                 if k not in (GRID_KEY, _keep.LINK_KEY, _keep.PAIR_KEY)}  # fmt: skip
         self.meta = Metadata(
             params=meta.params, db_min=meta.db_min, db_max=db_max, n_samples=meta.n_samples,
             channels=meta.channels, extra=extra,
@@ -240,6 +246,16 @@ class Session:
         self.version = 0
         self.undo_stack: list[_Step] = []
         self.redo_stack: list[_Step] = []
+        #: The edits in effect, in order (the undo history may be trimmed; this never
+        #: is): replaying them on the input gives this state, bit for bit.
+        self.applied: list[ops.Edit] = []
+        self.undone: list[ops.Edit] = []
+        # beside them: whether each was heard through phase iterations
+        self._iterated: list[bool] = []
+        self._undone_iterated: list[bool] = []
+        #: Called with a journal record ({"do": edit JSON}, {"undo": 1}, {"redo": 1})
+        #: under the lock after every change.
+        self.on_change = None
         self.lock = threading.RLock()
         self.ready = threading.Event()
 
@@ -298,12 +314,14 @@ class Session:
         }  # fmt: skip
 
     def state(self) -> dict:
-        with self.lock:
-            return {
-                "version": self.version, "ready": self.ready.is_set(), "error": self.error,
-                "can_undo": bool(self.undo_stack), "can_redo": bool(self.redo_stack),
-                "history": [s.label for s in self.undo_stack],
-            }  # fmt: skip
+        """Version, readiness and history; never waits for a running edit (each field is
+        one read of a value an edit replaces whole)."""
+        undo, redo = list(self.undo_stack), list(self.redo_stack)
+        return {
+            "version": self.version, "ready": self.ready.is_set(), "error": self.error,
+            "can_undo": bool(undo), "can_redo": bool(redo),
+            "history": [s.label for s in undo], "edits": len(self.applied),
+        }  # fmt: skip
 
     # ------------------------------------------------------------ start
 
@@ -396,8 +414,7 @@ class Session:
                 f"a picture of {cols} x {rows} cells is beyond {MAX_TILE_CELLS}; ask for a "
                 "larger step or fewer frames"
             )
-        with self.lock:
-            return pool(self.px[channel, :, t0:t1], step, self.row_step())
+        return pool(self.px[channel, :, t0:t1], step, self.row_step())  # no lock: see top
 
     def audio(self, which: str, start: int, end: int) -> np.ndarray:
         """Samples ``[start, end)`` of the ``"original"`` or ``"edited"`` audio,
@@ -411,9 +428,8 @@ class Session:
                 f"samples must satisfy 0 <= start < end <= {n}, at most "
                 f"{MAX_AUDIO_SAMPLES} at a time"
             )
-        with self.lock:
-            y = self.original if which == "original" else self.edited
-            return np.ascontiguousarray(y[:, start:end])
+        y = self.original if which == "original" else self.edited  # no lock: see top
+        return np.array(y[:, start:end], order="C", copy=True)
 
     # ------------------------------------------------------------ editing
 
@@ -463,8 +479,13 @@ class Session:
                 self.clipboard = applied.clip
             self.undo_stack.append(step)
             self.redo_stack.clear()
+            self.applied.append(edit)
+            self.undone.clear()
+            self._iterated.append(n_iter > 0)
+            self._undone_iterated.clear()
             self._trim_history()
             self.version += 1
+            self._record({"do": ops.to_json(edit)})
             return self._change(step.label, (a, b), (lo, hi), start)
 
     def copy(self, shape) -> dict:
@@ -517,6 +538,17 @@ class Session:
         lo, hi = max(0, start), min(self.meta.n_samples, start + y.shape[-1])
         return lo, np.ascontiguousarray(y[:, lo - start : hi - start])
 
+    def replay(self, edits, *, progress=None) -> None:
+        """Apply ``edits`` (typed edits, in order), as the page would have."""
+        for i, e in enumerate(edits):
+            self.edit(e)
+            if progress is not None:
+                progress(i + 1, len(edits))
+
+    def _record(self, record: dict) -> None:
+        if self.on_change is not None:
+            self.on_change(record)
+
     def undo(self) -> Change:
         """Put back the state before the last edit (pixels, phase and audio exactly)."""
         return self._swap(self.undo_stack, self.redo_stack, 0, "undo")
@@ -532,6 +564,11 @@ class Session:
             if not src:
                 raise NothingToDo(f"nothing to {verb}")
             s = src.pop()
+            done, todo = (self.applied, self.undone) if which == 0 else (self.undone, self.applied)
+            todo.append(done.pop())
+            done, todo = ((self._iterated, self._undone_iterated) if which == 0
+                          else (self._undone_iterated, self._iterated))  # fmt: skip
+            todo.append(done.pop())
             ops.put(self.px, s.region, s.px[which])
             a, b = s.frames
             lo, hi = s.samples
@@ -540,6 +577,7 @@ class Session:
                 self.edited[c, lo:hi] = s.audio[which][i]
             dst.append(s)
             self.version += 1
+            self._record({verb: 1})
             return self._change(f"{verb} {s.label}", s.frames, s.samples, start)
 
     def _change(self, label, frames, samples, start) -> Change:
@@ -601,7 +639,9 @@ class Session:
         self._check_ready()
         image = self.edited_image()
         with self.lock:
-            exact = self.kept_phase and not any(s.n_iter for s in self.undo_stack)
+            # All edits in effect, not the undo history (that may have been trimmed): any
+            # heard through phase iterations means the full decode.
+            exact = self.kept_phase and not any(self._iterated)
         if exact:
             # Kept phase everywhere and masks only: the full decode is the inverse STFT
             # of the edited spectrogram with that phase (iterating would only drift from
@@ -631,11 +671,7 @@ class Session:
     def audio_bytes(self, fmt: str) -> tuple[bytes, str]:
         """The full-quality decode encoded as ``"wav"`` or ``"flac"`` in memory (no
         temporary file): ``(bytes, file name)``."""
-        import io
-
-        import soundfile as sf
-
-        from ..io.audio import output_format, prepare_for_output
+        from ..io.audio import encode_audio, output_format, prepare_for_output
 
         if fmt not in ("wav", "flac"):
             raise ParameterError(f"format must be 'wav' or 'flac', not {fmt!r}")
@@ -643,9 +679,7 @@ class Session:
         container, subtype = output_format(name, self._subtype_for(name))
         y, sr = self.render()
         y = prepare_for_output(y, subtype)
-        buf = io.BytesIO()
-        sf.write(buf, np.ascontiguousarray(y.T), sr, format=container, subtype=subtype)
-        return buf.getvalue(), name
+        return encode_audio(y, sr, container, subtype), name
 
     def image_bytes(self, part: str) -> tuple[bytes, str]:
         """The edited spectrogram (``part="spectrogram"``) or its phase image
@@ -659,10 +693,13 @@ class Session:
         image = self.edited_image()
         name = f"{self.source.stem}-edited.png"
         sidecar = _keep.sidecar_path(name)
+        pair = _keep.pair_id(image.phase)  # the two downloads of one state: one pair
         if part == "spectrogram":
-            return png_bytes(image.pixels, _keep.linked_text(image.meta, sidecar)), name
-        text = _keep.linked_text(image.meta, None)
-        text[_keep.KIND_KEY] = _keep.KIND
+            text = _keep.linked_text(image.meta, sidecar)
+            text[_keep.PAIR_KEY] = pair
+            return png_bytes(image.pixels, text), name
+        text = _keep.phase_text(image.meta)
+        text[_keep.PAIR_KEY] = pair
         return png_bytes(image.phase, text), sidecar.name
 
     def _subtype_for(self, path) -> str | None:
@@ -742,7 +779,23 @@ class Opening:
 
     @property
     def meta(self):
-        return self._session.meta if self._session is not None else _Meta(self.n_samples)
+        if self._session is not None:
+            return self._session.meta
+        return _Meta(self.n_samples, self._params)
+
+    @property
+    def applied(self) -> list:
+        return self._session.applied if self._session is not None else []
+
+    @property
+    def on_change(self):
+        return self.__dict__.get("_on_change")
+
+    @on_change.setter
+    def on_change(self, fn) -> None:  # the journal: handed on to the session when it exists
+        self.__dict__["_on_change"] = fn
+        if self._session is not None:
+            self._session.on_change = fn
 
     @property
     def version(self) -> int:
@@ -773,9 +826,16 @@ class Opening:
                 "can_redo": False, "history": []}  # fmt: skip
 
     def grid(self):
-        if self._session is None:
-            raise BusyError("the recording is still being opened; try again in a moment")
-        return self._session.grid()
+        """As :meth:`Session.grid` (known from the parameters before the encode)."""
+        if self._session is not None:
+            return self._session.grid()
+        p = self._params
+        return ops.Grid(
+            channels=self.channels, rows=self.rows, frames=self.n_frames,
+            frame_seconds=p.hop_length / p.sample_rate,
+            frame_offset=0.0 if p.center else p.n_fft / 2 / p.sample_rate,
+            row_hz=tuple(float(f) for f in row_frequencies(p)),
+        )  # fmt: skip
 
     def tile(self, channel: int, t0: int, t1: int, step: int) -> np.ndarray:
         """As :meth:`Session.tile`; while opening, from the coarse view (each column
@@ -802,6 +862,7 @@ class Opening:
                               subtype=self._found.subtype)  # fmt: skip
             del image
             self._found = None
+            session.on_change = self.__dict__.get("_on_change")
             session.prepare()
             self._coarse = None
             self._session = session
@@ -818,6 +879,7 @@ class Opening:
 @dataclass
 class _Meta:
     n_samples: int
+    params: object
 
 
 class BusyError(Spec2ImgError):
@@ -832,10 +894,15 @@ def _to_q(angle: np.ndarray) -> np.ndarray:
     return (np.rint(angle * _Q).astype(np.int64) % 65536).astype(np.uint16)
 
 
-def check_output_path(path: str | os.PathLike, source: str | os.PathLike | None) -> Path:
+def check_output_path(
+    path: str | os.PathLike, source: str | os.PathLike | None, *, overwrite: bool = False
+) -> Path:
     """Check ``-o OUTPUT`` before the server starts: a known extension, an existing
-    folder, not the input (``source``; None for a new canvas)."""
-    from ..io.atomic import check_output
+    folder we may write in, not the input (``source``; None for a new canvas), and
+    (without ``overwrite``) no file there yet (nor its phase image, for a ``.png``)."""
+    import tempfile
+
+    from ..io.atomic import _target, check_output
     from ..io.audio import output_format
 
     path = Path(path)
@@ -843,8 +910,15 @@ def check_output_path(path: str | os.PathLike, source: str | os.PathLike | None)
     if path.suffix.lower() != ".png":
         output_format(path)
     else:
-        check_output(_keep.sidecar_path(path), inputs)
-    return check_output(path, inputs)
+        check_output(_keep.sidecar_path(path), inputs, overwrite=overwrite)
+    path = check_output(path, inputs, overwrite=overwrite)
+    folder = _target(path).parent
+    try:  # the Save writes a temporary file there: find out now, not after the edits
+        with tempfile.TemporaryFile(dir=folder or "."):
+            pass
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write in {folder}: {e.strerror or e}") from None
+    return path
 
 
 def open_audio(path: str | os.PathLike, *, encode=None, max_pixels: int | None = None) -> Opening:

@@ -238,7 +238,9 @@ def atomic_path(
             except FileNotFoundError:
                 mode = _default_mode()  # mkstemp made it 0600
             os.chmod(tmp, mode)
+            _fsync(tmp)  # the bytes on disk before the name points at them
             os.replace(tmp, target)
+            _fsync_folder(target.parent)
     except BrokenPipeError:
         raise OutputError(f"{name}: the reader closed the pipe before the end") from None
     except OSError as e:  # no space, no permission, a read-only file system...
@@ -247,6 +249,28 @@ def atomic_path(
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Put a rename on disk (best effort: some systems cannot open a folder)."""
+    try:
+        fd = os.open(folder if str(folder) else ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _copy_to_stream(src: Path, dst: Path) -> None:

@@ -276,7 +276,6 @@ def save_audio(
     overwrite : bool
         Replace an existing file (``False``: :class:`~spec2img.errors.OutputError`).
     """
-    import soundfile as sf
 
     check_rate(sr)
     check_flag("normalize", normalize)
@@ -309,14 +308,38 @@ def save_audio(
         # Encode in memory, then write the bytes ourselves: libsndfile reports a full
         # disk as "System error." (or soundfile as a bare AssertionError), Python's
         # own write says "No space left on device".
-        buf = io.BytesIO()
         try:
-            sf.write(buf, np.ascontiguousarray(y.T), int(sr), format=fmt, subtype=subtype,
-                     **codec)  # fmt: skip
+            data = encode_audio(y, int(sr), fmt, subtype, **codec)
         except (RuntimeError, AssertionError, ValueError, TypeError) as e:
             raise OutputError(f"{path}: cannot encode {fmt} {subtype}: {_first_line(e)}") from None
-        tmp.write_bytes(buf.getbuffer())
+        tmp.write_bytes(data)
     return Path(path)
+
+
+def encode_audio(y: np.ndarray, sr: int, fmt: str, subtype: str, **codec) -> bytes:
+    """``(channels, n)`` samples (ready for ``subtype``) as the bytes of a ``fmt`` file.
+
+    The same samples always give the same bytes: the time of writing libsndfile puts
+    in the PEAK chunk of float WAV and AIFF is cleared.
+    """
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.ascontiguousarray(np.atleast_2d(y).T), int(sr), format=fmt,
+             subtype=subtype, **codec)  # fmt: skip
+    data = bytearray(buf.getvalue())
+    _clear_peak_time(data)
+    return bytes(data)
+
+
+def _clear_peak_time(data: bytearray) -> None:
+    # PEAK: id, size, version, time stamp (4 bytes each), then the peaks; it sits in the
+    # header, before the samples' chunk.
+    head = bytes(data[:8192])
+    at = head.find(b"PEAK")
+    ends = [i for i in (head.find(b"data"), head.find(b"SSND")) if i >= 0]
+    if at >= 0 and (not ends or at < min(ends)) and len(data) >= at + 16:
+        data[at + 12 : at + 16] = bytes(4)
 
 
 def _first_line(e: BaseException) -> str:

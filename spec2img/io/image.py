@@ -24,7 +24,7 @@ from ..params import (
     SpecParams,
 )
 from . import phase_image as keep_phase
-from .atomic import check_extension, is_stream
+from .atomic import atomic_path, check_extension, is_stream
 from .gray import to_gray16
 from .params_from import read_params
 from .png import (
@@ -34,6 +34,7 @@ from .png import (
     check_size,
     read_header,
     read_pixels,
+    save_png,
     write_png,
 )
 
@@ -101,8 +102,13 @@ class SpectrogramImage:
     def save(self, path: str | os.PathLike, *, inputs=(), overwrite: bool = True) -> Path:
         """Write the image as a 16-bit PNG with metadata, atomically.
 
-        With a kept phase, ``NAME.phase.png`` is written first, beside it (and removed
-        again if the spectrogram cannot be written).
+        With a kept phase, ``NAME.phase.png`` is written beside it, so that no failure
+        or crash leaves an old pair broken or mixed: both files are written to
+        temporary files and put on disk (``fsync``), then the phase image is renamed
+        into place and the spectrogram last; both carry one ``pair_id`` (a digest of
+        the phase), so that :func:`load` tells a spectrogram from a phase image of
+        another save.  A failure
+        before the renames leaves the previous pair untouched.
 
         Parameters
         ----------
@@ -123,14 +129,16 @@ class SpectrogramImage:
                 "file name, not a stream"
             )
         sidecar = keep_phase.sidecar_path(path)
-        inputs = [*inputs, path]
-        keep_phase.write_phase(sidecar, self.phase, self.meta, inputs=inputs)
-        try:
-            return write_png(path, self.pixels, keep_phase.linked_text(self.meta, sidecar),
-                             inputs=[*inputs[:-1], sidecar], overwrite=overwrite)  # fmt: skip
-        except BaseException:
-            sidecar.unlink(missing_ok=True)
-            raise
+        pair = keep_phase.pair_id(self.phase)
+        text = keep_phase.linked_text(self.meta, sidecar)
+        phase_text = keep_phase.phase_text(self.meta)
+        text[keep_phase.PAIR_KEY] = phase_text[keep_phase.PAIR_KEY] = pair
+        inputs = list(inputs)
+        with atomic_path(path, [*inputs, sidecar], overwrite=overwrite) as tmp:  # renamed last
+            with atomic_path(sidecar, [*inputs, path], overwrite=overwrite) as tmp_phase:
+                save_png(tmp_phase, self.phase, phase_text)
+                save_png(tmp, self.pixels, text)
+        return Path(path)
 
     def on_grid(self) -> SpectrogramImage:
         """This image with one pixel per STFT cell (resampled if it was resized).

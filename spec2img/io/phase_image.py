@@ -31,6 +31,10 @@ from .png import DEFAULT_MAX_PIXELS, read_png, write_png
 LINK_KEY = "phase_file"
 #: Metadata key and value marking a phase image.
 KIND_KEY, KIND = "kind", "phase"
+#: Metadata key holding the id both files of a pair carry (:func:`pair_id`): a
+#: spectrogram and a phase image from different saves (a save interrupted between its
+#: two renames) are told apart on load.
+PAIR_KEY = "pair_id"
 _STEPS = 65536
 
 
@@ -65,17 +69,32 @@ def linked_text(meta: Metadata, sidecar: str | os.PathLike | None) -> dict[str, 
     """Text chunks of a spectrogram: its metadata, naming ``sidecar`` (if any)."""
     text = meta.to_text()
     text.pop(LINK_KEY, None)
+    text.pop(PAIR_KEY, None)
     if sidecar is not None:
         text[LINK_KEY] = Path(sidecar).name
     return text
 
 
+def pair_id(pixels: np.ndarray) -> str:
+    """The id of a pair: a digest of the phase image's pixels, so the same pair always
+    gets the same id (outputs stay reproducible) and a spectrogram saved with other
+    phase does not match this phase image."""
+    import hashlib
+
+    data = np.ascontiguousarray(pixels, dtype=np.uint16)
+    return hashlib.blake2b(memoryview(data).cast("B"), digest_size=8).hexdigest()
+
+
+def phase_text(meta: Metadata) -> dict[str, str]:
+    """Text chunks of ``meta``'s phase image."""
+    text = linked_text(meta, None)
+    text[KIND_KEY] = KIND
+    return text
+
+
 def write_phase(path: str | os.PathLike, pixels: np.ndarray, meta: Metadata, *, inputs=()) -> Path:
     """Write a phase image (from :func:`phase_to_pixels`) for ``meta``, atomically."""
-    text = meta.to_text()
-    text.pop(LINK_KEY, None)
-    text[KIND_KEY] = KIND
-    return write_png(path, pixels, text, inputs=inputs)
+    return write_png(path, pixels, phase_text(meta), inputs=inputs)
 
 
 def is_phase_image(meta: Metadata) -> bool:
@@ -113,6 +132,13 @@ def read_phase(
         raise MetadataError(
             f"{path}: this phase image belongs to other audio or framing than the "
             "spectrogram (decode without it: no_phase)",
+            params=("no_phase",),
+        )
+    mine, theirs = meta.extra.get(PAIR_KEY), text.get(PAIR_KEY)
+    if mine and theirs and mine != theirs:
+        raise MetadataError(
+            f"{path}: this phase image comes from another save than the spectrogram (a "
+            "save interrupted between its two files?); decode without it: no_phase",
             params=("no_phase",),
         )
     want = (meta.channels * (meta.params.n_fft // 2 + 1), meta.n_frames)

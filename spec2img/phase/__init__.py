@@ -23,7 +23,7 @@ from ..dsp.jit import deciding
 from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..options import DEFAULT_METHOD, DEFAULT_N_ITER, PhaseOptions
-from . import loop
+from . import loop, stereo
 from .channels import channel_rng, each_channel
 from .methods import METHODS, Method
 from .start import random_phase, unit_phase
@@ -49,6 +49,7 @@ def reconstruct(
     seed: int | None = 0,
     length: int | None = None,
     progress: Progress | None = None,
+    link: bool | None = None,
     **options,
 ) -> np.ndarray:
     """Audio whose STFT magnitude approximates ``S``.
@@ -56,8 +57,9 @@ def reconstruct(
     Parameters
     ----------
     S : np.ndarray [shape=(..., n_fft // 2 + 1, t), non-negative]
-        Target magnitude; each channel (leading axes) is retrieved on its own, the
-        channels at once on as many cores as :data:`spec2img.phase.channels.THREADS`.  If
+        Target magnitude; several channels (leading axes) are retrieved linked
+        (``link``) or each on its own, the channels at once on as many cores as
+        :data:`spec2img.phase.channels.THREADS`.  If
         ``S`` is the transpose of a C-contiguous float32 ``(..., t, bins)`` array
         (``np.swapaxes(M, -1, -2)``), it is used without a copy.
     engine : Stft
@@ -78,6 +80,13 @@ def reconstruct(
         Samples per channel of the output; ``None`` as in :meth:`Stft.inverse`.
     progress : callable(done, total) or None
         Called after each iteration (once for ``"pghi"``) of the least advanced channel.
+    link : bool or None
+        Retrieve several channels together, so that they keep the phase they share where
+        their magnitudes say they share it (:mod:`spec2img.phase.stereo`: a linked start,
+        and iterations that hold the channels together before letting each settle);
+        ``False``: each channel on its own.  ``None`` (default): linked unless ``init``
+        is given (a kept phase is not pulled anywhere).  Only the channels of a
+        3-d ``S`` are linked (the items of a batch, more leading axes, are not).
     **options
         Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``),
         ``tol`` (float in (0, 1), the ``pghi`` methods), ``alpha``, ``beta``, ``gamma``
@@ -128,6 +137,14 @@ def reconstruct(
                 f"(its options: {', '.join(allowed) or 'none'})"
             )
     length = None if length is None else int(length)
+    linked = len(lead) == 1 and S.shape[0] > 1 and (init is None if link is None else bool(link))
+    if linked:
+        with deciding(float(S.size) * (int(n_iter) + 1)):
+            y = stereo.reconstruct(
+                METHODS[method], S, engine, n_iter=int(n_iter), init=init, seed=seed,
+                length=length, progress=progress, options=options,
+            )  # fmt: skip
+        return y.reshape(*lead, y.shape[-1])
 
     def run(c: int, report) -> np.ndarray:
         return METHODS[method](
@@ -149,10 +166,11 @@ def retrieve(
     init: np.ndarray | None = None,
     length: int | None = None,
     progress: Progress | None = None,
+    link: bool | None = None,
 ) -> np.ndarray:
     """:func:`reconstruct` on typed options: the form the library's own layers call
     (:func:`reconstruct` is the keyword edge for users)."""
-    return reconstruct(S, engine, init=init, length=length, progress=progress,
+    return reconstruct(S, engine, init=init, length=length, progress=progress, link=link,
                        **options.engine_kwargs())  # fmt: skip
 
 

@@ -30,7 +30,7 @@ from ..dsp.stft import Stft
 from ..errors import ParameterError
 from ..options import DEFAULT_PHASE, PhaseOptions
 from ..params import BLOCK_CELLS
-from . import pghi
+from . import pghi, stereo
 
 #: :func:`spec2img.pipeline.decode` goes blockwise when the magnitude has more cells.
 BLOCKWISE_CELLS = 2**24
@@ -159,7 +159,7 @@ def _reconstruct(source, engine, n_frames, length, channels, block_frames, overl
         else:
             start = _start_phase(S, engine, method, _seed(seed, k), n, carried)
         y = phase.retrieve(
-            S, engine, started, init=start, length=n,
+            S, engine, started, init=start, length=n, link=True,
             progress=None if progress is None else _offset(progress, k * n_iter, total),
         )  # fmt: skip
         del S, start
@@ -198,9 +198,30 @@ def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int,
     methods, whose head start over a random phase is most of their quality.  So the
     block's own start is made here: PGHI integrated onward from the last carried frame
     (so that the two agree where they meet), made consistent by one projection.
+    Several channels get the linked start of a whole decode
+    (:func:`spec2img.phase.stereo.start`, each channel's PGHI and the mean magnitude's
+    blended bin by bin), and the block is iterated linked.
     """
     c = 0 if carried is None else carried.shape[-1]
-    if phase.METHODS[method].start == "pghi":
+    pghi_start = phase.METHODS[method].start == "pghi"
+    if S.shape[0] > 1:  # linked channels (spec2img.phase.stereo), as a whole decode has
+        Si = np.ascontiguousarray(np.swapaxes(S, -1, -2))
+        first = np.angle(np.swapaxes(carried, -1, -2)[:, c - 1]) if c else None
+        part = Si[:, c - 1 :] if c else Si
+        U = stereo.start(part, engine, stereo.weights(part), seed=_int_seed(seed),
+                         pghi_start=pghi_start, first=first)  # fmt: skip
+        if pghi_start:  # made consistent by one projection, as below
+            Xi = np.empty(Si.shape, np.complex64)
+            Xi[:, c - 1 if c else 0 :] = U * part
+            if c:
+                Xi[:, :c] = np.swapaxes(carried, -1, -2) * Si[:, :c]
+            y0 = engine.inverse_tf(Xi, n)
+            X = frames(y0, engine, 0, S.shape[-1]).reshape(S.shape)
+            start = (X / np.maximum(np.abs(X), np.float32(1e-30))).astype(np.complex64)
+        else:
+            start = np.empty(S.shape, np.complex64)
+            start[..., c - 1 if c else 0 :] = np.swapaxes(U, -1, -2)
+    elif pghi_start:
         Si = np.ascontiguousarray(np.swapaxes(S.reshape(-1, *S.shape[-2:]), -1, -2))
         rng = np.random.default_rng(seed)
         if c:
@@ -219,6 +240,13 @@ def _start_phase(S: np.ndarray, engine, method: str, seed: int, n: int,
     if c:
         start[..., :c] = carried
     return start
+
+
+def _int_seed(seed) -> int | None:
+    """One integer from a block's ``[seed, k]`` (for :func:`spec2img.phase.channels.channel_rng`)."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence(seed).generate_state(1)[0])
 
 
 def _polarity(a: np.ndarray, b: np.ndarray, margin: int) -> np.ndarray:

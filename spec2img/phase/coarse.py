@@ -96,9 +96,11 @@ def reconstruct(S, engine, options, *, factor, length, progress=None, refine=REF
     inner = None if progress is None else (lambda done, _n: progress(done, total))
     iterate = replace(options, tol=None)
     y = retrieve(np.ascontiguousarray(S[..., ::factor, :]), small, iterate,
-                 init=small.forward(y), length=length, progress=inner)  # fmt: skip
+                 init=small.forward(y), length=length, progress=inner, link=True)  # fmt: skip
     if refine == 0:
         return y
     tail = None if progress is None else (lambda done, _n: progress(n_iter + done, total))
     refining = replace(iterate, n_iter=refine, stop_db=None)
-    return retrieve(S_over, grid, refining, init=grid.forward(y), length=length, progress=tail)
+    return retrieve(
+        S_over, grid, refining, init=grid.forward(y), length=length, progress=tail, link=True
+    )

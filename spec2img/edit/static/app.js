@@ -2,6 +2,7 @@
 import { ApiError, download, getAudio, getJSON, getTile, postBinary, postJSON } from './api.js';
 import { embedded, host, root } from './env.js';
 import { Player } from './player.js';
+import './safety.js';
 import { formatTime, View } from './view.js';
 
 const $ = (sel) => root.querySelector(sel);
@@ -34,8 +35,8 @@ async function busy(fn) {
 // ---------------------------------------------------------------- loading
 
 async function start() {
-  if (!embedded && location.search.includes('token=')) history.replaceState(null, '', '/'); // keep the token out of the address bar
-  const [info, maps] = await Promise.all([getJSON('/api/info'), getJSON('/api/colormaps')]);
+  if (!embedded && location.search.includes('token=')) history.replaceState(null, '', location.pathname); // keep the token out of the address bar
+  const [info, maps] = await Promise.all([getJSON('api/info'), getJSON('api/colormaps')]);
   app.info = info; app.version = info.version;
   if (!embedded) document.title = `${info.name} — spec2img edit`;
   $('#name').textContent = info.name;
@@ -66,7 +67,7 @@ async function start() {
 async function loadAudio() {
   // The server may still be decoding an image without kept phase: wait for it.
   for (;;) {
-    const st = await getJSON('/api/state');
+    const st = await getJSON('api/state');
     if (st.error) { say(st.error, true); return; }
     if (st.ready) break;
     say(app.info.preview ? `${app.info.name}: a coarse view while the full spectrogram is prepared…` : 'decoding the image…');
@@ -92,7 +93,7 @@ async function loadAudio() {
 // The coarse first view of a long recording is replaced by the full pictures (and
 // the exact levels) once the server has them.
 async function reloadPictures() {
-  const v = app.view, old = app.info, info = await getJSON('/api/info');
+  const v = app.view, old = app.info, info = await getJSON('api/info');
   const levelsUntouched = v.dbHigh === Math.round(old.db_max - old.headroom_db) && v.dbLow === v.dbHigh - 90;
   app.info = info; v.info = info;
   if (levelsUntouched) {
@@ -176,7 +177,7 @@ function rectFromDrag(d) {
 }
 
 async function sendEdit(req) {
-  const change = await busy(() => postJSON('/api/edit', req));
+  const change = await busy(() => postJSON('api/edit', req));
   if (change) await applyChange(change);
 }
 
@@ -213,8 +214,8 @@ function updateHistory(s) {
   $('[data-action=redo]').disabled = !s.can_redo;
 }
 
-async function undo() { const c = await busy(() => postJSON('/api/undo')); if (c) await applyChange(c); }
-async function redo() { const c = await busy(() => postJSON('/api/redo')); if (c) await applyChange(c); }
+async function undo() { const c = await busy(() => postJSON('api/undo')); if (c) await applyChange(c); }
+async function redo() { const c = await busy(() => postJSON('api/redo')); if (c) await applyChange(c); }
 
 function editRect(op, rect) {
   const req = { op, frames: [rect.t0, rect.t1], rows: [rect.r0, rect.r1], channels: rect.channels };
@@ -249,7 +250,7 @@ async function onSelection(op) {
 
 async function copySelection() {
   if (!needSelection('copy')) return;
-  const r = await busy(() => postJSON('/api/copy', selectionRequest()));
+  const r = await busy(() => postJSON('api/copy', selectionRequest()));
   if (r) { app.clipboard = r; say(`copied ${r.frames[1] - r.frames[0]} frames x ${r.rows[1] - r.rows[0]} rows — Ctrl+V pastes at the playhead`); }
 }
 
@@ -270,14 +271,14 @@ async function cut() {
 async function solo() {
   if (!needSelection('solo')) return;
   if (!app.player || !app.audioReady) { say('the audio is not ready yet'); return; }
-  const got = await busy(() => postBinary('/api/solo', selectionRequest()));
+  const got = await busy(() => postBinary('api/solo', selectionRequest()));
   if (!got) return;
   app.player.playClip(got.start / app.info.sample_rate, got.channels);
   say('solo: only the selected cells');
 }
 
 async function outlineWand(sel) {
-  const got = await busy(() => postBinary('/api/select', selectionRequest(sel), Uint8Array));
+  const got = await busy(() => postBinary('api/select', selectionRequest(sel), Uint8Array));
   if (!got) { if (app.selection === sel) app.selection = null; paint(); return; }
   const [t0, t1] = got.headers.get('x-frames').split(',').map(Number);
   const [r0, r1] = got.headers.get('x-rows').split(',').map(Number);
@@ -586,14 +587,15 @@ const actions = {
   'freq-zoom-out': () => { app.view.zoomFreq(2); viewChanged(); },
   erase: () => onSelection('erase'), gain: () => onSelection('gain'), heal: () => onSelection('heal'),
   copy: copySelection, cut, paste, solo, 'import-image': importImage,
-  'export-audio': () => busy(async () => say(`downloaded ${await download('/api/export/audio?format=wav')}`)),
-  'export-flac': () => busy(async () => say(`downloaded ${await download('/api/export/audio?format=flac')}`)),
+  'export-audio': () => busy(async () => say(`downloaded ${await download('api/export/audio?format=wav')}`)),
+  'export-flac': () => busy(async () => say(`downloaded ${await download('api/export/audio?format=flac')}`)),
   'export-image': () => busy(async () => {
-    const a = await download('/api/export/image?part=spectrogram');
-    const b = await download('/api/export/image?part=phase');
+    const a = await download('api/export/image?part=spectrogram');
+    const b = await download('api/export/image?part=phase');
     say(`downloaded ${a} and ${b} (keep them in one folder)`);
   }),
-  save: () => busy(async () => { const r = await postJSON('/api/save'); say(`saved ${r.saved}`); }),
+  'export-edits': () => busy(async () => say(`downloaded ${await download('api/edits')}`)),
+  save: () => busy(async () => { const r = await postJSON('api/save'); say(`saved ${r.saved}`); }),
 };
 root.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
   b.blur(); // the space bar is for playback, not for pressing the last button again
