@@ -2,6 +2,7 @@
 
     python bench/edit.py              # 20-s clip, 5 rounds
     python bench/edit.py --long       # also open a 10-minute stereo recording
+    python bench/edit.py --only-long  # only that
 
 1. Cuts a 20-s clip from ../shared/corpus (a synthetic stereo clip when it is absent),
    writes it as WAV and as a default spec2img PNG (no kept phase).
@@ -40,6 +41,58 @@ EDITS = {
     "heal 0.1 s": {"op": "heal", "time": [12.0, 12.1]},
     "erase 20 s (all)": {"op": "erase", "freq": [5000, 10000]},
 }
+
+
+def new_edits(info: dict) -> dict:
+    """The issue-22 edits, in the grid of ``info``: paint, lasso, wand, cut/paste, move,
+    picture (a cut fills the clipboard the paste after it reads)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    fps = info["sample_rate"] / info["hop_length"]
+    hz = info["sample_rate"] / info["n_fft"]
+    f = lambda t: t * fps  # noqa: E731
+    pic = io.BytesIO()
+    Image.fromarray((np.outer(np.linspace(0, 1, 64), np.ones(128)) * 255).astype(np.uint8)).save(
+        pic, format="PNG"
+    )
+    lasso = [[f(8.0), 2000 / hz], [f(9.0), 2000 / hz], [f(9.0), 8000 / hz], [f(8.5), 5000 / hz]]
+    return {
+        "paint 1 s tone + 5 harmonics": {
+            "op": "paint",
+            "points": [[f(3.0), 440 / hz], [f(4.0), 440 / hz]],
+            "radius": [3, 4],
+            "harmonics": 5,
+        },  # fmt: skip
+        "paint 1 s noise 1 kHz band": {
+            "op": "paint",
+            "mode": "noise",
+            "points": [[f(3.0), 3000 / hz], [f(4.0), 3000 / hz]],
+            "radius": [3, 500 / hz],
+        },  # fmt: skip
+        "lasso erase 1 s, feather 2": {"op": "erase", "lasso": lasso, "feather": 2},
+        "wand erase (seed 10 s, 1 kHz)": {
+            "op": "erase",
+            "wand": {"seed": [f(10.0), 1000 / hz], "tolerance_db": 12},
+        },  # fmt: skip
+        "cut 1 s x 2-8 kHz": {"op": "cut", "time": [8.0, 9.0], "freq": [2000, 8000]},
+        "paste it at 15 s": {"op": "paste", "frame": int(f(15.0))},
+        "move 1 s up an octave": {
+            "op": "move",
+            "time": [5.0, 6.0],
+            "freq": [200, 4000],
+            "by": int(f(1.0)),
+            "ratio": 2.0,
+        },  # fmt: skip
+        "picture 2 s x 1-5 kHz": {
+            "op": "image",
+            "data": base64.b64encode(pic.getvalue()).decode(),
+            "time": [10.0, 12.0],
+            "freq": [1000, 5000],
+        },  # fmt: skip
+    }
 
 
 def make_clip(folder: Path, seconds: float) -> tuple[Path, Path, str]:
@@ -86,7 +139,8 @@ def serve(path: Path):
 def edit_to_hear(client, base: str, edit: dict) -> float:
     start = time.perf_counter()
     r = client.post(f"{base}/api/edit", json=edit)
-    r.raise_for_status()
+    if r.status_code != 200:
+        raise RuntimeError(f"{edit.get('op')}: {r.text}")
     lo, hi = r.json()["samples"]
     step = 1 << 22
     for s in range(lo, hi, step):
@@ -103,9 +157,10 @@ def decode_seconds(png: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def long_recording(folder: Path, client) -> dict:
-    """Open 10 minutes of stereo 44.1 kHz: load time, what the page gets at first, and
-    an edit's latency there."""
+def long_recording(folder: Path, client, rounds: int = 3) -> dict:
+    """10 minutes of stereo 44.1 kHz: how soon ``spec2img edit`` shows the whole
+    spectrogram against a whole ``spec2img encode`` (interleaved, medians), what the
+    page gets at first, and an edit's latency there."""
     import spec2img
 
     sources = sorted(CORPUS.glob("*.ogg"))
@@ -125,6 +180,12 @@ def long_recording(folder: Path, client) -> dict:
         y = 0.1 * np.random.default_rng(0).standard_normal((2, n))
     path = folder / "long.wav"
     sf.write(path, np.asarray(y, np.float32).T, sr, subtype="PCM_16")
+    del y
+    shown, encoded = [], []
+    for _ in range(rounds):  # interleaved: the page's first whole view, then an encode
+        shown.append(page_shows(path, client))
+        encoded.append(encode_seconds(path, folder / "long.png"))
+        print(f"page shows all {shown[-1]:.2f} s, encode {encoded[-1]:.2f} s", flush=True)
     start = time.perf_counter()
     base, server, session = serve(path)
     opened = time.perf_counter() - start
@@ -139,11 +200,43 @@ def long_recording(folder: Path, client) -> dict:
     lat = [edit_to_hear(client, base, {"op": "erase", "time": [300.0, 301.0],
                                        "freq": [2000, 8000]}) for _ in range(3)]  # fmt: skip
     server.should_exit = True
+    show, enc = statistics.median(shown), statistics.median(encoded)
     return {
-        "open_seconds": round(opened, 2), "overview_bytes": first, "full_image_bytes": full,
-        "overview_fetch_seconds": round(overview_s, 3),
+        "page_shows_whole_spectrogram_seconds": round(show, 2),
+        "encode_seconds": round(enc, 2), "ratio": round(show / enc, 3),
+        "shown_runs": [round(v, 2) for v in shown], "encode_runs": [round(v, 2) for v in encoded],
+        "open_to_editable_seconds": round(opened, 2), "overview_bytes": first,
+        "full_image_bytes": full, "overview_fetch_seconds": round(overview_s, 3),
         "erase_1s_edit_to_hear_seconds": round(statistics.median(lat), 3),
     }  # fmt: skip
+
+
+def page_shows(path: Path, client) -> float:
+    """Seconds from starting ``spec2img edit FILE`` to the page having what it draws
+    first: the info and the overview of every channel (the whole recording)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "spec2img", "edit", str(path), "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    try:
+        url = proc.stdout.readline().strip()
+        base, token = url.split("/?token=")
+        h = {"X-Spec2img-Token": token}
+        info = client.get(f"{base}/api/info", headers=h).json()
+        for ch in range(info["channels"]):
+            r = client.get(f"{base}/api/tile", headers=h,
+                           params={"ch": ch, "step": info["overview_step"]})  # fmt: skip
+            r.raise_for_status()
+        return time.perf_counter() - start
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def encode_seconds(path: Path, out: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "spec2img", "encode", str(path), str(out), "-q", "-y"],
+                   check=True)  # fmt: skip
+    return time.perf_counter() - start
 
 
 def _auth() -> dict:
@@ -157,7 +250,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--long", action="store_true", help="also open 10 minutes of stereo")
+    ap.add_argument("--only-long", action="store_true", help="only the 10 minutes of stereo")
     args = ap.parse_args()
+    if args.only_long:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            httpx.Client(headers=_auth(), timeout=600) as client,
+        ):
+            result = {"long": long_recording(Path(tmp), client, args.rounds)}
+        print("10 minutes of stereo 44.1 kHz:", json.dumps(result["long"], indent=1))
+        out = ROOT / "bench" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "edit_long.json").write_text(json.dumps(result, indent=1) + "\n")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         wav, png, name = make_clip(folder, args.seconds)
@@ -165,12 +270,13 @@ def main() -> None:
             "audio input (kept phase)": serve(wav),
             "image input (estimated phase)": serve(png),
         }
-        decode, times = [], {(e, k): [] for e in editors for k in EDITS}
+        all_edits = {**EDITS, **new_edits(editors["audio input (kept phase)"][2].info())}
+        decode, times = [], {(e, k): [] for e in editors for k in all_edits}
         with httpx.Client(headers=_auth(), timeout=120) as client:
             for _ in range(args.rounds):
                 decode.append(decode_seconds(png, folder / "out.wav"))
                 for e, (base, _, _) in editors.items():
-                    for k, edit in EDITS.items():
+                    for k, edit in all_edits.items():
                         times[(e, k)].append(edit_to_hear(client, base, edit))
             result = {"clip": name, "seconds": args.seconds, "rounds": args.rounds,
                       "decode_median_seconds": round(statistics.median(decode), 3), "edits": []}  # fmt: skip
@@ -178,16 +284,16 @@ def main() -> None:
             print(f"clip: {name}, {args.seconds:g} s; whole-process default decode: "
                   f"median {d:.3f} s over {args.rounds} runs\n")  # fmt: skip
             print(
-                f"| {'editor input':30} | {'edit':22} | edit-to-hear (median) | ratio to decode |"
+                f"| {'editor input':30} | {'edit':30} | edit-to-hear (median) | ratio to decode |"
             )
-            print(f"|{'-' * 32}|{'-' * 24}|{'-' * 23}|{'-' * 17}|")
+            print(f"|{'-' * 32}|{'-' * 32}|{'-' * 23}|{'-' * 17}|")
             for (e, k), v in times.items():
                 m = statistics.median(v)
-                print(f"| {e:30} | {k:22} | {m * 1000:17.0f} ms | {m / d:15.3f} |")
+                print(f"| {e:30} | {k:30} | {m * 1000:17.0f} ms | {m / d:15.3f} |")
                 result["edits"].append({"input": e, "edit": k, "median_seconds": round(m, 4),
                                         "ratio": round(m / d, 4)})  # fmt: skip
             if args.long:
-                result["long"] = long_recording(folder, client)
+                result["long"] = long_recording(folder, client, args.rounds)
                 print("\n10 minutes of stereo 44.1 kHz:", json.dumps(result["long"]))
         for _, server, _ in editors.values():
             server.should_exit = True

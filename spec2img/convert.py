@@ -440,11 +440,16 @@ class Editable:
         The samples of an audio input (its phase is kept in ``image``); None for images.
     subtype : str or None
         The audio input's sample format (``PCM_16``, ``FLOAT``...), to write it back alike.
+    sample_rate, params
+        An audio input's rate and :class:`~spec2img.params.SpecParams`.
     """
 
     image: Any
     audio: Any = None
     subtype: str | None = None
+    #: The audio's rate and the parameters it is to be encoded with (audio input).
+    sample_rate: int | None = None
+    params: Any = None
 
 
 def read_editable(
@@ -469,7 +474,7 @@ def read_editable(
     its STFT phase kept.  The usual one-line errors name the file."""
     from pathlib import Path
 
-    from .errors import InputError, ParameterError, in_file
+    from .errors import ParameterError
 
     if Path(src).suffix.lower() in image_exts:
         from .pipeline import load_image
@@ -477,22 +482,48 @@ def read_editable(
         return Editable(load_image(src, plain=plain, max_pixels=max_pixels).on_grid())
     if plain:
         raise ParameterError(f"{src}: options for plain images do not apply to audio input")
+    found = load_editable_audio(src, encode=encode, max_pixels=max_pixels)
+    found.image = encode_editable(src, found, encode)
+    return found
+
+
+def load_editable_audio(
+    src, *, encode: EncodeOptions = DEFAULT_ENCODE, max_pixels: int | None = None
+) -> Editable:
+    """The samples of an audio file for the editor, checked against ``max_pixels``
+    before anything is encoded: an :class:`Editable` without its image yet (the editor
+    shows a coarse view while :func:`encode_editable` makes it)."""
     import soundfile as sf
 
-    from .io.audio import load_audio
-    from .pipeline import encode_with
+    from .errors import InputError, in_file
+    from .io.audio import check_audio, load_audio
+    from .params import frame_count
 
     y, sr = load_audio(src, sr=encode.sr, mono=encode.mono)
-    try:  # the whole recording on its STFT grid, its phase kept
-        options = dataclasses.replace(encode, keep_phase=True, size=None, segment=None)
-        image = encode_with(y, sr, options)
+    try:
+        params = encode.params(sr)
+        y = check_audio(y, params)
     except Spec2ImgError as e:
         raise in_file(src, e) from None
-    cells = image.meta.channels * image.meta.params.n_bins * image.meta.n_frames
+    frames = frame_count(y.shape[-1], params.n_fft, params.hop_length, params.center)
+    cells = y.shape[0] * params.n_bins * frames
     if max_pixels is not None and cells > max_pixels:
         raise InputError(f"{src}: its spectrogram has {cells} cells, beyond {max_pixels}")
     try:
         subtype = sf.info(str(src)).subtype
     except Exception:  # readable a moment ago; the subtype is a nicety
         subtype = None
-    return Editable(image, y, subtype)
+    return Editable(None, y, subtype, sr, params)
+
+
+def encode_editable(src, found: Editable, encode: EncodeOptions = DEFAULT_ENCODE):
+    """The editor's image of ``found`` (from :func:`load_editable_audio`): the whole
+    recording on its STFT grid, its phase kept."""
+    from .errors import in_file
+    from .pipeline import encode_with
+
+    try:
+        options = dataclasses.replace(encode, keep_phase=True, size=None, segment=None)
+        return encode_with(found.audio, found.sample_rate, options)
+    except Spec2ImgError as e:
+        raise in_file(src, e) from None

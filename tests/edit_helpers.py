@@ -31,3 +31,34 @@ def session_for(path):
     s = open_input(path)
     s.prepare()
     return s
+
+
+class Served:
+    """``session`` served by uvicorn on a free loopback port in a thread (token "tok");
+    ``url`` opens the page, ``close()`` stops it."""
+
+    def __init__(self, session, output=None):
+        import threading
+        import time
+
+        import uvicorn
+
+        from spec2img.edit.server import allowed_hosts, bind, create_app
+
+        self.session = session
+        self.sock = bind("127.0.0.1", 0)
+        port = self.sock.getsockname()[1]
+        app = create_app(session, token="tok", hosts=allowed_hosts("127.0.0.1"),
+                         output=output)  # fmt: skip
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)  # fmt: skip
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{port}/?token=tok"
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()

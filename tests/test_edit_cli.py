@@ -110,3 +110,54 @@ def test_exits_0_while_the_first_decode_still_runs(tmp_path):
             proc.kill()
     assert code == 0, proc.stderr.read()
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def _info(url: str) -> dict:
+    import json
+
+    base, token = url.split("/?token=")
+    req = urllib.request.Request(base + "/api/info", headers={"X-Spec2img-Token": token})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _served_info(*args, cwd) -> dict:
+    proc = _start(*args, "--no-browser", cwd=cwd)
+    try:
+        info = _info(_url(proc))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return info
+
+
+def test_new_opens_a_silent_canvas_of_the_asked_length_rate_and_channels(tmp_path):
+    info = _served_info("--new", "2.5", "--sr", "22050", "--channels", "2", "-o", "tune.wav",
+                        cwd=tmp_path)  # fmt: skip
+    assert info["n_samples"] == round(2.5 * 22050) and info["sample_rate"] == 22050
+    assert info["channels"] == 2 and info["name"] == "tune.wav" and info["save_to"] == "tune.wav"
+    assert not (tmp_path / "tune.wav").exists()  # written on Save only
+
+
+def test_audio_opens_at_the_resolution_asked_for(tmp_path):
+    write_clip(tmp_path / "song.wav", seconds=1.0)
+    info = _served_info("song.wav", "--n-fft", "1024", "--hop-length", "128", cwd=tmp_path)
+    assert (info["n_fft"], info["hop_length"], info["rows"]) == (1024, 128, 513)
+    info = _served_info("song.wav", "--scale", "mel", "--n-mels", "64", cwd=tmp_path)
+    assert info["scale"] == "mel" and info["rows"] == 64
+
+
+def test_new_and_resolution_usage_errors(tmp_path, capsys):
+    code, _, err = run(capsys, "edit", "--new", "2")
+    assert code == 2 and "-o OUTPUT" in err
+    code, _, err = run(capsys, "edit")
+    assert code == 2 and "INPUT or --new" in err
+    code, _, err = run(capsys, "edit", "--new", "0", "-o", tmp_path / "t.wav")
+    assert code == 1 and "--new" in err and err.count("\n") == 1
+    write_clip(tmp_path / "song.wav", seconds=1.0)
+    code, _, err = run(capsys, "edit", tmp_path / "song.wav", "--duration", "3")
+    assert code == 1 and "--duration apply to image input only" in err
+    code, _, err = run(capsys, "edit", tmp_path / "song.wav", "--n-fft", "7")
+    assert code == 1 and "n_fft" in err

@@ -201,10 +201,23 @@ def _examples(g):
     ]  # fmt: skip
 
 
+def _more_examples(g):
+    """Issue 22's operations (selections, paint, clipboard, pictures)."""
+    return [
+        {"op": "erase", "lasso": [[3, 4.5], [40, 4], [20, 60.25]], "feather": 2},
+        {"op": "heal", "wand": {"seed": [10, 64], "tolerance_db": 9}, "frames": [0, 40]},
+        {"op": "paint", "points": [[10, 64], [50, 64]], "radius": [3, 4], "harmonics": 2},
+        {"op": "cut", "frames": [10, 20], "rows": [3, 9]},
+        {"op": "paste", "frame": 40, "ratio": 1.5},
+        {"op": "move", "frames": [5, 20], "rows": [3, 60], "by": 4, "ratio": 2, "keep": True},
+        {"op": "image", "data": "iVBORw0KGgo=", "frames": [1, 9]},
+    ]  # fmt: skip
+
+
 def test_every_operation_survives_its_canonical_json(session):
     g = session.grid()
     seen = set()
-    for data in _examples(g):
+    for data in _examples(g) + _more_examples(g):
         e = ops.parse_edit(data, g)
         back = json.loads(json.dumps(ops.to_json(e)))
         assert ops.parse_edit(back, g) == e

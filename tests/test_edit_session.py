@@ -226,3 +226,34 @@ def open_input_plain(path, plain):
     s = open_input(path, plain=plain)
     s.prepare()
     return s
+
+
+def test_opening_shows_a_coarse_view_at_once_then_becomes_the_session(tmp_path):
+    from spec2img.edit.session import BusyError, Opening, open_audio
+
+    path = tmp_path / "clip.wav"
+    write_clip(path, seconds=3.0)
+    opening = open_audio(path)
+    assert isinstance(opening, Opening)
+    info = opening.info()
+    assert info["preview"] and not info["ready"] and info["frames"] == opening.n_frames
+    first = info
+    coarse = opening.tile(0, 0, info["frames"], info["overview_step"])
+    assert coarse.shape == (info["rows"], -(-info["frames"] // info["overview_step"]))
+    with pytest.raises(BusyError):
+        opening.audio("edited", 0, 10)
+    assert opening.grid().frames == info["frames"]  # known before the encode
+    opening.prepare()
+    info = opening.info()
+    assert info["ready"] and not info["preview"]
+    full = opening.tile(0, 0, info["frames"], 1)
+    # the coarse view showed the same picture: its columns are frames of the full one
+    step = first["overview_step"]
+    db = lambda px, i: px.astype(float) * i["db_step"] + i["db_min"]  # noqa: E731
+    a, b = db(coarse, first)[:, 2:-2], db(full[:, ::step], info)[:, 2:-2]
+    loud = (coarse[:, 2:-2] > 0) & (full[:, ::step][:, 2:-2] > 0)
+    assert loud.mean() > 0.5 and np.max(np.abs(a - b)[loud]) < 0.1
+    y = opening.audio("edited", 0, 100)
+    assert y.shape == (2, 100)
+    change = opening.edit(ops.parse_edit({"op": "erase", "time": [1.0, 1.2]}, opening.grid()))
+    assert change.version == 1 and opening.state()["history"] == ["erase"]

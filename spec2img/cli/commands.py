@@ -247,9 +247,12 @@ def _cmd_mosaic(args) -> int:
 
 
 def _cmd_edit(args) -> int:
+    from pathlib import Path
+
+    from ..batch.folders import IMAGE_EXTS
     from ..edit import journal
     from ..edit.server import is_loopback, serve
-    from ..edit.session import check_output_path, open_input
+    from ..edit.session import check_output_path, open_audio, open_input, open_new
 
     if args.port > 65535:
         raise ParameterError(f"--port must be 0 to 65535, not {args.port}")
@@ -262,10 +265,23 @@ def _cmd_edit(args) -> int:
     out = None
     if args.output is not None:
         out = check_output_path(args.output, args.input, overwrite=args.overwrite)
-    if not args.quiet and sys.stderr.isatty():
-        _say(f"opening {printable(args.input)} ...")
-    session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
-    recovery = journal.find_recovery(args.input)
+    image_input = args.new is None and Path(args.input).suffix.lower() in IMAGE_EXTS
+    if image_input:
+        if args.scale is not None or args.channels != 1:
+            raise ParameterError("--scale and --channels apply to audio input and --new only")
+        if not args.quiet and sys.stderr.isatty():
+            _say(f"opening {printable(args.input)} ...")
+        session = open_input(args.input, plain=_plain_options(args), max_pixels=args.max_pixels)
+    else:
+        encode = _edit_encode_options(args)
+        if args.new is not None:
+            session = open_new(args.new, sr=encode.sr or 44100, channels=args.channels,
+                               encode=encode, name=Path(args.output).name)  # fmt: skip
+        else:  # shown at once in a coarse view; the full encode runs in the background
+            if not args.quiet and sys.stderr.isatty():
+                _say(f"opening {printable(args.input)} ...")
+            session = open_audio(args.input, encode=encode, max_pixels=args.max_pixels)
+    recovery = journal.find_recovery(args.input) if args.input else None
     if recovery is not None and args.fresh:
         aside = journal.set_aside(recovery.path)
         _say(f"set aside the previous session's {len(recovery.edits)} unsaved edit(s): {aside}")
@@ -275,13 +291,34 @@ def _cmd_edit(args) -> int:
              "edit(s): the page offers them back (or start with --resume / --fresh)")  # fmt: skip
     elif recovery is None and args.resume:
         _say(f"--resume: no unsaved edits of {printable(args.input)} to restore; starting unedited")
-    keeper = journal.Keeper(session, args.input, recovery=recovery)
+    # a new canvas has no input file to journal against: it is saved with -o
+    keeper = None if args.new is not None else journal.Keeper(session, args.input,
+                                                               recovery=recovery)  # fmt: skip
     return serve(
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),
         keeper=keeper, allow_hosts=args.allow_host, resume=args.resume,
         exit_at_end=True, say=lambda m: _say(f"spec2img: {m}"),
     )  # fmt: skip
+
+
+#: Plain-image options that mean something for audio too: the encoder's resolution.
+_EDIT_ENCODE_FIELDS = ("sr", "n_fft", "hop_length", "win_length", "window", "n_mels", "fmin",
+                       "fmax", "top_db", "db_range")  # fmt: skip
+
+
+def _edit_encode_options(args) -> EncodeOptions:
+    """``edit``'s options for audio (and --new) as encoder options; image-only ones are
+    refused, naming them."""
+    plain = _plain_options(args)
+    extra = [k for k in PLAIN_FIELDS if k not in _EDIT_ENCODE_FIELDS + ("y_axis",)
+             and getattr(plain, k) is not None]  # fmt: skip
+    if extra:
+        names = ", ".join("--" + k.replace("_", "-") for k in extra)
+        raise ParameterError(f"{names} apply to image input only")
+    given = {k: getattr(plain, k) for k in _EDIT_ENCODE_FIELDS if getattr(plain, k) is not None}
+    scale = args.scale or ("mel" if plain.y_axis == "mel" else "linear")
+    return EncodeOptions(scale=scale, **given)
 
 
 def _apply_pairs(args) -> list[tuple[str, Path]]:

@@ -384,16 +384,30 @@ def _add_mosaic(sub) -> None:
 def _add_edit(sub) -> None:
     p = sub.add_parser(
         "edit", help="edit a spectrogram in the browser and hear every change at once",
-        description="Serve a local page that shows INPUT's spectrogram and lets you erase, "
-        "attenuate, boost, brush and heal it, hearing each edit at once; export or save "
-        "the result.  Runs until Ctrl-C.",
+        description="Serve a local page that shows INPUT's spectrogram (or a silent canvas: "
+        "--new) and lets you paint sound, select (rectangle, lasso, wand), erase, attenuate, "
+        "boost, heal, copy, move and solo it, hearing each edit at once; export or save the "
+        "result.  Runs until Ctrl-C.",
     )  # fmt: skip
-    p.add_argument("input", metavar="INPUT", help="audio file, spec2img image, or any "
-                   "spectrogram image with the plain-image options below")  # fmt: skip
+    p.add_argument("input", metavar="INPUT", nargs="?", help="audio file, spec2img image, or "
+                   "any spectrogram image with the plain-image options below")  # fmt: skip
     p.add_argument(
         "-o", "--output", metavar="OUTPUT",
         help="file the page's Save button writes atomically: audio (.wav, .flac, ...) or a "
         "spec2img image (.png, with OUTPUT.phase.png); never INPUT",
+    )  # fmt: skip
+    p.add_argument(
+        "--new", type=finite_float, metavar="SECONDS",
+        help="start from a silent canvas this long instead of INPUT (with -o OUTPUT; "
+        "--sr, default 44100, and --channels)",
+    )  # fmt: skip
+    p.add_argument("--channels", type=positive_int, default=1,
+                   help="channels of a --new canvas (1)")  # fmt: skip
+    p.add_argument(
+        "--scale", choices=["linear", "mel"],
+        help="audio and --new: rows are STFT bins (linear, default) or mel bands; with "
+        "--n-fft, --hop-length, --win-length, --window, --n-mels, --fmin, --fmax, --top-db, "
+        "--db-range and --sr below, audio opens at the resolution you choose",
     )  # fmt: skip
     p.add_argument("--port", type=nonneg_int, default=0, help="port (default: a free one)")
     p.add_argument(
@@ -414,6 +428,14 @@ def _add_edit(sub) -> None:
                    help="start unedited, setting a previous session's unsaved edits aside")  # fmt: skip
     _add_max_pixels(p)
     _add_plain_options(p)
+
+    def check(args) -> None:
+        if (args.input is None) == (args.new is None):
+            p.error("give INPUT or --new SECONDS, not both")
+        if args.new is not None and args.output is None:
+            p.error("--new needs -o OUTPUT: the file the Save button writes")
+
+    p.set_defaults(check=check)
 
 
 def _add_apply(sub) -> None:

@@ -406,6 +406,30 @@ async def edit(request: Request) -> Response:
     return JSONResponse(change.to_json())
 
 
+async def copy(request: Request) -> Response:
+    s = _session(request)
+    shape = ops.parse_selection(await _json(request), s.grid())
+    return JSONResponse(await run_in_threadpool(s.copy, shape))
+
+
+async def select(request: Request) -> Response:
+    s = _session(request)
+    shape = ops.parse_selection(await _json(request), s.grid())
+    region, mask = await run_in_threadpool(s.select, shape)
+    return Response(mask.tobytes(), media_type="application/octet-stream",
+                    headers={"x-frames": f"{region.t0},{region.t1}",
+                             "x-rows": f"{region.r0},{region.r1}"})  # fmt: skip
+
+
+async def solo(request: Request) -> Response:
+    s = _session(request)
+    shape = ops.parse_selection(await _json(request), s.grid())
+    start, y = await run_in_threadpool(s.solo, shape)
+    return Response(y.astype("<f4").tobytes(), media_type="application/octet-stream",
+                    headers={"x-channels": str(y.shape[0]), "x-samples": str(y.shape[1]),
+                             "x-start": str(start)})  # fmt: skip
+
+
 async def undo(request: Request) -> Response:
     _changing(request)
     change = await request.app.state.slot.run(_session(request).undo)
@@ -488,6 +512,9 @@ def routes() -> list:
         Route("/api/tile", tile, methods=["GET"]),
         Route("/api/audio", audio, methods=["GET"]),
         Route("/api/edit", edit, methods=["POST"]),
+        Route("/api/copy", copy, methods=["POST"]),
+        Route("/api/select", select, methods=["POST"]),
+        Route("/api/solo", solo, methods=["POST"]),
         Route("/api/undo", undo, methods=["POST"]),
         Route("/api/redo", redo, methods=["POST"]),
         Route("/api/export/audio", export_audio, methods=["GET"]),

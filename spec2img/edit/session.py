@@ -42,7 +42,8 @@ from ..io.image import GRID_KEY, SpectrogramImage
 from ..io.png import png_bytes
 from ..params import MAX_DB, Metadata
 from ..phase import blocks
-from . import ops
+from . import ops, select
+from .paint import Canvas
 
 #: dB added above the top of the image's range, so that boosts have room.
 HEADROOM_DB = 24.0
@@ -59,6 +60,15 @@ MAX_TILE_CELLS = 1 << 23
 #: Samples per channel of one audio request.
 MAX_AUDIO_SAMPLES = 1 << 22
 _Q = 65536 / (2 * np.pi)
+
+
+def row_frequencies(p) -> np.ndarray:
+    """Centre frequency of each row of an image with parameters ``p``, Hz."""
+    if p.scale == "mel":
+        import librosa
+
+        return librosa.mel_frequencies(p.n_mels + 2, fmin=p.fmin, fmax=p.fmax)[1:-1]
+    return np.arange(p.n_bins) * (p.sample_rate / p.n_fft)
 
 
 def margin_frames(n_fft: int, hop_length: int) -> int:
@@ -154,6 +164,7 @@ class _Step:
     phase: tuple[np.ndarray, np.ndarray]
     samples: tuple[int, int]
     audio: tuple[np.ndarray, np.ndarray]
+    n_iter: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -194,6 +205,8 @@ class Session:
     subtype: str | None = None
     headroom_db: float = HEADROOM_DB
     n_iter: int = HEAR_N_ITER
+    #: A blank canvas (``--new``): ``source`` is only its name, not a file to protect.
+    new: bool = False
     meta: Metadata = field(init=False)
     error: str | None = field(default=None, init=False)
 
@@ -229,6 +242,7 @@ class Session:
         self._source_image = image if self.original is None else None
         self.edited = None if self.original is None else self.original.copy()
         self.out_gain = 1.0
+        self.clipboard: ops.Clip | None = None
         self.version = 0
         self.undo_stack: list[_Step] = []
         self.redo_stack: list[_Step] = []
@@ -236,6 +250,9 @@ class Session:
         #: is): replaying them on the input gives this state, bit for bit.
         self.applied: list[ops.Edit] = []
         self.undone: list[ops.Edit] = []
+        # beside them: whether each was heard through phase iterations
+        self._iterated: list[bool] = []
+        self._undone_iterated: list[bool] = []
         #: Called with a journal record ({"do": edit JSON}, {"undo": 1}, {"redo": 1})
         #: under the lock after every change.
         self.on_change = None
@@ -271,12 +288,7 @@ class Session:
 
     def row_hz(self) -> np.ndarray:
         """Centre frequency of each row, Hz."""
-        p = self.meta.params
-        if p.scale == "mel":
-            import librosa
-
-            return librosa.mel_frequencies(p.n_mels + 2, fmin=p.fmin, fmax=p.fmax)[1:-1]
-        return np.arange(self.rows) * (p.sample_rate / p.n_fft)
+        return row_frequencies(self.meta.params)
 
     def overview_step(self) -> int:
         return max(1, -(-self.n_frames // OVERVIEW_COLUMNS))
@@ -291,7 +303,8 @@ class Session:
             "name": self.source.name, "sample_rate": p.sample_rate,
             "channels": self.channels, "n_samples": self.meta.n_samples,
             "frames": self.n_frames, "rows": self.rows, "n_fft": p.n_fft,
-            "hop_length": p.hop_length, "center": p.center, "scale": p.scale,
+            "hop_length": p.hop_length, "win_length": p.win_length, "window": str(p.window),
+            "center": p.center, "scale": p.scale, "headroom_db": self.headroom_db,
             "row_hz": [round(float(f), 3) for f in self.row_hz()],
             "db_min": self.meta.db_min, "db_max": self.meta.db_max,
             "db_step": self.db_step, "overview_step": self.overview_step(),
@@ -420,40 +433,110 @@ class Session:
 
     # ------------------------------------------------------------ editing
 
+    def canvas(self) -> Canvas:
+        """The arrays and facts an operation reads (references, not copies)."""
+        p = self.meta.params
+        return Canvas(
+            px=self.px, phase_q=self.phase_q, db_min=self.meta.db_min,
+            db_max=self.meta.db_max, top_db=self.meta.db_max - self.headroom_db,
+            row_hz=self.row_hz(), sample_rate=p.sample_rate, n_fft=p.n_fft,
+            hop_length=p.hop_length, center=p.center, window=self.engine.window,
+            basis=self.basis, clip=self.clipboard,
+        )  # fmt: skip
+
     def edit(self, edit: ops.Edit) -> Change:
         """Apply ``edit``, re-synthesise its span, push it on the undo history."""
         self._check_ready()
         start = time.perf_counter()
         with self.lock:
-            found = ops.apply(edit, self.px, self.db_step)
-            if found is None:
+            applied = ops.apply(edit, self.canvas())
+            if applied is None:
                 raise ParameterError("the edit paints no cell of the spectrogram")
-            region, new = found
+            region, new = applied.region, applied.pixels
             old = ops.take(self.px, region)
-            ops.put(self.px, region, new)
             ch = region.channels
             a = max(0, region.t0 - self.margin)
             b = min(self.n_frames, region.t1 + self.margin)
             ph_old = self.phase_q[list(ch), :, a:b].copy()
+            ops.put(self.px, region, new)
+            if applied.phase is not None:  # the edit chose the phase of its cells
+                b0, b1, ph = applied.phase
+                for i, c in enumerate(ch):
+                    self.phase_q[c, b0:b1, region.t0 : region.t1] = _to_q(ph[i])
             # A mask on an STFT whose phase is exact needs no iterations: its inverse is
-            # already the least-squares signal.  Estimated phase and healed cells (new
-            # content under an old phase) are refined by fast Griffin-Lim.
-            exact = self.kept_phase and not ops.spec(edit).new_content
-            n_iter = 0 if exact else self.n_iter
+            # already the least-squares signal; nor does new sound whose phase was chosen
+            # with it.  Estimated phase and healed cells (new content under an old
+            # phase) are refined by fast Griffin-Lim.
+            iterate = applied.iterate if applied.iterate is not None else not self.kept_phase
+            n_iter = self.n_iter if iterate else 0
             lo_hi, y_old = self._rehear(ch, region.t0, region.t1, n_iter)
             ph_new = self.phase_q[list(ch), :, a:b].copy()
             lo, hi = lo_hi
             y_new = self.edited[list(ch), lo:hi].copy()
             step = _Step(ops.describe(edit), edit, region, (old, new), ch, (a, b), (ph_old, ph_new),
-                         (lo, hi), (y_old, y_new))  # fmt: skip
+                         (lo, hi), (y_old, y_new), n_iter)  # fmt: skip
+            if applied.clip is not None:
+                self.clipboard = applied.clip
             self.undo_stack.append(step)
             self.redo_stack.clear()
             self.applied.append(edit)
             self.undone.clear()
+            self._iterated.append(n_iter > 0)
+            self._undone_iterated.clear()
             self._trim_history()
             self.version += 1
             self._record({"do": ops.to_json(edit)})
             return self._change(step.label, (a, b), (lo, hi), start)
+
+    def copy(self, shape) -> dict:
+        """Put the cells of the selection ``shape`` (:class:`~.select.Shape`) on the
+        clipboard (not an edit: nothing changes, nothing to undo)."""
+        self._check_ready()
+        with self.lock:
+            clip = ops.copy_clip(shape, self.canvas())
+            self.clipboard = clip
+            return {"frames": [clip.t0, clip.t1], "rows": [clip.r0, clip.r1],
+                    "channels": list(clip.channels)}  # fmt: skip
+
+    def select(self, shape) -> tuple[ops.Region, np.ndarray]:
+        """The cells of the selection ``shape``: its box and a uint8 mask over it (1 where
+        a cell is selected at all), for the page to outline."""
+        self._check_ready()
+        with self.lock:
+            region, mask = select.shape_mask(shape, self.px, self.meta.db_min, self.db_step)
+        shape_ = (region.r1 - region.r0, region.t1 - region.t0)
+        if shape_[0] * shape_[1] > select.MAX_MASK_CELLS:
+            raise ParameterError(f"the selection has more than {select.MAX_MASK_CELLS} cells")
+        return region, (np.ones(shape_, np.uint8) if mask is None else (mask > 0).astype(np.uint8))
+
+    def solo(self, shape) -> tuple[int, np.ndarray]:
+        """The sound of only the selected cells: the inverse STFT of the selection's
+        frames with every other cell silent.  Returns ``(first sample, (channels, n)
+        float32)``, clipped to the recording."""
+        self._check_ready()
+        p = self.meta.params
+        with self.lock:
+            region, mask = select.shape_mask(shape, self.px, self.meta.db_min, self.db_step)
+            ch, t0, t1 = region.channels, region.t0, region.t1
+            if (t1 - t0) * p.hop_length > MAX_AUDIO_SAMPLES:
+                seconds = MAX_AUDIO_SAMPLES / p.sample_rate
+                raise ParameterError(f"solo plays at most {seconds:.0f} s; select a shorter span")
+            px = np.zeros((len(ch), self.rows, t1 - t0), np.uint16)
+            cells = ops.take(self.px, region)
+            px[:, region.r0 : region.r1] = cells if mask is None else np.where(mask > 0, cells, 0)
+            amp = _scale.pixels_to_amplitude(px, self.meta.db_min, self.meta.db_max)
+            if mask is not None:
+                amp[:, region.r0 : region.r1] *= mask
+            if self.basis is not None:
+                amp = _scale.mel_to_linear(amp, self.basis)
+            S = np.ascontiguousarray(amp, dtype=np.float32)
+            phase = self._phase(ch, t0, t1)
+        y = resynthesize(S, phase, self.piece_engine, n_iter=0)
+        if self.out_gain != 1.0:
+            y *= np.float32(self.out_gain)
+        start = t0 * p.hop_length - (p.n_fft // 2 if p.center else 0)
+        lo, hi = max(0, start), min(self.meta.n_samples, start + y.shape[-1])
+        return lo, np.ascontiguousarray(y[:, lo - start : hi - start])
 
     def replay(self, edits, *, progress=None) -> None:
         """Apply ``edits`` (typed edits, in order), as the page would have."""
@@ -482,6 +565,9 @@ class Session:
                 raise NothingToDo(f"nothing to {verb}")
             s = src.pop()
             done, todo = (self.applied, self.undone) if which == 0 else (self.undone, self.applied)
+            todo.append(done.pop())
+            done, todo = ((self._iterated, self._undone_iterated) if which == 0
+                          else (self._undone_iterated, self._iterated))  # fmt: skip
             todo.append(done.pop())
             ops.put(self.px, s.region, s.px[which])
             a, b = s.frames
@@ -553,8 +639,9 @@ class Session:
         self._check_ready()
         image = self.edited_image()
         with self.lock:
-            # All edits in effect, not the undo history: that may have been trimmed.
-            exact = self.kept_phase and not any(ops.spec(e).new_content for e in self.applied)
+            # All edits in effect, not the undo history (that may have been trimmed): any
+            # heard through phase iterations means the full decode.
+            exact = self.kept_phase and not any(self._iterated)
         if exact:
             # Kept phase everywhere and masks only: the full decode is the inverse STFT
             # of the edited spectrogram with that phase (iterating would only drift from
@@ -572,11 +659,14 @@ class Session:
 
         path = Path(path)
         if path.suffix.lower() == ".png":
-            self.edited_image().save(path, inputs=[self.source])
+            self.edited_image().save(path, inputs=self._inputs())
             return path
         y, sr = self.render(progress=progress)
-        save_audio(path, y, sr, subtype=self._subtype_for(path), inputs=[self.source])
+        save_audio(path, y, sr, subtype=self._subtype_for(path), inputs=self._inputs())
         return path
+
+    def _inputs(self) -> list[Path]:
+        return [] if self.new else [self.source]
 
     def audio_bytes(self, fmt: str) -> tuple[bytes, str]:
         """The full-quality decode encoded as ``"wav"`` or ``"flac"`` in memory (no
@@ -624,6 +714,174 @@ class Session:
         return None
 
 
+#: Frames of the coarse first view of a recording being opened (one in so many).
+PREVIEW_COLUMNS = OVERVIEW_COLUMNS
+
+
+class Opening:
+    """An audio recording being opened: its coarse spectrogram at once, the
+    :class:`Session` when the full encode (in :meth:`prepare`, on a background thread)
+    is done.
+
+    The coarse view is the STFT of one frame in every :meth:`Session.overview_step`
+    (at most :data:`PREVIEW_COLUMNS` frames, a fraction of a second for hours of
+    audio), quantised on a range from its own peak: the page can draw the whole
+    recording while the rest is prepared.  Until then edits and audio answer "busy"
+    (409) and ``info()["preview"]`` is true; the page fetches the pictures again when
+    ``ready`` turns true.  Once ready, every attribute is the session's.
+    """
+
+    def __init__(self, found, source: Path, encode) -> None:
+        from ..params import frame_count
+
+        self._found, self._encode, self._session = found, encode, None
+        self.source = Path(source)
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self.lock = threading.RLock()
+        p = found.params
+        y = found.audio
+        self._params = p
+        self.channels = y.shape[0]
+        self.n_frames = frame_count(y.shape[-1], p.n_fft, p.hop_length, p.center)
+        self.n_samples = y.shape[-1]
+        self.rows = p.n_mels if p.scale == "mel" else p.n_bins
+        self.step = max(1, -(-self.n_frames // OVERVIEW_COLUMNS))
+        self.row_step = max(1, -(-self.rows // MAX_ROWS))
+        self._preview()
+
+    def _preview(self) -> None:
+        p, y = self._params, self._found.audio
+        engine = Stft.from_params(p)
+        n_fft, hop = p.n_fft, p.hop_length
+        frames = np.arange(0, self.n_frames, self.step)
+        start = frames * hop - (n_fft // 2 if p.center else 0)
+        idx = start[:, None] + np.arange(n_fft)[None, :]
+        ok = (idx >= 0) & (idx < y.shape[-1])
+        seg = np.where(ok[None], y[:, np.clip(idx, 0, y.shape[-1] - 1)], np.float32(0))
+        S = np.abs(np.fft.rfft(seg * engine.window, axis=-1)).transpose(0, 2, 1)
+        if p.scale == "mel":
+            S = _scale.linear_to_mel(S.astype(np.float32), _scale.mel_basis(p))
+        db = _scale.amplitude_to_db(S)
+        top_db = self._encode.top_db
+        lo, hi = self._encode.db_range or _scale.db_range(db, top_db)
+        self.db_min, self.db_max = lo, min(MAX_DB, hi + HEADROOM_DB)
+        px = _scale.db_to_pixels(db, self.db_min, self.db_max)
+        self._coarse = [pool(px[c], 1, self.row_step) for c in range(self.channels)]
+
+    # ------------------------------------------------------------ while opening
+
+    def __getattr__(self, name):  # only for what this class does not define itself
+        session = self.__dict__.get("_session")
+        if session is None:
+            raise BusyError("the recording is still being opened; try again in a moment")
+        return getattr(session, name)
+
+    @property
+    def meta(self):
+        if self._session is not None:
+            return self._session.meta
+        return _Meta(self.n_samples, self._params)
+
+    @property
+    def applied(self) -> list:
+        return self._session.applied if self._session is not None else []
+
+    @property
+    def on_change(self):
+        return self.__dict__.get("_on_change")
+
+    @on_change.setter
+    def on_change(self, fn) -> None:  # the journal: handed on to the session when it exists
+        self.__dict__["_on_change"] = fn
+        if self._session is not None:
+            self._session.on_change = fn
+
+    @property
+    def version(self) -> int:
+        return self._session.version if self._session is not None else 0
+
+    def info(self) -> dict:
+        if self._session is not None:
+            return {**self._session.info(), "preview": False}
+        p = self._params
+        hz = row_frequencies(p)
+        return {
+            "name": self.source.name, "sample_rate": p.sample_rate, "channels": self.channels,
+            "n_samples": self.n_samples, "frames": self.n_frames, "rows": self.rows,
+            "n_fft": p.n_fft, "hop_length": p.hop_length, "win_length": p.win_length,
+            "window": str(p.window), "center": p.center, "scale": p.scale,
+            "headroom_db": HEADROOM_DB, "row_hz": [round(float(f), 3) for f in hz],
+            "db_min": self.db_min, "db_max": self.db_max,
+            "db_step": (self.db_max - self.db_min) / _scale.PIXEL_MAX,
+            "overview_step": self.step, "row_step": self.row_step, "kept_phase": True,
+            "max_tile_cells": MAX_TILE_CELLS, "max_audio_samples": MAX_AUDIO_SAMPLES,
+            "preview": True, **self.state(),
+        }  # fmt: skip
+
+    def state(self) -> dict:
+        if self._session is not None:
+            return self._session.state()
+        return {"version": 0, "ready": False, "error": self.error, "can_undo": False,
+                "can_redo": False, "history": []}  # fmt: skip
+
+    def grid(self):
+        """As :meth:`Session.grid` (known from the parameters before the encode)."""
+        if self._session is not None:
+            return self._session.grid()
+        p = self._params
+        return ops.Grid(
+            channels=self.channels, rows=self.rows, frames=self.n_frames,
+            frame_seconds=p.hop_length / p.sample_rate,
+            frame_offset=0.0 if p.center else p.n_fft / 2 / p.sample_rate,
+            row_hz=tuple(float(f) for f in row_frequencies(p)),
+        )  # fmt: skip
+
+    def tile(self, channel: int, t0: int, t1: int, step: int) -> np.ndarray:
+        """As :meth:`Session.tile`; while opening, from the coarse view (each column
+        the nearest coarse frame)."""
+        if self._session is not None:
+            return self._session.tile(channel, t0, t1, step)
+        if not 0 <= channel < self.channels:
+            raise ParameterError(f"channel must be 0 to {self.channels - 1}, not {channel}")
+        if not 0 <= t0 < t1 <= self.n_frames or not 1 <= step <= self.n_frames:
+            raise ParameterError(f"frames must satisfy 0 <= t0 < t1 <= {self.n_frames}")
+        coarse = self._coarse[channel]
+        cols = np.arange(t0, t1, step) // self.step
+        if cols.size * coarse.shape[0] > MAX_TILE_CELLS:
+            raise ParameterError("ask for a larger step or fewer frames")
+        return np.ascontiguousarray(coarse[:, np.minimum(cols, coarse.shape[1] - 1)])
+
+    def prepare(self) -> None:
+        """The full encode and the session's own preparation (background thread)."""
+        from ..convert import encode_editable
+
+        try:
+            image = encode_editable(self.source, self._found, self._encode)
+            session = Session(image, self.source, original=self._found.audio,
+                              subtype=self._found.subtype)  # fmt: skip
+            del image
+            self._found = None
+            session.on_change = self.__dict__.get("_on_change")
+            session.prepare()
+            self._coarse = None
+            self._session = session
+        except Spec2ImgError as e:
+            self.error = str(e)
+            raise
+        except MemoryError:
+            self.error = "out of memory while opening"
+            raise
+        finally:
+            self.ready.set()
+
+
+@dataclass
+class _Meta:
+    n_samples: int
+    params: object
+
+
 class BusyError(Spec2ImgError):
     """The session cannot do this yet (it is still decoding)."""
 
@@ -637,22 +895,23 @@ def _to_q(angle: np.ndarray) -> np.ndarray:
 
 
 def check_output_path(
-    path: str | os.PathLike, source: str | os.PathLike, *, overwrite: bool = False
+    path: str | os.PathLike, source: str | os.PathLike | None, *, overwrite: bool = False
 ) -> Path:
     """Check ``-o OUTPUT`` before the server starts: a known extension, an existing
-    folder we may write in, not the input, and (without ``overwrite``) no file there
-    yet (nor its phase image, for a ``.png``)."""
+    folder we may write in, not the input (``source``; None for a new canvas), and
+    (without ``overwrite``) no file there yet (nor its phase image, for a ``.png``)."""
     import tempfile
 
     from ..io.atomic import _target, check_output
     from ..io.audio import output_format
 
     path = Path(path)
+    inputs = [] if source is None else [source]
     if path.suffix.lower() != ".png":
         output_format(path)
     else:
-        check_output(_keep.sidecar_path(path), [source], overwrite=overwrite)
-    path = check_output(path, [source], overwrite=overwrite)
+        check_output(_keep.sidecar_path(path), inputs, overwrite=overwrite)
+    path = check_output(path, inputs, overwrite=overwrite)
     folder = _target(path).parent
     try:  # the Save writes a temporary file there: find out now, not after the edits
         with tempfile.TemporaryFile(dir=folder or "."):
@@ -662,7 +921,21 @@ def check_output_path(
     return path
 
 
-def open_input(path: str | os.PathLike, *, plain=None, max_pixels: int | None = None) -> Session:
+def open_audio(path: str | os.PathLike, *, encode=None, max_pixels: int | None = None) -> Opening:
+    """Read an audio file for editing and show it at once: an :class:`Opening` with a
+    coarse view, whose :meth:`~Opening.prepare` makes the full session.  Errors of
+    reading (and ``max_pixels``) are raised here, before any server starts."""
+    from ..convert import load_editable_audio
+    from ..options import DEFAULT_ENCODE
+
+    encode = encode or DEFAULT_ENCODE
+    found = load_editable_audio(path, encode=encode, max_pixels=max_pixels)
+    return Opening(found, Path(path), encode)
+
+
+def open_input(
+    path: str | os.PathLike, *, plain=None, encode=None, max_pixels: int | None = None
+) -> Session:
     """Read INPUT for editing through :func:`spec2img.convert.read_editable`: an audio
     file (its STFT phase is kept), a spec2img image (with its kept phase when present), or
     a plain image with ``plain`` (:class:`~spec2img.options.PlainOptions`) parameters.
@@ -677,5 +950,48 @@ def open_input(path: str | os.PathLike, *, plain=None, max_pixels: int | None = 
 
     if isinstance(plain, dict):
         plain = PlainOptions(**plain)
-    found = read_editable(path, plain=plain or NO_PLAIN, max_pixels=max_pixels)
+    from ..options import DEFAULT_ENCODE
+
+    found = read_editable(path, plain=plain or NO_PLAIN, encode=encode or DEFAULT_ENCODE,
+                          max_pixels=max_pixels)  # fmt: skip
     return Session(found.image, Path(path), original=found.audio, subtype=found.subtype)
+
+
+#: Longest blank canvas, seconds.
+MAX_NEW_SECONDS = 3600.0
+
+
+def open_new(
+    seconds: float, *, sr: int = 44100, channels: int = 1, encode=None, name: str = "new.wav"
+) -> Session:
+    """A silent canvas of ``seconds`` at ``sr`` Hz with ``channels`` channels, framed by
+    ``encode`` (:class:`~spec2img.options.EncodeOptions`; its defaults when None).
+
+    Its levels hang from a full-scale sine: the image's top is the STFT magnitude of a
+    sine of amplitude 1, its floor 120 dB below (or ``encode.db_range``).
+    """
+    import dataclasses
+
+    from ..options import DEFAULT_ENCODE
+    from ..params import MAX_CHANNELS
+    from ..pipeline import encode_with
+    from ..windows import get_window
+
+    if not (isinstance(seconds, int | float) and 0 < seconds <= MAX_NEW_SECONDS):
+        raise ParameterError(f"--new takes 0 < SECONDS <= {MAX_NEW_SECONDS:g}, not {seconds!r}")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ParameterError(f"--channels must be 1 to {MAX_CHANNELS}, not {channels}")
+    if not 1000 <= sr <= 384000:
+        raise ParameterError(f"--sr must be 1000 to 384000 Hz for a new canvas, not {sr}")
+    opts = encode or DEFAULT_ENCODE
+    n = max(int(round(seconds * sr)), opts.n_fft)
+    y = np.zeros((channels, n), np.float32)
+    db_range = opts.db_range
+    if db_range is None:
+        win = get_window(opts.window, opts.win_length or opts.n_fft, opts.n_fft)
+        top = 20 * float(np.log10(float(np.sum(win)) / 2))
+        db_range = (top - 120.0, top)
+    opts = dataclasses.replace(opts, db_range=tuple(db_range), keep_phase=True, size=None,
+                               segment=None)  # fmt: skip
+    image = encode_with(y, sr, opts)
+    return Session(image, Path(name), original=y, new=True)

@@ -44,6 +44,20 @@ export async function postJSON(path, data = {}) {
   }
 }
 
+// POST JSON, get raw bytes back: {headers, data} (data a Uint8Array), or, for audio
+// (Float32 with x-channels / x-samples / x-start headers), {start, channels: [Float32Array]}.
+export async function postBinary(path, data = {}, kind = Float32Array) {
+  const r = await check(await send(path, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data),
+  }));
+  const buf = await r.arrayBuffer();
+  if (kind === Uint8Array) return { headers: r.headers, data: new Uint8Array(buf) };
+  const c = +r.headers.get('x-channels'), n = +r.headers.get('x-samples');
+  const all = new Float32Array(buf), channels = [];
+  for (let i = 0; i < c; i++) channels.push(all.subarray(i * n, (i + 1) * n));
+  return { start: +r.headers.get('x-start'), channels };
+}
+
 // A max-pooled block of 16-bit pixels: {rows, cols, data: Uint16Array (rows x cols, row 0 lowest)}.
 export async function getTile(ch, t0, t1, step) {
   const r = await check(await send(`api/tile?ch=${ch}&t0=${t0}&t1=${t1}&step=${step}`));

@@ -23,6 +23,30 @@ export class Player {
   get duration() { return this.length / this.sr; }
   get playing() { return this.source !== null; }
 
+  // Play a piece of audio once (a solo), starting at startSec of the recording: the
+  // playhead follows it; the buffers A and B are untouched.
+  playClip(startSec, channels) {
+    if (!this.ctx) this.ctx = new AudioContext({ sampleRate: this.sr });
+    if (this.ctx.state === 'suspended') this.ctx.resume();
+    if (this.playing) this._stop();
+    const n = channels[0].length;
+    if (!n) return;
+    const buf = new AudioBuffer({ length: n, numberOfChannels: channels.length, sampleRate: this.sr });
+    channels.forEach((d, c) => buf.copyToChannel(d, c));
+    const src = this.ctx.createBufferSource();
+    src.buffer = buf;
+    src.connect(this.ctx.destination);
+    src.onended = () => {
+      if (this.source === src) { this.source = null; this.clip = null; this.offset = startSec; this.onState(false); }
+    };
+    this.clip = { start: startSec, length: n / this.sr };
+    this.offset = startSec;
+    this.startedAt = this.ctx.currentTime;
+    src.start(0, 0);
+    this.source = src;
+    this.onState(true);
+  }
+
   write(which, start, channels) {
     const buf = this.buffers[which];
     channels.forEach((data, c) => buf.copyToChannel(data, c, start));
@@ -30,6 +54,7 @@ export class Player {
 
   position() {
     if (!this.playing) return this.offset;
+    if (this.clip) return Math.min(this.clip.start + this.clip.length, this.offset + (this.ctx.currentTime - this.startedAt));
     let t = this.offset + (this.ctx.currentTime - this.startedAt);
     if (this.loop && this.source.loop) {
       const [a, b] = this.loop;
@@ -93,6 +118,7 @@ export class Player {
   _stop() {
     const src = this.source;
     this.source = null;
+    this.clip = null;
     if (src) { src.onended = null; try { src.stop(); } catch (e) { /* already stopped */ } src.disconnect(); }
   }
 }

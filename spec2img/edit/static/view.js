@@ -42,6 +42,45 @@ export class View {
     const hz = info.row_hz;
     this.fLow = hz.length > 1 ? hz[0] : 0;
     this.fHigh = hz[hz.length - 1] + (hz.length > 1 ? (hz[hz.length - 1] - hz[hz.length - 2]) / 2 : 1);
+    this.vLo = 0; this.vHi = 1;      // the visible part of the frequency axis (fractions of the whole)
+  }
+
+  // The whole axis in the display's scale: frequency <-> 0..1 over [fLow, fHigh].
+  _warp(hz) {
+    if (this.scale === 'log') { const lo = this.logLow(); return Math.log(Math.max(hz, lo) / lo) / Math.log(this.fHigh / lo); }
+    if (this.scale === 'mel') { const m = (f) => 2595 * Math.log10(1 + f / 700); return (m(hz) - m(this.fLow)) / (m(this.fHigh) - m(this.fLow)); }
+    return (hz - this.fLow) / (this.fHigh - this.fLow);
+  }
+
+  _unwarp(u) {
+    if (this.scale === 'log') { const lo = this.logLow(); return lo * (this.fHigh / lo) ** u; }
+    if (this.scale === 'mel') {
+      const m = (f) => 2595 * Math.log10(1 + f / 700);
+      const v = m(this.fLow) + u * (m(this.fHigh) - m(this.fLow));
+      return 700 * (10 ** (v / 2595) - 1);
+    }
+    return this.fLow + u * (this.fHigh - this.fLow);
+  }
+
+  logLow() { return Math.max(this.fLow > 0 ? this.fLow : this.info.row_hz[1] || 1, 20); }
+
+  // Zoom the frequency axis by factor around the panel fraction f (0 bottom, 1 top).
+  zoomFreq(factor, f = 0.5) {
+    const anchor = this.vLo + f * (this.vHi - this.vLo);
+    let span = Math.min(1, Math.max(1 / 256, (this.vHi - this.vLo) * factor));
+    let lo = anchor - f * span;
+    lo = Math.max(0, Math.min(1 - span, lo));
+    this.vLo = lo; this.vHi = lo + span;
+    this.dirty = true;
+  }
+
+  // Centre frequency of a fractional row.
+  rowHz(row) {
+    const r = this.info.row_hz, n = r.length;
+    if (row <= 0) return r[0];
+    if (row >= n - 1) return r[n - 1];
+    const i = Math.floor(row);
+    return r[i] + (row - i) * (r[i + 1] - r[i]);
   }
 
   get secondsPerFrame() { return this.info.hop_length / this.info.sample_rate; }
@@ -69,22 +108,11 @@ export class View {
     return Array.from({ length: c }, (_, i) => ({ top: i * (h + GAP), height: h }));
   }
 
-  // Fraction of the panel height (0 bottom, 1 top) -> frequency, Hz.
-  fracHz(f) {
-    if (this.scale === 'log') {
-      const lo = Math.max(this.fLow > 0 ? this.fLow : this.info.row_hz[1] || 1, 20);
-      return lo * (this.fHigh / lo) ** f;
-    }
-    return this.fLow + f * (this.fHigh - this.fLow);
-  }
+  // Fraction of the panel height (0 bottom, 1 top) -> frequency, Hz (through the
+  // visible part of the axis and the display's scale).
+  fracHz(f) { return this._unwarp(this.vLo + f * (this.vHi - this.vLo)); }
 
-  hzFrac(hz) {
-    if (this.scale === 'log') {
-      const lo = Math.max(this.fLow > 0 ? this.fLow : this.info.row_hz[1] || 1, 20);
-      return Math.log(Math.max(hz, lo) / lo) / Math.log(this.fHigh / lo);
-    }
-    return (hz - this.fLow) / (this.fHigh - this.fLow);
-  }
+  hzFrac(hz) { return (this._warp(hz) - this.vLo) / (this.vHi - this.vLo); }
 
   // Frequency -> fractional row (row_hz is increasing).
   hzRow(hz) {
@@ -163,11 +191,15 @@ export class View {
       const src = this.source(ch);
       if (!src) return;
       const y0 = Math.round(p.top * dpr), y1 = Math.round((p.top + p.height) * dpr);
-      const rowOf = new Int32Array(y1 - y0);
-      const rs = this.info.row_step;
+      // Each screen row shows the loudest of the rows it spans (a log or zoomed axis
+      // packs several into one pixel: sampling one would drop thin lines).
+      const rowLo = new Int32Array(y1 - y0), rowHi = new Int32Array(y1 - y0);
+      const rs = this.info.row_step, last = src.rows - 1;
+      const rowAt = (f) => Math.max(0, Math.min(last, Math.floor(Math.round(this.hzRow(this.fracHz(f))) / rs)));
       for (let y = y0; y < y1; y++) {
-        const f = 1 - (y + 0.5 - y0) / (y1 - y0);
-        rowOf[y - y0] = Math.min(src.rows - 1, Math.floor(Math.round(this.hzRow(this.fracHz(f))) / rs));
+        const a = rowAt(1 - (y + 1 - y0) / (y1 - y0)), b = rowAt(1 - (y - y0) / (y1 - y0));
+        const c = rowAt(1 - (y + 0.5 - y0) / (y1 - y0));
+        rowLo[y - y0] = Math.min(c, a + (a < b ? 1 : 0)); rowHi[y - y0] = Math.max(c, b);
       }
       const colOf = new Int32Array(this.w);
       const fpp = this.span / this.w;
@@ -177,10 +209,11 @@ export class View {
       }
       const data = src.data, cols = src.cols;
       for (let y = y0; y < y1; y++) {
-        const base = rowOf[y - y0] * cols;
+        const lo = rowLo[y - y0], hi = rowHi[y - y0];
         let o = y * this.w * 4;
         for (let x = 0; x < this.w; x++, o += 4) {
-          const v = data[base + colOf[x]];
+          let v = data[lo * cols + colOf[x]];
+          for (let r = lo + 1; r <= hi; r++) { const u = data[r * cols + colOf[x]]; if (u > v) v = u; }
           let i = v === 0 ? 0 : (a + b * v) | 0;
           i = i < 0 ? 0 : i > 255 ? 255 : i;
           out[o] = lut[3 * i]; out[o + 1] = lut[3 * i + 1]; out[o + 2] = lut[3 * i + 2]; out[o + 3] = 255;
@@ -200,8 +233,15 @@ export class View {
     ctx.clearRect(0, 0, this.w, this.h);
     ctx.drawImage(this.cache, 0, 0);
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    const { selection, playhead, brush, drag } = overlay;
-    for (const s of [selection, drag].filter(Boolean)) {
+    const { selection, playhead, brush, drag, lasso, ghost } = overlay;
+    if (selection && selection.kind && selection.kind !== 'rect') this.drawShape(ctx, selection, false);
+    if (ghost) this.drawShape(ctx, ghost, true);
+    if (lasso && lasso.trail.length > 1) {
+      ctx.strokeStyle = 'rgba(120,190,255,0.95)'; ctx.setLineDash([5, 4]); ctx.lineWidth = 1.5;
+      ctx.beginPath(); lasso.trail.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y))); ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    for (const s of [selection, drag].filter((s) => s && (!s.kind || s.kind === 'rect'))) {
       const off = s.cells ? -0.5 : 0;
       const x0 = this.xOfFrame(s.t0 + off), x1 = this.xOfFrame(s.t1 + off);
       for (const ch of s.channels) {
@@ -228,6 +268,49 @@ export class View {
         ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, this.cssH); ctx.stroke();
       }
     }
+  }
+
+  // A lasso (polygon) or wand (mask) selection: filled lightly, outlined.
+  drawShape(ctx, s, dashed) {
+    ctx.save();
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash(dashed ? [5, 4] : []);
+    ctx.strokeStyle = 'rgba(120,190,255,0.95)'; ctx.fillStyle = 'rgba(120,190,255,0.18)';
+    const dt = s.by || 0, ratio = s.ratio || 1;
+    for (const ch of s.channels) {
+      if (s.kind === 'rect') {
+        const x0 = this.xOfFrame(s.t0 - 0.5 + dt), x1 = this.xOfFrame(s.t1 - 0.5 + dt);
+        const y0 = this.yOfHz(ch, s.hz1 * ratio), y1 = this.yOfHz(ch, s.hz0 * ratio);
+        ctx.fillRect(x0, y0, x1 - x0, y1 - y0); ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+      } else if (s.kind === 'lasso') {
+        ctx.beginPath();
+        s.poly.forEach(([fr, row], i) => {
+          const x = this.xOfFrame(fr + dt), y = this.yOfHz(ch, this.rowHz(row) * ratio);
+          if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+        });
+        ctx.closePath(); ctx.fill(); ctx.stroke();
+      } else if (s.kind === 'wand' && s.mask) {
+        const m = s.mask, w = m.t1 - m.t0;
+        ctx.fillStyle = 'rgba(120,190,255,0.45)';
+        for (let r = m.r0; r < m.r1; r++) {
+          const ya = this.yOfHz(ch, this.rowHz(r + 0.5) * ratio), yb = this.yOfHz(ch, this.rowHz(r - 0.5) * ratio);
+          let run = -1;
+          for (let c = 0; c <= w; c++) {
+            const on = c < w && m.data[(r - m.r0) * w + c];
+            if (on && run < 0) run = c;
+            if (!on && run >= 0) {
+              const xa = this.xOfFrame(m.t0 + run - 0.5 + dt), xb = this.xOfFrame(m.t0 + c - 0.5 + dt);
+              ctx.fillRect(xa, ya, Math.max(1, xb - xa), Math.max(1, yb - ya));
+              run = -1;
+            }
+          }
+        }
+        const x0 = this.xOfFrame(m.t0 - 0.5 + dt), x1 = this.xOfFrame(m.t1 - 0.5 + dt);
+        const y0 = this.yOfHz(ch, this.rowHz(m.r1 - 0.5) * ratio), y1 = this.yOfHz(ch, this.rowHz(m.r0 - 0.5) * ratio);
+        ctx.setLineDash([3, 3]); ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+      }
+    }
+    ctx.restore();
   }
 
   drawAxes() {
@@ -257,11 +340,16 @@ export class View {
     const names = this.info.channels === 2 ? ['L', 'R'] : null;
     this.panels().forEach((p, ch) => {
       const ticks = [];
-      if (this.scale === 'log') {
-        for (let d = 10; d <= this.fHigh; d *= 10) for (const m of [1, 2, 5]) ticks.push(d * m);
+      const lo = this.fracHz(0), hi = this.fracHz(1);
+      if (this.scale !== 'linear') {
+        for (let d = 10; d <= hi; d *= 10) for (const m of [1, 2, 5]) ticks.push(d * m);
+        if (ticks.filter((f) => f >= lo && f <= hi).length < 4) {
+          const st = niceStep(hi - lo, p.height / 40);
+          for (let f = Math.ceil(lo / st) * st; f <= hi; f += st) ticks.push(f);
+        }
       } else {
-        const st = niceStep(this.fHigh - this.fLow, p.height / 40);
-        for (let f = Math.ceil(this.fLow / st) * st; f <= this.fHigh; f += st) ticks.push(f);
+        const st = niceStep(hi - lo, p.height / 40);
+        for (let f = Math.ceil(lo / st) * st; f <= hi; f += st) ticks.push(f);
       }
       for (const f of ticks) {
         const fr = this.hzFrac(f);
