@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import soundfile as sf
 
 SR = 16000
+
+#: Debian's Chromium, which the browser tests drive with Playwright (it cannot download a
+#: browser of its own here); None where it is missing, and those tests skip.
+CHROMIUM = next(
+    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
+    None,
+)
+#: Headless, and nothing that reaches for the network (this machine has none).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 def stereo_clip(seconds: float = 3.0, seed: int = 7) -> np.ndarray:

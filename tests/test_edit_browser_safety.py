@@ -8,25 +8,17 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
-import shutil
 import threading
 import urllib.request
 from pathlib import Path
 
 import pytest
-from edit_helpers import session_for, write_clip
+from edit_helpers import CHROMIUM, CHROMIUM_ARGS, session_for, write_clip
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
-    None,
-)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (/usr/bin/chromium)")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+ARGS = CHROMIUM_ARGS
 
 HOSTILE = """<!doctype html><html><body><iframe name="sink"></iframe><script>
 const T = '%(target)s', results = {};

@@ -4,7 +4,6 @@ load, erase a rectangle, undo, redo, export and check the files, play, shortcuts
 from __future__ import annotations
 
 import io
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -12,20 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from edit_helpers import SR, session_for, write_clip
+from edit_helpers import CHROMIUM, CHROMIUM_ARGS, SR, session_for, write_clip
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
-    None,
-)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (/usr/bin/chromium)")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 SECONDS = 3.0
 
 

@@ -3,25 +3,14 @@ move up an octave, solo, wand, heal, copy/paste, pictures, readout, frequency zo
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
-from edit_helpers import SR, Served, session_for, write_clip
+from edit_helpers import CHROMIUM, CHROMIUM_ARGS, SR, Served, session_for, write_clip
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
-    None,
-)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (/usr/bin/chromium)")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 SECONDS = 3.0
 HZ = SR / 2048
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from edit_helpers import CHROMIUM, CHROMIUM_ARGS
 
 import spec2img
 from spec2img.errors import ParameterError, Spec2ImgError
@@ -133,14 +134,7 @@ def test_a_file_and_an_image_open_too(tmp_path):
 
 # ---------------------------------------------------------------- in a real JupyterLab
 
-CHROMIUM = next(
-    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()),
-    None,
-)
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+ARGS = CHROMIUM_ARGS
 TOKEN = "spec2img-test-token"
 
 FIRST = """\
