@@ -58,9 +58,10 @@ def test_fixture_figures_read_without_options(name):
         assert spec.params.n_fft == kind.extra.get("n_fft", 2048)
         assert spec.params.hop_length == kind.extra.get("hop_length", 512)
     else:
-        # a scipy figure in dB is read as plt.specgram (the same PSD of 256-point
-        # windows; their framings cannot be told apart in a gouraud-shaded picture)
-        assert res.preset == ("specgram" if kind.scipy_db else "scipy-power")
+        # scipy's gouraud mesh (vertices 1/128 of the axis apart) is told from
+        # specgram's imshow (129 cells) by where the colours bend
+        want = {"specgram": "specgram", "scipy": "scipy" if kind.scipy_db else "scipy-power"}
+        assert res.preset == want[kind.tool]
     if kind.y_axis == "mel":
         assert spec.params.fmax == kind.fmax
     if kind.colorbar:  # the colour bar's labels give the range
@@ -94,6 +95,40 @@ def test_no_options_decode_as_well_as_all_options(name, ceiling):
     assert a <= b + 0.5, (a, b)
     # and resembles the sound (linear power keeps only the loudest ~25 dB)
     assert a < ceiling, a
+
+
+@pytest.mark.parametrize(
+    "fmt,size,dpi", [("png", (6.4, 4.8), 100), ("png", (8, 4.5), 72), ("jpg", (8, 4.5), 100)]
+)
+def test_rows_tell_specgram_from_a_gouraud_mesh(tmp_path, fmt, size, dpi):
+    """The same 256-point spectra drawn both ways: specgram's 129 cells, scipy's 129
+    vertices; PNG down to 72 dpi (1.9 pixels a row) and JPEG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import signal
+
+    from spec2img.wild.figure import read_figure
+
+    y = figs.audio(sr=16000, duration=1.0, seed=3)
+    got = {}
+    for how in ("specgram", "gouraud"):
+        fig, ax = plt.subplots(figsize=size, dpi=dpi)
+        if how == "specgram":
+            ax.specgram(y, Fs=16000)
+        else:
+            f, t, sxx = signal.spectrogram(y, 16000)
+            ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud")
+        path = tmp_path / f"{how}.{fmt}"
+        fig.savefig(path)
+        plt.close(fig)
+        got[how] = read_figure(path)
+    assert got["specgram"].mesh == "cells" and got["specgram"].tool == "specgram"
+    assert got["gouraud"].mesh == "vertices" and got["gouraud"].tool == "scipy"
+    # the time axes end where each tool's framing says: within 1 % of the second
+    for r in got.values():
+        assert abs(r.settings["duration"] - 1.0) <= 0.01, r.settings
 
 
 @pytest.mark.parametrize(
