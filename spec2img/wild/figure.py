@@ -74,6 +74,7 @@ class FigureReading:
     notes: list = field(default_factory=list)
     problem: str | None = None
     bottom_fraction: float = 0.5  # median colormap value of the plot's pixels
+    lit_median: float = 0.5  # median value of the pixels above the colormap's bottom
     t_span: float = 0.0  # seconds across the plot
     t_right: float | None = None  # the time axis's end, when the rate is not known
     frames: int | None = None  # columns counted on the frame grid
@@ -220,6 +221,8 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
         valid &= inner[..., 3] >= 128
         if valid.any():
             out.bottom_fraction = float(np.median(level[valid]))
+            lit = level[valid & (level > 0.02)]
+            out.lit_median = float(np.median(lit)) if lit.size else 0.0
         changes = _changes(level, valid)
     if inner.size:
         out.mesh = rows_drawn(inner, area.bottom - area.top, row0=t0)
@@ -579,8 +582,11 @@ def _snap(v: float, choices, tol: float) -> float:
 def _linear_power(out: FigureReading) -> bool:
     """Colours bunched at the colormap's bottom: linear power (scipy's docs), not dB."""
     # dB spreads a spectrogram over the colormap; linear power leaves all but the
-    # loudest cells near the bottom (noise: median ~ peak / (2 ln cells))
-    return out.bottom_fraction < 0.08
+    # loudest cells near the bottom (noise: median ~ peak / (2 ln cells)).  A sound
+    # mostly at a dB floor (clicks in silence, 10 log10(max(Sxx, 1e-20))) sits at the
+    # bottom too, but what rises above it spreads over the map (median 0.8 against
+    # below 0.11 for linear power)
+    return out.bottom_fraction < 0.08 and out.lit_median < 0.3
 
 
 def _why(axis, name: str) -> str:
