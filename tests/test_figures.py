@@ -131,6 +131,33 @@ def test_rows_tell_specgram_from_a_gouraud_mesh(tmp_path, fmt, size, dpi):
         assert abs(r.settings["duration"] - 1.0) <= 0.01, r.settings
 
 
+def test_a_db_floor_is_not_linear_power(tmp_path):
+    """Clicks in silence drawn in dB sit mostly at scipy's floor (the bottom colour),
+    as linear power does; what rises above it tells them apart."""
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import signal
+
+    from spec2img.wild.figure import read_figure
+
+    rng = np.random.default_rng(20)
+    y = np.zeros(8 * 22050)
+    y[rng.integers(0, len(y), 40)] = rng.uniform(-0.9, 0.9, 40)
+    f, t, sxx = signal.spectrogram(librosa.resample(y, orig_sr=22050, target_sr=16000), 16000)
+    got = {}
+    for how, data in (("db", 10 * np.log10(np.maximum(sxx, 1e-20))), ("power", sxx)):
+        fig, ax = plt.subplots()
+        fig.colorbar(ax.pcolormesh(t, f, data, shading="gouraud"), ax=ax)
+        fig.savefig(tmp_path / f"{how}.png")
+        plt.close(fig)
+        got[how] = read_figure(tmp_path / f"{how}.png")
+    assert got["db"].bottom_fraction < 0.08 and got["db"].tool == "scipy"
+    assert got["power"].bottom_fraction < 0.08 and got["power"].tool == "scipy-power"
+
+
 @pytest.mark.parametrize(
     "text,value",
     [("0", 0.0), ("1.5", 1.5), ("\u22120.5", -0.5), ("2048", 2048.0), ("1e3", 1000.0),
