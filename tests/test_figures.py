@@ -71,7 +71,7 @@ def test_fixture_figures_read_without_options(name):
 @pytest.mark.parametrize(
     "name,ceiling",
     [("specshow_log_bar", 8.0), ("specshow_grid", 8.0), ("specshow_mel_bar", 12.0),
-     ("specgram_bar", 12.0), ("scipy_linear", 30.0)],
+     ("specgram_bar", 12.0), ("specgram", 12.0), ("scipy_linear", 30.0)],
 )  # fmt: skip
 def test_no_options_decode_as_well_as_all_options(name, ceiling):
     """The judged criterion on our own fixtures: within 0.5 dB mel-LSD of the decode
@@ -129,6 +129,32 @@ def test_rows_tell_specgram_from_a_gouraud_mesh(tmp_path, fmt, size, dpi):
     # the time axes end where each tool's framing says: within 1 % of the second
     for r in got.values():
         assert abs(r.settings["duration"] - 1.0) <= 0.01, r.settings
+
+
+def test_steady_peaks_measure_the_range():
+    """The main lobe's shape is a ruler in dB: levels of a specgram of steady tones
+    (the range 1/R of their dB) give R back; noise has no steady peaks and is left to
+    the consistency estimate."""
+    from matplotlib import mlab
+
+    from spec2img.wild.estimate import range_from_peaks
+
+    rng = np.random.default_rng(11)
+    sr, n = 16000, 32000
+    t = np.arange(n) / sr
+    tones = sum(a * np.sin(2 * np.pi * f * t) for a, f in zip(
+        rng.uniform(0.1, 1, 12), rng.uniform(200, 7000, 12), strict=True))  # fmt: skip
+    for name, y in (("tones", tones + 1e-3 * rng.standard_normal(n)),
+                    ("noise", rng.standard_normal(n))):  # fmt: skip
+        Z = 10 * np.log10(mlab.specgram(y, NFFT=256, Fs=sr, noverlap=128)[0])
+        span = Z.max() - Z.min()
+        levels = np.round((Z - Z.min()) / span * 255) / 255  # 8-bit colours
+        found = range_from_peaks(levels, "hann", 256)
+        if name == "tones":
+            assert found is not None and found[1] >= 50
+            assert abs(found[0] / span - 1) < 0.03, (found, span)
+        else:
+            assert found is None
 
 
 def test_a_db_floor_is_not_linear_power(tmp_path):
