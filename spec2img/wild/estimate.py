@@ -54,6 +54,9 @@ def inconsistency(levels: np.ndarray, top_db: float, params) -> float:
 #: one pixel column to the next (chosen on the tune set).
 PEAK_PROMINENCE_DB = 12.0
 PEAK_STEADY_DB = 4.0
+#: Most the tone's frequency moves between pixel columns, in bins (a glide broadens
+#: the lobe).
+PEAK_STEADY_BINS = 0.1
 #: Relative standard error of the median the peaks must reach to be believed.
 PEAK_MAX_ERROR = 0.04
 
@@ -118,6 +121,15 @@ def range_from_peaks(rows: np.ndarray, window, n_fft: int) -> tuple[float, int] 
         shape &= (nxt > Z[4:-2, 2:]) & (nxt > Z[2:-4, 2:])
         a = np.fmax(up, dn) - c
         b = np.fmin(up, dn) - c
+
+        def offset_at(cols):  # the tone's signed offset from the bin, in bins
+            cc, uu, ll = Z[3:-3, cols], Z[4:-2, cols], Z[2:-4, cols]
+            hi, lo = np.fmax(uu, ll) - cc, np.fmin(uu, ll) - cc
+            return np.sign(uu - ll) * np.interp(hi / (hi + lo), share[::-1], d[::-1])
+
+        here = offset_at(slice(1, -1))
+        shape &= np.abs(offset_at(slice(None, -2)) - here) < PEAK_STEADY_BINS
+        shape &= np.abs(offset_at(slice(2, None)) - here) < PEAK_STEADY_BINS
         est, found = 150.0, None
         for _ in range(4):
             pk = shape & ((c - far) * est > PEAK_PROMINENCE_DB)
