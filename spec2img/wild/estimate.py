@@ -115,7 +115,7 @@ def range_from_peaks(rows: np.ndarray, window, n_fft: int) -> tuple[float, int] 
     up, dn = Z[4:-2, 1:-1], Z[2:-4, 1:-1]
     far = np.fmax(Z[6:, 1:-1], Z[:-6, 1:-1])
     prev, nxt = Z[3:-3, :-2], Z[3:-3, 2:]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # flat neighbours: no peak
         shape = (c > up) & (c > dn)
         shape &= (prev > Z[4:-2, :-2]) & (prev > Z[2:-4, :-2])
         shape &= (nxt > Z[4:-2, 2:]) & (nxt > Z[2:-4, 2:])
