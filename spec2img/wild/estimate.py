@@ -16,9 +16,8 @@ A sharper ruler comes first where the picture has steady tones
 (:func:`range_from_peaks`): a sinusoid's bins follow the window's main lobe, whose
 two neighbours of the peak lie 12-14 dB below it together (Hann), whatever the tone's
 frequency, so the levels those drops span give the dB per level.  On the tune set's
-default ``plt.specgram`` figures it lands within 1-4 % on three clips and 12 % on a
-gliding bird whistle; pictures without enough steady peaks (noise, clicks, most
-speech) fall back to the consistency estimate.
+default ``plt.specgram`` figures it lands within 2-4 %; pictures without enough
+steady peaks (noise, clicks) fall back to the consistency estimate.
 """
 
 from __future__ import annotations
