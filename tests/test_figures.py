@@ -362,6 +362,29 @@ def test_judge_clips_read_right():
                 assert abs(spec.n_samples / kind.sr - want) <= 0.01 * want, (name, kname)
 
 
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_judge_clips_specgram_range_from_peaks(tmp_path):
+    """A default plt.specgram of unseen recordings (no colour bar): the range the
+    figure was drawn with (the data's own min..max) is measured from steady peaks to
+    within 8 % (music, speech, a dog's howl)."""
+    import soundfile as sf
+
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    kind = KINDS["specgram"]
+    for name in ("147793__setuniman__sweet-waltz-0i-22mi", "3436-172162-0000", "pibble"):
+        with sf.SoundFile(CORPUS / f"{name}.ogg") as f:
+            y = f.read(int(8 * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
+            sr = f.samplerate
+        p, clim, _ = figs.draw(kind, y, sr, tmp_path / name)
+        image = spec2img.load_image(p)
+        got = float(image.meta.extra["estimated_top_db"])
+        assert image.meta.extra["estimated_by"].startswith("shapes of"), name
+        assert abs(got / (clim[1] - clim[0]) - 1) < 0.08, (name, got, clim)
+
+
 def test_show_and_batch_read_figures_too(tmp_path, capsys):
     import shutil
 
