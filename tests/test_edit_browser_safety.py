@@ -256,10 +256,11 @@ def test_the_banner_restores_a_previous_session(browser, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     write_clip(tmp_path / "song.wav", seconds=2.0)
     before = session_for(tmp_path / "song.wav")
-    journal.Keeper(before, tmp_path / "song.wav")
+    dying = journal.Keeper(before, tmp_path / "song.wav")
     for t in ((0.2, 0.4), (1.0, 1.5)):
         before.edit(ops.parse_edit({"op": "erase", "time": list(t)}, before.grid()))
     want = before.audio_bytes("wav")[0]  # ... and the process dies here
+    dying.lock.release()  # as the kernel does for a dead process
 
     session = session_for(tmp_path / "song.wav")
     rec = journal.find_recovery(tmp_path / "song.wav")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import ParameterError
 from .appliers import (  # noqa: F401  (re-exported)
     _apply_brush,
@@ -41,12 +43,14 @@ from .records import (  # noqa: F401  (re-exported)
     Applied,
     Brush,
     Clip,
+    Copied,
     Cut,
     Edit,
     Erase,
     Gain,
     Grid,
     Heal,
+    Held,
     Move,
     Paint,
     Paste,
@@ -57,6 +61,7 @@ from .select import Shape
 from .validate import (  # noqa: F401  (re-exported)
     MAX_NUMBER,
     MAX_PICTURE_BYTES,
+    PHASE_STEP,
     _gain,
     _parse_brush,
     _parse_move,
@@ -161,7 +166,8 @@ def _region_json(r: Region) -> dict:
     return {"channels": list(r.channels), "frames": [r.t0, r.t1], "rows": [r.r0, r.r1]}
 
 
-def _shape_json(shape: Shape) -> dict:
+def shape_json(shape: Shape) -> dict:
+    """The canonical JSON of a selection (:func:`~.validate.parse_selection` reads it)."""
     out = {"feather": shape.feather} if shape.feather else {}
     if shape.polygon is not None:
         return {"channels": list(shape.box.channels),
@@ -171,6 +177,24 @@ def _shape_json(shape: Shape) -> dict:
         t, r, ch, tol = shape.wand
         out["wand"] = {"seed": [t, r], "channel": ch, "tolerance_db": tol}
     return out
+
+
+def _source_json(source) -> dict:
+    """A paste's source as :func:`~.validate._source` reads it back."""
+    if isinstance(source, Copied):
+        return {"at": source.at, **shape_json(source.shape)}
+    import base64
+
+    c = source.clip
+    q = np.rint(c.phase.astype(np.float64) / PHASE_STEP).astype(np.int64) % 65536
+
+    def b64(a, dtype):
+        return base64.b64encode(np.ascontiguousarray(a, dtype).tobytes()).decode("ascii")
+
+    return {"cells": {"channels": list(c.channels), "frames": [c.t0, c.t1],
+                      "rows": [c.r0, c.r1], "bins": [c.b0, c.b1],
+                      "pixels": b64(c.pixels, "<u2"), "mask": b64(c.mask, "<f4"),
+                      "phase": b64(q, "<u2")}}  # fmt: skip
 
 
 def _stroke_json(e) -> dict:
@@ -200,7 +224,7 @@ register(
         Erase,
         lambda d, g: Erase(_shape(d, g)),
         _masked,
-        lambda e: _shape_json(e.shape),
+        lambda e: shape_json(e.shape),
         lambda e: "erase",
     )
 )
@@ -210,7 +234,7 @@ register(
         Gain,
         _gain,
         _masked,
-        lambda e: {**_shape_json(e.shape), "gain_db": e.gain_db},
+        lambda e: {**shape_json(e.shape), "gain_db": e.gain_db},
         lambda e: f"gain {e.gain_db:+.1f} dB",
     )
 )
@@ -220,7 +244,7 @@ register(
         Heal,
         lambda d, g: Heal(_shape(d, g)),
         _masked,
-        lambda e: _shape_json(e.shape),
+        lambda e: shape_json(e.shape),
         lambda e: "heal",
     )
 )
@@ -257,7 +281,7 @@ register(
         Cut,
         lambda d, g: Cut(_shape(d, g)),
         _apply_cut,
-        lambda e: _shape_json(e.shape),
+        lambda e: shape_json(e.shape),
         lambda e: "cut",
     )
 )
@@ -271,6 +295,7 @@ register(
             "frame": e.frame,
             "ratio": e.ratio,
             **({} if e.channels is None else {"channels": list(e.channels)}),
+            **({} if e.source is None else {"from": _source_json(e.source)}),
         },
         _ratio_label("paste"),
     )
@@ -281,7 +306,7 @@ register(
         Move,
         _parse_move,
         _apply_move,
-        lambda e: {**_shape_json(e.shape), "by": e.by, "ratio": e.ratio, "keep": e.keep},
+        lambda e: {**shape_json(e.shape), "by": e.by, "ratio": e.ratio, "keep": e.keep},
         lambda e: _ratio_label("duplicate" if e.keep else "move")(e),
     )
 )

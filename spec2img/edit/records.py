@@ -108,11 +108,49 @@ class Cut:
 @dataclass(frozen=True)
 class Paste:
     """The clipboard's cells placed from frame ``frame`` on, frequencies times ``ratio``
-    (1: the same frequencies), over ``channels`` (default: the ones copied)."""
+    (1: the same frequencies), over ``channels`` (default: the ones copied).
+
+    ``source`` says where the cells come from, so that a replay never depends on a
+    clipboard in memory: :class:`Copied` (a selection of an earlier state of the same
+    edit list) or :class:`Held` (the cells themselves).  A request from the page has
+    none; the session binds it to its clipboard's source when it applies it.
+    """
 
     frame: int
     ratio: float
     channels: tuple[int, ...] | None
+    source: Copied | Held | None = None
+
+
+@dataclass(frozen=True)
+class Copied:
+    """A paste's cells: the selection ``shape`` of the state after the first ``at``
+    edits of the list the paste belongs to (the edits in effect when it was copied)."""
+
+    at: int
+    shape: Shape
+
+
+@dataclass(frozen=True, eq=False)
+class Held:
+    """A paste's cells carried whole: copied from a state that the list does not pass
+    through (an edit in effect then was undone before the paste)."""
+
+    clip: Clip
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Held):
+            return NotImplemented
+        a, b = self.clip, other.clip
+        return a is b or (
+            (a.channels, a.t0, a.t1, a.r0, a.r1, a.b0, a.b1)
+            == (b.channels, b.t0, b.t1, b.r0, b.r1, b.b0, b.b1)
+            and all(np.array_equal(x, y) for x, y in
+                    ((a.pixels, b.pixels), (a.mask, b.mask), (a.phase, b.phase)))
+        )  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((self.clip.channels, self.clip.t0, self.clip.r0, self.clip.b0))
 
 
 @dataclass(frozen=True)
@@ -152,6 +190,8 @@ class Grid:
     frame_offset: float
     #: Centre frequency of each row, Hz, increasing.
     row_hz: tuple[float, ...]
+    #: Linear STFT bins (``n_fft // 2 + 1``; 0: as many as rows).
+    bins: int = 0
 
 
 @dataclass

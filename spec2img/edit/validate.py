@@ -23,8 +23,11 @@ from .records import (
     MAX_GAIN_DB,
     MAX_POINTS,
     Brush,
+    Clip,
+    Copied,
     Gain,
     Grid,
+    Held,
     Move,
     Paint,
     Paste,
@@ -277,7 +280,83 @@ def _parse_paste(data: dict, grid: Grid) -> Paste:
     if not frame.is_integer():
         raise ParameterError(f"'frame' must be a whole number, not {frame}")
     ch = None if data.get("channels") is None else _channels(data, grid)
-    return Paste(int(frame), _ratio(data), ch)
+    return Paste(int(frame), _ratio(data), ch, _source(data.get("from"), grid))
+
+
+#: Largest ``at`` of a paste's source (the most edits an edit list may hold).
+MAX_AT = 200_000
+#: Radians of one step of a kept phase (16-bit steps, 65536 a turn).
+PHASE_STEP = 2 * np.pi / 65536
+
+
+def _source(v, grid: Grid) -> Copied | Held | None:
+    """A paste's ``from``: ``{"at": EDITS, <a selection>}`` (the selection of the state
+    after the list's first EDITS edits) or ``{"cells": {...}}`` (the cells themselves)."""
+    if v is None:
+        return None
+    if not isinstance(v, dict):
+        raise ParameterError(
+            f"'from' must be an object (an 'at' and a selection, or 'cells'), not {_short(v)}"
+        )
+    if "cells" in v:
+        return Held(_cells(v["cells"], grid))
+    at = _number(v, "at", 0, MAX_AT)
+    if not at.is_integer():
+        raise ParameterError(f"'from' 'at' must be a whole number of edits, not {at}")
+    try:
+        shape = _shape(v, grid)
+    except ParameterError as e:
+        raise ParameterError(f"'from': {e}") from None
+    return Copied(int(at), shape)
+
+
+def _cells(c, grid: Grid) -> Clip:
+    """Copied cells as JSON: their rectangle (``channels``, ``frames``, ``rows``), the
+    linear ``bins`` their phase covers, and three little-endian arrays in base64:
+    ``pixels`` (uint16, channels x rows x frames), ``mask`` (float32 in [0, 1], rows x
+    frames) and ``phase`` (uint16 steps of a turn / 65536, channels x bins x frames)."""
+    if not isinstance(c, dict):
+        raise ParameterError(f"'from' 'cells' must be an object, not {_short(c)}")
+    if c.get("channels") is None:
+        raise ParameterError("'from' 'cells' needs 'channels'")
+    ch = _channels(c, grid)
+    spans = []
+    for key, n in (("frames", grid.frames), ("rows", grid.rows), ("bins", grid.bins or grid.rows)):
+        pair = _pair(c, key)
+        if pair is None:
+            raise ParameterError(f"'from' 'cells' needs {key!r}")
+        spans.append(_index_range(pair, n, key))
+    (t0, t1), (r0, r1), (b0, b1) = spans
+    T = t1 - t0
+    if (r1 - r0) * T > MAX_MASK_CELLS or (b1 - b0) * T > MAX_MASK_CELLS:
+        raise ParameterError(f"the copied cells are more than {MAX_MASK_CELLS} a channel")
+    pixels = _array(c, "pixels", "<u2", (len(ch), r1 - r0, T))
+    mask = _array(c, "mask", "<f4", (r1 - r0, T))
+    if not (np.isfinite(mask).all() and mask.min(initial=0) >= 0 and mask.max(initial=0) <= 1):
+        raise ParameterError("'from' 'cells' 'mask' must hold numbers in [0, 1]")
+    q = _array(c, "phase", "<u2", (len(ch), b1 - b0, T))
+    phase = (q.astype(np.float64) * PHASE_STEP).astype(np.float32)
+    return Clip(ch, t0, t1, r0, r1, pixels.astype(np.uint16), mask.astype(np.float32),
+                b0, b1, phase)  # fmt: skip
+
+
+def _array(c: dict, key: str, dtype: str, shape: tuple) -> np.ndarray:
+    import base64
+    import binascii
+
+    want = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = c.get(key)
+    if not isinstance(raw, str) or len(raw) != 4 * -(-want // 3):
+        raise ParameterError(
+            f"'from' 'cells' {key!r} must be base64 of {want} bytes ({dtype} {list(shape)})"
+        )
+    try:
+        blob = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ParameterError(f"'from' 'cells' {key!r} is not valid base64") from None
+    if len(blob) != want:
+        raise ParameterError(f"'from' 'cells' {key!r} holds {len(blob)} bytes, not {want}")
+    return np.frombuffer(blob, dtype).reshape(shape)
 
 
 def _parse_move(data: dict, grid: Grid) -> Move:
