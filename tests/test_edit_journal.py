@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+from edit_helpers import CLIPBOARD_SCRIPT as SCRIPT
 from edit_helpers import session_for, write_clip
 
 pytest.importorskip("httpx")
@@ -23,26 +24,6 @@ from spec2img.errors import JournalError, ParameterError  # noqa: E402
 TOKEN = "journal-token"
 BASE = "http://127.0.0.1:8765"
 
-#: Clipboard work of every kind: a paste of a copy still in the list's past, of a cut,
-#: of a copy whose state was undone afterwards (it travels as cells), across channels.
-SCRIPT = [
-    ("/api/edit", {"op": "erase", "frames": [2, 6], "rows": [10, 100]}),
-    ("/api/copy", {"frames": [10, 20], "rows": [20, 200]}),
-    ("/api/edit", {"op": "gain", "frames": [25, 30], "gain_db": -6}),
-    ("/api/edit", {"op": "paste", "frame": 40}),
-    ("/api/edit", {"op": "move", "lasso": [[15, 30], [30, 40], [22, 150]], "by": 10,
-                   "ratio": 1.5}),
-    ("/api/edit", {"op": "cut", "frames": [45, 55], "rows": [5, 300]}),
-    ("/api/edit", {"op": "paste", "frame": 10, "ratio": 2}),
-    ("/api/undo", {}),
-    ("/api/redo", {}),
-    ("/api/copy", {"wand": {"seed": [30, 40], "tolerance_db": 12}, "frames": [20, 45],
-                   "feather": 2}),
-    ("/api/undo", {}),
-    ("/api/edit", {"op": "paste", "frame": 50}),
-    ("/api/copy", {"frames": [0, 8], "channels": [0]}),
-    ("/api/edit", {"op": "paste", "frame": 30, "channels": [1]}),
-]  # fmt: skip
 ERASE = {"op": "erase", "frames": [3, 9]}
 GAIN = {"op": "gain", "frames": [20, 40], "gain_db": -12}
 

@@ -667,7 +667,8 @@ def find_recovery(source) -> Recovery | None:
     """A previous session's unsaved edits of ``source`` (a path or a
     :class:`Subject`): the first journal slot no running editor holds whose journal
     has edits that were never saved.  A journal with nothing unsaved is removed; one
-    made for what the input held before is set aside."""
+    made for what the input held before is set aside (one of another canvas saved to
+    the same output is left for that canvas)."""
     subject = _subject(source)
     base = journal_path(subject)
     for n in range(1, MAX_SLOTS + 1):
@@ -679,6 +680,8 @@ def find_recovery(source) -> Recovery | None:
             continue  # a running editor's
         try:
             rec = read_journal(path, subject)
+            if rec is None and subject.source is None:
+                continue  # another canvas saved to the same output: its own to restore
             if rec is None:  # unreadable, or made for what the input held before
                 set_aside(path)
             elif not rec.unsaved:
