@@ -332,6 +332,16 @@ def test_output_is_checked_at_start(tmp_path, capsys):
     assert code == 1 and "does not exist" in err
 
 
+def test_a_state_folder_that_cannot_hold_the_journal_is_refused_at_start(tmp_path, capsys,
+                                                                         monkeypatch):  # fmt: skip
+    write_clip(tmp_path / "song.wav", seconds=1.0)
+    (tmp_path / "state").write_text("a file, not a folder")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    code, out, err = run(capsys, "edit", tmp_path / "song.wav", "--no-browser")
+    assert code == 1 and err.count("\n") == 1
+    assert "cannot keep the editing journal there" in err and "XDG_STATE_HOME" in err
+
+
 # ------------------------------------------------------------------ apply
 
 

@@ -412,6 +412,19 @@ def replay_records(session, records, *, name: str = "journal") -> list:
     return saved
 
 
+def check_folder(folder: Path) -> None:
+    """Raise :class:`OutputError` if journals cannot be kept in ``folder``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise OutputError(
+            f"{folder}: cannot keep the editing journal there: "
+            f"{e.strerror or e} (set XDG_STATE_HOME to a writable folder)"
+        ) from None
+
+
 def _write_all(fd: int, data: bytes) -> None:
     """Write ``data`` at the end of ``fd`` and put it on the disk."""
     view = memoryview(data)
@@ -439,15 +452,7 @@ class Journal:
 
     def check(self) -> None:
         """Raise :class:`OutputError` at start if the journal's folder is not writable."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with tempfile.TemporaryFile(dir=self.path.parent):
-                pass
-        except OSError as e:
-            raise OutputError(
-                f"{self.path.parent}: cannot keep the editing journal there: "
-                f"{e.strerror or e} (set XDG_STATE_HOME to a writable folder)"
-            ) from None
+        check_folder(self.path.parent)
 
     def record(self, record: dict) -> None:
         """Append one record and put it on the disk (nothing once closed for good).
@@ -560,6 +565,7 @@ class Keeper:
         self.source = self.subject.source or Path(session.source)
         self.digest = self.subject.digest
         self.others: list[str] = []  # notes of other editors of the same input
+        check_folder(journal_path(self.subject).parent)
         self.lock = self._claim(recovery)
         head = {**self.subject.head, "grid": grid_doc(session)}
         self.journal = Journal(self.lock.journal, head)
