@@ -5,6 +5,7 @@ and keeps nothing of it; two editors of one input keep two journals."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -92,6 +93,17 @@ def test_the_edit_list_of_clipboard_work_replays_byte_for_byte(clip):
     fresh.replay(journal.parse_edits(doc, fresh.grid(), journal.grid_doc(fresh)))
     assert fresh.audio_bytes("wav")[0] == want
     assert fresh.image_bytes("spectrogram")[0] == s.image_bytes("spectrogram")[0]
+
+
+def test_a_paste_of_carried_cells_survives_its_json(clip):
+    s = session_for(clip)
+    g = s.grid()
+    shape = ops.parse_selection({"lasso": [[3, 4.5], [40, 4], [20, 60.25]], "feather": 2}, g)
+    held = ops.Paste(30, 1.5, (0, 1), ops.Held(ops.copy_clip(shape, s.canvas())))
+    back = ops.parse_edit(json.loads(json.dumps(ops.to_json(held))), g)
+    assert back == held and back.source.clip.phase.dtype == held.source.clip.phase.dtype
+    other = dataclasses.replace(held.source.clip, mask=held.source.clip.mask * 0.5)
+    assert back != dataclasses.replace(held, source=ops.Held(other))
 
 
 def test_a_version_1_list_pastes_what_its_last_cut_took(clip):

@@ -425,6 +425,15 @@ def check_folder(folder: Path) -> None:
         ) from None
 
 
+def _sync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every system can open a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     """Write ``data`` at the end of ``fd`` and put it on the disk."""
     view = memoryview(data)
@@ -510,6 +519,7 @@ class Journal:
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)
+            _sync_folder(self.path.parent)  # the rename itself, on the disk
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink()
