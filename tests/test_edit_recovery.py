@@ -332,6 +332,41 @@ def test_output_is_checked_at_start(tmp_path, capsys):
     assert code == 1 and "does not exist" in err
 
 
+def test_a_full_state_disk_refuses_edits_and_the_terminal_says_it_once(tmp_path, env):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "tmpfs",
+                          str(disk)], capture_output=True)  # fmt: skip
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode().strip()}")
+    try:
+        write_clip(tmp_path / "song.wav", seconds=2.0)
+        proc = _start("song.wav", cwd=tmp_path, env={**env, "XDG_STATE_HOME": str(disk)})
+        try:
+            c = Client(proc)
+            c.ready()
+            assert c.call("/api/edit", EDITS[0])[0] == 200
+            with open(disk / "filler", "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                except OSError:
+                    pass
+            big = {**EDITS[2], "radius": [1, 1],
+                   "points": [[(i * 7) % 60, (i * 13) % 900] for i in range(3000)]}
+            for _ in range(2):
+                status, body = c.call("/api/edit", big)
+                assert status == 503 and b"No space left on device" in body
+            assert json.loads(c.call("/api/state")[1])["edits"] == 1
+        finally:
+            err = _stop(proc)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+    warnings = [x for x in err.splitlines() if "warning" in x]
+    assert len(warnings) == 1 and "cannot write the editing journal" in warnings[0]
+    assert "1 edit(s) not saved" in err  # the one that was journaled
+
+
 def test_a_state_folder_that_cannot_hold_the_journal_is_refused_at_start(tmp_path, capsys,
                                                                          monkeypatch):  # fmt: skip
     write_clip(tmp_path / "song.wav", seconds=1.0)
