@@ -1047,7 +1047,6 @@ def open_new(
     Its levels hang from a full-scale sine: the image's top is the STFT magnitude of a
     sine of amplitude 1, its floor 120 dB below (or ``encode.db_range``).
     """
-
     from ..options import DEFAULT_ENCODE
     from ..params import MAX_CHANNELS
     from ..pipeline import encode_with
