@@ -106,6 +106,31 @@ def test_a_paste_of_carried_cells_survives_its_json(clip):
     assert back != dataclasses.replace(held, source=ops.Held(other))
 
 
+def test_on_a_mel_canvas_carried_cells_replay_byte_for_byte():
+    from spec2img.edit.session import open_new
+    from spec2img.options import EncodeOptions
+
+    def canvas():
+        s = open_new(2.0, sr=16000, channels=2, encode=EncodeOptions(scale="mel", n_mels=96))
+        s.prepare()
+        return s
+
+    s = canvas()
+    g = s.grid()
+    assert (g.rows, g.bins) == (96, 1025)  # the phase's bins are linear, the rows mel bands
+    s.edit(ops.parse_edit({"op": "paint", "points": [[5, 40], [40, 40]], "radius": [2, 2],
+                           "harmonics": 2}, g))  # fmt: skip
+    s.copy(ops.parse_selection({"frames": [5, 20], "rows": [20, 80]}, g))
+    s.undo()  # the copied state is gone: the paste carries its cells
+    s.edit(ops.parse_edit({"op": "erase", "frames": [50, 55]}, g))
+    s.edit(ops.parse_edit({"op": "paste", "frame": 30, "ratio": 1.5}, g))
+    doc = json.loads(json.dumps(journal.edit_list(s)))
+    assert "cells" in doc["edits"][1]["from"]
+    t = canvas()
+    t.replay(journal.parse_edits(doc, t.grid(), journal.grid_doc(t)))
+    assert t.audio_bytes("wav")[0] == s.audio_bytes("wav")[0]
+
+
 def test_a_version_1_list_pastes_what_its_last_cut_took(clip):
     s = session_for(clip)
     g = s.grid()

@@ -287,7 +287,7 @@ class Session:
         return ops.Grid(
             channels=self.channels, rows=self.rows, frames=self.n_frames,
             frame_seconds=p.hop_length / p.sample_rate, frame_offset=offset,
-            row_hz=tuple(float(f) for f in self.row_hz()), bins=p.n_bins,
+            row_hz=tuple(float(f) for f in self.row_hz()), bins=p.n_fft // 2 + 1,
         )  # fmt: skip
 
     def row_hz(self) -> np.ndarray:
@@ -911,7 +911,7 @@ class Opening:
             channels=self.channels, rows=self.rows, frames=self.n_frames,
             frame_seconds=p.hop_length / p.sample_rate,
             frame_offset=0.0 if p.center else p.n_fft / 2 / p.sample_rate,
-            row_hz=tuple(float(f) for f in row_frequencies(p)), bins=p.n_bins,
+            row_hz=tuple(float(f) for f in row_frequencies(p)), bins=p.n_fft // 2 + 1,
         )  # fmt: skip
 
     def tile(self, channel: int, t0: int, t1: int, step: int) -> np.ndarray:
