@@ -63,10 +63,11 @@ class PlainSpec:
         frames.
     channels : int
         Channel blocks stacked vertically (channel 0 on top), uniform rows only.
-    y_axis : {"linear", "log", "mel"}
+    y_axis : {"linear", "log", "mel", "plainlog"}
         How the rows are drawn (see :mod:`spec2img.wild.geometry`).
     limits : (float or None, float or None)
-        Visible frequency range in Hz of a ``linear``/``log`` axis (``None``: the whole).
+        Visible frequency range in Hz of a ``linear``/``log``/``plainlog`` axis
+        (``None``: the whole).
     cmap : str
         The matplotlib colormap the image was drawn with.
     db_min, db_max : float
@@ -190,8 +191,10 @@ def plain_spec(
         Absolute dB of the colormap's first and last colour; the level is kept.
     top_db : float > 0
         Range below an unknown peak (default 80, librosa's ``amplitude_to_db``).
-    y_axis : {"linear", "log", "mel"}
-        specshow's ``y_axis``; ``"mel"`` means the rows are mel bands.
+    y_axis : {"linear", "log", "mel", "plainlog"}
+        specshow's ``y_axis``; ``"mel"`` means the rows are mel bands; ``"plainlog"``
+        is matplotlib's plain log scale (``ax.set_yscale('log')``, labels ``10^k``),
+        which needs ``fmin`` > 0, the axis's bottom.
     fmin, fmax : float
         Visible frequency range (linear/log axes) or mel range (mel rows).
     n_mels : int
@@ -275,6 +278,12 @@ def plain_spec(
                 raise ParameterError(f"{name} must be a number, not {v!r}")
         if fmin is not None and fmin < 0:
             raise ParameterError(f"fmin={fmin:g} must be >= 0")
+        if y_axis == "plainlog" and not (fmin is not None and fmin > 0):
+            raise ParameterError(
+                "y_axis plainlog needs fmin > 0: the frequency at the bottom of the plot "
+                "(a log axis has no 0 Hz)",
+                params=("fmin", "y_axis"),
+            )
         if fmin is not None and fmax is not None and not fmin < fmax:
             raise ParameterError(f"fmin={fmin:g} must be below fmax={fmax:g}")
     params = SpecParams(**fields)

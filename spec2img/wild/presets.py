@@ -402,7 +402,7 @@ def _light(raster) -> bool:
 def _specgram(res: Resolved, path, header) -> None:
     for k in ("n_mels", "mel_power", "scale"):
         _refuse(res, k, "does not apply: plt.specgram draws linear STFT bins")
-    if res.options.get("y_axis", "linear") != "linear":
+    if res.options.get("y_axis", "linear") not in ("linear", "plainlog"):
         _refuse(res, "y_axis", "does not apply: plt.specgram draws linear STFT bins")
     n_fft = res.options["n_fft"]
     hop = res.options["hop_length"]
@@ -499,6 +499,10 @@ def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
         values["db_range"] = "none: linear power (level unknown)"
     if p.scale == "mel":
         values.update(n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, mel_power=spec.mel_power)
+    else:
+        for k, v in zip(("fmin", "fmax"), spec.limits, strict=True):
+            if v is not None:
+                values[k] = f"{v:g} Hz (visible range)"
     if "crop" in res.options:
         values["crop"] = ",".join(f"{v:g}" for v in res.options["crop"])
     rows = []
@@ -537,6 +541,10 @@ def override_line(path, res: Resolved, spec) -> str:
         parts += ["--cmap", "auto"]
     if spec.y_axis != "linear":
         parts += ["--y-axis", spec.y_axis]
+    if p.scale != "mel":
+        for name, v in zip(("--fmin", "--fmax"), spec.limits, strict=True):
+            if v is not None:
+                parts += [name, f"{v:g}"]
     if p.scale == "mel":
         parts += ["--n-mels", str(p.n_mels)]
         if p.fmax is not None:
