@@ -93,9 +93,12 @@ class PlainSpec:
     columns : int or None
         Frames drawn across the plot (``None``: ``n_frames - first_frame``).
     column_lag : float
-        Column ``k`` is centred ``column_lag`` frames after frame ``first_frame + k``
-        (sox centres its windows half a step late); frames take the levels
-        interpolated at their own times.
+        Column ``k`` is centred ``column_lag`` frames after frame
+        ``first_frame + k * column_step`` (sox centres its windows half a step late);
+        frames take the levels interpolated at their own times.
+    column_step : int >= 1
+        Frames from one column's centre to the next (a grid finer than the
+        columns, for phase retrieval: sox's windows overlap too little).
     db_offset : float
         dB added to the image's values to give ``20 log10 |STFT|`` (a PSD's or sox's
         window scaling), for absolute levels.
@@ -129,6 +132,7 @@ class PlainSpec:
     first_frame: int = 0
     columns: int | None = None
     column_lag: float = 0.0
+    column_step: int = 1
     db_offset: float = 0.0
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
@@ -527,8 +531,9 @@ def _place_columns(levels, silent, spec: PlainSpec):
     t = levels.shape[-1]
     before = min(spec.first_frame, spec.n_frames)
     after = spec.n_frames - before - t
-    if spec.column_lag:
-        pos = np.clip(np.arange(spec.n_frames) - before - spec.column_lag, 0, t - 1)
+    if spec.column_lag or spec.column_step > 1:
+        pos = np.arange(spec.n_frames) - before - spec.column_lag
+        pos = np.clip(pos / spec.column_step, 0, t - 1)
         i0 = np.minimum(np.floor(pos).astype(np.int64), max(t - 2, 0))
         i1 = np.minimum(i0 + 1, t - 1)
         frac = pos - i0
