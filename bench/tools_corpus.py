@@ -6,7 +6,8 @@ audio-diffusion 256x256 image of each clip (the corpus in ``../shared/corpus`` o
 ``$SPEC2IMG_CORPUS``, and the synthetic sounds of ``bench/figures.py``), decodes each
 with no option but what the tool was not told to print (sox: ``--sr``,
 ``--duration``), and prints per clip the mel log-spectral distance (LSD, dB, lower is
-better) and, for sox (whose dB are absolute), the RMS level error; beside them the
+better; audio-diffusion decodes, whose level is relative, are brought to the source's
+RMS first) and, for sox (whose dB are absolute), the RMS level error; beside them the
 *ceiling*: the same audio encoded by spec2img at the tool's framing and decoded, what
 a perfect reading of the picture could reach.
 """
@@ -45,7 +46,7 @@ def main(argv=None) -> None:
     import librosa
     import soundfile as sf
     from conftest import mel_lsd, rms_db
-    from figures import clips
+    from figures import _level, clips
 
     import spec2img
     from spec2img.pipeline import audio_to_image
@@ -92,7 +93,8 @@ def main(argv=None) -> None:
             z, _ = spec2img.decode(spec2img.load_image(ad, plain={"preset": "audio-diffusion"}))
             c = ceiling(y22, 22050, f"{name[:20]}_ad", n_fft=2048, hop_length=512,
                         scale="mel", n_mels=256)  # fmt: skip
-            a, b = mel_lsd(y22, z, 22050), mel_lsd(y22, c, 22050)
+            # the image's level is relative (ref=np.max): both at the source's RMS
+            a, b = mel_lsd(y22, _level(z, y22), 22050), mel_lsd(y22, _level(c, y22), 22050)
             totals.setdefault((which, "ad"), []).append((a, b, 0.0))
             row.append(f"{a:.3f} / {b:.3f}")
             print("| " + " | ".join(row) + " |")

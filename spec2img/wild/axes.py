@@ -30,6 +30,8 @@ from .colorbar import _correlate, classify, column_runs, luma
 AXIS_GLYPHS = "0123456789.:\u2212+e"
 #: More tick marks than this on one axis is not an axis (a texture, a grid of blobs).
 MAX_TICKS = 60
+#: More glyphs than this beside a tick is not a tick label (and is not read).
+MAX_GLYPHS = 12
 _INK = 128
 _MAX_TICK_WIDTH = 6  # pixels: 0.8 pt at up to ~500 dpi
 _SEARCH = 24  # pixels past the frame line searched for tick marks
@@ -144,7 +146,7 @@ def _x_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
                 best is None or abs(mid - t) < best[0]
             ):
                 best = (abs(mid - t), word)
-        if best is None:
+        if best is None or len(best[1]) > MAX_GLYPHS:
             labels.append("")
             values.append(None)
             continue
@@ -196,7 +198,7 @@ def _y_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
         if found is not None:
             a, region, runs_ = found
             word = _words(runs_, first)[-1]
-            if end + 1 - word[-1][1] <= 3 * max(first, 5):
+            if end + 1 - word[-1][1] <= 3 * max(first, 5) and len(word) <= MAX_GLYPHS:
                 text, value, dh = _read_label(lum, region, a, word)
                 if dh:
                     digit.append(dh)

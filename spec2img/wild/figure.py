@@ -615,7 +615,9 @@ def _why(axis, name: str) -> str:
     read = [v for v in axis.values if v is not None]
     if len(read) < 2:
         return f"the {name} axis labels cannot be read"
-    return f"the {name} axis labels ({', '.join(_short(v) for v in axis.values)}) do not lie on a {'straight line' if name == 'time' else 'linear, log or mel scale'}"
+    shown = ", ".join(_label(t, v) for t, v in zip(axis.labels, axis.values, strict=True))
+    scale = "straight line" if name == "time" else "linear, log or mel scale"
+    return f"the {name} axis labels ({shown}) do not lie on a {scale}"
 
 
 def _label(text: str, v) -> str:

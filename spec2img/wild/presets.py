@@ -237,7 +237,7 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None)
             )
         )
     if reading is not None and reading.problem:
-        _needs(res, reading.problem)
+        _needs(res, reading.problem, seconds=reading.t_right is not None)
     return res
 
 
@@ -279,10 +279,11 @@ def _apply_figure(res: Resolved, reading) -> None:
         res.notes.append(f"axes not read: {reading.problem}")
 
 
-def _needs(res: Resolved, problem: str) -> None:
-    """A short error naming only what is missing and why the figure did not say it."""
+def _needs(res: Resolved, problem: str, *, seconds: bool = False) -> None:
+    """A short error naming only what is missing and why the figure did not say it
+    (``seconds``: the time axis was read, so the rate alone gives the duration)."""
     missing = [k for k in ("sr", "n_fft") if k not in res.options]
-    if "duration" not in res.options and "frames" not in res.options:
+    if "duration" not in res.options and "frames" not in res.options and not seconds:
         missing.append("duration")
     if not missing:
         return
@@ -453,7 +454,10 @@ def _audio_diffusion(res: Resolved, path, header) -> None:
         _refuse(res, "y_axis", "does not apply: audio-diffusion's rows are uniform mel bands")
     res.set("n_mels", header.height, "detected")
     if not (res.given("duration") or res.given("frames")):
-        res.set("frames", header.width, "detected")
+        # audio_slice_to_image cuts slices of x_res * hop_length - 1 samples: one
+        # centred frame per column, the last ending hop - 1 samples past its centre
+        n = header.width * res.options["hop_length"] - 1
+        res.set("duration", n / res.options["sr"], "detected (width x hop - 1 samples)")
     res.extra["low_at_top"] = True
     res.extra["zero_is_silence"] = True  # byte 0: clipped at -80 dB, below the range
     res.extra["drawn"] = False
