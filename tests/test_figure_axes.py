@@ -116,7 +116,8 @@ def test_plain_log_figures_read_without_options(name):
     if kind.tool == "specshow":
         assert res.preset is None and fmax is None  # the outer cell edge, as drawn
     else:
-        assert res.preset == "specgram" and fmax == kind.sr / 2
+        # no cells to go by: both ends as the labels put them
+        assert res.preset == "specgram" and abs(np.log10(fmax / ylim[1])) < 0.006
 
 
 @pytest.mark.parametrize("name", ["specshow_plainlog_bar", "scipy_db_plainlog"])

@@ -343,12 +343,14 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
             # 0 Hz has no place on a log axis: the bottom of what is shown is needed.
             # The axis's top is known once the rate is (Nyquist, plus half a bin for
             # specshow's centred cells); the labels give the decades below it
-            nyquist = out.settings["sr"] / 2
-            top = nyquist * (1 + 1 / LIBROSA["n_fft"]) if tool == "specshow" else nyquist
-            fmin = top * f_bottom / f_top
-            out.set("fmin", round(fmin, 3), "frequency axis (bottom)")
-            if tool != "specshow":  # specgram's and scipy's rows end at Nyquist
-                out.set("fmax", nyquist, "frequency axis (top = Nyquist)")
+            if tool == "specshow":  # refined by the cells' edges (_refine_fmin)
+                top = out.settings["sr"] / 2 * (1 + 1 / LIBROSA["n_fft"])
+                out.set("fmin", round(top * f_bottom / f_top, 3), "frequency axis (bottom)")
+            else:
+                # no cell edges to go by (a gouraud mesh, a resampled image): the
+                # axis's own ends, which put each row where the labels say it is
+                out.set("fmin", round(f_bottom, 3), "frequency axis (bottom)")
+                out.set("fmax", round(f_top, 3), "frequency axis (top)")
     if xfit is not None and "sr" in out.settings:
         # specshow: the last frame's cell ends half a hop after its centre; specgram's
         # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
