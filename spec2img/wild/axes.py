@@ -260,7 +260,8 @@ def _read_label(lum: np.ndarray, region: np.ndarray, a: int, word):
     sup_spans = spans[split:]
     sh = max(b - t for t, b in sup_spans)
     sb = max(b for _, b in sup_spans)
-    exponent = "".join(_exponent_glyph(lum[sb - sh - 1 : sb + 1, s:e], height) for s, e in sup)
+    rows = slice(max(0, sb - sh - 1), sb + 1)
+    exponent = "".join(_exponent_glyph(lum[rows, s:e], height) for s, e in sup)
     label = f"{text}^{exponent}"
     try:
         k = int(exponent.replace("\u2212", "-"))
