@@ -402,8 +402,18 @@ async def edit(request: Request) -> Response:
     s = _session(request)
     e = ops.parse_edit(await _json(request), s.grid())
     _changing(request)
+    queued = await _queue(s, "queue", e)
+    if queued is not None:  # a recording still being opened: applied when it is ready
+        return JSONResponse(queued, 202)
     change = await request.app.state.slot.run(s.edit, e)
     return JSONResponse(change.to_json())
+
+
+async def _queue(s, method: str, arg):
+    """Queue a change on a recording still being opened (``Opening.queue`` /
+    ``Opening.unqueue``): its answer, or None when there is nothing to queue on."""
+    fn = getattr(type(s), method, None)
+    return None if fn is None else await run_in_threadpool(fn, s, arg)
 
 
 async def copy(request: Request) -> Response:
@@ -432,12 +442,18 @@ async def solo(request: Request) -> Response:
 
 async def undo(request: Request) -> Response:
     _changing(request)
+    queued = await _queue(_session(request), "unqueue", "undo")
+    if queued is not None:
+        return JSONResponse(queued, 202)
     change = await request.app.state.slot.run(_session(request).undo)
     return JSONResponse(change.to_json())
 
 
 async def redo(request: Request) -> Response:
     _changing(request)
+    queued = await _queue(_session(request), "unqueue", "redo")
+    if queued is not None:
+        return JSONResponse(queued, 202)
     change = await request.app.state.slot.run(_session(request).redo)
     return JSONResponse(change.to_json())
 
