@@ -79,7 +79,7 @@ async function loadAudio() {
     // A recording being opened: its samples are there at once (original and edited
     // are the same until an edit), so it plays while the rest is prepared.
     say(opening());
-    try { await fill('original', 'edited'); early = true; app.player.loaded.original = true; } catch (e) { /* ready first */ }
+    try { await fill('original', 'edited'); early = app.earlyAudio = true; app.player.loaded.original = true; } catch (e) { /* ready first */ }
   }
   // The server may still be decoding an image without kept phase: wait for it.
   let st;
@@ -575,7 +575,7 @@ function onPlaying(on) {
 }
 
 function togglePlay() {
-  if (!app.player || !app.audioReady) { say('the audio is not ready yet'); return; }
+  if (!app.player || !(app.audioReady || app.earlyAudio)) { say('the audio is not ready yet'); return; }
   app.player.toggle(); paint();
 }
 
