@@ -767,7 +767,8 @@ class Opening:
 
     def _preview(self) -> None:
         p, y = self._params, self._found.audio
-        engine = Stft.from_params(p)
+        # every core: nothing else runs yet (the encode starts after the server)
+        engine = Stft.from_params(p, workers=max(1, min(4, os.cpu_count() or 1)))
         cols = -(-self.n_frames // self.step)
         peak = np.zeros((self.channels, cols, p.n_bins), np.float32)
         for a, b, spec in engine.forward_blocks(y):
