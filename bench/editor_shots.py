@@ -158,6 +158,18 @@ def speech(browser, out: Path):
                 (sc.x(a - 0.07), sc.y(lo * 1.1))])  # fmt: skip
     page.click("[data-action=heal]")
     ready(page)
+    # no ghost: the healed gap is as quiet as the pause after it, not the word before it
+    hz, g = s.row_hz(), s.grid()
+    band = (hz >= 300) & (hz <= 3000)
+
+    def level(t0, t1):
+        f0, f1 = (int((t - g.frame_offset) / g.frame_seconds) for t in (t0, t1))
+        px = s.px[0][band, f0:f1].astype(float)
+        return float(np.mean(np.where(px > 0, px * s.db_step + s.meta.db_min, s.meta.db_min)))
+
+    gap, pause = level(a, b), level(1.84, 1.9)
+    assert gap < pause + 6, (gap, pause)
+    print(f"speech: healed gap {gap:.1f} dB, the pause after it {pause:.1f} dB (300-3000 Hz)")
     page.click("[data-tool=wand]")
     page.fill("#wand-tol", "20")
     page.mouse.click(sc.x(1.85), sc.y(HUM_HZ))

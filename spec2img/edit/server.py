@@ -748,6 +748,11 @@ def start(
 
     def prepare():
         with slot._lock:  # edits wait (409) until the recording is ready and restored
+            # A recording being opened: its first picture goes out before the encode
+            # starts competing with the answers for the CPU (at most a few seconds)
+            shown = getattr(session, "shown", None)
+            if shown is not None:
+                shown.wait(SHOW_FIRST)
             _prepare_quietly(session)
             if resume and keeper is not None and keeper.recovery is not None:
                 try:
@@ -838,6 +843,10 @@ def serve(
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+#: Seconds the encode of a recording being opened waits for the page's first picture.
+SHOW_FIRST = 3.0
 
 
 def _prepare_quietly(session: Session) -> None:

@@ -763,6 +763,9 @@ class Opening:
         self._taken = 0  # queued edits being applied now
         self.dropped: list[str] = []  # queued edits the session refused, and why
         self._qlock = threading.Lock()
+        #: Set once every channel's whole coarse view has been asked for (the page drew it).
+        self.shown = threading.Event()
+        self._shown: set[int] = set()
         self._preview()
 
     def _preview(self) -> None:
@@ -872,7 +875,14 @@ class Opening:
             raise ParameterError(f"channel must be 0 to {self.channels - 1}, not {channel}")
         if not 0 <= t0 < t1 <= self.n_frames or not 1 <= step <= self.n_frames:
             raise ParameterError(f"frames must satisfy 0 <= t0 < t1 <= {self.n_frames}")
-        coarse = self._coarse[channel]
+        views = self._coarse
+        if views is None:  # the session took over meanwhile
+            return self._session.tile(channel, t0, t1, step)
+        coarse = views[channel]
+        if t0 == 0 and t1 == self.n_frames and step >= self.step:
+            self._shown.add(channel)
+            if len(self._shown) == self.channels:
+                self.shown.set()
         starts = np.arange(t0, t1, step)
         if starts.size * coarse.shape[0] > MAX_TILE_CELLS:
             raise ParameterError("ask for a larger step or fewer frames")
@@ -900,8 +910,8 @@ class Opening:
                 f"{MAX_AUDIO_SAMPLES} at a time"
             )
         y = self._audio
-        if y is None:
-            raise BusyError("the recording is still being opened; try again in a moment")
+        if y is None:  # the session took over meanwhile
+            return self._session.audio(which, start, end)
         return np.array(y[:, start:end], order="C", copy=True)
 
     def queue(self, edit: ops.Edit) -> dict | None:

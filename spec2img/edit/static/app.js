@@ -11,7 +11,7 @@ const status = $('#status');
 
 const app = {
   info: null, view: null, player: null, tool: 'erase', selection: null, drag: null,
-  brush: null, lasso: null, ghost: null, pending: 0, audioReady: false, version: 0, loopOn: false, tileTimer: null,
+  brush: null, lasso: null, ghost: null, pending: 0, audioReady: false, earlyAudio: false, shownQueued: -1, version: 0, loopOn: false, tileTimer: null,
 };
 
 function say(text, error = false) {
@@ -87,8 +87,9 @@ async function loadAudio() {
     st = await getJSON('api/state');
     if (st.error) { say(st.error, true); return; }
     if (st.ready) break;
-    if (app.pending === 0) {
-      if (st.queued) say(`${st.queued} edit(s) queued: applied when the full spectrogram is ready (a coarse view meanwhile)`);
+    if (app.pending === 0 && app.shownQueued !== (st.queued || 0)) { // say it once, not over the last answer
+      app.shownQueued = st.queued || 0;
+      if (st.queued) say(`edits queued (${st.queued}): applied when the full spectrogram is ready (a coarse view meanwhile)`);
       else say(app.info.preview ? opening() : 'decoding the image…');
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -198,6 +199,7 @@ async function sendEdit(req) {
 async function applyChange(change) {
   if (change.queued !== undefined) { // the recording is still being opened
     updateHistory(change);
+    app.shownQueued = change.queued;
     say(`${change.label}: queued (${change.queued}) — applied when the full spectrogram is ready`);
     return;
   }
