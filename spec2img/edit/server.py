@@ -748,10 +748,11 @@ def start(
 
     def prepare():
         with slot._lock:  # edits wait (409) until the recording is ready and restored
-            # A recording being opened: its first picture goes out before the encode
-            # starts competing with the answers for the CPU (at most a few seconds)
+            # A recording being opened, with a page already asking for it: its first
+            # picture goes out before the encode competes with the answers for the CPU
+            # (a few seconds at most; no wait when no page comes at once)
             shown = getattr(session, "shown", None)
-            if shown is not None:
+            if shown is not None and session.visited.wait(PAGE_GRACE):
                 shown.wait(SHOW_FIRST)
             _prepare_quietly(session)
             if resume and keeper is not None and keeper.recovery is not None:
@@ -845,8 +846,10 @@ def serve(
     return 0
 
 
-#: Seconds the encode of a recording being opened waits for the page's first picture.
+#: Seconds the encode of a recording being opened waits for the page's first picture,
+#: when a page asked for the recording's facts within PAGE_GRACE seconds of the start.
 SHOW_FIRST = 3.0
+PAGE_GRACE = 1.0
 
 
 def _prepare_quietly(session: Session) -> None:

@@ -765,6 +765,7 @@ class Opening:
         self._qlock = threading.Lock()
         #: Set once every channel's whole coarse view has been asked for (the page drew it).
         self.shown = threading.Event()
+        self.visited = threading.Event()  # and a page asked for the facts (info)
         self._shown: set[int] = set()
         self._preview()
 
@@ -830,6 +831,7 @@ class Opening:
     def info(self) -> dict:
         if self._session is not None:
             return {**self._session.info(), "preview": False}
+        self.visited.set()
         p = self._params
         hz = row_frequencies(p)
         return {
