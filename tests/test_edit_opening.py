@@ -20,7 +20,7 @@ def test_the_coarse_view_keeps_a_click_that_falls_between_sampled_frames(tmp_pat
     enc = dataclasses.replace(DEFAULT_ENCODE, n_fft=256, hop_length=64)
     n = 40 * SR  # 10 000 frames: 5 to an overview column
     y = (0.001 * np.random.default_rng(0).standard_normal(n)).astype(np.float32)
-    click = (5 * 1000 + 2) * 64  # frame 5002: mid-column, never one the old view sampled
+    click = (5 * 1000 + 3) * 64  # frame 5003: mid-column, an odd one (see _preview)
     y[click : click + 8] = 0.8
     sf.write(tmp_path / "click.wav", y, SR, subtype="FLOAT")
     opening = open_audio(tmp_path / "click.wav", encode=enc)
