@@ -105,3 +105,14 @@ def test_the_queue_is_bounded(opening, monkeypatch):
         opening.queue(e)
     with pytest.raises(ParameterError):
         opening.audio("edited", 0, opening.n_samples + 1)
+
+
+def test_a_mel_recording_opens_with_a_coarse_view_of_its_bands(tmp_path):
+    import dataclasses
+
+    write_clip(tmp_path / "song.wav", seconds=1.0)
+    enc = dataclasses.replace(DEFAULT_ENCODE, scale="mel", n_mels=64)
+    opening = open_audio(tmp_path / "song.wav", encode=enc)
+    info = opening.info()
+    view = opening.tile(0, 0, info["frames"], 1)
+    assert info["rows"] == 64 and view.shape == (64, info["frames"]) and view.max() > 0

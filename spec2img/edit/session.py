@@ -779,7 +779,7 @@ class Opening:
         engine = Stft(p.n_fft, p.hop_length * k, p.win_length, p.window, p.center,
                       workers=max(1, min(4, os.cpu_count() or 1)))  # fmt: skip
         cols = -(-self.n_frames // self.step)
-        peak = np.zeros((self.channels, cols, p.n_bins), np.float32)
+        peak = np.zeros((self.channels, cols, p.n_fft // 2 + 1), np.float32)
         for a, b, spec in engine.forward_blocks(y):
             # the loudest of each column's frames, bin by bin (columns may straddle blocks)
             col = np.minimum(np.arange(a, b) * k // self.step, cols - 1)
