@@ -335,13 +335,13 @@ def test_without_anywidget_the_error_says_what_to_install(monkeypatch):
 def _drive_tools(page, url: str) -> str:
     """In the widget: paint a tone, lasso the 440 Hz tone and erase it, solo the lasso,
     paint again and undo that; then read the audio back in the next cell."""
-    page.goto(f"{url}?token={TOKEN}")
+    page.goto(f"{url}?token={TOKEN}&reset")  # a fresh workspace: only this notebook open
     page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
     _run_cell(page, 0)
-    page.locator(".s2i-body[data-state='ready']").wait_for(timeout=45_000)
-    canvas = page.locator(".s2i-body canvas#spectrogram")
+    page.locator(".jp-NotebookPanel:visible .s2i-body[data-state='ready']").wait_for(timeout=45_000)
+    canvas = page.locator(".jp-NotebookPanel:visible .s2i-body canvas#spectrogram")
     canvas.scroll_into_view_if_needed()
-    status = page.locator(".s2i-body #status")
+    status = page.locator(".jp-NotebookPanel:visible .s2i-body #status")
 
     def at(t, hz):  # the whole 2 s in view, linear 0-8 kHz: read the box each time
         box = canvas.bounding_box()
@@ -359,21 +359,25 @@ def _drive_tools(page, url: str) -> str:
 
     def ready():
         page.wait_for_timeout(50)
-        page.locator(".s2i-body[data-state='ready']").wait_for(timeout=60_000)
+        page.locator(".jp-NotebookPanel:visible .s2i-body[data-state='ready']").wait_for(
+            timeout=60_000
+        )
 
-    page.locator(".s2i-body [data-tool=paint]").click()
+    page.locator(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]").click()
     drag([at(0.2, 2000), at(0.6, 2000)])
     status.filter(has_text="paint tone -20 dB: re-synthesised").wait_for(timeout=60_000)
     ready()
-    page.locator(".s2i-body [data-tool=lasso]").click()
+    page.locator(".jp-NotebookPanel:visible .s2i-body [data-tool=lasso]").click()
     drag([at(1.2, 200), at(1.6, 200), at(1.6, 800), at(1.2, 800), at(1.2, 220)])
-    page.locator(".s2i-body [data-action=erase]").click()
+    page.locator(".jp-NotebookPanel:visible .s2i-body [data-action=erase]").click()
     status.filter(has_text="erase: re-synthesised").wait_for(timeout=60_000)
     ready()
-    page.locator(".s2i-body [data-action=solo]").click()
+    page.locator(".jp-NotebookPanel:visible .s2i-body [data-action=solo]").click()
     status.filter(has_text="solo: only the selected cells").wait_for(timeout=30_000)
-    page.locator(".s2i-body[data-playing='true']").wait_for(timeout=10_000)
-    page.locator(".s2i-body [data-tool=paint]").click()
+    page.locator(".jp-NotebookPanel:visible .s2i-body[data-playing='true']").wait_for(
+        timeout=10_000
+    )
+    page.locator(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]").click()
     drag([at(0.2, 3000), at(0.6, 3000)])
     status.filter(has_text="paint tone -20 dB: re-synthesised").wait_for(timeout=60_000)
     ready()
@@ -383,14 +387,18 @@ def _drive_tools(page, url: str) -> str:
     ready()
     page.mouse.move(*at(0.4, 2000))  # the readout names what is under the pointer
     assert (
-        "2000" in page.locator(".s2i-body #readout").inner_text()
-        or "B6" in page.locator(".s2i-body #readout").inner_text()
+        "2000" in page.locator(".jp-NotebookPanel:visible .s2i-body #readout").inner_text()
+        or "B6" in page.locator(".jp-NotebookPanel:visible .s2i-body #readout").inner_text()
     )
     shot = os.environ.get("SPEC2IMG_TOOLS_SCREENSHOT")
     if shot:
         page.screenshot(path=shot)
     _run_cell(page, 1)
-    out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+    out = (
+        page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+        .nth(1)
+        .locator(".jp-OutputArea-output")
+    )
     out.filter(has_text="RESULT").wait_for(timeout=60_000)
     return out.inner_text()
 
