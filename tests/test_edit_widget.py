@@ -233,12 +233,23 @@ def lab(tmp_path_factory):
         proc.kill()
 
 
+def _dismiss_dialogs(page) -> None:
+    """Accept a JupyterLab dialog that came up under load (its default button: the
+    kernel to select, a restart to confirm), saying which, so it never covers the cell."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        print("JupyterLab dialog:", dialog.first.inner_text()[:200].replace("\n", " "))
+        page.keyboard.press("Enter")
+        dialog.first.wait_for(state="hidden", timeout=10_000)
+
+
 def _run_cell(page, index: int) -> None:
     """Run cell ``index`` with Shift+Enter; press again if the kernel was not connected
     yet and the cell did not start (its prompt stays ``[ ]``)."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     prompt = cell.locator(".jp-InputPrompt")
     for _ in range(6):
+        _dismiss_dialogs(page)
         cell.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
         deadline = time.monotonic() + 10
@@ -351,11 +362,16 @@ def _drive_tools(page, url: str) -> str:
                 box["y"] + box["height"] * (1 - hz / top))  # fmt: skip
 
     def drag(points):
+        _dismiss_dialogs(page)
         page.mouse.move(*points[0])
         page.mouse.down()
         for p in points[1:]:
             page.mouse.move(*p, steps=6)
         page.mouse.up()
+
+    def click(selector):
+        _dismiss_dialogs(page)
+        page.locator(selector).click()
 
     def ready():
         page.wait_for_timeout(50)
@@ -363,21 +379,21 @@ def _drive_tools(page, url: str) -> str:
             timeout=60_000
         )
 
-    page.locator(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]").click()
+    click(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]")
     drag([at(0.2, 2000), at(0.6, 2000)])
     status.filter(has_text="paint tone -20 dB: re-synthesised").wait_for(timeout=60_000)
     ready()
-    page.locator(".jp-NotebookPanel:visible .s2i-body [data-tool=lasso]").click()
+    click(".jp-NotebookPanel:visible .s2i-body [data-tool=lasso]")
     drag([at(1.2, 200), at(1.6, 200), at(1.6, 800), at(1.2, 800), at(1.2, 220)])
-    page.locator(".jp-NotebookPanel:visible .s2i-body [data-action=erase]").click()
+    click(".jp-NotebookPanel:visible .s2i-body [data-action=erase]")
     status.filter(has_text="erase: re-synthesised").wait_for(timeout=60_000)
     ready()
-    page.locator(".jp-NotebookPanel:visible .s2i-body [data-action=solo]").click()
+    click(".jp-NotebookPanel:visible .s2i-body [data-action=solo]")
     status.filter(has_text="solo: only the selected cells").wait_for(timeout=30_000)
     page.locator(".jp-NotebookPanel:visible .s2i-body[data-playing='true']").wait_for(
         timeout=10_000
     )
-    page.locator(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]").click()
+    click(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]")
     drag([at(0.2, 3000), at(0.6, 3000)])
     status.filter(has_text="paint tone -20 dB: re-synthesised").wait_for(timeout=60_000)
     ready()
