@@ -286,11 +286,15 @@ def test_a_recording_being_opened_shows_a_coarse_view_then_becomes_editable(brow
             pg.mouse.down()
             pg.mouse.move(g.x(1.5), g.y(200), steps=6)
             pg.mouse.up()
-            pg.wait_for_function("document.querySelector('#status').textContent.includes('queued (1)')")
+            pg.wait_for_function(
+                "document.querySelector('#status').textContent.includes('queued (1)')"
+            )
             assert box == g.box
             if i == 0:
                 pg.click("[data-action=undo]")
-                pg.wait_for_function("document.querySelector('#status').textContent.includes('queued (0)')")
+                pg.wait_for_function(
+                    "document.querySelector('#status').textContent.includes('queued (0)')"
+                )
         assert opening.state()["queued"] == 1 and not opening.state()["ready"]
         go.set()
         _ready(pg)
