@@ -75,9 +75,11 @@ class FigureReading:
     notes: list = field(default_factory=list)
     problem: str | None = None
     bottom_fraction: float = 0.5  # median colormap value of the plot's pixels
+    lit_median: float = 0.5  # median value of the pixels above the colormap's bottom
     t_span: float = 0.0  # seconds across the plot
     t_right: float | None = None  # the time axis's end, when the rate is not known
     frames: int | None = None  # columns counted on the frame grid
+    mesh: str | None = None  # "cells" (imshow's blocks) or "vertices" (gouraud), by the rows
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -220,7 +222,11 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
         valid &= inner[..., 3] >= 128
         if valid.any():
             out.bottom_fraction = float(np.median(level[valid]))
+            lit = level[valid & (level > 0.02)]
+            out.lit_median = float(np.median(lit)) if lit.size else 0.0
         changes = _changes(level, valid)
+    if inner.size:
+        out.mesh = rows_drawn(inner, area.bottom - area.top, row0=t0)
     if out.problem is not None:
         return out
     x_axis, y_axis = read_axes(rgba, area)
@@ -294,6 +300,8 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
         tool = "specshow"
     elif _linear_power(out):
         tool = "scipy-power"
+    elif out.mesh == "vertices":
+        tool = "scipy"  # pcolormesh(..., shading='gouraud') of scipy's spectrogram in dB
     else:
         tool = "specgram"
     out.tool = tool
@@ -504,6 +512,52 @@ def _frame_grid(out: FigureReading, area, changes, origin) -> None:
             out.set("hop_length", hop, f"frame grid ({frames} columns)")
 
 
+#: Rows of the tools' 256-point spectra: ``plt.specgram``'s imshow draws 129 cells from 0
+#: to Nyquist; scipy's gouraud mesh puts 129 vertices there, 128 intervals apart.
+SPECTRUM_ROWS = 129
+
+
+def rows_drawn(rgba: np.ndarray, height: float, *, row0: int = 0) -> str | None:
+    """Whether a plot's rows are cells (``imshow``) or vertices (``pcolormesh`` with
+    gouraud shading), from where the colour bends.
+
+    ``rgba`` is the plot's inside (less a margin of a few pixels) from pixel row
+    ``row0`` of the image, ``height`` the plot's height in pixels.  Either way the picture
+    blends neighbouring values, so it is the second difference down the columns that
+    shows the grid: it peaks where two cells meet (``plt.specgram``: 129 cells, edges
+    ``H / 129`` apart) or at each vertex (gouraud: 129 vertices, ``H / 128`` apart).
+    Over the whole height the two grids drift half a cell apart, so only one of them
+    stays in phase with the peaks; it must pick up 1.6 times what any other of the
+    spacings 127..130 does.  ``None`` when none stands out (rows under about a pixel
+    and a half, JPEG's blocks louder than the rows, a picture without texture).
+    """
+    px = np.asarray(rgba[..., :3], np.float64)
+    if px.shape[0] < 3 * SPECTRUM_ROWS // 2 or px.shape[1] < 8:
+        return None
+    ok = rgba[..., 3] >= 128
+    d2 = np.abs(np.diff(px, 2, axis=0)).sum(axis=-1)
+    m = ok[2:] & ok[1:-1] & ok[:-2]
+    prof = np.where(m, d2, 0.0).sum(axis=1) / np.maximum(m.sum(axis=1), 1)
+    # JPEG's 8-row blocks bend the colours too: their pattern (every harmonic of 8
+    # rows, one near 129 cells on some heights) is taken out first
+    phase = (row0 + 1 + np.arange(len(prof))) % 8
+    prof = prof - (np.bincount(phase, prof, 8) / np.maximum(np.bincount(phase, None, 8), 1))[phase]
+    norm = np.sum(np.abs(prof))
+    if norm <= 0:
+        return None
+    y = np.arange(len(prof))  # only the spacing matters, not where the grid starts
+    coh = {}
+    for cells in (SPECTRUM_ROWS - 2, SPECTRUM_ROWS - 1, SPECTRUM_ROWS, SPECTRUM_ROWS + 1):
+        coh[cells] = abs(np.sum(prof * np.exp(2j * np.pi * y * cells / height))) / norm
+    # the grids either side say how much a wrong spacing picks up (JPEG's blocks, texture)
+    best = max(coh, key=coh.get)
+    if best not in (SPECTRUM_ROWS - 1, SPECTRUM_ROWS) or coh[best] < 0.1:
+        return None
+    if coh[best] < 1.6 * max(v for k, v in coh.items() if k != best):
+        return None
+    return "cells" if best == SPECTRUM_ROWS else "vertices"
+
+
 def _refine_fmin(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
     """The bottom of a plain log axis, to a tenth of a pixel: matplotlib snaps tick
     marks to whole pixels, so the labels alone leave it half a pixel out, and on a
@@ -583,7 +637,7 @@ def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
     gouraud mesh ends at the last segment's centre, ``nperseg / 2`` plus half a hop
     before the end.
     """
-    pad = {"specshow": 0, "specgram": 128, "scipy-power": 240}.get(tool, 0)
+    pad = {"specshow": 0, "specgram": 128, "scipy": 240, "scipy-power": 240}.get(tool, 0)
     return round(t_right + pad / sr, 4)
 
 
@@ -609,8 +663,11 @@ def _snap(v: float, choices, tol: float) -> float:
 def _linear_power(out: FigureReading) -> bool:
     """Colours bunched at the colormap's bottom: linear power (scipy's docs), not dB."""
     # dB spreads a spectrogram over the colormap; linear power leaves all but the
-    # loudest cells near the bottom (noise: median ~ peak / (2 ln cells))
-    return out.bottom_fraction < 0.08
+    # loudest cells near the bottom (noise: median ~ peak / (2 ln cells)).  A sound
+    # mostly at a dB floor (clicks in silence, 10 log10(max(Sxx, 1e-20))) sits at the
+    # bottom too, but what rises above it spreads over the map (median 0.8 against
+    # below 0.11 for linear power)
+    return out.bottom_fraction < 0.08 and out.lit_median < 0.3
 
 
 def _why(axis, name: str) -> str:

@@ -110,7 +110,11 @@ class PlainSpec:
         area is known exactly).
     estimate_range : bool
         No dB range is known: estimate it from the picture
-        (:func:`spec2img.wild.estimate.estimate_top_db`) instead of ``db_min``.
+        (:func:`spec2img.wild.estimate.range_from_peaks`, else
+        :func:`spec2img.wild.estimate.estimate_top_db`) instead of ``db_min``.
+    drawn_window : str, tuple or None
+        The window the drawing tool used, where it is not the one decoded with
+        (scipy's ``("tukey", 0.25)``); the shape of its peaks measures the range.
     power : bool
         The colours show linear power from 0 to the peak (the scipy documentation's
         ``pcolormesh(t, f, Sxx)``), not dB; the level is relative.
@@ -138,6 +142,7 @@ class PlainSpec:
     register: bool = True
     estimate_range: bool = False
     power: bool = False
+    drawn_window: str | tuple | None = None
 
     @property
     def n_frames(self) -> int:
@@ -388,21 +393,61 @@ def load_plain(
                 lambda px: cm.pixel_levels(px, raster.gray_max(px)),
             )  # fmt: skip
         levels, outside = read_cells(raster, area, spec, cm)
-    if (
-        spec.estimate_range
-        and spec.params.scale == "linear"
-        and not spec.absolute
-        and not spec.power
-    ):
+        estimate = (
+            spec.estimate_range
+            and spec.params.scale == "linear"
+            and not spec.absolute
+            and not spec.power
+        )
+        rows = centre_rows(raster, area, spec, cm) if estimate else None
+    if estimate:
         from dataclasses import replace
 
-        from .estimate import estimate_top_db
+        from .estimate import estimate_top_db, range_from_peaks
 
-        top_db = estimate_top_db(levels, spec.params)
+        p = spec.params
+        # Hann's lobe only: a Tukey(0.25) lobe (scipy's) is too steep to read, 9 % off
+        window = spec.drawn_window or p.window
+        found = range_from_peaks(rows, window, p.n_fft) if window == "hann" else None
+        if found is not None:
+            top_db, how = found[0], f"shapes of {found[1]} steady peaks"
+        else:
+            top_db, how = estimate_top_db(levels, spec.params), "consistency"
         spec = replace(spec, db_min=spec.db_max - top_db)
-        return levels_to_image(levels, spec, outside=outside,
-                               extra={"estimated_top_db": f"{top_db:.1f}"})  # fmt: skip
+        extra = {"estimated_top_db": f"{top_db:.1f}", "estimated_by": how}
+        return levels_to_image(levels, spec, outside=outside, extra=extra)
     return levels_to_image(levels, spec, outside=outside)
+
+
+#: Pixel columns :func:`centre_rows` reads at most.
+CENTRE_COLUMNS = 8192
+
+
+def centre_rows(raster: Raster, area: PlotArea, spec: PlainSpec, cm) -> np.ndarray:
+    """Colormap values of the pixel row through each bin's centre (channel 0).
+
+    Returns ``(n_bins, columns)`` levels, lowest bin first, NaN where a pixel is not
+    the colormap's.  Unlike :func:`read_cells`, which averages every pixel of a cell,
+    a centre row mixes in little of the neighbouring bins, so the shapes of peaks are
+    kept (:func:`spec2img.wild.estimate.range_from_peaks`).
+    """
+    w, h = raster.size
+    _, y = cell_edges(spec, area)
+    n = spec.params.n_bins
+    y = y[: n + 1]
+    centres = np.floor((y[:-1] + y[1:]) / 2).astype(np.int64)
+    centres = np.clip(centres, max(0, math.ceil(area.top)), min(h, math.floor(area.bottom)) - 1)
+    c0 = max(0, math.ceil(area.left) + 2)
+    c1 = min(w, math.floor(area.right) - 2, c0 + CENTRE_COLUMNS)
+    out = np.full((n, max(c1 - c0, 0)), np.nan)
+    if c1 <= c0:
+        return out
+    for i, r in enumerate(centres):
+        px = raster.region((c0, int(r), c1, int(r) + 1))
+        level, valid = cm.pixel_levels(px, raster.gray_max(px))
+        out[i] = np.where(valid[0], level[0], np.nan)
+    rows = slice(None) if spec.low_at_top else slice(None, None, -1)
+    return out[rows]
 
 
 def cell_edges(spec: PlainSpec, area: PlotArea) -> tuple[np.ndarray, np.ndarray]:

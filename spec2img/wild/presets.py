@@ -445,6 +445,8 @@ def _specgram(res: Resolved, path, header) -> None:
         # PSD = |X|^2 / (sr * sum(w^2)), doubled for one-sided bins
         w2 = float(np.sum(np.hanning(res.options.get("win_length", n_fft)) ** 2))
         res.extra["db_offset"] = 10 * math.log10(res.options["sr"] * w2 / 2)
+    if res.preset in ("scipy", "scipy-power"):
+        res.extra["drawn_window"] = ("tukey", 0.25)  # its peaks' shape, for the dB range
     if res.preset != "scipy-power" and not any(k in res.sources for k in ("db_range", "top_db")):
         res.extra["read_labels"] = True
 
