@@ -730,19 +730,8 @@ def start(
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
                               name="spec2img-edit-server", daemon=True)  # fmt: skip
-    slot = app.app.state.slot
-
-    def prepare():
-        with slot._lock:  # edits wait (409) until the recording is ready and restored
-            _prepare_quietly(session)
-            if resume and keeper is not None and keeper.recovery is not None:
-                try:
-                    keeper.resolve("restore")
-                except Spec2ImgError as e:
-                    session.error = f"cannot restore the previous session: {e}"
-                app.app.state.recovery = keeper.recovery
-
-    prep = threading.Thread(target=prepare, name="spec2img-edit-prepare", daemon=True)
+    prep = threading.Thread(target=prepare, args=(app.app, resume),
+                            name="spec2img-edit-prepare", daemon=True)  # fmt: skip
     prep.start()
     thread.start()
     while not server.started and thread.is_alive():
@@ -824,6 +813,22 @@ def serve(
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+def prepare(app: Starlette, resume: bool = False) -> None:
+    """The first decode of ``app``'s session and, with ``resume``, the restore of the
+    previous session's edits its keeper offers; edits wait (409) until both are done.
+    Errors land in ``session.error``, which the page shows."""
+    st = app.state
+    session, keeper = st.session, st.keeper
+    with st.slot._lock:
+        _prepare_quietly(session)
+        if resume and keeper is not None and keeper.recovery is not None:
+            try:
+                keeper.resolve("restore")
+            except Spec2ImgError as e:
+                session.error = f"cannot restore the previous session: {e}"
+            st.recovery = keeper.recovery
 
 
 def _prepare_quietly(session: Session) -> None:
