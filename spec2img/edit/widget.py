@@ -339,6 +339,7 @@ def _editor_class():
         @property
         def history(self) -> list[str]:
             """The edits made, oldest first (what undo would take back)."""
+            self._prep.join()  # a restore at start (resume=True) is part of it
             return list(self._session.state()["history"])
 
         @property
@@ -351,6 +352,7 @@ def _editor_class():
         def recovery(self) -> int | None:
             """How many unsaved edits of a previous session the page offers back (edits
             wait until they are restored or discarded), or None."""
+            self._prep.join()
             rec = self._app.state.recovery
             return None if rec is None else len(rec.edits)
 
@@ -370,13 +372,25 @@ def _editor_class():
             """Close the widget (its views go) and stop answering requests.  The journal
             is removed if nothing is unsaved; else a warning says where it is (the next
             ``edit()`` of the same input offers it back)."""
+            self._end(say=True)
+            super().close()
+
+        def _end(self, say: bool) -> None:
             self._pool.shutdown(wait=True, cancel_futures=True)  # no edit left half-way
             keeper, self._keeper = self._keeper, None
             if keeper is not None:
                 line = keeper.finish()
-                if line:
+                if line and say:
                     _warn(line)
-            super().close()
+
+        def __del__(self) -> None:
+            # collected (the kernel ends): end the session without a word, as a dead
+            # kernel would -- unsaved edits stay in the journal for the next edit()
+            try:
+                self._end(say=False)
+            except Exception:  # noqa: BLE001 - nothing may escape a finaliser
+                pass
+            super().__del__()
 
         def __repr__(self) -> str:
             s = self._session
