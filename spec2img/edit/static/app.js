@@ -109,6 +109,7 @@ async function reloadPictures() {
 // In a notebook cell a previous session's edits, restored (or discarded) after the
 // view loaded, are shown by loading the session again (a page would reload).
 host.addEventListener('spec2img-reload', () => busy(async () => {
+  await started; // the first load (its audio included) ends before the reload begins
   if (!app.view || !app.player) return;
   const info = await getJSON('api/info');
   app.version = info.version;
@@ -654,4 +655,4 @@ function typing(el) { return el && (el.tagName === 'INPUT' && el.type !== 'range
 });
 
 selectTool('erase');
-start().catch((e) => { say(`cannot load: ${e.message || e}`, true); });
+const started = start().catch((e) => { say(`cannot load: ${e.message || e}`, true); });

@@ -14,7 +14,7 @@ async function refresh() {
     unsaved = !!st.unsaved;
     host.dataset.unsaved = String(unsaved);
     const rec = st.recovery;
-    banner.hidden = !rec;
+    banner.hidden = !(rec && st.ready && !st.busy); // the choice is taken once it is ready
     if (rec) {
       offered = true;
       root.querySelector('#recovery-text').textContent =
