@@ -357,7 +357,8 @@ def test_in_jupyterlab_a_dead_kernels_edits_are_offered_and_restored(lab, tmp_pa
         errors = []
         page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
         try:
-            page.goto(f"{url}/lab/tree/recover.ipynb?token={TOKEN}")
+            # a workspace of its own: the other tests' notebooks are not reopened beside it
+            page.goto(f"{url}/lab/workspaces/recover/tree/recover.ipynb?reset&token={TOKEN}")
             page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
             _run_cell(page, 0)
             banner = page.locator(".s2i-body #recovery")
