@@ -225,3 +225,38 @@ def test_a_killed_kernel_with_the_widget_loses_nothing(tmp_path):
     assert hashlib.sha256(_ask(w, "GET", WAV)[2]).hexdigest() == digest
     with pytest.warns(RuntimeWarning, match="not saved"):
         w.close()  # still unsaved: kept, and said
+
+
+def test_a_widget_restores_what_spec2img_edit_left_and_the_reverse(tmp_path):
+    """One file, one journal key: a widget is offered (and restores to the same audio
+    samples) what a dead ``spec2img edit`` left, and the command line what a widget left."""
+    from spec2img.edit import journal
+    from spec2img.edit.server import prepare, session_app
+    from spec2img.edit.session import open_audio
+    from spec2img.options import EncodeOptions
+
+    path = tmp_path / "song.wav"
+    write_clip(path, seconds=2.0)
+
+    def command_line(resume):  # what _cmd_edit builds, without the HTTP server
+        s = open_audio(path, encode=EncodeOptions())
+        subject = journal.Subject.of_file(path)
+        k = journal.Keeper(s, subject, recovery=journal.find_recovery(subject))
+        app = session_app(s, keeper=k)
+        prepare(app, resume)
+        return s, k, app
+
+    s, k, app = command_line(False)
+    _script(type("W", (), {"_app": app})())
+    y, _ = s.render()
+    k.journal.close()
+    k.lock.release()  # killed
+    w = spec2img.edit(path, resume=True)
+    assert len(w.history) == 7 and np.array_equal(np.atleast_2d(w.audio), y)
+    _script(w, [("/api/edit", {"op": "gain", "frames": [5, 9], "gain_db": -12})])
+    y2 = np.atleast_2d(w.audio)
+    _crash(w)
+    s, k, app = command_line(True)
+    assert app.state.recovery is None and len(s.applied) == 8
+    assert np.array_equal(s.render()[0], y2)
+    k.finish()
