@@ -44,8 +44,8 @@ NOT_PAGE_MODULES = ("widget.js", "env.js")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 #: Longest request line a view may send, characters.
 MAX_URL = 2000
-#: Height of the editor in the cell, CSS pixels.
-DEFAULT_HEIGHT = 480
+#: Height of the spectrogram in the cell (the tool bars come on top), CSS pixels.
+DEFAULT_HEIGHT = 360
 
 
 def page_assets() -> dict:
@@ -95,7 +95,8 @@ def edit(
         Sampling rate of ``source`` samples (required for an array); for an audio file,
         resample to it (``None``: the file's own).
     height : int
-        Height of the editor in the cell, CSS pixels (200 to 2000).
+        Height of the spectrogram (with its axes) in the cell, CSS pixels (200 to 2000);
+        the tool bars come on top of it.
     resume : bool or None
         What to do with the unsaved edits a previous session of the same input left
         (a kernel that died): ``None`` offers them in the page (restore or discard;
