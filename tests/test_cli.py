@@ -196,3 +196,37 @@ def test_help_and_module_entry_point():
                           "print(any(m.startswith(('librosa', 'scipy', 'matplotlib', 'numpy')) "
                           "for m in sys.modules))"], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert res.stdout.strip() == "False"  # --help loads no heavy module
+
+
+BLAS_THREADS = """
+import os, sys
+{pre}
+from spec2img.cli.main import one_blas_thread
+one_blas_thread()
+print(os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("MKL_NUM_THREADS"))
+import numpy, threadpoolctl
+print([p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"])
+"""
+
+
+@pytest.mark.parametrize(("pre", "env", "want"), [
+    ("", {}, "1"),  # the command line's own process: one BLAS thread
+    ("", {"OPENBLAS_NUM_THREADS": "2"}, "2"),  # the user's choice stands
+    ("import numpy", {}, None),  # NumPy already loaded: too late, nothing is set
+])  # fmt: skip
+def test_command_line_process_gives_blas_one_thread(pre, env, want):
+    import os
+
+    pytest.importorskip("threadpoolctl")
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS",
+                         "GOTO_NUM_THREADS")}  # fmt: skip
+    res = subprocess.run([sys.executable, "-c", BLAS_THREADS.format(pre=pre)],
+                         capture_output=True, text=True, timeout=60, env={**base, **env})  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    variables, pools = res.stdout.splitlines()
+    if want is None:
+        assert variables == "None None"
+        return
+    assert variables.split()[0] == want
+    assert json.loads(pools) == [int(want)], "NumPy's BLAS pool"

@@ -48,6 +48,8 @@ def test_edits_made_while_opening_are_queued_undone_and_applied_in_order(opening
     erase = ops.parse_edit({"op": "erase", "time": [1.0, 1.5], "freq": [2000, 3000]}, g)
     gain = ops.parse_edit({"op": "gain", "time": [0.2, 0.6], "gain_db": -12}, g)
     heal = ops.parse_edit({"op": "heal", "time": [2.0, 2.1]}, g)
+    records = []
+    opening.on_change = records.append  # the journal
     assert opening.queue(erase)["queued"] == 1
     assert opening.queue(gain)["queued"] == 2
     got = opening.unqueue("undo")
@@ -60,13 +62,14 @@ def test_edits_made_while_opening_are_queued_undone_and_applied_in_order(opening
     st = opening.state()
     assert st["history"] == ["erase", "heal"] and not st["ready"] and st["can_undo"]
     assert len(opening.applied) == 2  # the page asks before the tab closes
+    # journaled as they were queued, as a session journals its changes
+    kinds = [r.get("do", {}).get("op") or next(iter(r)) for r in records]
+    assert kinds == ["erase", "gain", "undo", "redo", "undo", "heal"]
     before = opening.audio("edited", 0, opening.n_samples)
-    records = []
-    opening.on_change = records.append
     opening.prepare()
     st = opening.state()
     assert st["ready"] and st["history"] == ["erase", "heal"] and st["version"] == 2
-    assert [r["do"]["op"] for r in records] == ["erase", "heal"]  # journaled as applied
+    assert len(records) == 6  # and not again when applied
     assert opening.queue(gain) is None  # ready: edits go to the session now
     after = opening.audio("edited", 0, opening.n_samples)
     assert not np.array_equal(before, after)
@@ -116,3 +119,68 @@ def test_a_mel_recording_opens_with_a_coarse_view_of_its_bands(tmp_path):
     info = opening.info()
     view = opening.tile(0, 0, info["frames"], 1)
     assert info["rows"] == 64 and view.shape == (64, info["frames"]) and view.max() > 0
+
+
+def _exported(session) -> bytes:
+    return session.audio_bytes("wav")[0]
+
+
+def test_edits_queued_while_opening_survive_a_crash_before_it_is_ready(tmp_path, monkeypatch):
+    from spec2img.edit import journal
+    from spec2img.edit.session import open_input
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    write_clip(tmp_path / "song.wav", seconds=3.0)
+    dying = open_audio(tmp_path / "song.wav")
+    keeper = journal.Keeper(dying, tmp_path / "song.wav")
+    g = dying.grid()
+    erase = ops.parse_edit({"op": "erase", "time": [1.0, 1.5], "freq": [2000, 3000]}, g)
+    gain = ops.parse_edit({"op": "gain", "time": [0.2, 0.6], "gain_db": -12}, g)
+    dying.queue(erase)
+    dying.queue(gain)
+    dying.unqueue("undo")
+    dying.unqueue("redo")
+    # ... and the process dies before the recording is ready
+    keeper.lock.release()  # as the kernel does for a dead process
+
+    rec = journal.find_recovery(tmp_path / "song.wav")
+    assert rec is not None and len(rec.edits) == 2
+    restored = open_input(tmp_path / "song.wav")
+    restored.prepare()
+    journal.Keeper(restored, tmp_path / "song.wav", recovery=rec).resolve("restore")
+
+    lived = open_audio(tmp_path / "song.wav")  # the same edits, the editor kept running
+    lived.queue(erase)
+    lived.queue(gain)
+    lived.prepare()
+    assert restored.state()["history"] == lived.state()["history"] == ["erase", "gain -12.0 dB"]
+    assert _exported(restored) == _exported(lived)
+
+
+def test_a_journal_of_queued_edits_the_session_refused_is_restated(tmp_path, monkeypatch):
+    from spec2img.edit import journal
+    from spec2img.edit.session import open_input
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    write_clip(tmp_path / "song.wav", seconds=3.0)
+    opening = open_audio(tmp_path / "song.wav")
+    keeper = journal.Keeper(opening, tmp_path / "song.wav")
+    g = opening.grid()
+    silent = ops.parse_edit({"op": "erase", "time": [1.0, 1.5], "freq": [5000, 6000],
+                             "channels": [0]}, g)  # fmt: skip
+    wand = ops.parse_edit({"op": "erase", "wand": {"seed": [40, 700], "channel": 0,
+                                                   "tolerance_db": 6}}, g)  # fmt: skip
+    opening.queue(silent)
+    opening.queue(wand)  # refused when applied (nothing to select on silence)
+    opening.prepare()
+    assert len(opening.state()["dropped"]) == 1
+    opening.edit(ops.parse_edit({"op": "gain", "time": [0.2, 0.6], "gain_db": -6}, g))
+    keeper.lock.release()  # it dies here
+
+    rec = journal.find_recovery(tmp_path / "song.wav")
+    assert rec is not None and len(rec.edits) == 2  # the refused wand is not among them
+    restored = open_input(tmp_path / "song.wav")
+    restored.prepare()
+    journal.Keeper(restored, tmp_path / "song.wav", recovery=rec).resolve("restore")
+    assert restored.state()["history"] == opening.state()["history"]
+    assert _exported(restored) == _exported(opening)

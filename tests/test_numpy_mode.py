@@ -289,3 +289,50 @@ def test_a_batch_of_many_files_decodes_with_compiled_kernels(tmp_path):
     scale = np.abs(compiled).max()
     np.testing.assert_allclose(z, compiled, atol=2 / 32768 * max(1.0, scale))
     assert np.abs(alone - compiled).max() > 10 / 32768  # NumPy mode's PGHI differs
+
+
+def test_thread_choice_times_both_ways_then_takes_the_faster():
+    """The second thread is taken where it pays, as timed (spec2img.dsp.stft._ThreadChoice):
+    a warm-up, both ways timed, then the faster, the other tried again every RECHECK-th
+    projection; a change of the machine's load changes the choice."""
+    from spec2img.dsp.stft import _ThreadChoice
+
+    choice = _ThreadChoice()
+    cost = {1: 1.0, 2: 2.0}  # one thread faster: a busy machine
+    ways = []
+    for _ in range(3 * choice.RECHECK):
+        k, threads = choice.pick()
+        ways.append(threads)
+        choice.record(k, threads, cost[threads])
+    assert ways[:3] == [2, 1, 2]  # warm-up (not counted), then both ways timed
+    later = ways[3:]
+    tries = [k for k, w in enumerate(ways) if k >= 3 and w == 2]
+    assert tries == [k for k in range(3, len(ways)) if k % choice.RECHECK == 0]
+    assert later.count(1) == len(later) - len(tries)
+    cost = {1: 1.0, 2: 0.5}  # the machine became idle: two threads pay
+    for _ in range(2 * choice.RECHECK):
+        k, threads = choice.pick()
+        choice.record(k, threads, cost[threads])
+    assert choice.best() == 2
+    assert [choice.pick()[1] for _ in range(3)].count(2) >= 2
+
+
+@pytest.mark.parametrize("ways", [[1] * 4, [2] * 4, [1, 2, 1, 2]])
+def test_the_numpy_projection_is_the_same_whichever_way_is_chosen(monkeypatch, ways):
+    from spec2img.dsp import stft
+
+    monkeypatch.setattr(stft, "NUMPY_THREADS", 2)
+    y = tone_chirp_bursts()[None]
+    engine = Stft(1024, 256)
+    X0 = np.ascontiguousarray(np.swapaxes(engine.forward(y), -1, -2))
+
+    def run(picks):
+        picks = iter(picks)
+        monkeypatch.setattr(stft.THREAD_CHOICE, "pick", lambda: (1, next(picks)))
+        X = X0.copy()
+        with jit.numpy_only():
+            for _ in range(4):
+                engine.project(X, lambda c, a, b: X.__setitem__(np.s_[:, a:b], 0.5 * c), None)
+        return X
+
+    np.testing.assert_array_equal(run(ways), run([2, 2, 2, 2]))

@@ -147,9 +147,9 @@ def test_no_partial_output_when_decoding_fails(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("soundfile.write", boom)
+    monkeypatch.setattr("soundfile.write", boom)  # FLAC's encoder (16-bit WAV has none)
     with pytest.raises(OutputError, match="disk on fire"):
-        spec2img.image_to_audio(tmp_path / "t.png", tmp_path / "t.wav", n_iter=2)
+        spec2img.image_to_audio(tmp_path / "t.png", tmp_path / "t.flac", n_iter=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.png"]
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,12 +87,16 @@ def _failing_write(exc):
     (OSError(errno.EDQUOT, "Disk quota exceeded"), OutputError),
     (KeyboardInterrupt(), KeyboardInterrupt),
 ])  # fmt: skip
-def test_a_failed_audio_write_leaves_no_file(tmp_path, files, monkeypatch, exc, error):
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_a_failed_audio_write_leaves_no_file(tmp_path, files, monkeypatch, exc, error, suffix):
     wav, png = files
-    monkeypatch.setattr(sf, "write", _failing_write(exc))
+    fail = _failing_write(exc)
+    monkeypatch.setattr(sf, "write", fail)  # libsndfile's encoder (FLAC)
+    # the bytes themselves (16-bit WAV is encoded without libsndfile)
+    monkeypatch.setattr(Path, "write_bytes", lambda self, data: fail(self))
     before = names(tmp_path)
     with pytest.raises(error):
-        spec2img.image_to_audio(png, tmp_path / "out.wav", n_iter=1)
+        spec2img.image_to_audio(png, tmp_path / f"out{suffix}", n_iter=1)
     assert names(tmp_path) == before
 
 
@@ -111,16 +116,16 @@ def test_a_failed_image_write_leaves_no_file(tmp_path, files, monkeypatch, exc, 
 
 
 def test_soundfile_refusing_a_write_is_an_output_error(tmp_path, files, monkeypatch):
-    # soundfile reports a short write (as on a full disk) with a bare AssertionError.
+    # (FLAC: 16-bit WAV is encoded without libsndfile) soundfile reports a short write (as on a full disk) with a bare AssertionError.
     wav, png = files
 
     def short_write(file, *args, **kwargs):
         raise AssertionError
 
     monkeypatch.setattr(sf, "write", short_write)
-    with pytest.raises(OutputError, match="out.wav: cannot encode"):
-        spec2img.image_to_audio(png, tmp_path / "out.wav", n_iter=1)
-    assert not (tmp_path / "out.wav").exists()
+    with pytest.raises(OutputError, match="out.flac: cannot encode"):
+        spec2img.image_to_audio(png, tmp_path / "out.flac", n_iter=1)
+    assert not (tmp_path / "out.flac").exists()
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ way — the projection onto consistent spectrograms that every Griffin-Lim itera
 performs — without ever holding a whole signal or a whole frame matrix.  Windowing,
 overlap-add and normalisation run as one fused compiled kernel (see ``jit.py``).
 In NumPy mode a short signal is projected whole instead, in a few array operations whose
-FFTs two threads share (:meth:`Stft._project_whole`).
+FFTs two threads share where a second thread pays, as timed (:meth:`Stft._project_whole`,
+:class:`_ThreadChoice`).
 
 Inside the iterative loops spectrograms use the layout ``(channels, frames, bins)``,
 contiguous along the FFT axis; the public :meth:`Stft.forward` and :meth:`Stft.inverse`
@@ -35,6 +36,7 @@ import contextvars
 import itertools
 import os
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -102,18 +104,79 @@ _pool = None
 _pool_lock = threading.Lock()
 
 
-def _shared(fn: Callable[[int, int], None], n: int) -> None:
-    """``fn(a, b)`` over consecutive pieces of ``range(n)``, on this and a second thread."""
+class _ThreadChoice:
+    """Whether a projection takes the second thread: chosen by timing both ways.
+
+    A second thread pays where a second core is free: on an idle 2-core machine a
+    projection of 1025 x 216 bins took 1.2-1.5 ms instead of 1.7-1.8.  Where it is not
+    (the machine busy with other work, two virtual cores that share one physical core,
+    several projections at once: the channels of a linked decode), the hand-over costs
+    without paying back: measured in one process on this 2-core machine with other work
+    running (load average 5), a 5-s decode took 12% more CPU time on two threads and 23%
+    more wall time.  No core count or load average tells the cases apart, so this times
+    them: the first projections alternate between one and two threads (after one that
+    warms the buffers up), then the faster way runs, and every :data:`RECHECK`-th
+    projection tries the other way again, as the machine's load changes.  The result
+    is the same bits either way (:func:`_shared`), so the choice only moves the time.
+    """
+
+    #: Projections between two tries of the way not taken.
+    RECHECK = 16
+    #: Timings kept per way (the fastest of them counts: noise only ever adds time).
+    KEEP = 3
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.times: dict[int, list[float]] = {1: [], 2: []}
+        self.lock = threading.Lock()
+
+    def pick(self) -> tuple[int, int]:
+        """``(call number, threads)`` for the next projection."""
+        with self.lock:
+            k = self.calls
+            self.calls += 1
+            if k == 0 or not all(self.times.values()):
+                return k, 2 if k % 2 == 0 else 1  # warm-up, then alternate until both timed
+            best = self.best()
+            if k % self.RECHECK == 0:
+                return k, 3 - best
+            return k, best
+
+    def best(self) -> int:
+        t1, t2 = min(self.times[1]), min(self.times[2])
+        return 2 if t2 < t1 else 1
+
+    def record(self, k: int, threads: int, seconds: float) -> None:
+        """The time of projection ``k`` (per unit of its work)."""
+        if k == 0:  # the first projection pays for the buffers' page faults
+            return
+        with self.lock:
+            kept = self.times[threads]
+            kept.append(seconds)
+            del kept[: -self.KEEP]
+
+
+THREAD_CHOICE = _ThreadChoice()
+
+
+def _shared(fn: Callable[[int, int], None], n: int, threads: int = 2) -> None:
+    """``fn(a, b)`` over consecutive pieces of ``range(n)``, on this thread and, with
+    ``threads=2``, a second one.  The pieces and their order of writing do not depend
+    on the threads (each writes elements no other does): the same bits either way."""
     global _pool
     if NUMPY_THREADS < 2 or n < _MIN_SPLIT:
         fn(0, n)
+        return
+    edges = [n * i // PIECES for i in range(PIECES + 1)]
+    if threads < 2:
+        for i in range(PIECES):
+            fn(edges[i], edges[i + 1])
         return
     with _pool_lock:
         if _pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             _pool = ThreadPoolExecutor(1, thread_name_prefix="spec2img-fft")
-    edges = [n * i // PIECES for i in range(PIECES + 1)]
     turn = itertools.count()  # next() on it is atomic: each piece is taken once
 
     def work():
@@ -500,8 +563,9 @@ class Stft:
         Three whole-array passes: inverse FFTs; overlap-add and normalisation; windowing,
         forward FFTs and ``update``.  NumPy's FFTs and array operations release the GIL,
         so the two FFT passes are cut into frame pieces that two threads share
-        (:func:`_shared`); no two threads write the same element, so the result is the
-        same, bit for bit, as one thread's.  (``n_fft`` must be a multiple of
+        (:func:`_shared`) where that pays (:data:`THREAD_CHOICE` times both ways); no two
+        threads write the same element, so the result is the same, bit for bit, as one
+        thread's.  (``n_fft`` must be a multiple of
         ``hop_length``: a frame is then a whole number of hops.)
 
         The buffers are kept from call to call (fresh 1.8-MB arrays cost their page
@@ -554,9 +618,15 @@ class Stft:
             np.fft.rfft(frames[:, t0:t1], axis=-1, norm="forward", out=spec[:, t0:t1])
             update(spec[:, t0:t1], t0, t1)
 
-        _shared(inverse, n_frames)
+        k, threads = THREAD_CHOICE.pick()
+        start = time.perf_counter()
+        _shared(inverse, n_frames, threads)
         overlap_add(0, n_hops)  # too short a pass to pay for a second thread (measured)
-        _shared(forward, n_frames)
+        _shared(forward, n_frames, threads)
+        # per frame sample: projections of other sizes (the editor's) compare fairly
+        THREAD_CHOICE.record(
+            k, threads, (time.perf_counter() - start) / (X.shape[0] * n_frames * n_fft)
+        )
 
     def _check_bins(self, n_bins: int) -> None:
         if n_bins != self.n_bins:

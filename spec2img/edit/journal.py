@@ -606,6 +606,8 @@ class Keeper:
         self._warned = False
         if recovery is None:
             session.on_change = self._record
+        if hasattr(type(session), "queue"):  # a recording being opened (session.Opening)
+            session.on_restate = self.restate
 
     def _claim(self, recovery: Recovery | None) -> SlotLock:
         """Lock the journal slot to write: the recovery's, or the first free one with
@@ -636,6 +638,16 @@ class Keeper:
             self._warned = True
             raise
         self._warned = False
+
+    def restate(self, edits) -> None:
+        """Rewrite the journal as ``edits`` done in order (the queued edits a recording
+        being opened took, when it refused some); a warning if it cannot, the queued
+        records then kept as they are."""
+        try:
+            self.journal.start_from([{"do": ops.to_json(e)} for e in edits])
+        except OSError as e:
+            if self.warn is not None:
+                self.warn(f"{self.journal.path}: cannot rewrite the editing journal: {e}")
 
     def unsaved(self) -> bool:
         """True if the edits in effect are not those last saved (cheap: compares the

@@ -1008,6 +1008,7 @@ class Opening:
                 raise BusyError(
                     f"{MAX_QUEUED} edits are waiting for the full spectrogram; wait for it"
                 )
+            self._note({"do": ops.to_json(edit)})  # journaled now: a crash keeps it
             self._queue.append(edit)
             self._requeue.clear()
             return self._queued(ops.describe(edit))
@@ -1024,9 +1025,18 @@ class Opening:
                 if self._taken:  # being applied: undo it on the session in a moment
                     raise BusyError("the queued edits are being applied; try again")
                 raise NothingToDo(f"nothing to {verb}")
+            self._note({verb: 1})
             e = src.pop()
             dst.append(e)
             return self._queued(f"{verb} {ops.describe(e)}")
+
+    def _note(self, record: dict) -> None:
+        """Journal a queued change as the session would journal it (a do, undo or redo
+        record: replayed on a ready session they give the same edits, bit for bit); the
+        journal's error, if it cannot, refuses the change."""
+        fn = self.__dict__.get("_on_change")
+        if fn is not None:
+            fn(record)
 
     def _queued(self, label: str) -> dict:
         return {"version": 0, "label": label, "frames": [0, 0], "samples": [0, 0],
@@ -1035,20 +1045,30 @@ class Opening:
 
     def _apply_queue(self, session) -> None:
         """Apply the queued edits on ``session``, then hand it over (under the queue's
-        lock, so that no edit is queued after the last look)."""
+        lock, so that no edit is queued after the last look).
+
+        They were journaled when queued, so they are applied unjournaled; if the session
+        refused any, the journal is restated as the edits it took (``on_restate``), so
+        that a replay never meets the refused one."""
+        dropped = False
         while True:
             with self._qlock:
                 todo, self._queue = self._queue, []
                 self._requeue.clear()
                 self._taken = len(todo)
                 if not todo:
+                    restate = self.__dict__.get("on_restate")
+                    if dropped and restate is not None:
+                        restate(session.applied)
+                    session.on_change = self.__dict__.get("_on_change")
                     self._session = session
                     return
-            for e in todo:  # journaled as they are applied, as any edit
+            for e in todo:
                 try:
                     session.edit(e)
                 except Spec2ImgError as err:
                     self.dropped.append(f"{ops.describe(e)}: {err}")
+                    dropped = True
                 with self._qlock:
                     self._taken -= 1
 
@@ -1062,9 +1082,8 @@ class Opening:
                               subtype=self._found.subtype)  # fmt: skip
             del image
             self._found = None
-            session.on_change = self.__dict__.get("_on_change")
             session.prepare()
-            self._apply_queue(session)
+            self._apply_queue(session)  # it hands the journal on
             self._coarse = self._audio = None
         except Spec2ImgError as e:
             self.error = str(e)

@@ -19,16 +19,25 @@ _TINY = loop.TINY
 
 
 def _update_np(c, prev, S, X, t0, momentum):
-    """NumPy version of :func:`_update` (same arguments), in place where it can be."""
+    """NumPy version of :func:`_update` (same arguments), in place where it can be.
+
+    Its cost does not depend on the material: bins with no direction to keep (``t`` = 0,
+    as in digital silence, most of a silence-heavy clip's bins) are put right by one
+    masked copy, not by boolean indexing, whose cost grows with their number (it made
+    a mostly silent clip's iterations a third slower than music's).
+    """
     c = c.view(np.complex64)
     t1 = t0 + c.shape[1]
     out = X.view(np.complex64)[:, t0:t1]
     if prev.shape[1]:
         p = prev.view(np.complex64)[:, t0:t1]
-        np.multiply(c, np.float32(1 + momentum), out=out)
-        p *= np.float32(momentum)
-        out -= p
-        p[...] = c
+        # as float32 pairs: the same products as complex64 ones by a real scalar, in
+        # NumPy's vectorised real loops
+        o, cf, pf = out.view(np.float32), c.view(np.float32), p.view(np.float32)
+        np.multiply(cf, np.float32(1 + momentum), out=o)
+        pf *= np.float32(momentum)
+        o -= pf
+        pf[...] = cf
     else:
         out[...] = c
     mag = np.abs(out)
@@ -40,7 +49,7 @@ def _update_np(c, prev, S, X, t0, momentum):
     np.divide(s, mag, out=mag)
     out *= mag
     if zero is not None:  # no direction to keep: phase 0, as the compiled kernel does
-        out[zero] = s[zero]
+        np.copyto(out, s, where=zero)
 
 
 @kernel(fallback=_update_np)

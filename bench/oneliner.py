@@ -1,0 +1,192 @@
+"""The one-liner across material: 5-s mono 22.05 kHz clips decoded by ``spec2img decode``
+against the librosa one-liner, whole processes, side by side (issue 24).
+
+Run from the repository root::
+
+    python bench/oneliner.py                  # every clip, 5 interleaved runs each, the machine as found
+    python bench/oneliner.py --busy 1         # the same with a busy loop on one core
+    python bench/oneliner.py --pin 0          # both commands pinned to core 0
+    python bench/oneliner.py --runs 7 --clips vibe,noise
+
+Clips: the tune set (Vibe Ace, solo trumpet, LibriSpeech 198-209-0000, robin), the
+judge set (Sugar Plum, sweet waltz, Lets Go Fishin, LibriSpeech 3436-172162-0000,
+pibble), excerpts of ``../shared/corpus`` resampled to 22.05 kHz mono (skipped, and
+said so, when absent), and three made here: white noise, a mostly silent clip (three
+short decaying bursts) and clicks.  Each is encoded with ``spec2img encode`` (the
+defaults: a 16-bit linear image), then ``spec2img decode`` and the librosa one-liner
+(load, ``stft``, ``griffinlim(n_iter=32)``, write) take turns ``--runs`` times.  Both
+wall time and CPU time (user + system of the process, what a busy machine distorts
+least) are reported, as medians, with their ratios; SC is the spectral convergence
+(n_fft 2048, hop 512) of each output against the clip, in dB.  The package's bytecode
+is compiled first, as ``pip install`` would.  The report is printed and written to
+``bench/results/oneliner-<condition>.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fast import CORPUS, LIBROSA_ONE_LINER, compile_sources, load_avg, read, sc_db  # noqa: E402
+
+import spec2img  # noqa: E402
+
+SR = 22050
+SECONDS = 5
+PY = sys.executable
+#: name: (set, corpus file, start in seconds)
+CLIPS = {
+    "vibe": ("tune", "Kevin_MacLeod_-_Vibe_Ace.ogg", 30),
+    "trumpet": ("tune", "sorohanro_-_solo-trumpet-06.ogg", 2),
+    "speech 198": ("tune", "198-209-0000.ogg", 2),
+    "robin": ("tune", "456440__inspectorj__bird-whistling-robin-single-13.ogg", 0),
+    "sugar plum": (
+        "judge",
+        "Kevin_MacLeod_-_P_I_Tchaikovsky_Dance_of_the_Sugar_Plum_Fairy.ogg",
+        30,
+    ),
+    "sweet waltz": ("judge", "147793__setuniman__sweet-waltz-0i-22mi.ogg", 30),
+    "lets go fishin": ("judge", "Karissa_Hobbs_-_Lets_Go_Fishin.ogg", 30),
+    "speech 3436": ("judge", "3436-172162-0000.ogg", 2),
+    "pibble": ("judge", "pibble.ogg", 5),
+    "white noise": ("made", None, 0),
+    "mostly silent": ("made", None, 0),
+    "clicks": ("made", None, 0),
+}
+
+
+def made(name: str) -> np.ndarray:
+    """The clips made here, deterministic."""
+    n = SECONDS * SR
+    rng = np.random.default_rng(7)
+    if name == "white noise":
+        return (0.1 * rng.standard_normal(n)).astype(np.float32)
+    if name == "clicks":
+        y = np.zeros(n, np.float32)
+        y[:: SR // 4] = 0.9
+        return y
+    y = np.zeros(n, np.float32)  # mostly silent: three 0.25-s decaying bursts
+    t = np.arange(SR // 4) / SR
+    env = np.exp(-t / 0.05)
+    for at in (0.5, 2.0, 3.7):
+        i = int(at * SR)
+        y[i : i + t.size] += 0.3 * env * np.sin(2 * np.pi * 440 * t)
+        y[i : i + t.size] += 0.2 * env * rng.standard_normal(t.size)
+    return y
+
+
+def clip(name: str) -> np.ndarray | None:
+    """The 5-s mono 22.05 kHz excerpt (zero-padded if the recording is shorter)."""
+    _, file, start = CLIPS[name]
+    if file is None:
+        return made(name)
+    if not (CORPUS / file).exists():
+        return None
+    y, _ = spec2img.load_audio(CORPUS / file, sr=SR, mono=True)
+    y = np.asarray(y, np.float32).reshape(-1)
+    n = SECONDS * SR
+    seg = y[start * SR : start * SR + n]
+    if seg.size < n:
+        seg = y[:n]
+    return np.pad(seg, (0, n - seg.size))
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall and CPU time (user + system) of a whole process."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    if status:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return time.perf_counter() - t, usage.ru_utime + usage.ru_stime
+
+
+def _spin() -> None:  # pragma: no cover - a busy loop in its own process
+    while True:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--clips", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--busy", type=int, default=0, help="busy-loop processes during the runs")
+    ap.add_argument("--pin", default="", help="taskset CPU list for both commands")
+    args = ap.parse_args(argv)
+    names = [c.strip() for c in args.clips.split(",") if c.strip()] or list(CLIPS)
+    compile_sources()
+    condition = "as-found" if not (args.busy or args.pin) else "-".join(
+        ([f"busy{args.busy}"] if args.busy else []) + ([f"pin{args.pin}"] if args.pin else [])
+    )  # fmt: skip
+    pre = ["taskset", "-c", args.pin] if args.pin else []
+    lines = [
+        f"Condition: {condition}; machine: {os.cpu_count()} cores, load average at start "
+        f"{load_avg()}; medians of {args.runs} interleaved runs.",
+        "",
+        "| set | clip | spec2img wall s | librosa wall s | **wall ratio** | spec2img CPU s | "
+        "librosa CPU s | **CPU ratio** | SC spec2img dB | SC librosa dB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
+    for p in spinners:
+        p.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            tmp = Path(tmp_dir)
+            for name in names:
+                y = clip(name)
+                if y is None:
+                    print(f"skipped {name}: {CLIPS[name][1]} not in {CORPUS}", file=sys.stderr)
+                    continue
+                import soundfile as sf
+
+                src, png = tmp / "clip.wav", tmp / "clip.png"
+                sf.write(src, y, SR, subtype="FLOAT")
+                subprocess.run([PY, "-m", "spec2img", "encode", src, png, "-q", "-y"], check=True)
+                ours_out, theirs_out = tmp / "ours.wav", tmp / "theirs.wav"
+                ours_cmd = [*pre, PY, "-m", "spec2img", "decode", str(png), str(ours_out),
+                            "-q", "-y"]  # fmt: skip
+                theirs_cmd = [*pre, PY, "-c",
+                              LIBROSA_ONE_LINER.format(src=str(src), dst=str(theirs_out))]  # fmt: skip
+                ours, theirs = [], []
+                for _ in range(args.runs):
+                    ours.append(timed(ours_cmd))
+                    theirs.append(timed(theirs_cmd))
+                ow, oc = (statistics.median(t[i] for t in ours) for i in (0, 1))
+                tw, tc = (statistics.median(t[i] for t in theirs) for i in (0, 1))
+                ref = y[None]
+                row = (
+                    f"| {CLIPS[name][0]} | {name} | {ow:.2f} | {tw:.2f} | **{ow / tw:.2f}x** | "
+                    f"{oc:.2f} | {tc:.2f} | **{oc / tc:.2f}x** | {sc_db(ref, read(ours_out)):.1f} | "
+                    f"{sc_db(ref, read(theirs_out)):.1f} |"
+                )
+                lines.append(row)
+                print(row, flush=True)
+    finally:
+        for p in spinners:
+            p.terminate()
+    lines.append("")
+    lines.append(f"Load average at the end: {load_avg()}.")
+    report = "\n".join(lines)
+    print(report)
+    out = ROOT / "bench" / "results" / f"oneliner-{condition}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
