@@ -165,6 +165,15 @@ print("RESULT", json.dumps({"history": w.history, "paint": band(0.25, 0.55, 2000
       "tone_erased": band(1.3, 1.5, 440), "undone": band(0.25, 0.55, 3000)}))"""
 
 
+RECOVER_FIRST = """\
+import hashlib, json, spec2img
+w = spec2img.edit("clip.wav", height=360)
+w"""
+RECOVER_SECOND = """\
+print("RESULT", json.dumps({"history": w.history, "recovery": w.recovery,
+      "audio": hashlib.sha256(w.audio.tobytes()).hexdigest()}))"""
+
+
 def _lab_missing() -> str | None:
     if CHROMIUM is None:
         return "no Chromium found (/usr/bin/chromium)"
@@ -191,10 +200,14 @@ def lab(tmp_path_factory):
                 nbformat.v4.new_code_cell("import json\n" + SECOND)]  # fmt: skip
     for front_end in FRONT_ENDS:  # one notebook each: a kernel and outputs of its own
         nbformat.write(nb, root / f"edit-{front_end}.ipynb")
+    nb.cells = [nbformat.v4.new_code_cell(RECOVER_FIRST),
+                nbformat.v4.new_code_cell(RECOVER_SECOND)]  # fmt: skip
+    nbformat.write(nb, root / "recover.ipynb")
     nb.cells = [nbformat.v4.new_code_cell(FIRST), nbformat.v4.new_code_cell(TOOLS_SECOND)]
     nbformat.write(nb, root / "tools.ipynb")
     home = root.parent / "home"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "XDG_STATE_HOME": str(home / "state"),  # the kernels' editing journals
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_DATA_DIR": str(home / "data"), "HOME": str(home),
            "JUPYTER_PLATFORM_DIRS": "1", "PYTHONPATH": str(Path(spec2img.__file__).parents[1])}  # fmt: skip
     labconfig = home / "config" / "labconfig"
@@ -444,3 +457,55 @@ def test_the_tools_work_in_a_jupyterlab_cell(lab, tmp_path):
     assert r["paint"] - r["paint_elsewhere"] > 30  # painted where drawn, and only there
     assert r["tone_kept"] - r["tone_erased"] > 40  # the lasso's erase took the tone
     assert r["paint"] - r["undone"] > 30  # the second stroke is undone
+
+
+def test_in_jupyterlab_a_dead_kernels_edits_are_offered_and_restored(lab, tmp_path, monkeypatch):
+    """A kernel that died with edits of clip.wav (its journal as it left it): running
+    the cell again shows the banner in the cell; Restore brings the same bits back."""
+    import hashlib
+
+    import soundfile as sf
+    from playwright.sync_api import sync_playwright
+
+    url, root = lab
+    monkeypatch.setenv("XDG_STATE_HOME", str(root.parent / "home" / "state"))
+    sf.write(root / "clip.wav", np.stack([_tone(), 0.5 * _tone()]).T, SR)
+    dead = spec2img.edit(root / "clip.wav")
+    assert dead._session.ready.wait(60)
+    for e in ({"op": "erase", "frames": [20, 40], "rows": [0, 1025]},
+              {"op": "gain", "frames": [45, 55], "gain_db": -12, "channels": [1]}):  # fmt: skip
+        assert _ask(dead, "POST", "/api/edit", json.dumps(e))[0] == 200
+    history, audio = dead.history, hashlib.sha256(dead.audio.tobytes()).hexdigest()
+    keeper, dead._keeper = dead._keeper, None  # as a dead kernel leaves it
+    keeper.journal.close()
+    keeper.lock.release()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
+        try:
+            # a workspace of its own: the other tests' notebooks are not reopened beside it
+            page.goto(f"{url}/lab/workspaces/recover/tree/recover.ipynb?reset&token={TOKEN}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+            _run_cell(page, 0)
+            banner = page.locator(".s2i-body #recovery")
+            banner.filter(has_text="left 2 unsaved edit(s)").wait_for(timeout=60_000)
+            page.locator(".s2i-body [data-recovery=restore]").click()
+            page.locator(".s2i-body #status", has_text="edits are back").wait_for(timeout=60_000)
+            assert banner.is_hidden()
+            assert page.locator(".s2i-body [data-action=undo]").is_enabled()
+            _run_cell(page, 1)
+            out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+            out.filter(has_text="RESULT").wait_for(timeout=60_000)
+            text = out.inner_text()
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failed.png"))
+            if os.environ.get("SPEC2IMG_SCREENSHOT"):
+                shutil.copy(tmp_path / "failed.png", os.environ["SPEC2IMG_SCREENSHOT"])
+            raise
+        finally:
+            browser.close()
+    result = json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
+    assert not [e for e in errors if "blob:" in e or "spec2img" in e], errors
+    assert result == {"history": history, "recovery": None, "audio": audio}

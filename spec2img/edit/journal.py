@@ -203,8 +203,11 @@ class Subject:
     Use :meth:`of_file` or :meth:`of_canvas`.
     """
 
-    def __init__(self, key: str, stem: str, head: dict, command: str) -> None:
+    def __init__(self, key: str, stem: str, head: dict, command: str,
+                 again: str | None = None) -> None:  # fmt: skip
         self.key, self.stem, self.head, self.command = key, stem, head, command
+        #: How to open the same subject with its journal restored (told at the end).
+        self.again = again or f"'{command} --resume'"
         self.source: Path | None = None
         self.digest: str | None = None
 
@@ -219,6 +222,21 @@ class Subject:
         return out
 
     @classmethod
+    def of_content(cls, kind: str, parts, name: str, command: str, again: str) -> Subject:
+        """In-memory content (a notebook's array or image), known by a SHA-256 of
+        ``parts`` (bytes, or anything JSON can write: how it is framed and encoded),
+        so that the same content opened the same way finds its journal again."""
+        h = hashlib.sha256(kind.encode())
+        for part in parts:
+            if not isinstance(part, bytes | memoryview):
+                part = json.dumps(part, sort_keys=True, default=str).encode()
+            h.update(len(part).to_bytes(8, "little"))
+            h.update(part)
+        digest = h.hexdigest()
+        head = {"content": {"kind": kind, "name": name, "sha256": digest}}
+        return cls(f"{kind}:{digest}", f"{kind}-{Path(name).stem}", head, command, again)
+
+    @classmethod
     def of_canvas(cls, output: str | os.PathLike, canvas: dict, command: str) -> Subject:
         """A ``--new`` canvas saved to ``output``, made as ``canvas`` says (JSON data:
         compared as read back); ``command`` starts the same canvas again."""
@@ -230,6 +248,8 @@ class Subject:
 
     def matches(self, head: dict) -> bool:
         """Whether a journal's head was written for this subject as it is now."""
+        if "content" in self.head:
+            return head.get("content") == self.head["content"]
         if self.source is None:
             return head.get("canvas") == self.head["canvas"]
         src = head.get("source") or {}
@@ -686,7 +706,7 @@ class Keeper:
                 return None
             n = len(self.session.applied)
             return (f"{n} edit(s) not saved; they are kept in {self.journal.path}: "
-                    f"'{self.subject.command} --resume' brings them back")  # fmt: skip
+                    f"{self.subject.again} brings them back")  # fmt: skip
         finally:
             self.lock.release()
 

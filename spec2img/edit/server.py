@@ -746,25 +746,8 @@ def start(
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
                               name="spec2img-edit-server", daemon=True)  # fmt: skip
-    slot = app.app.state.slot
-
-    def prepare():
-        with slot._lock:  # edits wait (409) until the recording is ready and restored
-            # A recording being opened, with a page already asking for it: its first
-            # picture goes out before the encode competes with the answers for the CPU
-            # (a few seconds at most; no wait when no page comes at once)
-            shown = getattr(session, "shown", None)
-            if shown is not None and session.visited.wait(PAGE_GRACE):
-                shown.wait(SHOW_FIRST)
-            _prepare_quietly(session)
-            if resume and keeper is not None and keeper.recovery is not None:
-                try:
-                    keeper.resolve("restore")
-                except Spec2ImgError as e:
-                    session.error = f"cannot restore the previous session: {e}"
-                app.app.state.recovery = keeper.recovery
-
-    prep = threading.Thread(target=prepare, name="spec2img-edit-prepare", daemon=True)
+    prep = threading.Thread(target=prepare, args=(app.app, resume),
+                            name="spec2img-edit-prepare", daemon=True)  # fmt: skip
     prep.start()
     thread.start()
     while not server.started and thread.is_alive():
@@ -852,6 +835,28 @@ def serve(
 #: when a page asked for the recording's facts within PAGE_GRACE seconds of the start.
 SHOW_FIRST = 3.0
 PAGE_GRACE = 1.0
+
+
+def prepare(app: Starlette, resume: bool = False) -> None:
+    """The first decode of ``app``'s session and, with ``resume``, the restore of the
+    previous session's edits its keeper offers; edits wait (409) until both are done.
+    Errors land in ``session.error``, which the page shows."""
+    st = app.state
+    session, keeper = st.session, st.keeper
+    with st.slot._lock:
+        # A recording being opened, with a page already asking for it: its first
+        # picture goes out before the encode competes with the answers for the CPU
+        # (a few seconds at most; no wait when no page comes at once)
+        shown = getattr(session, "shown", None)
+        if shown is not None and session.visited.wait(PAGE_GRACE):
+            shown.wait(SHOW_FIRST)
+        _prepare_quietly(session)
+        if resume and keeper is not None and keeper.recovery is not None:
+            try:
+                keeper.resolve("restore")
+            except Spec2ImgError as e:
+                session.error = f"cannot restore the previous session: {e}"
+            st.recovery = keeper.recovery
 
 
 def _prepare_quietly(session: Session) -> None:

@@ -10,6 +10,12 @@ in-process on a worker thread, so the kernel stays free while an edit is re-synt
 
 The edited recording comes back as arrays: :attr:`Editor.audio` (librosa's shapes) and
 :attr:`Editor.image` (a :class:`~spec2img.io.image.SpectrogramImage`).
+
+Every edit is journaled as the command line's are (:mod:`spec2img.edit.journal`), so
+a kernel that dies, is restarted or is killed loses nothing: the next ``edit()`` of
+the same input -- the same file path, or an array or image with the same content,
+rate and options -- offers the unsaved edits back (the page's banner, or
+``resume=True`` / ``False``) and restores them exactly.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 import os
 import re
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +33,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from ..errors import ParameterError, Spec2ImgError
+from . import journal
 from .server import MAX_BODY, STATIC
 from .session import Session, open_input
 
@@ -69,7 +77,14 @@ def _widget_base():
     return anywidget.AnyWidget, traitlets
 
 
-def edit(source, *, sr: int | None = None, height: int = DEFAULT_HEIGHT, **spectrogram):
+def edit(
+    source,
+    *,
+    sr: int | None = None,
+    height: int = DEFAULT_HEIGHT,
+    resume: bool | None = None,
+    **spectrogram,
+):
     """Edit a recording or a spectrogram image in a notebook cell.
 
     Parameters
@@ -82,6 +97,11 @@ def edit(source, *, sr: int | None = None, height: int = DEFAULT_HEIGHT, **spect
     height : int
         Height of the spectrogram (with its axes) in the cell, CSS pixels (200 to 2000);
         the tool bars come on top of it.
+    resume : bool or None
+        What to do with the unsaved edits a previous session of the same input left
+        (a kernel that died): ``None`` offers them in the page (restore or discard;
+        edits wait for the choice), ``True`` restores them at once, ``False`` sets them
+        aside (``spec2img edit``'s ``--resume`` and ``--fresh``).
     **spectrogram
         :func:`spec2img.encode`'s keywords for audio (``n_fft``, ``hop_length``,
         ``scale``, ...).
@@ -96,23 +116,62 @@ def edit(source, *, sr: int | None = None, height: int = DEFAULT_HEIGHT, **spect
     ------
     Spec2ImgError
         A bad source or parameter (named), or anywidget is not installed.
+    OutputError
+        The journal's folder (``$XDG_STATE_HOME/spec2img/edit``) is not writable.
+
+    Notes
+    -----
+    The session is journaled on disk as it is edited; :meth:`Editor.close` removes
+    the journal when nothing is unsaved (:meth:`Editor.save` saves).
     """
     if isinstance(height, bool) or not isinstance(height, int) or not 200 <= height <= 2000:
         raise ParameterError(
             f"height must be a whole number of pixels in [200, 2000], not {height!r}"
         )
-    session = _session(source, sr, spectrogram)
-    return __getattr__("Editor")(session, height=height)
+    if resume not in (None, True, False):
+        raise ParameterError(f"resume must be True, False or None, not {resume!r}")
+    editor_class = __getattr__("Editor")  # anywidget missing: say so before any work
+    session, subject = _session(source, sr, spectrogram)
+    recovery = journal.find_recovery(subject)
+    if recovery is not None and resume is False:
+        journal.set_aside(recovery.path)
+        recovery = None
+    keeper = journal.Keeper(session, subject, recovery=recovery, warn=_warn)
+    return editor_class(session, height=height, keeper=keeper, resume=bool(resume))
 
 
-def _session(source, sr, spectrogram) -> Session:
+def _warn(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
+def _file_subject(path: Path) -> journal.Subject:
+    subject = journal.Subject.of_file(path)  # the command line's journal slots
+    subject.again = f"spec2img.edit({str(path)!r}, resume=True)"
+    return subject
+
+
+def _array_subject(kind: str, parts, name: str, how: str) -> journal.Subject:
+    return journal.Subject.of_content(
+        kind, parts, name, command=f"spec2img.edit({how})",
+        again=f"spec2img.edit({how}, resume=True) of the same content",
+    )  # fmt: skip
+
+
+def _session(source, sr, spectrogram) -> tuple[Session, journal.Subject]:
+    """The session on ``source``, and what its journal belongs to: the file's path, or
+    the content of an array or image (with the rate and options it is opened with)."""
     from ..io.image import SpectrogramImage
     from ..pipeline import encode
 
     if isinstance(source, SpectrogramImage):
         if sr is not None or spectrogram:
             raise ParameterError("sr and encode's keywords apply to audio, not to an image")
-        return Session(source, Path("image.png"))
+        parts = [np.ascontiguousarray(source.pixels).data, str(source.pixels.dtype),
+                 source.pixels.shape, source.meta.to_text()]  # fmt: skip
+        if source.phase is not None:
+            parts += [np.ascontiguousarray(source.phase).data, str(source.phase.dtype)]
+        session = Session(source, Path("image.png"))
+        return session, _array_subject("image", parts, "image.png", "image")
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.suffix.lower() in IMAGE_EXTS:
@@ -120,11 +179,12 @@ def _session(source, sr, spectrogram) -> Session:
                 raise ParameterError(
                     f"{path}: sr and encode's keywords apply to audio, not to an image"
                 )
-            return open_input(path)
+            return open_input(path), _file_subject(path)
         from ..io.audio import load_audio
 
         y, rate = load_audio(path, sr=sr)
         name = path.name
+        subject = _file_subject(path)
     else:
         if sr is None:
             raise ParameterError("edit() of an array needs its sampling rate: sr=...")
@@ -134,15 +194,10 @@ def _session(source, sr, spectrogram) -> Session:
         raise ParameterError(f"audio must be (n,) or (channels, n), not shape {y.shape}")
     image = encode(y, rate, keep_phase=True, **spectrogram)
     original = np.atleast_2d(np.asarray(y, dtype=np.float32))
-    return Session(image, Path(name), original=original)
-
-
-def _prepare(session: Session) -> None:
-    # Errors land in session.error, which the page shows and .audio raises.
-    try:
-        session.prepare()
-    except Exception:  # noqa: BLE001
-        pass
+    if name == "array":
+        parts = [np.ascontiguousarray(y).data, str(y.dtype), y.shape, rate, spectrogram]
+        subject = _array_subject("array", parts, "array", "y, sr=...")
+    return Session(image, Path(name), original=original), subject
 
 
 async def _call(app, method: str, path: str, query: str, body: bytes) -> tuple[int, dict, bytes]:
@@ -213,14 +268,26 @@ def _editor_class():
         _page = traitlets.Dict().tag(sync=True)
         height = traitlets.Int(DEFAULT_HEIGHT).tag(sync=True)
 
-        def __init__(self, session: Session, *, height: int = DEFAULT_HEIGHT) -> None:
-            from .server import session_app
+        def __init__(
+            self,
+            session: Session,
+            *,
+            height: int = DEFAULT_HEIGHT,
+            keeper: journal.Keeper | None = None,
+            resume: bool = False,
+        ) -> None:
+            from .server import prepare, session_app
 
             super().__init__(_page=page_assets(), height=height)
             self._session = session
-            self._app = session_app(session)
+            self._keeper = keeper
+            self._app = session_app(session, keeper=keeper)
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spec2img-edit")
-            threading.Thread(target=_prepare, args=(session,), daemon=True).start()
+            # the first decode, then (resume) the restore; errors land in session.error,
+            # which the page shows and .audio raises
+            self._prep = threading.Thread(target=prepare, args=(self._app, resume),
+                                          name="spec2img-edit-prepare", daemon=True)  # fmt: skip
+            self._prep.start()
             self.on_msg(self._on_message)
 
         # ------------------------------------------------------------ the kernel's side
@@ -247,6 +314,7 @@ def _editor_class():
         def _ready(self) -> Session:
             s = self._session
             s.ready.wait()
+            self._prep.join()  # and restored, with resume=True
             if s.error:
                 raise Spec2ImgError(s.error)
             return s
@@ -272,17 +340,58 @@ def _editor_class():
         @property
         def history(self) -> list[str]:
             """The edits made, oldest first (what undo would take back)."""
+            self._prep.join()  # a restore at start (resume=True) is part of it
             return list(self._session.state()["history"])
+
+        @property
+        def journal(self) -> Path | None:
+            """The file this session's edits are journaled in (it appears with the
+            first edit; None without a journal)."""
+            return None if self._keeper is None else self._keeper.journal.path
+
+        @property
+        def recovery(self) -> int | None:
+            """How many unsaved edits of a previous session the page offers back (edits
+            wait until they are restored or discarded), or None."""
+            self._prep.join()
+            rec = self._app.state.recovery
+            return None if rec is None else len(rec.edits)
 
         def save(self, path: str | os.PathLike) -> Path:
             """Write the edited recording: an image (``.png``, with its phase image) or
-            audio (any other extension); atomically, never over the input."""
-            return self._ready().save(path)
+            audio (any other extension); atomically, never over the input.  The
+            journal notes it: what is saved is not offered back after a crash."""
+            s = self._ready()
+            with self._app.state.slot._lock:  # not while an edit runs
+                out = s.save(path)
+                warning = self._keeper.saved(out.name) if self._keeper is not None else None
+            if warning:
+                _warn(warning)
+            return out
 
         def close(self) -> None:
-            """Close the widget (its views go) and stop answering requests."""
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            """Close the widget (its views go) and stop answering requests.  The journal
+            is removed if nothing is unsaved; else a warning says where it is (the next
+            ``edit()`` of the same input offers it back)."""
+            self._end(say=True)
             super().close()
+
+        def _end(self, say: bool) -> None:
+            self._pool.shutdown(wait=True, cancel_futures=True)  # no edit left half-way
+            keeper, self._keeper = self._keeper, None
+            if keeper is not None:
+                line = keeper.finish()
+                if line and say:
+                    _warn(line)
+
+        def __del__(self) -> None:
+            # collected (the kernel ends): end the session without a word, as a dead
+            # kernel would -- unsaved edits stay in the journal for the next edit()
+            try:
+                self._end(say=False)
+            except Exception:  # noqa: BLE001 - nothing may escape a finaliser
+                pass
+            super().__del__()
 
         def __repr__(self) -> str:
             s = self._session

@@ -121,6 +121,24 @@ async function reloadPictures() {
   await fetchDetail();
 }
 
+// In a notebook cell a previous session's edits, restored (or discarded) after the
+// view loaded, are shown by loading the session again (a page would reload).
+host.addEventListener('spec2img-reload', () => busy(async () => {
+  await started; // the first load (its audio included) ends before the reload begins
+  if (!app.view || !app.player) return;
+  const info = await getJSON('api/info');
+  app.version = info.version;
+  updateHistory(info);
+  await reloadPictures();
+  const n = app.info.n_samples, chunk = app.info.max_audio_samples;
+  for (let s = 0; s < n; s += chunk) {
+    const e = Math.min(n, s + chunk);
+    app.player.write('edited', s, await getAudio('edited', s, e));
+  }
+  if (app.player.which === 'edited') app.player.refresh();
+  say(`${info.name}: ${info.can_undo ? "the previous session's edits are back" : 'unedited'}`);
+}));
+
 // ---------------------------------------------------------------- drawing
 
 let frameRequested = false;
@@ -658,4 +676,4 @@ function typing(el) { return el && (el.tagName === 'INPUT' && el.type !== 'range
 });
 
 selectTool('erase');
-start().catch((e) => { say(`cannot load: ${e.message || e}`, true); });
+const started = start().catch((e) => { say(`cannot load: ${e.message || e}`, true); });
