@@ -87,6 +87,7 @@ HOLD, RELEASE = 0.4, 0.9
 LAG_SPAN = (5, 33)
 LAG_SCALE = 0.05
 LAG_FLOOR_DB = -60.0
+_STEADY_ENVELOPE, _STEADY_RATIO = 1e-2, 1e-4
 _TINY = np.float32(1e-30)
 
 
@@ -212,17 +213,20 @@ def lag_weights(S: np.ndarray, *, scale: float = LAG_SCALE,
     g[1:-1] -= mean[:-2]
     g *= np.float32(0.5)
     e = np.einsum("ctf,ctf->tf", S / np.float32(peak), S / np.float32(peak))
+    e[(S <= floor).any(axis=0)] = 0  # a clipped log would fake a wandering ratio
     norm = _mean_box(e, span)
     quiet = norm <= 1e-12  # -120 dB: below the running sums' rounding, no fit
     norm[quiet] = 1.0
     eg = e * g
     gm = _mean_box(eg, span) / norm
-    gvar = np.maximum(_mean_box(eg * g, span) / norm - gm * gm, 1e-12)
+    # the floors keep the fit from finding a shift where nothing moves: an envelope
+    # steadier than 0.1 neper per frame, a ratio steadier than 0.01 neper
+    gvar = np.maximum(_mean_box(eg * g, span) / norm - gm * gm, 0.0) + _STEADY_ENVELOPE
     for c in range(1, n):
         d = logs[c] - logs[0]
         ed = e * d
         dm = _mean_box(ed, span) / norm
-        dvar = np.maximum(_mean_box(ed * d, span) / norm - dm * dm, 1e-12)
+        dvar = np.maximum(_mean_box(ed * d, span) / norm - dm * dm, 0.0) + _STEADY_RATIO
         cov = _mean_box(ed * g, span) / norm - dm * gm
         shift = cov / gvar  # log|S_c| = log|S_0|(t - shift): d = -shift g
         r2 = np.minimum(cov * cov / (gvar * dvar), 1.0)
