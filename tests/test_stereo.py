@@ -258,6 +258,8 @@ def test_nearly_mono_drums_stay_nearly_mono():
     [
         ("Kevin_MacLeod_-_P_I_Tchaikovsky_Dance_of_the_Sugar_Plum_Fairy.ogg", -14.5, -5.0),
         ("Karissa_Hobbs_-_Lets_Go_Fishin.ogg", -14.0, -4.0),  # today: mid -6.6, side +4.5
+        # wide acoustic: mid no worse than alone (-8.2; linked -14.5), side -7.4
+        ("147793__setuniman__sweet-waltz-0i-22mi.ogg", -11.0, -5.0),
     ],
 )
 def test_judge_recordings_keep_their_stereo_image(name, max_mid, max_side):
