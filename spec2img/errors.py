@@ -57,6 +57,10 @@ class OutputError(Spec2ImgError):
     """An output cannot be written (missing folder, same path as input, disk full)."""
 
 
+class JournalError(OutputError):
+    """The editor's journal cannot be written: the change it would record is refused."""
+
+
 class Spec2ImgWarning(UserWarning):
     """Legal but suspicious input; ``params`` as for :class:`Spec2ImgError`."""
 

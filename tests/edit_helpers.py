@@ -23,6 +23,29 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
+#: Requests (path, body) of clipboard work of every kind, for a 2-s :func:`write_clip`:
+#: a paste of a copy still in the list's past, of a cut, of a copy whose state was
+#: undone afterwards (it travels as cells), across channels; a move and a cut.
+CLIPBOARD_SCRIPT = [
+    ("/api/edit", {"op": "erase", "frames": [2, 6], "rows": [10, 100]}),
+    ("/api/copy", {"frames": [10, 20], "rows": [20, 200]}),
+    ("/api/edit", {"op": "gain", "frames": [25, 30], "gain_db": -6}),
+    ("/api/edit", {"op": "paste", "frame": 40}),
+    ("/api/edit", {"op": "move", "lasso": [[15, 30], [30, 40], [22, 150]], "by": 10,
+                   "ratio": 1.5}),
+    ("/api/edit", {"op": "cut", "frames": [45, 55], "rows": [5, 300]}),
+    ("/api/edit", {"op": "paste", "frame": 10, "ratio": 2}),
+    ("/api/undo", {}),
+    ("/api/redo", {}),
+    ("/api/copy", {"wand": {"seed": [30, 40], "tolerance_db": 12}, "frames": [20, 45],
+                   "feather": 2}),
+    ("/api/undo", {}),
+    ("/api/edit", {"op": "paste", "frame": 50}),
+    ("/api/copy", {"frames": [0, 8], "channels": [0]}),
+    ("/api/edit", {"op": "paste", "frame": 30, "channels": [1]}),
+]  # fmt: skip
+
+
 def stereo_clip(seconds: float = 3.0, seed: int = 7) -> np.ndarray:
     """``(2, n)`` float32: a glide and a tone burst over quiet noise, the channels differ."""
     rng = np.random.default_rng(seed)

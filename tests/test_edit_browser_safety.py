@@ -256,10 +256,11 @@ def test_the_banner_restores_a_previous_session(browser, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     write_clip(tmp_path / "song.wav", seconds=2.0)
     before = session_for(tmp_path / "song.wav")
-    journal.Keeper(before, tmp_path / "song.wav")
+    dying = journal.Keeper(before, tmp_path / "song.wav")
     for t in ((0.2, 0.4), (1.0, 1.5)):
         before.edit(ops.parse_edit({"op": "erase", "time": list(t)}, before.grid()))
     want = before.audio_bytes("wav")[0]  # ... and the process dies here
+    dying.lock.release()  # as the kernel does for a dead process
 
     session = session_for(tmp_path / "song.wav")
     rec = journal.find_recovery(tmp_path / "song.wav")
@@ -281,3 +282,44 @@ def test_the_banner_restores_a_previous_session(browser, tmp_path, monkeypatch):
     finally:
         context.close()
         ed.stop()
+
+
+def test_an_edit_the_journal_cannot_keep_is_refused_and_the_page_says_why(
+    browser, tmp_path, monkeypatch
+):
+    import errno
+
+    from spec2img.edit import journal
+    from spec2img.edit.server import start
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    write_clip(tmp_path / "song.wav", seconds=2.0)
+    session = session_for(tmp_path / "song.wav")
+    keeper = journal.Keeper(session, tmp_path / "song.wav")
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal, "_write_all", full)
+    ed = start(session, keeper=keeper)
+    context = browser.new_context(bypass_csp=True)
+    try:
+        pg = context.new_page()
+        pg.goto(ed.url)
+        _ready(pg)
+        pg.click("[data-tool=erase]")
+        box = pg.locator("#spectrogram").bounding_box()
+        pg.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 2)
+        pg.mouse.down()
+        pg.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 40, steps=4)
+        pg.mouse.up()
+        status = pg.locator("#status.error")
+        status.wait_for(timeout=10_000)
+        assert "cannot write the editing journal: No space left on device" in status.inner_text()
+        _ready(pg)
+        assert session.state()["edits"] == 0 and session.version > 0  # refused, rolled back
+        assert pg.evaluate("document.body.dataset.unsaved") != "true"
+    finally:
+        context.close()
+        ed.stop()
+        keeper.finish()

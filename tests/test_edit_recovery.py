@@ -17,7 +17,7 @@ import urllib.request
 import numpy as np
 import pytest
 from conftest import run
-from edit_helpers import write_clip
+from edit_helpers import CLIPBOARD_SCRIPT, write_clip
 
 EDITS = [
     {"op": "erase", "time": [0.5, 1.0], "freq": [1000, 4000]},
@@ -131,6 +131,118 @@ def test_kill_9_then_edit_again_restores_the_same_bits(tmp_path, env):
     assert "set aside" in err and "discarded.jsonl" in err
 
 
+def test_kill_9_amid_copy_paste_move_cut_then_resume_and_apply_give_the_same_bits(
+    tmp_path, env, capsys
+):
+    write_clip(tmp_path / "song.wav", seconds=2.0)
+    proc = _start("song.wav", cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        c.ready()
+        for path, body in CLIPBOARD_SCRIPT:
+            assert c.call(path, body)[0] == 200, (path, body)
+        before = c.call("/api/export/audio?format=wav")[1]
+        page_edits = c.call("/api/edits")[1]
+    finally:
+        proc.kill()  # SIGKILL amid the session
+        proc.wait()
+    proc = _start("song.wav", "--resume", cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        st = c.ready()
+        assert st["recovery"] is None and st["edits"] == 7 and st["error"] is None
+        assert c.call("/api/export/audio?format=wav")[1] == before
+        assert json.loads(c.call("/api/edits")[1])["edits"] == json.loads(page_edits)["edits"]
+        # the clipboard came back with it: a paste now pastes what it held
+        assert c.call("/api/edit", {"op": "paste", "frame": 20})[0] == 200
+    finally:
+        _stop(proc)
+    (tmp_path / "edits.json").write_bytes(page_edits)
+    code, out, err = run(capsys, "apply", tmp_path / "edits.json", tmp_path / "song.wav", "-o",
+                         tmp_path / "applied.wav")  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "applied.wav").read_bytes() == before
+
+
+def test_a_new_canvas_is_restored_after_kill_9(tmp_path, env):
+    paint = {"op": "paint", "points": [[5, 64], [40, 64]], "radius": [2, 3], "harmonics": 2}
+    script = [("/api/edit", paint), ("/api/copy", {"frames": [10, 20]}),
+              ("/api/edit", {"op": "paste", "frame": 45}),
+              ("/api/edit", {"op": "move", "frames": [5, 15], "rows": [40, 300], "by": 30})]  # fmt: skip
+    new = ("--new", "1.5", "--sr", "16000", "-o", "tune.wav")
+    tmp_path = tmp_path / "music"  # the output's folder (the state folder is elsewhere)
+    tmp_path.mkdir()
+    proc = _start(*new, cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        c.ready()
+        for path, body in script:
+            assert c.call(path, body)[0] == 200, (path, body)
+        before = c.call("/api/export/audio?format=wav")[1]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert os.listdir(tmp_path) == []  # nothing saved, nothing beside the output
+    # the page's banner offers it
+    proc = _start(*new, cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        st = c.ready()
+        assert st["recovery"]["edits"] == 3 and st["edits"] == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    err = proc.stderr.read()
+    assert "a previous session of the new canvas tune.wav left 3 unsaved edit(s)" in err
+    # another canvas (another length) is not this one: nothing offered, nothing lost
+    proc = _start("--new", "2", "--sr", "16000", "-o", "tune.wav", cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        assert c.ready()["recovery"] is None
+    finally:
+        _stop(proc)
+    proc = _start(*new, "--resume", cwd=tmp_path, env=env)
+    try:
+        c = Client(proc)
+        st = c.ready()
+        assert st["edits"] == 3 and st["unsaved"] and st["error"] is None
+        assert c.call("/api/export/audio?format=wav")[1] == before
+        assert c.call("/api/save", {})[0] == 200
+    finally:
+        err = _stop(proc)
+    assert "--resume" not in err  # saved: nothing kept
+    assert os.listdir(tmp_path) == ["tune.wav"]
+    journals = tmp_path.parent / "state" / "spec2img" / "edit"
+    assert not list(journals.glob("*.jsonl"))  # saved: nothing left to offer
+
+
+def test_a_second_editor_of_the_same_input_keeps_its_own_journal(tmp_path, env):
+    write_clip(tmp_path / "song.wav", seconds=2.0)
+    first = _start("song.wav", cwd=tmp_path, env=env)
+    second = None
+    try:
+        a = Client(first)
+        a.ready()
+        assert a.call("/api/edit", EDITS[0])[0] == 200
+        second = _start("song.wav", cwd=tmp_path, env=env)
+        b = Client(second)
+        st = b.ready()
+        assert st["recovery"] is None and st["edits"] == 0  # the first one's are not offered
+        assert b.call("/api/edit", EDITS[1])[0] == 200
+    finally:
+        first.kill()
+        first.wait()
+        if second is not None:
+            second.kill()
+            second.wait()
+    err = second.stderr.read()
+    line = next(x for x in err.splitlines() if "another editor" in x)
+    assert f"song.wav is also open in another editor (process {first.pid}," in line
+    assert ".2.jsonl" in line
+    folder = tmp_path / "state" / "spec2img" / "edit"
+    assert len(list(folder.glob("*.jsonl"))) == 2  # both kept, one each
+
+
 def test_sigterm_with_unsaved_edits_says_where_they_are_and_exits_at_once(tmp_path, env):
     write_clip(tmp_path / "song.wav", seconds=2.0)
     proc = _start("song.wav", cwd=tmp_path, env=env)
@@ -215,6 +327,54 @@ def test_output_is_checked_at_start(tmp_path, capsys):
     code, out, err = run(capsys, "edit", tmp_path / "song.wav", "-o", tmp_path / "no" / "x.wav",
                          "--no-browser")  # fmt: skip
     assert code == 1 and "does not exist" in err
+
+
+def test_a_full_state_disk_refuses_edits_and_the_terminal_says_it_once(tmp_path, env):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "tmpfs",
+                          str(disk)], capture_output=True)  # fmt: skip
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode().strip()}")
+    try:
+        write_clip(tmp_path / "song.wav", seconds=2.0)
+        proc = _start("song.wav", cwd=tmp_path, env={**env, "XDG_STATE_HOME": str(disk)})
+        try:
+            c = Client(proc)
+            c.ready()
+            assert c.call("/api/edit", EDITS[0])[0] == 200
+            with open(disk / "filler", "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 4096)
+                except OSError:
+                    pass
+            big = {
+                **EDITS[2],
+                "radius": [1, 1],
+                "points": [[10 + (i % 2) / 2, 50] for i in range(3000)],
+            }
+            for _ in range(2):
+                status, body = c.call("/api/edit", big)
+                assert status == 503 and b"No space left on device" in body
+            assert json.loads(c.call("/api/state")[1])["edits"] == 1
+        finally:
+            err = _stop(proc)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+    warnings = [x for x in err.splitlines() if "warning" in x]
+    assert len(warnings) == 1 and "cannot write the editing journal" in warnings[0]
+    assert "1 edit(s) not saved" in err  # the one that was journaled
+
+
+def test_a_state_folder_that_cannot_hold_the_journal_is_refused_at_start(tmp_path, capsys,
+                                                                         monkeypatch):  # fmt: skip
+    write_clip(tmp_path / "song.wav", seconds=1.0)
+    (tmp_path / "state").write_text("a file, not a folder")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    code, out, err = run(capsys, "edit", tmp_path / "song.wav", "--no-browser")
+    assert code == 1 and err.count("\n") == 1
+    assert "cannot keep the editing journal there" in err and "XDG_STATE_HOME" in err
 
 
 # ------------------------------------------------------------------ apply

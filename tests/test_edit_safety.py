@@ -236,7 +236,7 @@ def test_export_edits_then_replay_gives_the_same_audio_bits(app, session, clip):
         assert "clip.edits.json" in r.headers["content-disposition"]
         doc = r.json()
         page_wav = c.get("/api/export/audio?format=wav").content
-    assert doc["format"] == "spec2img-edits" and doc["version"] == 1
+    assert doc["format"] == "spec2img-edits" and doc["version"] == 2
     assert [e["op"] for e in doc["edits"]] == ["erase", "gain", "heal"]
     assert doc["grid"]["sample_rate"] == SR and doc["grid"]["rows"] == session.rows
     fresh = session_for(clip)
@@ -247,7 +247,7 @@ def test_export_edits_then_replay_gives_the_same_audio_bits(app, session, clip):
 @pytest.mark.parametrize(
     "change,words",
     [
-        (lambda d: d.update(version=2), "version 2 is not one"),
+        (lambda d: d.update(version=3), "version 3 is not one"),
         (lambda d: d.update(format="other"), "not a spec2img edit list"),
         (lambda d: d["edits"][1].update(op="smudge"), "entry 1: 'op' must be one of"),
         (lambda d: d["edits"][0].update(frames=[0, 10**6]), "entry 0 ('erase'): 'frames'"),
@@ -295,6 +295,8 @@ def test_every_change_is_on_disk_and_restores_bit_for_bit(state_home, clip):
     with open(keeper.journal.path, "a") as f:
         f.write('{"do": {"op": "era')  # a crash while writing: a torn last line
     want = s.audio_bytes("wav")[0]
+    assert journal.find_recovery(clip) is None  # its editor still runs: not offered
+    keeper.lock.release()  # the process died: the kernel lets go of its lock
 
     rec = journal.find_recovery(clip)
     assert rec is not None and rec.unsaved and len(rec.edits) == 3
@@ -330,7 +332,7 @@ def test_a_journal_for_other_content_is_not_offered(state_home, tmp_path):
     path = tmp_path / "take.wav"
     write_clip(path, seconds=1.0)
     s = session_for(path)
-    journal.Keeper(s, path)
+    journal.Keeper(s, path).lock.release()  # (as after the process died)
     s.edit(ops.parse_edit(ERASE, s.grid()))
     write_clip(path, seconds=1.5)  # the file was replaced since
     assert journal.find_recovery(path) is None

@@ -281,19 +281,35 @@ def _cmd_edit(args) -> int:
             if not args.quiet and sys.stderr.isatty():
                 _say(f"opening {printable(args.input)} ...")
             session = open_audio(args.input, encode=encode, max_pixels=args.max_pixels)
-    recovery = journal.find_recovery(args.input) if args.input else None
+    if args.new is not None:  # journaled against its output and how it was made
+        command = f"spec2img edit --new {args.new:g} -o {args.output}"
+        if encode.sr:
+            command += f" --sr {encode.sr}"
+        if args.channels != 1:
+            command += f" --channels {args.channels}"
+        canvas = {"seconds": args.new, "sr": encode.sr or 44100, "channels": args.channels,
+                  "grid": journal.grid_doc(session),
+                  "db": [session.meta.db_min, session.meta.db_max]}  # fmt: skip
+        subject = journal.Subject.of_canvas(args.output, canvas, command)
+        what = f"the new canvas {printable(args.output)}"
+    else:
+        subject = journal.Subject.of_file(args.input)
+        what = printable(args.input)
+    recovery = journal.find_recovery(subject)
     if recovery is not None and args.fresh:
         aside = journal.set_aside(recovery.path)
         _say(f"set aside the previous session's {len(recovery.edits)} unsaved edit(s): {aside}")
         recovery = None
     elif recovery is not None and not args.resume:
-        _say(f"a previous session of {printable(args.input)} left {len(recovery.edits)} unsaved "
+        _say(f"a previous session of {what} left {len(recovery.edits)} unsaved "
              "edit(s): the page offers them back (or start with --resume / --fresh)")  # fmt: skip
     elif recovery is None and args.resume:
-        _say(f"--resume: no unsaved edits of {printable(args.input)} to restore; starting unedited")
-    # a new canvas has no input file to journal against: it is saved with -o
-    keeper = None if args.new is not None else journal.Keeper(session, args.input,
-                                                               recovery=recovery)  # fmt: skip
+        _say(f"--resume: no unsaved edits of {what} to restore; starting unedited")
+    warned = lambda m: _say(f"spec2img: warning: {printable(m)}")  # noqa: E731
+    keeper = journal.Keeper(session, subject, recovery=recovery, warn=warned)
+    if keeper.others:
+        _say(f"spec2img: {what} is also open in another editor ({keeper.others[0]}); "
+             f"this one keeps its own journal: {keeper.journal.path}")  # fmt: skip
     return serve(
         session, host=args.host, port=args.port, output=out,
         open_browser=not args.no_browser, announce=lambda url: print(url, flush=True),

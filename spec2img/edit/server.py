@@ -49,7 +49,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import OutputError, ParameterError, Spec2ImgError
+from ..errors import JournalError, OutputError, ParameterError, Spec2ImgError
 from . import journal as _journal
 from . import ops
 from .session import MAX_AUDIO_SAMPLES, BusyError, NothingToDo, Session
@@ -409,6 +409,7 @@ async def edit(request: Request) -> Response:
 async def copy(request: Request) -> Response:
     s = _session(request)
     shape = ops.parse_selection(await _json(request), s.grid())
+    _changing(request)  # journaled: a later paste reads it
     return JSONResponse(await run_in_threadpool(s.copy, shape))
 
 
@@ -494,12 +495,11 @@ async def save(request: Request) -> Response:
 
     def work():
         path = _session(request).save(out)
-        if st.keeper is not None:
-            st.keeper.saved(path.name)
-        return path
+        warning = st.keeper.saved(path.name) if st.keeper is not None else None
+        return path, warning
 
-    path = await st.slot.run(work)
-    return JSONResponse({"saved": path.name})
+    path, warning = await st.slot.run(work)
+    return JSONResponse({"saved": path.name, **({"warning": warning} if warning else {})})
 
 
 def routes() -> list:
@@ -529,6 +529,8 @@ def routes() -> list:
 async def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, BusyError | NothingToDo):
         status = 409
+    elif isinstance(exc, JournalError):  # the change was refused, nothing is lost
+        status = 503
     elif isinstance(exc, OutputError):
         status = 500
     elif isinstance(exc, Spec2ImgError):

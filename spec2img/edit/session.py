@@ -25,6 +25,7 @@ while the lock is held, so the journal's order is the session's.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -243,6 +244,8 @@ class Session:
         self.edited = None if self.original is None else self.original.copy()
         self.out_gain = 1.0
         self.clipboard: ops.Clip | None = None
+        #: Where the clipboard was taken: the edits in effect then, and the selection.
+        self.clip_from: tuple[tuple, object] | None = None
         self.version = 0
         self.undo_stack: list[_Step] = []
         self.redo_stack: list[_Step] = []
@@ -253,8 +256,9 @@ class Session:
         # beside them: whether each was heard through phase iterations
         self._iterated: list[bool] = []
         self._undone_iterated: list[bool] = []
-        #: Called with a journal record ({"do": edit JSON}, {"undo": 1}, {"redo": 1})
-        #: under the lock after every change.
+        #: Called with a journal record ({"do": edit JSON}, {"undo": 1}, {"redo": 1},
+        #: {"copy": selection JSON}) under the lock with every change, before it is
+        #: final: if it raises, the change is rolled back and the error passed on.
         self.on_change = None
         self.lock = threading.RLock()
         self.ready = threading.Event()
@@ -283,7 +287,7 @@ class Session:
         return ops.Grid(
             channels=self.channels, rows=self.rows, frames=self.n_frames,
             frame_seconds=p.hop_length / p.sample_rate, frame_offset=offset,
-            row_hz=tuple(float(f) for f in self.row_hz()),
+            row_hz=tuple(float(f) for f in self.row_hz()), bins=p.n_fft // 2 + 1,
         )  # fmt: skip
 
     def row_hz(self) -> np.ndarray:
@@ -444,12 +448,22 @@ class Session:
             basis=self.basis, clip=self.clipboard,
         )  # fmt: skip
 
-    def edit(self, edit: ops.Edit) -> Change:
-        """Apply ``edit``, re-synthesise its span, push it on the undo history."""
+    def edit(self, edit: ops.Edit, *, clip: ops.Clip | None = None) -> Change:
+        """Apply ``edit``, re-synthesise its span, push it on the undo history.
+
+        A paste without a source is bound to the clipboard's (:meth:`_bind`); ``clip``
+        gives the cells of a paste whose source an edit list's replay took
+        (:meth:`replay`).  If the journal cannot record the edit, it is rolled back
+        and the journal's error raised.
+        """
         self._check_ready()
         start = time.perf_counter()
         with self.lock:
-            applied = ops.apply(edit, self.canvas())
+            request = edit
+            edit, clip = self._bind(edit, clip)
+            canvas = self.canvas()
+            canvas.clip = clip
+            applied = ops.apply(edit, canvas)
             if applied is None:
                 raise ParameterError("the edit paints no cell of the spectrogram")
             region, new = applied.region, applied.pixels
@@ -475,7 +489,14 @@ class Session:
             y_new = self.edited[list(ch), lo:hi].copy()
             step = _Step(ops.describe(edit), edit, region, (old, new), ch, (a, b), (ph_old, ph_new),
                          (lo, hi), (y_old, y_new), n_iter)  # fmt: skip
-            if applied.clip is not None:
+            try:
+                self._record({"do": ops.to_json(request)})
+            except BaseException:
+                self._put(step, 0)  # as if it never happened
+                self.version += 1  # what the page read meanwhile is stale
+                raise
+            if applied.clip is not None:  # a cut: it copied the state before it
+                self.clip_from = (tuple(self.applied), edit.shape)
                 self.clipboard = applied.clip
             self.undo_stack.append(step)
             self.redo_stack.clear()
@@ -485,16 +506,50 @@ class Session:
             self._undone_iterated.clear()
             self._trim_history()
             self.version += 1
-            self._record({"do": ops.to_json(edit)})
             return self._change(step.label, (a, b), (lo, hi), start)
+
+    def _bind(self, edit: ops.Edit, clip: ops.Clip | None):
+        """``(edit, the cells it pastes)``: a paste is bound to where its cells come
+        from, so that the edits in effect say everything a replay needs.
+
+        A paste without a source takes the clipboard's: :class:`~.records.Copied` (the
+        edits in effect when it was copied, still the first ones in effect now, and
+        the selection), else :class:`~.records.Held` (the cells themselves).
+        """
+        if not isinstance(edit, ops.Paste):
+            return edit, None
+        src = edit.source
+        if src is None:
+            if self.clipboard is None:
+                raise ParameterError("the clipboard is empty: copy (Ctrl+C) or cut (Ctrl+X) first")
+            prefix, shape = self.clip_from
+            n = len(prefix)
+            if n <= len(self.applied) and tuple(self.applied[:n]) == prefix:
+                src = ops.Copied(n, shape)
+            else:
+                src = ops.Held(self.clipboard)
+            return dataclasses.replace(edit, source=src), self.clipboard
+        if isinstance(src, ops.Held):
+            return edit, src.clip
+        if clip is not None:
+            return edit, clip
+        if src.at == len(self.applied):
+            return edit, ops.copy_clip(src.shape, self.canvas())
+        raise ParameterError(
+            f"this paste copies from the state after {src.at} edit(s): it can be replayed "
+            f"within its edit list only (this session has {len(self.applied)} in effect)"
+        )
 
     def copy(self, shape) -> dict:
         """Put the cells of the selection ``shape`` (:class:`~.select.Shape`) on the
-        clipboard (not an edit: nothing changes, nothing to undo)."""
+        clipboard (not an edit: nothing changes, nothing to undo; but journaled, since
+        a later paste reads it)."""
         self._check_ready()
         with self.lock:
             clip = ops.copy_clip(shape, self.canvas())
+            self._record({"copy": ops.shape_json(shape)})
             self.clipboard = clip
+            self.clip_from = (tuple(self.applied), shape)
             return {"frames": [clip.t0, clip.t1], "rows": [clip.r0, clip.r1],
                     "channels": list(clip.channels)}  # fmt: skip
 
@@ -539,9 +594,21 @@ class Session:
         return lo, np.ascontiguousarray(y[:, lo - start : hi - start])
 
     def replay(self, edits, *, progress=None) -> None:
-        """Apply ``edits`` (typed edits, in order), as the page would have."""
+        """Apply ``edits`` (typed edits of one edit list, in order, on an unedited
+        session), as the page would have: a paste copied from the state after the
+        list's first ``at`` edits has its cells taken when the replay passes there."""
+        wanted: dict[int, list] = {}
+        for e in edits:
+            if isinstance(e, ops.Paste) and isinstance(e.source, ops.Copied):
+                wanted.setdefault(e.source.at, []).append(e.source)
+        taken = {}
         for i, e in enumerate(edits):
-            self.edit(e)
+            for src in wanted.pop(i, ()):
+                if src not in taken:
+                    with self.lock:
+                        taken[src] = ops.copy_clip(src.shape, self.canvas())
+            source = e.source if isinstance(e, ops.Paste) else None
+            self.edit(e, clip=taken.get(source) if isinstance(source, ops.Copied) else None)
             if progress is not None:
                 progress(i + 1, len(edits))
 
@@ -563,22 +630,32 @@ class Session:
         with self.lock:
             if not src:
                 raise NothingToDo(f"nothing to {verb}")
-            s = src.pop()
+            s = src[-1]
+            self._put(s, which)
+            try:
+                self._record({verb: 1})
+            except BaseException:
+                self._put(s, 1 - which)
+                self.version += 1
+                raise
+            src.pop()
             done, todo = (self.applied, self.undone) if which == 0 else (self.undone, self.applied)
             todo.append(done.pop())
             done, todo = ((self._iterated, self._undone_iterated) if which == 0
                           else (self._undone_iterated, self._iterated))  # fmt: skip
             todo.append(done.pop())
-            ops.put(self.px, s.region, s.px[which])
-            a, b = s.frames
-            lo, hi = s.samples
-            for i, c in enumerate(s.channels):
-                self.phase_q[c, :, a:b] = s.phase[which][i]
-                self.edited[c, lo:hi] = s.audio[which][i]
             dst.append(s)
             self.version += 1
-            self._record({verb: 1})
             return self._change(f"{verb} {s.label}", s.frames, s.samples, start)
+
+    def _put(self, s: _Step, which: int) -> None:
+        """Write the state before (``which=0``) or after (1) step ``s``."""
+        ops.put(self.px, s.region, s.px[which])
+        a, b = s.frames
+        lo, hi = s.samples
+        for i, c in enumerate(s.channels):
+            self.phase_q[c, :, a:b] = s.phase[which][i]
+            self.edited[c, lo:hi] = s.audio[which][i]
 
     def _change(self, label, frames, samples, start) -> Change:
         return Change(self.version, label, tuple(frames), tuple(samples),
@@ -834,7 +911,7 @@ class Opening:
             channels=self.channels, rows=self.rows, frames=self.n_frames,
             frame_seconds=p.hop_length / p.sample_rate,
             frame_offset=0.0 if p.center else p.n_fft / 2 / p.sample_rate,
-            row_hz=tuple(float(f) for f in row_frequencies(p)),
+            row_hz=tuple(float(f) for f in row_frequencies(p)), bins=p.n_fft // 2 + 1,
         )  # fmt: skip
 
     def tile(self, channel: int, t0: int, t1: int, step: int) -> np.ndarray:
@@ -970,8 +1047,6 @@ def open_new(
     Its levels hang from a full-scale sine: the image's top is the STFT magnitude of a
     sine of amplitude 1, its floor 120 dB below (or ``encode.db_range``).
     """
-    import dataclasses
-
     from ..options import DEFAULT_ENCODE
     from ..params import MAX_CHANNELS
     from ..pipeline import encode_with

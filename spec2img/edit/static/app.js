@@ -595,7 +595,7 @@ const actions = {
     say(`downloaded ${a} and ${b} (keep them in one folder)`);
   }),
   'export-edits': () => busy(async () => say(`downloaded ${await download('api/edits')}`)),
-  save: () => busy(async () => { const r = await postJSON('api/save'); say(`saved ${r.saved}`); }),
+  save: () => busy(async () => { const r = await postJSON('api/save'); say(r.warning || `saved ${r.saved}`, !!r.warning); }),
 };
 root.querySelectorAll('[data-action]').forEach((b) => b.addEventListener('click', (e) => {
   b.blur(); // the space bar is for playback, not for pressing the last button again
