@@ -134,42 +134,6 @@ def test_weights_follow_the_magnitude_ratios():
     assert same.dtype == np.float32 and same.shape == (40, 30)
 
 
-def _clicks(seconds=2.0, seed=4):
-    """Castanet-like clicks: band-passed noise bursts with a 3-ms decay, irregular."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * SR)
-    y = np.zeros(n)
-    for pos in np.cumsum(rng.integers(int(0.07 * SR), int(0.2 * SR), 40)):
-        if pos + 1000 >= n:
-            break
-        burst = np.diff(rng.standard_normal(1001)) * np.exp(-np.arange(1000) / (0.003 * SR))
-        y[pos : pos + 1000] += burst * rng.uniform(0.4, 1)
-    return y
-
-
-def test_lag_weights_see_a_delay_between_the_channels():
-    """One channel delayed by 1.5 ms (a spaced pair): the magnitudes' ratio is steady,
-    but it moves with the attacks, so the weights fall there; the same channels in a
-    fixed ratio (a pan) keep weight 1."""
-    y = _clicks()
-    d = int(0.0015 * SR)
-    engine = Stft(STFT["n_fft"], STFT["hop_length"])
-
-    def mags(pair):
-        return np.ascontiguousarray(np.swapaxes(np.abs(engine.forward(np.stack(pair))), 1, 2))
-
-    delayed = mags([y, 0.8 * np.concatenate([np.zeros(d), y[:-d]])])
-    panned_ = mags([y, 0.8 * y])
-    energy = (delayed**2).sum(axis=0)
-    lag = stereo.lag_weights(delayed)
-    assert float((lag * energy).sum() / energy.sum()) < 0.3
-    np.testing.assert_allclose(stereo.lag_weights(panned_), 1.0, atol=1e-3)
-    # the weights the iterations use include it
-    assert float((stereo.weights(delayed) * energy).sum() / energy.sum()) < 0.3
-    np.testing.assert_array_equal(stereo.lag_weights(np.zeros((2, 6, 5), np.float32)), 1.0)
-    assert lag.dtype == np.float32 and lag.shape == delayed.shape[1:]
-
-
 @pytest.mark.parametrize("mode", ["numpy", "compiled"])
 def test_linked_output_does_not_depend_on_the_threads(monkeypatch, mode):
     y = panned()[:, :SR]

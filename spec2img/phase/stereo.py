@@ -12,17 +12,6 @@ bin gets a weight in [0, 1] (:func:`weights`): ``exp(-v / SIGMA**2)`` with ``v``
 energy-weighted local variance (over :data:`SPAN` frames x bins) of the channels'
 shares of the magnitude, ``(|L| - |R|) / (|L| + |R|)`` for two channels.
 
-A steady ratio is also what a spaced pair of microphones shows, where one channel is
-the other *delayed* by a millisecond or two: forced onto a shared phase, the delayed
-channel loses its delay, and its own SC pays for it most where the sound is sharp (a
-click recorded this way lost 14 dB).  The magnitudes show a delay where they change
-fast: ``log|R|`` is ``log|L|`` shifted along time, so the log ratio follows the time
-derivative of the log magnitude.  :func:`lag_weights` fits that shift over
-:data:`LAG_SPAN` frames x bins (a delay is the same across frequency, so the box is
-tall), and lowers the weight where the fit both finds a shift beyond
-:data:`LAG_SCALE` frames and explains the ratio's wandering (its ``r**2``; overlapping
-sources panned apart make the ratio wander too, but not in step with the envelope).
-
 The weights are used twice (:func:`reconstruct`):
 
 - *the start*: each channel starts from its own PGHI phase where the weight is low and
@@ -62,17 +51,7 @@ from . import loop, pghi
 from .channels import THREADS, channel_rng, each_channel
 from .start import random_phase
 
-__all__ = [
-    "weights",
-    "lag_weights",
-    "start",
-    "Link",
-    "linked",
-    "current",
-    "couple",
-    "SIGMA",
-    "SPAN",
-]
+__all__ = ["weights", "start", "Link", "linked", "current", "couple", "SIGMA", "SPAN"]
 
 #: Standard deviation of the local magnitude shares at which a bin's weight is 1/e.
 SIGMA = 0.1
@@ -81,13 +60,6 @@ SPAN = (5, 3)
 #: Fractions of the iterations during which the channels are held together, and after
 #: which they are let go (the weight falls linearly in between).
 HOLD, RELEASE = 0.4, 0.9
-#: Frames x bins over which a delay between the channels is fitted, the shift (frames)
-#: at which a well-fitted delay's weight is 1/e, and the level (dB below the peak)
-#: under which log magnitudes are clipped.
-LAG_SPAN = (5, 33)
-LAG_SCALE = 0.05
-LAG_FLOOR_DB = -60.0
-_STEADY_ENVELOPE, _STEADY_RATIO = 1e-2, 1e-4
 _TINY = np.float32(1e-30)
 
 
@@ -161,79 +133,7 @@ def weights(S: np.ndarray, *, sigma: float = SIGMA, span: tuple[int, int] = SPAN
         var *= 2
     # with two channels the sum is half the variance of (|L| - |R|) / (|L| + |R|)
     var *= np.float32(-2.0 / (n - 1) / sigma**2)
-    w = np.exp(var, out=var)
-    w *= lag_weights(S)
-    return w
-
-
-def _mean_box(a: np.ndarray, span: tuple[int, int]) -> np.ndarray:
-    """Mean of ``a`` over a ``span`` box centred on each cell (edges repeated), in
-    float64 (its running sums keep the quiet cells after loud ones down to about
-    -120 dB; the caller treats cells below that as silent)."""
-    from scipy.ndimage import uniform_filter
-
-    return uniform_filter(np.asarray(a, np.float64), span, mode="nearest")
-
-
-def lag_weights(S: np.ndarray, *, scale: float = LAG_SCALE,
-                span: tuple[int, int] = LAG_SPAN) -> np.ndarray:  # fmt: skip
-    """How little the channels' magnitudes look like one channel delayed from another.
-
-    Where ``log|S_c| - log|S_0|`` moves in step with the time derivative ``g`` of the
-    channels' mean log magnitude, channel ``c`` is channel 0 shifted in time by the
-    least-squares slope ``s`` (frames); the weight is ``exp(-(s / scale)**2 r**4)``,
-    ``r`` the correlation of the two over the ``span`` box (energy-weighted), so that a
-    shift the fit does not explain is not held against the bin.
-
-    Parameters
-    ----------
-    S : np.ndarray [shape=(channels, t, bins), non-negative]
-    scale : float > 0
-        Shift (frames) at which a well-fitted delay's weight is 1/e.
-    span : (int, int)
-        Frames and bins of the fit.
-
-    Returns
-    -------
-    np.ndarray [shape=(t, bins), dtype=float32]
-        In [0, 1]; 1 for a single channel, silence, and channels whose magnitudes are
-        in a fixed ratio.
-    """
-    S = np.asarray(S, np.float32)
-    n, t = S.shape[0], S.shape[1]
-    out = np.ones(S.shape[1:], np.float32)
-    peak = float(S.max(initial=0.0))
-    if n < 2 or t < 3 or not peak > 0:
-        return out
-    floor = np.float32(peak * 10 ** (LAG_FLOOR_DB / 20))
-    logs = np.log(np.maximum(S, floor))
-    g = np.zeros(S.shape[1:], np.float32)
-    mean = logs.mean(axis=0)
-    g[1:-1] = mean[2:]
-    g[1:-1] -= mean[:-2]
-    g *= np.float32(0.5)
-    e = np.einsum("ctf,ctf->tf", S / np.float32(peak), S / np.float32(peak))
-    e[(S <= floor).any(axis=0)] = 0  # a clipped log would fake a wandering ratio
-    norm = _mean_box(e, span)
-    quiet = norm <= 1e-12  # -120 dB: below the running sums' rounding, no fit
-    norm[quiet] = 1.0
-    eg = e * g
-    gm = _mean_box(eg, span) / norm
-    # the floors keep the fit from finding a shift where nothing moves: an envelope
-    # steadier than 0.1 neper per frame, a ratio steadier than 0.01 neper
-    gvar = np.maximum(_mean_box(eg * g, span) / norm - gm * gm, 0.0) + _STEADY_ENVELOPE
-    for c in range(1, n):
-        d = logs[c] - logs[0]
-        ed = e * d
-        dm = _mean_box(ed, span) / norm
-        dvar = np.maximum(_mean_box(ed * d, span) / norm - dm * dm, 0.0) + _STEADY_RATIO
-        cov = _mean_box(ed * g, span) / norm - dm * gm
-        shift = cov / gvar  # log|S_c| = log|S_0|(t - shift): d = -shift g
-        r2 = np.minimum(cov * cov / (gvar * dvar), 1.0)
-        lag = np.square(shift / scale) * np.square(r2)
-        lag[quiet] = 0.0
-        out *= np.exp(-lag).astype(np.float32)
-    return out
+    return np.exp(var, out=var)
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
