@@ -117,9 +117,12 @@ def main(argv=None) -> None:
             right, derr, lsd0, lsd1, fails = 0, [], [], [], []
             t0 = time.time()
             for name, (y, sr) in material.items():
-                path, clim, cmap = figs.draw(kind, y, sr, d / f"{which}_{kind.name}_{name[:12]}")
+                info = {}
+                path, clim, cmap = figs.draw(
+                    kind, y, sr, d / f"{which}_{kind.name}_{name[:12]}", info
+                )
                 ref = librosa.resample(y, orig_sr=sr, target_sr=kind.sr) if sr != kind.sr else y
-                want = figs.truth(kind, len(ref), clim, cmap)
+                want = figs.truth(kind, len(ref), clim, cmap, info["ylim"])
                 try:
                     image = spec2img.load_image(path)
                 except spec2img.Spec2ImgError as e:

@@ -290,8 +290,10 @@ def test_ten_minutes_of_stereo_open_without_the_full_image(tmp_path):
         for ch in range(2):  # the whole recording, coarse, before the encode
             r = c.get(f"/api/tile?ch={ch}&step={step}")
             assert r.status_code == 200 and int(r.headers["x-cols"]) == -(-coarse["frames"] // step)
-        assert c.post("/api/edit", json={"op": "erase"}).status_code == 409  # busy, not broken
-        assert c.get("/api/audio?start=0&end=10").status_code == 409
+        r = c.post("/api/edit", json={"op": "erase", "time": [300.0, 301.0]})
+        assert r.status_code == 202 and r.json()["queued"] == 1  # kept for when it is ready
+        assert c.post("/api/undo").json()["queued"] == 0  # and taken back
+        assert c.get("/api/audio?start=0&end=10").status_code == 200  # plays at once
         session.prepare()
         info = c.get("/api/info").json()
         assert info["ready"] and not info["preview"] and info["frames"] == coarse["frames"]

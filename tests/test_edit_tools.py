@@ -272,12 +272,35 @@ def test_a_recording_being_opened_shows_a_coarse_view_then_becomes_editable(brow
         pg.wait_for_function("document.body.dataset.state === 'busy'")  # drawn, not ready
         pg.wait_for_function("document.querySelector('#status').textContent.includes('coarse')")
         assert "n_fft 2048" in pg.text_content("#resolution")
-        go.set()
-        _ready(pg)
+        # meanwhile it plays (the input's samples are there at once) ...
+        pg.wait_for_function("document.querySelector('#status').textContent.includes('play')")
+        pg.click("[data-action=play]")
+        pg.wait_for_function("document.body.dataset.playing === 'true'")
+        pg.click("[data-action=play]")
+        # ... and takes edits: queued, undone, queued again, applied when it is ready
         g = Geometry(pg, channels=2)
         pg.click("[data-tool=erase]")
-        _drag(pg, [(g.x(1.0), g.y(7000)), (g.x(1.5), g.y(200))])
+        for i in range(2):
+            box = g.box
+            pg.mouse.move(g.x(1.0), g.y(7000))
+            pg.mouse.down()
+            pg.mouse.move(g.x(1.5), g.y(200), steps=6)
+            pg.mouse.up()
+            pg.wait_for_function(
+                "document.querySelector('#status').textContent.includes('queued (1)')"
+            )
+            assert box == g.box
+            if i == 0:
+                pg.click("[data-action=undo]")
+                pg.wait_for_function(
+                    "document.querySelector('#status').textContent.includes('queued (0)')"
+                )
+        assert opening.state()["queued"] == 1 and not opening.state()["ready"]
+        go.set()
+        _ready(pg)
         assert opening.state()["history"] == ["erase"]
+        _drag(pg, [(g.x(2.0), g.y(7000)), (g.x(2.5), g.y(200))])
+        assert opening.state()["history"] == ["erase", "erase"]
     finally:
         context.close()
         served.close()

@@ -152,6 +152,18 @@ silent = np.flatnonzero(peaks < 1e-4)
 print("RESULT", json.dumps({"shape": list(a.shape), "history": w.history,
       "silent": silent.tolist(), "rms_start": rms(a[: sr // 4]), "rms_end": rms(a[-sr // 4:])}))"""
 
+TOOLS_SECOND = """\
+import json
+a = w.audio
+def band(t0, t1, f):  # dB in +-60 Hz around f over [t0, t1] s
+    seg = a[int(t0 * sr) : int(t1 * sr)].astype(np.float64)
+    s = np.abs(np.fft.rfft(seg * np.hanning(seg.size))) ** 2
+    fr = np.fft.rfftfreq(seg.size, 1 / sr)
+    return float(10 * np.log10(s[np.abs(fr - f) < 60].sum() + 1e-30))
+print("RESULT", json.dumps({"history": w.history, "paint": band(0.25, 0.55, 2000),
+      "paint_elsewhere": band(1.3, 1.5, 2000), "tone_kept": band(0.25, 0.55, 440),
+      "tone_erased": band(1.3, 1.5, 440), "undone": band(0.25, 0.55, 3000)}))"""
+
 
 def _lab_missing() -> str | None:
     if CHROMIUM is None:
@@ -179,6 +191,8 @@ def lab(tmp_path_factory):
                 nbformat.v4.new_code_cell("import json\n" + SECOND)]  # fmt: skip
     for front_end in FRONT_ENDS:  # one notebook each: a kernel and outputs of its own
         nbformat.write(nb, root / f"edit-{front_end}.ipynb")
+    nb.cells = [nbformat.v4.new_code_cell(FIRST), nbformat.v4.new_code_cell(TOOLS_SECOND)]
+    nbformat.write(nb, root / "tools.ipynb")
     home = root.parent / "home"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_DATA_DIR": str(home / "data"), "HOME": str(home),
@@ -219,12 +233,23 @@ def lab(tmp_path_factory):
         proc.kill()
 
 
+def _dismiss_dialogs(page) -> None:
+    """Accept a JupyterLab dialog that came up under load (its default button: the
+    kernel to select, a restart to confirm), saying which, so it never covers the cell."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        print("JupyterLab dialog:", dialog.first.inner_text()[:200].replace("\n", " "))
+        page.keyboard.press("Enter")
+        dialog.first.wait_for(state="hidden", timeout=10_000)
+
+
 def _run_cell(page, index: int) -> None:
     """Run cell ``index`` with Shift+Enter; press again if the kernel was not connected
     yet and the cell did not start (its prompt stays ``[ ]``)."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     prompt = cell.locator(".jp-InputPrompt")
     for _ in range(6):
+        _dismiss_dialogs(page)
         cell.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
         deadline = time.monotonic() + 10
@@ -316,3 +341,106 @@ def test_without_anywidget_the_error_says_what_to_install(monkeypatch):
     monkeypatch.delitem(widget.__dict__, "Editor", raising=False)
     with pytest.raises(Spec2ImgError, match=r"spec2img\[notebook\]"):
         spec2img.edit(_tone(), sr=SR)
+
+
+def _drive_tools(page, url: str) -> str:
+    """In the widget: paint a tone, lasso the 440 Hz tone and erase it, solo the lasso,
+    paint again and undo that; then read the audio back in the next cell."""
+    page.goto(f"{url}?token={TOKEN}&reset")  # a fresh workspace: only this notebook open
+    page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+    _run_cell(page, 0)
+    page.locator(".jp-NotebookPanel:visible .s2i-body[data-state='ready']").wait_for(timeout=45_000)
+    canvas = page.locator(".jp-NotebookPanel:visible .s2i-body canvas#spectrogram")
+    canvas.scroll_into_view_if_needed()
+    status = page.locator(".jp-NotebookPanel:visible .s2i-body #status")
+
+    def at(t, hz):  # the whole 2 s in view, linear 0-8 kHz: read the box each time
+        box = canvas.bounding_box()
+        frames = 1 + 2 * 16000 // 512
+        top = 8000 + 16000 / 2048 / 2
+        return (box["x"] + box["width"] * (t * 16000 / 512) / frames,
+                box["y"] + box["height"] * (1 - hz / top))  # fmt: skip
+
+    def drag(points):
+        _dismiss_dialogs(page)
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for p in points[1:]:
+            page.mouse.move(*p, steps=6)
+        page.mouse.up()
+
+    def click(selector):
+        _dismiss_dialogs(page)
+        page.locator(selector).click()
+
+    def ready():
+        page.wait_for_timeout(50)
+        page.locator(".jp-NotebookPanel:visible .s2i-body[data-state='ready']").wait_for(
+            timeout=60_000
+        )
+
+    click(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]")
+    drag([at(0.2, 2000), at(0.6, 2000)])
+    status.filter(has_text="paint tone -20 dB: re-synthesised").wait_for(timeout=60_000)
+    ready()
+    click(".jp-NotebookPanel:visible .s2i-body [data-tool=lasso]")
+    drag([at(1.2, 200), at(1.6, 200), at(1.6, 800), at(1.2, 800), at(1.2, 220)])
+    click(".jp-NotebookPanel:visible .s2i-body [data-action=erase]")
+    status.filter(has_text="erase: re-synthesised").wait_for(timeout=60_000)
+    ready()
+    click(".jp-NotebookPanel:visible .s2i-body [data-action=solo]")
+    status.filter(has_text="solo: only the selected cells").wait_for(timeout=30_000)
+    page.locator(".jp-NotebookPanel:visible .s2i-body[data-playing='true']").wait_for(
+        timeout=10_000
+    )
+    click(".jp-NotebookPanel:visible .s2i-body [data-tool=paint]")
+    drag([at(0.2, 3000), at(0.6, 3000)])
+    status.filter(has_text="paint tone -20 dB: re-synthesised").wait_for(timeout=60_000)
+    ready()
+    canvas.focus()
+    page.keyboard.press("Control+z")
+    status.filter(has_text="undo paint tone -20 dB").wait_for(timeout=30_000)
+    ready()
+    page.mouse.move(*at(0.4, 2000))  # the readout names what is under the pointer
+    assert (
+        "2000" in page.locator(".jp-NotebookPanel:visible .s2i-body #readout").inner_text()
+        or "B6" in page.locator(".jp-NotebookPanel:visible .s2i-body #readout").inner_text()
+    )
+    shot = os.environ.get("SPEC2IMG_TOOLS_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot)
+    _run_cell(page, 1)
+    out = (
+        page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+        .nth(1)
+        .locator(".jp-OutputArea-output")
+    )
+    out.filter(has_text="RESULT").wait_for(timeout=60_000)
+    return out.inner_text()
+
+
+def test_the_tools_work_in_a_jupyterlab_cell(lab, tmp_path):
+    """Paint, lasso + erase, solo and undo inside the widget, checked on ``w.audio``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors, console = [], []
+        page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        try:
+            text = _drive_tools(page, f"{lab[0]}/lab/tree/tools.ipynb")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failed.png"))
+            print("\n".join(console[-40:]), errors)
+            raise
+        finally:
+            browser.close()
+    r = json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
+    ours = [e for e in errors if "blob:" in e or "spec2img" in e]
+    assert not ours, ours
+    assert r["history"] == ["paint tone -20 dB", "erase"], r["history"]
+    assert r["paint"] - r["paint_elsewhere"] > 30  # painted where drawn, and only there
+    assert r["tone_kept"] - r["tone_erased"] > 40  # the lasso's erase took the tone
+    assert r["paint"] - r["undone"] > 30  # the second stroke is undone

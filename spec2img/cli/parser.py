@@ -227,7 +227,8 @@ def _add_plain_options(p: argparse.ArgumentParser, *, cmap: bool = True) -> None
     )  # fmt: skip
     g.add_argument(
         "--y-axis", metavar="AXIS", help="specshow's y_axis: linear (default), log, or "
-        "mel (rows are mel bands)",
+        "mel (rows are mel bands); plainlog for matplotlib's set_yscale('log') "
+        "(labels 10^k; give --fmin, the axis's bottom)",
     )  # fmt: skip
     g.add_argument(
         "--fmin", type=finite_float, help="lowest frequency shown (mel: of the bands), Hz"

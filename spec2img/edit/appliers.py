@@ -16,6 +16,7 @@ from . import paint as _paint
 from .paint import Canvas
 from .records import (
     HEAL_CONTEXT,
+    HEAL_STEP_DB,
     MAX_EDIT_CELLS,
     Applied,
     Brush,
@@ -45,27 +46,50 @@ def gain_pixels(patch: np.ndarray, gain, db_step: float) -> np.ndarray:
     return np.rint(out).astype(np.uint16)
 
 
-def heal_patch(block: np.ndarray, t0: int, t1: int, r0: int, r1: int) -> np.ndarray:
+def heal_patch(
+    block: np.ndarray, t0: int, t1: int, r0: int, r1: int, *, mask=None, step_db: float = 0.0
+) -> np.ndarray:
     """Cells ``[r0:r1, t0:t1]`` of ``block`` (``(k, rows, frames)`` uint16) rebuilt from
     their neighbours in time.
 
     Each row is a straight line in dB between the median of up to
-    :data:`HEAL_CONTEXT` columns just before ``t0`` and just after ``t1`` (the median
-    ignores a stray click in the context); at an end of the recording the other side
-    is held.  What was inside (a click, a cough) is not looked at.
+    :data:`HEAL_CONTEXT` columns just before and just after the selection *on that row*
+    (``mask``, ``(r1 - r0, t1 - t0)``, > 0 where selected: a lasso's row starts and
+    ends where the lasso does, so its context is what lies outside the lasso, not the
+    rest of its bounding box); the median ignores a stray click in the context.  At an
+    end of the recording the other side is held.  With ``step_db`` (dB per pixel) the
+    louder side is held to at most :data:`HEAL_STEP_DB` above the quieter one: a word
+    that ends just before a cough is a neighbouring sound, not the background the gap
+    should be filled with (drawn across, it would leave a ghost of itself).  What was
+    inside (a click, a cough) is not looked at.
     """
     frames = block.shape[-1]
-    k = max(2, min(HEAL_CONTEXT, (t1 - t0 + 1) // 2 + 1))
-    left = block[:, r0:r1, max(0, t0 - k) : t0]
-    right = block[:, r0:r1, t1 : min(frames, t1 + k)]
-    if left.shape[-1] == 0 and right.shape[-1] == 0:
-        raise ParameterError("heal needs frames outside the selection to fill it from")
-    lv = np.median(left, axis=-1) if left.shape[-1] else None
-    rv = np.median(right, axis=-1) if right.shape[-1] else None
-    lv = rv if lv is None else lv
-    rv = lv if rv is None else rv
-    x = (np.arange(t0, t1, dtype=np.float32) - (t0 - 0.5)) / np.float32(t1 - t0)
-    out = lv[..., None] * (1 - x) + rv[..., None] * x
+    n = r1 - r0
+    if mask is None:
+        starts = np.full(n, t0)
+        ends = np.full(n, t1)
+    else:
+        sel = np.asarray(mask) > 0
+        any_ = sel.any(axis=1)
+        starts = np.where(any_, t0 + np.argmax(sel, axis=1), t0)
+        ends = np.where(any_, t1 - np.argmax(sel[:, ::-1], axis=1), t1)
+    out = np.zeros(block.shape[:-2] + (n, t1 - t0), np.float32)
+    cap = np.inf if step_db <= 0 else HEAL_STEP_DB / step_db
+    for key in sorted(set(zip(starts.tolist(), ends.tolist(), strict=True))):
+        a, b = key
+        rows = np.flatnonzero((starts == a) & (ends == b))
+        k = max(2, min(HEAL_CONTEXT, (b - a + 1) // 2 + 1))
+        left = block[:, r0 + rows][..., max(0, a - k) : a]
+        right = block[:, r0 + rows][..., b : min(frames, b + k)]
+        if left.shape[-1] == 0 and right.shape[-1] == 0:
+            raise ParameterError("heal needs frames outside the selection to fill it from")
+        lv = np.median(left, axis=-1) if left.shape[-1] else None
+        rv = np.median(right, axis=-1) if right.shape[-1] else None
+        lv = rv if lv is None else lv
+        rv = lv if rv is None else rv
+        lv, rv = np.minimum(lv, rv + cap), np.minimum(rv, lv + cap)
+        x = (np.arange(a, b, dtype=np.float32) - (a - 0.5)) / np.float32(b - a)
+        out[:, rows, a - t0 : b - t0] = lv[..., None] * (1 - x) + rv[..., None] * x
     return np.rint(np.clip(out, 0, PIXEL_MAX)).astype(np.uint16)
 
 
@@ -179,7 +203,8 @@ def _masked(edit, canvas: Canvas) -> Applied:
         g = edit.gain_db if mask is None else edit.gain_db * mask
         return Applied(region, gain_pixels(old, g, canvas.db_step))
     block = canvas.px[list(region.channels)]
-    healed = heal_patch(block, region.t0, region.t1, region.r0, region.r1)
+    healed = heal_patch(block, region.t0, region.t1, region.r0, region.r1, mask=mask,
+                        step_db=canvas.db_step)  # fmt: skip
     if mask is not None:
         healed = np.rint(old * (1 - mask) + healed * mask).astype(np.uint16)
     return Applied(region, healed, iterate=True)

@@ -36,6 +36,7 @@ from .appliers import (  # noqa: F401  (re-exported)
 from .paint import Canvas
 from .records import (  # noqa: F401  (re-exported)
     HEAL_CONTEXT,
+    HEAL_STEP_DB,
     MAX_BRUSH_CELLS,
     MAX_EDIT_CELLS,
     MAX_GAIN_DB,

@@ -27,6 +27,9 @@ MAX_EDIT_CELLS = 2**27
 MAX_BRUSH_CELLS = 2**26
 #: Columns of context on each side that :func:`heal_patch` reads at most.
 HEAL_CONTEXT = 16
+#: How far (dB) one side of a heal may stand above the other: beyond it, the louder side
+#: is a neighbouring sound (a word's tail), not the background to fill with.
+HEAL_STEP_DB = 6.0
 
 
 @dataclass(frozen=True)

@@ -402,8 +402,18 @@ async def edit(request: Request) -> Response:
     s = _session(request)
     e = ops.parse_edit(await _json(request), s.grid())
     _changing(request)
+    queued = await _queue(s, "queue", e)
+    if queued is not None:  # a recording still being opened: applied when it is ready
+        return JSONResponse(queued, 202)
     change = await request.app.state.slot.run(s.edit, e)
     return JSONResponse(change.to_json())
+
+
+async def _queue(s, method: str, arg):
+    """Queue a change on a recording still being opened (``Opening.queue`` /
+    ``Opening.unqueue``): its answer, or None when there is nothing to queue on."""
+    fn = getattr(type(s), method, None)
+    return None if fn is None else await run_in_threadpool(fn, s, arg)
 
 
 async def copy(request: Request) -> Response:
@@ -433,12 +443,18 @@ async def solo(request: Request) -> Response:
 
 async def undo(request: Request) -> Response:
     _changing(request)
+    queued = await _queue(_session(request), "unqueue", "undo")
+    if queued is not None:
+        return JSONResponse(queued, 202)
     change = await request.app.state.slot.run(_session(request).undo)
     return JSONResponse(change.to_json())
 
 
 async def redo(request: Request) -> Response:
     _changing(request)
+    queued = await _queue(_session(request), "unqueue", "redo")
+    if queued is not None:
+        return JSONResponse(queued, 202)
     change = await request.app.state.slot.run(_session(request).redo)
     return JSONResponse(change.to_json())
 
@@ -734,6 +750,12 @@ def start(
 
     def prepare():
         with slot._lock:  # edits wait (409) until the recording is ready and restored
+            # A recording being opened, with a page already asking for it: its first
+            # picture goes out before the encode competes with the answers for the CPU
+            # (a few seconds at most; no wait when no page comes at once)
+            shown = getattr(session, "shown", None)
+            if shown is not None and session.visited.wait(PAGE_GRACE):
+                shown.wait(SHOW_FIRST)
             _prepare_quietly(session)
             if resume and keeper is not None and keeper.recovery is not None:
                 try:
@@ -824,6 +846,12 @@ def serve(
         sys.stderr.flush()
         os._exit(0)
     return 0
+
+
+#: Seconds the encode of a recording being opened waits for the page's first picture,
+#: when a page asked for the recording's facts within PAGE_GRACE seconds of the start.
+SHOW_FIRST = 3.0
+PAGE_GRACE = 1.0
 
 
 def _prepare_quietly(session: Session) -> None:

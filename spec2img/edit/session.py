@@ -791,8 +791,10 @@ class Session:
         return None
 
 
-#: Frames of the coarse first view of a recording being opened (one in so many).
+#: Columns of the coarse first view of a recording being opened.
 PREVIEW_COLUMNS = OVERVIEW_COLUMNS
+#: Edits a recording being opened keeps until it can apply them.
+MAX_QUEUED = 64
 
 
 class Opening:
@@ -800,12 +802,19 @@ class Opening:
     :class:`Session` when the full encode (in :meth:`prepare`, on a background thread)
     is done.
 
-    The coarse view is the STFT of one frame in every :meth:`Session.overview_step`
-    (at most :data:`PREVIEW_COLUMNS` frames, a fraction of a second for hours of
-    audio), quantised on a range from its own peak: the page can draw the whole
-    recording while the rest is prepared.  Until then edits and audio answer "busy"
-    (409) and ``info()["preview"]`` is true; the page fetches the pictures again when
-    ``ready`` turns true.  Once ready, every attribute is the session's.
+    The coarse view is, per column of the overview (at most :data:`PREVIEW_COLUMNS`),
+    the maximum magnitude of each bin over the column's frames -- the STFT's magnitudes
+    alone, block by block, without the phase, the 16-bit image or the session's
+    copies, a few percent of the encode -- quantised on a range from its own peak: the
+    page draws the whole recording while the rest is prepared, and a click between two
+    frames stays visible.  Meanwhile the input's samples are served as both the
+    original and the edited audio (they are the same until an edit), so the page
+    plays at once, and edits are **queued** (:meth:`queue`, up to
+    :data:`MAX_QUEUED`; undo and redo take them back and forth): they are applied, in
+    order and through the journal, as soon as the session exists, before it is
+    announced ready.  ``info()["preview"]`` is true until then; the page fetches the
+    pictures again when ``ready`` turns true.  Once ready, every attribute is the
+    session's.
     """
 
     def __init__(self, found, source: Path, encode) -> None:
@@ -825,20 +834,39 @@ class Opening:
         self.rows = p.n_mels if p.scale == "mel" else p.n_bins
         self.step = max(1, -(-self.n_frames // OVERVIEW_COLUMNS))
         self.row_step = max(1, -(-self.rows // MAX_ROWS))
+        self._audio = y  # the input's samples: served while the session is prepared
+        self._queue: list = []  # edits made meanwhile, applied when the session exists
+        self._requeue: list = []  # and those taken back by undo (redo puts them back)
+        self._taken = 0  # queued edits being applied now
+        self.dropped: list[str] = []  # queued edits the session refused, and why
+        self._qlock = threading.Lock()
+        #: Set once every channel's whole coarse view has been asked for (the page drew it).
+        self.shown = threading.Event()
+        self.visited = threading.Event()  # and a page asked for the facts (info)
+        self._shown: set[int] = set()
         self._preview()
 
     def _preview(self) -> None:
         p, y = self._params, self._found.audio
-        engine = Stft.from_params(p)
-        n_fft, hop = p.n_fft, p.hop_length
-        frames = np.arange(0, self.n_frames, self.step)
-        start = frames * hop - (n_fft // 2 if p.center else 0)
-        idx = start[:, None] + np.arange(n_fft)[None, :]
-        ok = (idx >= 0) & (idx < y.shape[-1])
-        seg = np.where(ok[None], y[:, np.clip(idx, 0, y.shape[-1] - 1)], np.float32(0))
-        S = np.abs(np.fft.rfft(seg * engine.window, axis=-1)).transpose(0, 2, 1)
+        # Every k-th frame, k such that they are at most half a window apart: every
+        # sample still lies where some analysed window weighs at least a half (Hann),
+        # so a click reads at most 6 dB low, for half the work.  Every core: nothing
+        # else runs yet (the encode starts after the server).
+        k = max(1, min(self.step, (p.n_fft // 2) // p.hop_length))
+        engine = Stft(p.n_fft, p.hop_length * k, p.win_length, p.window, p.center,
+                      workers=max(1, min(4, os.cpu_count() or 1)))  # fmt: skip
+        cols = -(-self.n_frames // self.step)
+        peak = np.zeros((self.channels, cols, p.n_fft // 2 + 1), np.float32)
+        for a, b, spec in engine.forward_blocks(y):
+            # the loudest of each column's frames, bin by bin (columns may straddle blocks)
+            col = np.minimum(np.arange(a, b) * k // self.step, cols - 1)
+            first = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+            red = np.maximum.reduceat(np.abs(spec), first, axis=1)
+            np.maximum(peak[:, col[first]], red, out=red)
+            peak[:, col[first]] = red
+        S = peak.transpose(0, 2, 1)
         if p.scale == "mel":
-            S = _scale.linear_to_mel(S.astype(np.float32), _scale.mel_basis(p))
+            S = _scale.linear_to_mel(np.ascontiguousarray(S), _scale.mel_basis(p))
         db = _scale.amplitude_to_db(S)
         top_db = self._encode.top_db
         lo, hi = self._encode.db_range or _scale.db_range(db, top_db)
@@ -862,7 +890,11 @@ class Opening:
 
     @property
     def applied(self) -> list:
-        return self._session.applied if self._session is not None else []
+        """The edits in effect: while opening, the queued ones (the page asks before
+        the tab closes, and a stopping editor counts them)."""
+        if self._session is not None:
+            return self._session.applied
+        return list(self._queue)  # one read of a list that is replaced or appended to
 
     @property
     def on_change(self):
@@ -881,6 +913,7 @@ class Opening:
     def info(self) -> dict:
         if self._session is not None:
             return {**self._session.info(), "preview": False}
+        self.visited.set()
         p = self._params
         hz = row_frequencies(p)
         return {
@@ -898,9 +931,12 @@ class Opening:
 
     def state(self) -> dict:
         if self._session is not None:
-            return self._session.state()
-        return {"version": 0, "ready": False, "error": self.error, "can_undo": False,
-                "can_redo": False, "history": []}  # fmt: skip
+            st = self._session.state()
+            return {**st, "dropped": list(self.dropped)} if self.dropped else st
+        queued, requeue = list(self._queue), bool(self._requeue)  # no lock: never waits
+        return {"version": 0, "ready": False, "error": self.error, "can_undo": bool(queued),
+                "can_redo": requeue, "history": [ops.describe(e) for e in queued],
+                "queued": len(queued), "edits": len(queued)}  # fmt: skip
 
     def grid(self):
         """As :meth:`Session.grid` (known from the parameters before the encode)."""
@@ -923,11 +959,98 @@ class Opening:
             raise ParameterError(f"channel must be 0 to {self.channels - 1}, not {channel}")
         if not 0 <= t0 < t1 <= self.n_frames or not 1 <= step <= self.n_frames:
             raise ParameterError(f"frames must satisfy 0 <= t0 < t1 <= {self.n_frames}")
-        coarse = self._coarse[channel]
-        cols = np.arange(t0, t1, step) // self.step
-        if cols.size * coarse.shape[0] > MAX_TILE_CELLS:
+        views = self._coarse
+        if views is None:  # the session took over meanwhile
+            return self._session.tile(channel, t0, t1, step)
+        coarse = views[channel]
+        if t0 == 0 and t1 == self.n_frames and step >= self.step:
+            self._shown.add(channel)
+            if len(self._shown) == self.channels:
+                self.shown.set()
+        starts = np.arange(t0, t1, step)
+        if starts.size * coarse.shape[0] > MAX_TILE_CELLS:
             raise ParameterError("ask for a larger step or fewer frames")
-        return np.ascontiguousarray(coarse[:, np.minimum(cols, coarse.shape[1] - 1)])
+        # each column the loudest of the coarse columns its frames fall in
+        first = np.minimum(starts // self.step, coarse.shape[1] - 1)
+        last = np.minimum((np.minimum(starts + step, t1) - 1) // self.step, coarse.shape[1] - 1)
+        if np.all(first == last):
+            return np.ascontiguousarray(coarse[:, first])
+        out = np.empty((coarse.shape[0], starts.size), coarse.dtype)
+        for i, (a, b) in enumerate(zip(first.tolist(), last.tolist(), strict=True)):
+            out[:, i] = coarse[:, a : b + 1].max(axis=1)
+        return out
+
+    def audio(self, which: str, start: int, end: int) -> np.ndarray:
+        """As :meth:`Session.audio`; while opening, the input's samples for both (no
+        edit has been applied yet)."""
+        if self._session is not None:
+            return self._session.audio(which, start, end)
+        if which not in ("original", "edited"):
+            raise ParameterError(f"which must be 'original' or 'edited', not {which!r}")
+        n = self.n_samples
+        if not 0 <= start < end <= n or end - start > MAX_AUDIO_SAMPLES:
+            raise ParameterError(
+                f"samples must satisfy 0 <= start < end <= {n}, at most "
+                f"{MAX_AUDIO_SAMPLES} at a time"
+            )
+        y = self._audio
+        if y is None:  # the session took over meanwhile
+            return self._session.audio(which, start, end)
+        return np.array(y[:, start:end], order="C", copy=True)
+
+    def queue(self, edit: ops.Edit) -> dict | None:
+        """Keep ``edit`` to apply when the session exists: the answer for the page, or
+        None once the session is there (then edit it as usual)."""
+        with self._qlock:
+            if self._session is not None or self.error is not None:
+                return None
+            if len(self._queue) >= MAX_QUEUED:
+                raise BusyError(
+                    f"{MAX_QUEUED} edits are waiting for the full spectrogram; wait for it"
+                )
+            self._queue.append(edit)
+            self._requeue.clear()
+            return self._queued(ops.describe(edit))
+
+    def unqueue(self, verb: str) -> dict | None:
+        """Undo (``"undo"``) or redo (``"redo"``) a queued edit: the answer, or None once
+        the session exists."""
+        with self._qlock:
+            if self._session is not None or self.error is not None:
+                return None
+            src, dst = (self._queue, self._requeue) if verb == "undo" else (
+                self._requeue, self._queue)  # fmt: skip
+            if not src:
+                if self._taken:  # being applied: undo it on the session in a moment
+                    raise BusyError("the queued edits are being applied; try again")
+                raise NothingToDo(f"nothing to {verb}")
+            e = src.pop()
+            dst.append(e)
+            return self._queued(f"{verb} {ops.describe(e)}")
+
+    def _queued(self, label: str) -> dict:
+        return {"version": 0, "label": label, "frames": [0, 0], "samples": [0, 0],
+                "seconds": 0.0, "can_undo": bool(self._queue),
+                "can_redo": bool(self._requeue), "queued": len(self._queue)}  # fmt: skip
+
+    def _apply_queue(self, session) -> None:
+        """Apply the queued edits on ``session``, then hand it over (under the queue's
+        lock, so that no edit is queued after the last look)."""
+        while True:
+            with self._qlock:
+                todo, self._queue = self._queue, []
+                self._requeue.clear()
+                self._taken = len(todo)
+                if not todo:
+                    self._session = session
+                    return
+            for e in todo:  # journaled as they are applied, as any edit
+                try:
+                    session.edit(e)
+                except Spec2ImgError as err:
+                    self.dropped.append(f"{ops.describe(e)}: {err}")
+                with self._qlock:
+                    self._taken -= 1
 
     def prepare(self) -> None:
         """The full encode and the session's own preparation (background thread)."""
@@ -941,8 +1064,8 @@ class Opening:
             self._found = None
             session.on_change = self.__dict__.get("_on_change")
             session.prepare()
-            self._coarse = None
-            self._session = session
+            self._apply_queue(session)
+            self._coarse = self._audio = None
         except Spec2ImgError as e:
             self.error = str(e)
             raise

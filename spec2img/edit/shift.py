@@ -46,31 +46,38 @@ def shift_pitch(
     out_m = np.zeros_like(mask)
     for ch in range(c):
         last_dest = np.zeros(bins)  # the moved phase of each bin in the previous frame
-        last_src = None
+        last_out = np.zeros(bins)  # and its moved magnitude
+        last_a = np.zeros(bins)  # the magnitudes of the previous frame
+        last_src = np.zeros(bins)
         for t in range(frames):
             a, ph = amp[ch, :, t], phase[ch, :, t] + np.pi * k  # the -pi k taken out
             peaks = np.flatnonzero((a > 0) & (a >= np.r_[0, a[:-1]]) & (a > np.r_[a[1:], 0]))
             if not peaks.size:
-                last_src = ph
+                last_a, last_src, last_out = a, ph, np.zeros(bins)
                 continue
             # each bin belongs to its nearest peak (the region between the troughs)
             owner = peaks[np.clip(np.searchsorted((peaks[1:] + peaks[:-1]) / 2, local), 0,
                                   peaks.size - 1)]  # fmt: skip
-            # the instantaneous frequency from the phase advance over a hop (forward
-            # from the previous frame; at a track's first frame, to the next one)
-            if last_src is not None:
-                dev = _princarg(ph[peaks] - last_src[peaks] - omega_bin[peaks] * hop)
-            elif t + 1 < frames:
-                ahead = phase[ch, peaks, t + 1] + np.pi * k[peaks]
-                dev = _princarg(ahead - ph[peaks] - omega_bin[peaks] * hop)
-            else:
-                dev = 0.0
+            # the instantaneous frequency from the phase advance over a hop: back to the
+            # previous frame where the peak's bin sounded there; at a track's first frame
+            # (the previous cell silent, its phase meaningless), on to the next one.  A
+            # silent cell's phase taken for a partial's would send the onset frame to
+            # another bin: a one-frame dot beside the moved note.
+            back = last_a[peaks] > 0
+            dev = np.zeros(peaks.size)
+            dev[back] = _princarg(ph[peaks][back] - last_src[peaks][back]
+                                  - omega_bin[peaks][back] * hop)  # fmt: skip
+            if t + 1 < frames:
+                fwd = ~back & (amp[ch, peaks, t + 1] > 0)
+                ahead = phase[ch, peaks[fwd], t + 1] + np.pi * k[peaks[fwd]]
+                dev[fwd] = _princarg(ahead - ph[peaks][fwd] - omega_bin[peaks][fwd] * hop)
             w = omega_bin[peaks] + dev / hop
             dest_peak = np.rint(w * ratio * n_fft / (2 * np.pi)).astype(int) - first_bin
             shift = dest_peak - peaks
             start = ratio * ph[peaks]  # the scaled phase when the track begins here
-            if last_src is not None:
-                start = last_dest[np.clip(dest_peak, 0, bins - 1)] + ratio * w * hop
+            at = np.clip(dest_peak, 0, bins - 1)
+            going = back & (last_out[at] > 0)  # a track going on: its phase advances
+            start[going] = last_dest[at[going]] + ratio * w[going] * hop
             peak_phase = dict(zip(peaks.tolist(), start.tolist(), strict=True))
             idx = np.searchsorted(peaks, owner)
             dest = local + shift[idx]
@@ -85,6 +92,7 @@ def shift_pitch(
             if ch == 0:
                 np.maximum.at(out_m[:, t], d, mask[src, t])
             last_dest = out_p[ch, :, t].copy()
-            last_src = ph
+            last_out = out_a[ch, :, t].copy()
+            last_a, last_src = a, ph
         out_p[ch] -= np.pi * k[:, None]  # the -pi k put back
     return out_a, out_p, out_m

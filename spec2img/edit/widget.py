@@ -36,8 +36,8 @@ NOT_PAGE_MODULES = ("widget.js", "env.js")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 #: Longest request line a view may send, characters.
 MAX_URL = 2000
-#: Height of the editor in the cell, CSS pixels.
-DEFAULT_HEIGHT = 480
+#: Height of the spectrogram in the cell (the tool bars come on top), CSS pixels.
+DEFAULT_HEIGHT = 360
 
 
 def page_assets() -> dict:
@@ -80,7 +80,8 @@ def edit(source, *, sr: int | None = None, height: int = DEFAULT_HEIGHT, **spect
         Sampling rate of ``source`` samples (required for an array); for an audio file,
         resample to it (``None``: the file's own).
     height : int
-        Height of the editor in the cell, CSS pixels (200 to 2000).
+        Height of the spectrogram (with its axes) in the cell, CSS pixels (200 to 2000);
+        the tool bars come on top of it.
     **spectrogram
         :func:`spec2img.encode`'s keywords for audio (``n_fft``, ``hop_length``,
         ``scale``, ...).

@@ -18,17 +18,20 @@ high, so the time spent is bounded whatever the image holds.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from .colorbar import classify, column_runs, luma
+from .colorbar import _correlate, classify, column_runs, luma
 
 #: Characters of axis tick labels (matplotlib's minus sign is U+2212).
 AXIS_GLYPHS = "0123456789.:\u2212+e"
 #: More tick marks than this on one axis is not an axis (a texture, a grid of blobs).
 MAX_TICKS = 60
+#: More glyphs than this beside a tick is not a tick label (and is not read).
+MAX_GLYPHS = 12
 _INK = 128
 _MAX_TICK_WIDTH = 6  # pixels: 0.8 pt at up to ~500 dpi
 _SEARCH = 24  # pixels past the frame line searched for tick marks
@@ -143,7 +146,7 @@ def _x_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
                 best is None or abs(mid - t) < best[0]
             ):
                 best = (abs(mid - t), word)
-        if best is None:
+        if best is None or len(best[1]) > MAX_GLYPHS:
             labels.append("")
             values.append(None)
             continue
@@ -166,48 +169,107 @@ def _y_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
         return None
     dark = 255.0 - lum
     ticks = [_centre(dark[s - 1 : e + 1, c], s - 1) for s, e in runs]
+    ticks = _major(ticks, [_length(ink[int(t)], c, -1) for t in ticks])
     rows = [int(t) for t in ticks]
     end = c
     while end >= 0 and ink[rows, end].mean() >= 0.5 and c - end < _SEARCH:
         end -= 1
     spacing = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 40.0
     half = max(3, int(spacing / 2) - 1)
-    heights, found = [], []
+    # a first look: the height of each label's last glyph (a digit, or an exponent)
+    heights, regions = [], []
     for t in ticks:
         a, b = max(0, int(t) - half), min(h, int(t) + half + 1)
         region = ink[a:b, : end + 1]
-        cols = region.any(axis=0)
-        runs_ = column_runs(cols)
+        runs_ = column_runs(region.any(axis=0))
         if not runs_:
-            found.append(None)
+            regions.append(None)
             continue
-        s, e = runs_[-1]  # the glyph nearest the tick: the label's last character
+        s, e = runs_[-1]
         inked = np.flatnonzero(region[:, s:e].any(axis=1))
-        top, bottom = a + int(inked[0]), a + int(inked[-1]) + 1
-        heights.append(bottom - top)
-        found.append((top, bottom, runs_))
+        heights.append(int(inked[-1] - inked[0] + 1))
+        regions.append((a, region, runs_))
     if not heights:
         return Axis(tuple(ticks), ("",) * len(ticks), (None,) * len(ticks))
-    height = int(np.median(heights))
-    labels, values = [], []
-    for f in found:
-        if f is None:
-            labels.append("")
-            values.append(None)
-            continue
-        top, bottom, _ = f
-        # the label's rows: the digit height up from the last character's bottom
-        a, b = max(0, bottom - height), bottom
-        runs_ = column_runs(ink[a:b, : end + 1].any(axis=0))
-        word = _words(runs_, height)
-        if not word or end + 1 - word[-1][-1][1] > 3 * height:
-            labels.append("")
-            values.append(None)
-            continue
-        text = _read_word(lum, a, b, 0, word[-1], height)
-        labels.append(text)
-        values.append(parse_value(text))
+    first = int(np.median(heights))
+    labels, values, digit = [], [], []
+    for found in regions:
+        text = value = None
+        if found is not None:
+            a, region, runs_ = found
+            word = _words(runs_, first)[-1]
+            if end + 1 - word[-1][1] <= 3 * max(first, 5) and len(word) <= MAX_GLYPHS:
+                text, value, dh = _read_label(lum, region, a, word)
+                if dh:
+                    digit.append(dh)
+        labels.append(text or "")
+        values.append(value)
+    height = int(np.median(digit)) if digit else first
     return Axis(tuple(ticks), tuple(labels), tuple(values), height)
+
+
+def _length(row: np.ndarray, start: int, step: int) -> int:
+    """How many pixels of ink run from ``start`` along ``row`` (a tick mark's length)."""
+    n, i = 0, start
+    while 0 <= i < len(row) and row[i] and n < _SEARCH:
+        n += 1
+        i += step
+    return n
+
+
+def _major(ticks: list[float], lengths: list[int]) -> list[float]:
+    """The major ticks: matplotlib draws minor ticks shorter (2 pt against 3.5 pt) and
+    leaves them unlabelled (a log axis's ticks between the powers of ten)."""
+    lengths = np.asarray(lengths)
+    if len(ticks) < 3 or lengths.max() < 1.4 * max(1, lengths.min()):
+        return ticks
+    keep = lengths >= (lengths.max() + lengths.min()) / 2
+    return [t for t, k in zip(ticks, keep, strict=True) if k] if keep.sum() >= 2 else ticks
+
+
+def _read_label(lum: np.ndarray, region: np.ndarray, a: int, word):
+    """The text, value and digit height of one y-axis label whose glyph columns are
+    ``word`` in ``region`` (ink of rows ``a:``, from column 0).
+
+    Glyphs sitting on one baseline are the number; glyphs raised above it at the end
+    of the label are an exponent, as matplotlib's log axes write ``10^k``
+    (``LogFormatterSciNotation``: mathtext, the exponent at 70 % size), read with
+    templates of their own size.
+    """
+    spans = []
+    for s, e in word:
+        r = np.flatnonzero(region[:, s:e].any(axis=1))
+        spans.append((a + int(r[0]), a + int(r[-1]) + 1))
+    bottom = max(b for _, b in spans)
+    tall = max(b - t for t, b in spans)
+    raised = [b < bottom - 0.3 * tall for _, b in spans]
+    split = len(word)
+    for k in range(1, len(word)):
+        if all(raised[k:]) and any(
+            spans[i][1] - spans[i][0] >= 0.45 * tall for i in range(k, len(word))
+        ):
+            split = k
+            break
+    base, sup = word[:split], word[split:]
+    base_spans = [spans[i] for i in range(split) if not raised[i]] or spans[:split]
+    height = max(b - t for t, b in base_spans)
+    b0 = max(b for _, b in base_spans)
+    text = _read_word(lum, b0 - height, b0, 0, base, height)
+    if not sup:
+        return text, parse_value(text), height
+    sup_spans = spans[split:]
+    sh = max(b - t for t, b in sup_spans)
+    sb = max(b for _, b in sup_spans)
+    rows = slice(max(0, sb - sh - 1), sb + 1)
+    exponent = "".join(_exponent_glyph(lum[rows, s:e], height) for s, e in sup)
+    label = f"{text}^{exponent}"
+    try:
+        k = int(exponent.replace("\u2212", "-"))
+    except ValueError:
+        return label, None, height
+    if text not in ("10", "2") or abs(k) > 30:
+        return label, None, height
+    return label, float(int(text)) ** k, height
 
 
 def _read_word(lum: np.ndarray, a: int, b: int, x0: int, runs, height: int) -> str:
@@ -241,6 +303,59 @@ def _words(runs, height, *, gap=0.5):
         else:
             words[-1].append((s, e))
     return words
+
+
+_EXPONENT_CHARS = "0123456789\u2212"
+
+
+def _exponent_glyph(img: np.ndarray, base_height: int) -> str:
+    """One character of a ``10^k`` label's exponent, against exponents rendered by
+    matplotlib's mathtext beside a ``10`` whose digits are ``base_height`` tall."""
+    ink = 1.0 - img.astype(np.float32) / 255.0
+    rows = np.flatnonzero(ink.max(axis=1) > 0.5)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.5)
+    if rows.size == 0 or cols.size == 0:
+        return ""
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    gh, gw = ink.shape
+    best, best_score = "", -np.inf
+    for ch, tmpls in _exponent_templates(base_height).items():
+        for tmpl in tmpls:
+            th, tw = tmpl.shape
+            cost = abs(np.log(gh / th)) * 2 + abs(np.log(gw / gh * th / tw)) * 0.5
+            score = _correlate(ink, tmpl) - cost
+            if score > best_score:
+                best, best_score = ch, score
+    return best
+
+
+@functools.lru_cache(maxsize=8)
+def _exponent_templates(base_height: int) -> dict:
+    """Each exponent character as mathtext draws it after a ``10``, at three font
+    sizes whose digits are ``base_height`` pixels tall (the hinting of a 5-pixel
+    glyph changes with a fraction of a point)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    out: dict[str, list] = {ch: [] for ch in _EXPONENT_CHARS}
+    for frac in (-0.35, 0.0, 0.35):
+        # DejaVu Sans digits are 0.729 em tall; 100 dpi: a point is 100 / 72 pixels
+        size_pt = (base_height + frac) / 0.729 * 72 / 100
+        for ch in _EXPONENT_CHARS:
+            fig = Figure(figsize=(1, 1), dpi=100)
+            FigureCanvasAgg(fig)
+            exp = "-" if ch == "\u2212" else ch
+            fig.text(0.1, 0.3, "$\\mathdefault{10^{" + exp + "}}$", fontsize=size_pt)
+            fig.canvas.draw()
+            ink = 1.0 - np.asarray(fig.canvas.buffer_rgba())[..., :3].mean(axis=-1) / 255.0
+            runs = column_runs(ink.max(axis=0) > 0.5)
+            if len(runs) < 3:
+                continue
+            glyph = ink[:, runs[2][0] : runs[-1][1]]
+            r = np.flatnonzero(glyph.max(axis=1) > 0.5)
+            c = np.flatnonzero(glyph.max(axis=0) > 0.5)
+            out[ch].append(glyph[r[0] : r[-1] + 1, c[0] : c[-1] + 1])
+    return out
 
 
 _NUMBER = re.compile(r"^[+\-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+\-]?\d+)?$")

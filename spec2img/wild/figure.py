@@ -12,8 +12,9 @@ each with where it came from:
   ``NFFT / 2``; scipy's ``pcolormesh(..., shading='gouraud')`` spans the segment
   centres);
 - **frequency axis**: linear, librosa's ``log`` (symlog base 2, linear below C2),
-  ``mel`` (symlog base 2, linear below 1 kHz) or a plain log axis, whichever puts the
-  labels on a straight line; the top of a linear or log Hz axis is the Nyquist
+  ``mel`` (symlog base 2, linear below 1 kHz) or a plain log axis (matplotlib's
+  ``set_yscale('log')``, labels ``10^k``; decoded as ``y_axis='plainlog'`` with the
+  axis's bottom as ``fmin``), whichever puts the labels on a straight line; the top of a linear or log Hz axis is the Nyquist
   frequency, so the sample rate follows (snapped to the usual rates within a bin);
   a mel axis gives ``fmax`` and leaves the rate to librosa's default;
 - **the tool** from what the figure shows: a log or mel axis, magma or coolwarm means
@@ -259,8 +260,11 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
     if y_axis is None:
         problems.append("no tick marks on the frequency axis")
     else:
-        yfit = fit_axis(y_axis.readable, ("linear", "log", "mel", "plainlog"),
-                        tol=max(1.0, 0.12 * y_axis.digit_height))  # fmt: skip
+        # labels written as powers (10^k) are matplotlib's log scale: librosa's axes
+        # write plain numbers, and above C2 its symlog is as straight a line
+        powers = sum("^" in t for t in y_axis.labels) >= 2
+        kinds = ("plainlog",) if powers else ("linear", "log", "mel", "plainlog")
+        yfit = fit_axis(y_axis.readable, kinds, tol=max(1.0, 0.12 * y_axis.digit_height))
         if yfit is None:
             problems.append(_why(y_axis, "frequency"))
     t_left = t_right = f_top = f_bottom = None
@@ -293,19 +297,19 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
     else:
         tool = "specgram"
     out.tool = tool
-    y_kind = "log" if kind == "plainlog" else kind
+    y_kind = kind
     if yfit is not None:
         kind_name = {"plainlog": "log (base 10)"}.get(kind, kind)
         out.notes.append(
             f"frequency axis: {kind_name}, {f_bottom:.0f} .. {f_top:.0f} Hz "
-            f"(labels {', '.join(_short(v) for v in y_axis.values)})"
+            f"(labels {', '.join(_label(t, v) for t, v in zip(y_axis.labels, y_axis.values, strict=True))})"
         )
-        if kind == "plainlog":
-            out.notes.append("a base-10 log axis is read as librosa's log axis")
-        if tool != "specshow" and y_kind != "linear":
+        if tool != "specshow" and y_kind not in ("linear", "plainlog"):
             out.problem = f"a {kind_name} frequency axis is not what {tool} draws"
             out.tool = None
             return
+        if y_kind == "plainlog":
+            out.set("y_axis", "plainlog", "frequency axis")
     if tool == "specshow":
         if yfit is not None:
             out.set("y_axis", y_kind, "frequency axis")
@@ -327,7 +331,7 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
             fmax = _snap(f_top, ROUND_FMAX, 2 * hz_per_px + 0.01 * f_top)
             sr = LIBROSA["sr"] if fmax <= LIBROSA["sr"] / 2 + 1 else 2 * fmax
             out.set("sr", int(sr), "librosa default" if sr == LIBROSA["sr"] else "mel axis (fmax)")
-            out.set("n_mels", LIBROSA["n_mels"], "librosa default")
+            out.set("n_mels", LIBROSA["n_mels"], "librosa default (bands not measured)")
             if abs(fmax - sr / 2) > 1:
                 out.set("fmax", float(fmax), "mel axis")
         elif tool == "specshow":
@@ -335,6 +339,18 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
             _rate(out, f_top / (1 + 1 / LIBROSA["n_fft"]), hz_per_px)
         else:
             _rate(out, f_top, hz_per_px)
+        if y_kind == "plainlog" and "sr" in out.settings:
+            # 0 Hz has no place on a log axis: the bottom of what is shown is needed.
+            # The axis's top is known once the rate is (Nyquist, plus half a bin for
+            # specshow's centred cells); the labels give the decades below it
+            if tool == "specshow":  # refined by the cells' edges (_refine_fmin)
+                top = out.settings["sr"] / 2 * (1 + 1 / LIBROSA["n_fft"])
+                out.set("fmin", round(top * f_bottom / f_top, 3), "frequency axis (bottom)")
+            else:
+                # no cell edges to go by (a gouraud mesh, a resampled image): the
+                # axis's own ends, which put each row where the labels say it is
+                out.set("fmin", round(f_bottom, 3), "frequency axis (bottom)")
+                out.set("fmax", round(f_top, 3), "frequency axis (top)")
     if xfit is not None and "sr" in out.settings:
         # specshow: the last frame's cell ends half a hop after its centre; specgram's
         # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
@@ -397,7 +413,9 @@ def _changes(level: np.ndarray, valid: np.ndarray):
     return frac(0), frac(1)
 
 
-def _score(profile: np.ndarray, edges_px: np.ndarray, origin: int) -> float | None:
+def _score(
+    profile: np.ndarray, edges_px: np.ndarray, origin: int, shifts=(0.0, -0.3, 0.3, -0.15, 0.15)
+) -> float | None:
     """How much more often the pixels change at predicted cell edges than inside cells.
 
     Only cells at least :data:`_MIN_CELL` pixels wide count.  matplotlib's rasteriser
@@ -411,7 +429,7 @@ def _score(profile: np.ndarray, edges_px: np.ndarray, origin: int) -> float | No
     if len(wide) < 4:
         return None
     best = None
-    for shift in (0.0, -0.3, 0.3, -0.15, 0.15):
+    for shift in shifts:
         idx = np.floor(edges_px + shift).astype(np.int64) - 1 - origin
         on = np.zeros(len(profile), bool)
         off = np.zeros(len(profile), bool)
@@ -462,6 +480,10 @@ def _frame_grid(out: FigureReading, area, changes, origin) -> None:
             sc = _score(rows, edges, origin[1])
             if sc is not None:
                 scores[n_fft] = sc
+    elif y_axis == "mel" and rows.size and np.mean(rows) < 0.6:
+        _mel_bands(out, area, rows, origin[1])
+    elif y_axis == "plainlog" and "fmin" in out.settings and rows.size and np.mean(rows) < 0.6:
+        _refine_fmin(out, area, rows, origin[1])
     if scores:
         n_fft, sc = max(scores.items(), key=lambda kv: kv[1])
         others = [v for k, v in scores.items() if k != n_fft]
@@ -480,6 +502,65 @@ def _frame_grid(out: FigureReading, area, changes, origin) -> None:
         hop = hop_from_frames(frames, out.t_span * sr)
         if hop is not None and hop <= out.settings.get("n_fft", LIBROSA["n_fft"]):
             out.set("hop_length", hop, f"frame grid ({frames} columns)")
+
+
+def _refine_fmin(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
+    """The bottom of a plain log axis, to a tenth of a pixel: matplotlib snaps tick
+    marks to whole pixels, so the labels alone leave it half a pixel out, and on a
+    log axis the lowest bins are tens of pixels tall.  Their edges (specshow's cells
+    are centred on the bins) are where the picture's colours change."""
+    from . import geometry
+
+    sr, n_fft = out.settings["sr"], out.settings.get("n_fft", LIBROSA["n_fft"])
+    fmin = out.settings["fmin"]
+    top = sr / 2 * (1 + 1 / n_fft)
+    per_px = math.log10(top / fmin) / (area.bottom - area.top)  # decades per pixel
+    centres = geometry.row_centres("plainlog", n_fft // 2 + 1, sample_rate=sr, n_fft=n_fft)
+    best = None
+    for shift in np.arange(-1.5, 1.501, 0.05):  # pixels the bottom may move
+        f = fmin * 10.0 ** (-shift * per_px)
+        edges = geometry.row_edges_px("plainlog", centres, area.top, area.bottom, (f, None))
+        sc = _score(rows, edges, origin, shifts=(0.0,))
+        if sc is not None and (best is None or sc > best[1] + 1e-9):
+            best = (f, sc)
+    if best is not None and best[1] > 0.3:
+        out.set("fmin", round(float(best[0]), 3), "frequency axis (bottom, by the cells' edges)")
+
+
+#: Mel band counts tried against the rows of a mel figure.
+N_MELS = (16, 20, 24, 32, 40, 48, 60, 64, 80, 96, 100, 120, 128, 160, 192, 200, 256, 320, 384, 512)
+
+
+def _mel_bands(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
+    """n_mels from the rows of a mel figure, where its bands are taller than
+    :data:`_MIN_CELL` pixels: the count whose band edges (on specshow's mel axis)
+    the picture's changes follow clearly better than any other's."""
+    from . import geometry
+
+    sr = out.settings["sr"]
+    fmax = out.settings.get("fmax", sr / 2)
+    height = area.bottom - area.top
+    scores = {}
+    for n in N_MELS:
+        if height / n < _MIN_CELL:
+            break
+        centres = geometry.row_centres("mel", n, sample_rate=sr, n_fft=LIBROSA["n_fft"],
+                                       fmax=fmax)  # fmt: skip
+        edges = geometry.row_edges_px("mel", centres, area.top, area.bottom)
+        sc = _score(rows, edges, origin)
+        if sc is not None:
+            scores[n] = sc
+    if not scores:
+        out.sources["n_mels"] = "librosa default (bands thinner than a pixel: not measured)"
+        return
+    n, sc = max(scores.items(), key=lambda kv: kv[1])
+    # a count dividing the true one finds every other edge and scores nearly as well
+    # (but less: its cells hold the true edges between); other counts must trail
+    others = [v for k, v in scores.items() if n % k]
+    if sc > 0.5 and (not others or sc > max(others) + 0.2):
+        out.set("n_mels", n, f"frame grid ({n} mel bands)")
+    else:
+        out.sources["n_mels"] = "librosa default (the bands' edges are not clear)"
 
 
 def hop_from_frames(frames: int, n_samples: float) -> int | None:
@@ -536,7 +617,14 @@ def _why(axis, name: str) -> str:
     read = [v for v in axis.values if v is not None]
     if len(read) < 2:
         return f"the {name} axis labels cannot be read"
-    return f"the {name} axis labels ({', '.join(_short(v) for v in axis.values)}) do not lie on a {'straight line' if name == 'time' else 'linear, log or mel scale'}"
+    shown = ", ".join(_label(t, v) for t, v in zip(axis.labels, axis.values, strict=True))
+    scale = "straight line" if name == "time" else "linear, log or mel scale"
+    return f"the {name} axis labels ({shown}) do not lie on a {scale}"
+
+
+def _label(text: str, v) -> str:
+    """A label as read: its value, or its text when that is a power (``10^3``)."""
+    return text if "^" in text else _short(v)
 
 
 def _short(v) -> str:

@@ -15,7 +15,12 @@ The frequency axis is then drawn on one of matplotlib's scales:
     librosa.display sets it for ``y_axis='log'``;
 ``mel``
     rows are mel bands centred on ``librosa.mel_frequencies(n_mels, fmin, fmax)``, on a
-    ``symlog`` axis with base 2 and ``linthresh`` 1000 Hz (librosa's ``y_axis='mel'``).
+    ``symlog`` axis with base 2 and ``linthresh`` 1000 Hz (librosa's ``y_axis='mel'``);
+``plainlog``
+    matplotlib's plain ``log`` scale (``ax.set_yscale('log')`` on a specshow or a
+    ``pcolormesh``, tick labels ``10^k``): the bins of a ``linear`` axis on a
+    logarithmic one, whose visible range (``fmin``, the axis's bottom) must be given,
+    since 0 Hz has no place on it.
 
 Functions return cell edges in pixel coordinates of the plot area, ready for
 :func:`spec2img.dsp.resize.raster_weights`.
@@ -27,7 +32,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-Y_AXES = ("linear", "log", "mel")
+Y_AXES = ("linear", "log", "mel", "plainlog")
 #: C2 in Hz (MIDI note 36), librosa.display's linear threshold for ``y_axis='log'``.
 C2_HZ = 440.0 * 2.0 ** ((36 - 69) / 12)
 #: matplotlib symlog parameters (base, linthresh, linscale) per axis type.
@@ -72,7 +77,7 @@ def row_centres(
         fmax = sample_rate / 2 if fmax is None else fmax
         return librosa.mel_frequencies(n_mels=n_rows, fmin=fmin, fmax=fmax, htk=False)
     if scale == "mel":
-        if y_axis == "log":
+        if y_axis in ("log", "plainlog"):
             raise ParameterError(
                 "y_axis='log' draws STFT bins; these rows are mel bands "
                 "(use y_axis mel for a specshow mel plot, linear for uniform rows)",
@@ -90,7 +95,7 @@ def row_edges_px(
 
     Parameters
     ----------
-    y_axis : {"linear", "log", "mel"}
+    y_axis : {"linear", "log", "mel", "plainlog"}
     centres : np.ndarray
         Row centres, lowest first, in data units (see :func:`row_centres`).
     top, bottom : float
@@ -112,6 +117,14 @@ def row_edges_px(
     pts = np.concatenate([[lo, hi], edges])
     if y_axis in SYMLOG:
         pts = _symlog(pts, y_axis)
+    elif y_axis == "plainlog":
+        if not lo > 0:
+            raise ParameterError(
+                f"a plain log axis needs fmin > 0 (the bottom of the visible range), not {lo:g}",
+                params=("fmin",),
+            )
+        # cells reaching 0 Hz or below (DC) end under the axis: half the bottom will do
+        pts = np.log10(np.maximum(pts, lo / 2))
     t_lo, t_hi, t = pts[0], pts[1], pts[2:]
     frac = (t - t_lo) / (t_hi - t_lo)  # 0 at the bottom of the plot, 1 at the top
     return (bottom - frac * (bottom - top))[::-1]

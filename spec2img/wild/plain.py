@@ -63,10 +63,11 @@ class PlainSpec:
         frames.
     channels : int
         Channel blocks stacked vertically (channel 0 on top), uniform rows only.
-    y_axis : {"linear", "log", "mel"}
+    y_axis : {"linear", "log", "mel", "plainlog"}
         How the rows are drawn (see :mod:`spec2img.wild.geometry`).
     limits : (float or None, float or None)
-        Visible frequency range in Hz of a ``linear``/``log`` axis (``None``: the whole).
+        Visible frequency range in Hz of a ``linear``/``log``/``plainlog`` axis
+        (``None``: the whole).
     cmap : str
         The matplotlib colormap the image was drawn with.
     db_min, db_max : float
@@ -92,9 +93,12 @@ class PlainSpec:
     columns : int or None
         Frames drawn across the plot (``None``: ``n_frames - first_frame``).
     column_lag : float
-        Column ``k`` is centred ``column_lag`` frames after frame ``first_frame + k``
-        (sox centres its windows half a step late); frames take the levels
-        interpolated at their own times.
+        Column ``k`` is centred ``column_lag`` frames after frame
+        ``first_frame + k * column_step`` (sox centres its windows half a step late);
+        frames take the levels interpolated at their own times.
+    column_step : int >= 1
+        Frames from one column's centre to the next (a grid finer than the
+        columns, for phase retrieval: sox's windows overlap too little).
     db_offset : float
         dB added to the image's values to give ``20 log10 |STFT|`` (a PSD's or sox's
         window scaling), for absolute levels.
@@ -128,6 +132,7 @@ class PlainSpec:
     first_frame: int = 0
     columns: int | None = None
     column_lag: float = 0.0
+    column_step: int = 1
     db_offset: float = 0.0
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
@@ -190,8 +195,10 @@ def plain_spec(
         Absolute dB of the colormap's first and last colour; the level is kept.
     top_db : float > 0
         Range below an unknown peak (default 80, librosa's ``amplitude_to_db``).
-    y_axis : {"linear", "log", "mel"}
-        specshow's ``y_axis``; ``"mel"`` means the rows are mel bands.
+    y_axis : {"linear", "log", "mel", "plainlog"}
+        specshow's ``y_axis``; ``"mel"`` means the rows are mel bands; ``"plainlog"``
+        is matplotlib's plain log scale (``ax.set_yscale('log')``, labels ``10^k``),
+        which needs ``fmin`` > 0, the axis's bottom.
     fmin, fmax : float
         Visible frequency range (linear/log axes) or mel range (mel rows).
     n_mels : int
@@ -275,6 +282,12 @@ def plain_spec(
                 raise ParameterError(f"{name} must be a number, not {v!r}")
         if fmin is not None and fmin < 0:
             raise ParameterError(f"fmin={fmin:g} must be >= 0")
+        if y_axis == "plainlog" and not (fmin is not None and fmin > 0):
+            raise ParameterError(
+                "y_axis plainlog needs fmin > 0: the frequency at the bottom of the plot "
+                "(a log axis has no 0 Hz)",
+                params=("fmin", "y_axis"),
+            )
         if fmin is not None and fmax is not None and not fmin < fmax:
             raise ParameterError(f"fmin={fmin:g} must be below fmax={fmax:g}")
     params = SpecParams(**fields)
@@ -518,8 +531,9 @@ def _place_columns(levels, silent, spec: PlainSpec):
     t = levels.shape[-1]
     before = min(spec.first_frame, spec.n_frames)
     after = spec.n_frames - before - t
-    if spec.column_lag:
-        pos = np.clip(np.arange(spec.n_frames) - before - spec.column_lag, 0, t - 1)
+    if spec.column_lag or spec.column_step > 1:
+        pos = np.arange(spec.n_frames) - before - spec.column_lag
+        pos = np.clip(pos / spec.column_step, 0, t - 1)
         i0 = np.minimum(np.floor(pos).astype(np.int64), max(t - 2, 0))
         i1 = np.minimum(i0 + 1, t - 1)
         frac = pos - i0

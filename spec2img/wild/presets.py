@@ -237,7 +237,7 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None)
             )
         )
     if reading is not None and reading.problem:
-        _needs(res, reading.problem)
+        _needs(res, reading.problem, seconds=reading.t_right is not None)
     return res
 
 
@@ -279,10 +279,11 @@ def _apply_figure(res: Resolved, reading) -> None:
         res.notes.append(f"axes not read: {reading.problem}")
 
 
-def _needs(res: Resolved, problem: str) -> None:
-    """A short error naming only what is missing and why the figure did not say it."""
+def _needs(res: Resolved, problem: str, *, seconds: bool = False) -> None:
+    """A short error naming only what is missing and why the figure did not say it
+    (``seconds``: the time axis was read, so the rate alone gives the duration)."""
     missing = [k for k in ("sr", "n_fft") if k not in res.options]
-    if "duration" not in res.options and "frames" not in res.options:
+    if "duration" not in res.options and "frames" not in res.options and not seconds:
         missing.append("duration")
     if not missing:
         return
@@ -340,7 +341,7 @@ def _sox(res: Resolved, path, header) -> None:
     res.set("crop", tuple(float(v) for v in lay.data), "detected")
     res.extra["register"] = False
     res.extra["channels"] = lay.channels
-    res.extra["column_lag"] = 0.5  # sox's first window is centred half a step in
+    res.extra["column_lag"] = 0.5  # sox's first window is centred half a step in (refined below)
     res.notes.append(f"sox layout: {'raw (-r)' if lay.raw else 'with axes'}, "
                      f"{lay.columns} columns, {lay.channels} channel(s)")  # fmt: skip
     z = None
@@ -375,23 +376,44 @@ def _sox(res: Resolved, path, header) -> None:
         step = (hi - lo) / (q - 2)
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
-    # sox's dB: power of a Hann window scaled to sum to 2 (a full-scale sine at 0 dBFS)
+    # sox's window is symmetric: n_fft points from zero to zero (Hann, Bartlett), the
+    # periodic window of n_fft - 1 points padded with one zero
+    if not res.given("win_length"):
+        n = res.options["n_fft"]
+        sym = str(res.options["window"]).lower() in ("hann", "hanning", "bartlett")
+        res.set("win_length", n - 1 if sym else n, f"preset {res.preset}")
+    # sox's dB: power of that window scaled to sum to 2 (a full-scale sine at 0 dBFS)
     from ..windows import get_window
 
-    window_sum = float(np.sum(get_window(res.options["window"], res.options["n_fft"])))
+    window_sum = float(np.sum(get_window(res.options["window"], res.options["win_length"])))
     res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
     if "sr" in res.options and "duration" in res.options and not res.given("hop_length"):
         from .sox import framing
 
-        step, steps = framing(res.options["sr"], res.options["n_fft"], lay.columns,
+        n_fft = res.options["n_fft"]
+        step, steps = framing(res.options["sr"], n_fft, lay.columns,
                               res.options["duration"])  # fmt: skip
-        res.set("hop_length", step, "detected")
+        # sox's windows overlap too little for phase retrieval, and its first is
+        # centred half a step in: decode on a grid m times finer (a hop dividing
+        # sox's step), the frames between windows' centres interpolated
+        m = next((k for k in range(1, step + 1) if step % k == 0 and step // k <= n_fft // 8),
+                 1)  # fmt: skip
+        if step // m < 16:
+            m = 1
+        fine = step // m
+        res.set("hop_length", fine, "detected")
         res.extra["columns"] = lay.columns * steps
+        res.extra["column_step"] = m
+        # window k of sox's buffer starts (n_fft - step) // 2 zeros early; its centre,
+        # (n_fft - 1) / 2 in, is the centre of spec2img's frame whose n_fft - 1 point
+        # window ends one sample early: frame (k step - zeros + (n_fft + 1) / 2) / fine
+        zeros = (n_fft - step) // 2
+        res.extra["column_lag"] = (-zeros + (n_fft + 1) / 2) / fine
+        res.notes.append(f"windows {step} samples apart, decoded at hop {fine}")
         if steps > 1:
             res.notes.append(f"each column is the mean power of {steps} windows")
     elif res.given("hop_length"):
         res.extra["columns"] = lay.columns
-    res.set("win_length", res.options["n_fft"], f"preset {res.preset}")
 
 
 def _light(raster) -> bool:
@@ -402,7 +424,7 @@ def _light(raster) -> bool:
 def _specgram(res: Resolved, path, header) -> None:
     for k in ("n_mels", "mel_power", "scale"):
         _refuse(res, k, "does not apply: plt.specgram draws linear STFT bins")
-    if res.options.get("y_axis", "linear") != "linear":
+    if res.options.get("y_axis", "linear") not in ("linear", "plainlog"):
         _refuse(res, "y_axis", "does not apply: plt.specgram draws linear STFT bins")
     n_fft = res.options["n_fft"]
     hop = res.options["hop_length"]
@@ -432,7 +454,10 @@ def _audio_diffusion(res: Resolved, path, header) -> None:
         _refuse(res, "y_axis", "does not apply: audio-diffusion's rows are uniform mel bands")
     res.set("n_mels", header.height, "detected")
     if not (res.given("duration") or res.given("frames")):
-        res.set("frames", header.width, "detected")
+        # audio_slice_to_image cuts slices of x_res * hop_length - 1 samples: one
+        # centred frame per column, the last ending hop - 1 samples past its centre
+        n = header.width * res.options["hop_length"] - 1
+        res.set("duration", n / res.options["sr"], "detected (width x hop - 1 samples)")
     res.extra["low_at_top"] = True
     res.extra["zero_is_silence"] = True  # byte 0: clipped at -80 dB, below the range
     res.extra["drawn"] = False
@@ -499,6 +524,10 @@ def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
         values["db_range"] = "none: linear power (level unknown)"
     if p.scale == "mel":
         values.update(n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax, mel_power=spec.mel_power)
+    else:
+        for k, v in zip(("fmin", "fmax"), spec.limits, strict=True):
+            if v is not None:
+                values[k] = f"{v:g} Hz (visible range)"
     if "crop" in res.options:
         values["crop"] = ",".join(f"{v:g}" for v in res.options["crop"])
     rows = []
@@ -528,7 +557,7 @@ def override_line(path, res: Resolved, spec) -> str:
     if res.preset in FIGURE_PRESETS:
         parts += ["--preset", res.preset]
     parts += ["--sr", str(p.sample_rate), "--n-fft", str(p.n_fft)]
-    if res.preset not in FIGURE_PRESETS:
+    if res.preset not in FIGURE_PRESETS and res.preset != "sox":  # sox: from the duration
         parts += ["--hop-length", str(p.hop_length)]
     parts += ["--duration", f"{spec.n_samples / p.sample_rate:.4g}"]
     if "lut" not in res.extra:
@@ -537,6 +566,10 @@ def override_line(path, res: Resolved, spec) -> str:
         parts += ["--cmap", "auto"]
     if spec.y_axis != "linear":
         parts += ["--y-axis", spec.y_axis]
+    if p.scale != "mel":
+        for name, v in zip(("--fmin", "--fmax"), spec.limits, strict=True):
+            if v is not None:
+                parts += [name, f"{v:g}"]
     if p.scale == "mel":
         parts += ["--n-mels", str(p.n_mels)]
         if p.fmax is not None:

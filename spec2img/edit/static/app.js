@@ -11,7 +11,7 @@ const status = $('#status');
 
 const app = {
   info: null, view: null, player: null, tool: 'erase', selection: null, drag: null,
-  brush: null, lasso: null, ghost: null, pending: 0, audioReady: false, version: 0, loopOn: false, tileTimer: null,
+  brush: null, lasso: null, ghost: null, pending: 0, audioReady: false, earlyAudio: false, shownQueued: -1, version: 0, loopOn: false, tileTimer: null,
 };
 
 function say(text, error = false) {
@@ -65,29 +65,44 @@ async function start() {
 }
 
 async function loadAudio() {
+  const n = app.info.n_samples, chunk = app.info.max_audio_samples;
+  const fill = async (which, also) => {
+    for (let s = 0; s < n; s += chunk) {
+      const part = await getAudio(which, s, Math.min(n, s + chunk));
+      app.player.write(which, s, part);
+      if (also) app.player.write(also, s, part);
+    }
+  };
+  const opening = () => `${app.info.name}: a coarse view while the full spectrogram is prepared — play, select and edit meanwhile (edits wait for it)`;
+  let early = false;
+  if (app.info.preview) {
+    // A recording being opened: its samples are there at once (original and edited
+    // are the same until an edit), so it plays while the rest is prepared.
+    say(opening());
+    try { await fill('original', 'edited'); early = app.earlyAudio = true; app.player.loaded.original = true; } catch (e) { /* ready first */ }
+  }
   // The server may still be decoding an image without kept phase: wait for it.
+  let st;
   for (;;) {
-    const st = await getJSON('api/state');
+    st = await getJSON('api/state');
     if (st.error) { say(st.error, true); return; }
     if (st.ready) break;
-    say(app.info.preview ? `${app.info.name}: a coarse view while the full spectrogram is prepared…` : 'decoding the image…');
+    if (app.pending === 0 && app.shownQueued !== (st.queued || 0)) { // say it once, not over the last answer
+      app.shownQueued = st.queued || 0;
+      if (st.queued) say(`edits queued (${st.queued}): applied when the full spectrogram is ready (a coarse view meanwhile)`);
+      else say(app.info.preview ? opening() : 'decoding the image…');
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
   if (app.info.preview) await reloadPictures();
-  const n = app.info.n_samples, chunk = app.info.max_audio_samples;
-  for (let s = 0; s < n; s += chunk) {
-    const e = Math.min(n, s + chunk);
-    app.player.write('edited', s, await getAudio('edited', s, e));
-  }
+  updateHistory(st); app.version = st.version;
+  if (!early || st.version > 0) await fill('edited'); // the queued edits are in it now
   app.player.loaded.edited = true;
+  if (early && app.player.which === 'edited') app.player.refresh();
   app.audioReady = true;
   setState();
-  say(`${app.info.name}: ready — space plays, drag to ${app.tool}, Ctrl+Z undoes`);
-  for (let s = 0; s < n; s += chunk) {
-    const e = Math.min(n, s + chunk);
-    app.player.write('original', s, await getAudio('original', s, e));
-  }
-  app.player.loaded.original = true;
+  say(st.dropped && st.dropped.length ? `not applied: ${st.dropped.join('; ')}` : `${app.info.name}: ready — space plays, drag to ${app.tool}, Ctrl+Z undoes`, !!(st.dropped && st.dropped.length));
+  if (!app.player.loaded.original) { await fill('original'); app.player.loaded.original = true; }
 }
 
 // The coarse first view of a long recording is replaced by the full pictures (and
@@ -182,6 +197,12 @@ async function sendEdit(req) {
 }
 
 async function applyChange(change) {
+  if (change.queued !== undefined) { // the recording is still being opened
+    updateHistory(change);
+    app.shownQueued = change.queued;
+    say(`${change.label}: queued (${change.queued}) — applied when the full spectrogram is ready`);
+    return;
+  }
   app.version = change.version;
   updateHistory(change);
   const v = app.view, [f0, f1] = change.frames, info = app.info;
@@ -556,7 +577,7 @@ function onPlaying(on) {
 }
 
 function togglePlay() {
-  if (!app.player || !app.audioReady) { say('the audio is not ready yet'); return; }
+  if (!app.player || !(app.audioReady || app.earlyAudio)) { say('the audio is not ready yet'); return; }
   app.player.toggle(); paint();
 }
 

@@ -59,7 +59,10 @@ async function render({ model, el }) {
   const shadow = el.attachShadow({ mode: 'open' });
   const style = document.createElement('style');
   style.textContent = scopedCss(page.css) +
-    `:host { display: block; } .s2i-body { height: ${model.get('height')}px; border: 1px solid var(--line); }`;
+    // the height is the spectrogram's (with its axes): the tool bars, which wrap to the
+    // cell's width, come on top of it and never squeeze it
+    `:host { display: block; } .s2i-body { border: 1px solid var(--line); }` +
+    ` .s2i-body .view { flex: none; height: ${model.get('height')}px; }`;
   const host = document.createElement('div');
   host.className = 's2i-body';
   host.dataset.state = 'loading';

@@ -1,0 +1,338 @@
+"""Axes read from figures: plain log axes labelled 10^k, mel bands counted, bounds.
+
+Fixtures: fixtures/figures/{specshow_plainlog_bar,scipy_db_plainlog,specshow_mel64}.*,
+drawn by fixtures/make_figures.py.  Figures made on the fly are drawn here with
+matplotlib, as people draw them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, mel_lsd, run
+
+_spec = importlib.util.spec_from_file_location("make_figures", FIXTURES / "make_figures.py")
+figs = importlib.util.module_from_spec(_spec)
+sys.modules["make_figures"] = figs
+_spec.loader.exec_module(figs)
+
+KINDS = {k.name: k for k in figs.KINDS}
+
+
+def _path(kind):
+    return FIXTURES / "figures" / f"{kind.name}.{kind.fmt}"
+
+
+def _source(kind):
+    import librosa
+
+    y = figs.audio()
+    return y if kind.sr == 22050 else librosa.resample(y, orig_sr=22050, target_sr=kind.sr)
+
+
+def _drawn(kind):
+    """The fixture drawn again: its colour limits, colormap and axis limits."""
+    info = {}
+    with tempfile.TemporaryDirectory() as d:
+        _, clim, cmap = figs.draw(kind, figs.audio(), 22050, Path(d) / "again", info)
+    return clim, cmap, info["ylim"]
+
+
+def _matched(z, ref):
+    n = min(len(z), len(ref))
+    g = np.sqrt(np.mean(ref[:n] ** 2) / max(np.mean(z[:n] ** 2), 1e-30))
+    return (z * g).astype(np.float32)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _read(path):
+    from spec2img.wild.axes import read_axes
+    from spec2img.wild.raster import Raster, find_plot_area
+
+    with Raster(path) as r:
+        area = find_plot_area(r)
+        w, h = r.size
+        rgba = r.rgba((0, 0, w, h))
+    return read_axes(rgba, area)
+
+
+# -- plain log axes ------------------------------------------------------------------
+@pytest.mark.parametrize("dpi", [72, 100, 150, 200])
+@pytest.mark.parametrize("lo,hi", [(0.01, 1e5), (3, 2e4), (1e-3, 1)])
+def test_power_labels_are_read(tmp_path, dpi, lo, hi):
+    """LogFormatterSciNotation's labels (a 10 and a raised exponent, minor ticks
+    unlabelled) are read at the usual resolutions, negative exponents too; a misread
+    exponent is rare and outvoted by the fit."""
+    from spec2img.wild.figure import fit_axis
+
+    plt = _plt()
+    fig, ax = plt.subplots(dpi=dpi)
+    y = np.geomspace(lo, hi, 50)
+    ax.pcolormesh(np.arange(40), y, np.random.default_rng(0).random((50, 40)))
+    ax.set_yscale("log")
+    fig.canvas.draw()
+    want = [t for t in ax.get_yticks() if lo <= t <= hi]
+    fig.savefig(tmp_path / "f.png")
+    plt.close(fig)
+    _, yaxis = _read(tmp_path / "f.png")
+    assert len(yaxis.ticks) == len(want)  # the minor ticks are left out
+    got = sorted(v for v in yaxis.values if v is not None)
+    right = sum(any(np.isclose(g, w) for w in want) for g in got)
+    assert right >= len(want) - 1, (yaxis.labels, want)
+    assert all("^" in t for t in yaxis.labels if t)
+    fit = fit_axis(yaxis.readable, ("plainlog",), tol=max(1.0, 0.12 * yaxis.digit_height))
+    assert fit is not None and fit.kind == "plainlog"
+
+
+@pytest.mark.parametrize("name", ["specshow_plainlog_bar", "scipy_db_plainlog"])
+def test_plain_log_figures_read_without_options(name):
+    from spec2img.wild import presets
+
+    kind = KINDS[name]
+    res = presets.resolve(_path(kind), {})
+    spec = presets.plain_spec_of(_path(kind), res)
+    n = len(_source(kind))
+    _, _, ylim = _drawn(kind)
+    assert spec.y_axis == "plainlog" and res.sources["y_axis"] == "frequency axis"
+    assert spec.params.sample_rate == kind.sr
+    assert abs(spec.n_samples - n) <= 0.01 * n
+    # the bottom of the axis within half a pixel's worth (fmin is where 0 Hz cannot be)
+    fmin, fmax = spec.limits
+    assert abs(np.log10(fmin / ylim[0])) < 0.006, (fmin, ylim)
+    if kind.tool == "specshow":
+        assert res.preset is None and fmax is None  # the outer cell edge, as drawn
+    else:
+        # no cells to go by: both ends as the labels put them
+        assert res.preset == "specgram" and abs(np.log10(fmax / ylim[1])) < 0.006
+
+
+@pytest.mark.parametrize("name", ["specshow_plainlog_bar", "scipy_db_plainlog"])
+def test_plain_log_decodes_as_well_as_all_options(name):
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    kind = KINDS[name]
+    ref = _source(kind)
+    clim, cmap, ylim = _drawn(kind)
+    want = figs.truth(kind, len(ref), clim, cmap, ylim)
+    z0, _ = spec2img.decode(spec2img.load_image(_path(kind)))
+    z1, _ = spec2img.decode(spec2img.load_image(_path(kind), plain=want))
+    a = mel_lsd(ref, _matched(z0, ref), kind.sr)
+    b = mel_lsd(ref, _matched(z1, ref), kind.sr)
+    assert a <= b + 0.2, (a, b)
+    # read as librosa's symlog axis (specshow's old reading), or as linear, far off
+    wrong = dict(want, y_axis="log" if kind.tool == "specshow" else "linear")
+    wrong.pop("fmin"), wrong.pop("fmax", None)
+    z2, _ = spec2img.decode(spec2img.load_image(_path(kind), plain=wrong))
+    assert mel_lsd(ref, _matched(z2, ref), kind.sr) > a + 1.0
+
+
+def test_plainlog_needs_its_bottom(tmp_path, capsys):
+    """Without axes to read it from, a plain log axis needs --fmin (0 Hz has no place
+    on it); given, it decodes."""
+    from PIL import Image
+
+    from spec2img.wild.raster import Raster, find_plot_area
+
+    kind = KINDS["specshow_plainlog_bar"]
+    with Raster(_path(kind)) as r:
+        a = find_plot_area(r)
+    bare = tmp_path / "bare.png"
+    box = (int(a.left) + 2, int(a.top) + 2, int(a.right) - 2, int(a.bottom) - 2)
+    Image.open(_path(kind)).convert("RGB").crop(box).save(bare)
+    args = ("--sr", 22050, "--n-fft", 2048, "--duration", 2, "--cmap", "magma", "--y-axis",
+            "plainlog")  # fmt: skip
+    code, _, err = run(capsys, "decode", bare, tmp_path / "o.wav", *args)
+    assert code == 1
+    line = err.strip().splitlines()[-1]
+    assert "--fmin" in line and "plainlog" in line and "Traceback" not in err
+    assert not (tmp_path / "o.wav").exists()
+    code, _, _ = run(capsys, "decode", bare, tmp_path / "o.wav", *args, "--fmin", 3.7, "-q")
+    assert code == 0 and (tmp_path / "o.wav").exists()
+
+
+def test_info_prints_the_plain_log_override(capsys):
+    kind = KINDS["specshow_plainlog_bar"]
+    code, out, _ = run(capsys, "info", _path(kind))
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "plainlog" in rows["y_axis"] and "(frequency axis)" in rows["y_axis"]
+    assert "frequency axis (bottom" in rows["fmin"]
+    assert "10^3" in out  # the labels as read
+    assert "--y-axis plainlog --fmin" in rows["override"]
+
+
+def test_inconsistent_power_labels_fail_in_one_line(tmp_path, capsys):
+    """Labels that are powers but not in order: the frequency axis is named, with
+    the labels read, and nothing is written."""
+    import librosa
+    import librosa.display
+
+    plt = _plt()
+    y = figs.audio()
+    S = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    fig, ax = plt.subplots()
+    librosa.display.specshow(S, x_axis="time", y_axis="linear", sr=22050, ax=ax)
+    ax.set_yscale("log")
+    ticks = [10, 100, 1000, 10000]
+    ax.set_yticks(ticks, labels=[f"$\\mathdefault{{10^{{{k}}}}}$" for k in (3, 1, 4, 2)])
+    ax.minorticks_off()
+    p = tmp_path / "odd.png"
+    fig.savefig(p)
+    plt.close(fig)
+    code, _, err = run(capsys, "decode", p, tmp_path / "o.wav")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 or "Traceback" not in err
+    line = lines[-1]
+    assert "frequency axis" in line and "10^3" in line and "--sr" in line
+    assert "--duration" not in line  # the time axis was read
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_minor_ticks_are_told_from_major_ones():
+    from spec2img.wild.axes import _major
+
+    ticks = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert _major(ticks, [5, 3, 3, 5, 3, 5]) == [10.0, 40.0, 60.0]
+    assert _major(ticks, [5, 5, 5, 5, 4, 5]) == ticks  # one length: all major
+
+
+# -- mel bands ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name,n_mels", [("specshow_mel64", 64), ("specshow_mel_bar", 128)])
+def test_n_mels_is_measured_from_the_bands(name, n_mels):
+    from spec2img.wild import presets
+
+    kind = KINDS[name]
+    res = presets.resolve(_path(kind), {})
+    spec = presets.plain_spec_of(_path(kind), res)
+    assert spec.params.n_mels == n_mels
+    assert res.sources["n_mels"] == f"frame grid ({n_mels} mel bands)"
+
+
+def test_n_mels_too_thin_to_measure_falls_back_and_says_so(tmp_path, capsys):
+    import librosa
+    import librosa.display
+
+    plt = _plt()
+    y = figs.audio()
+    M = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=22050, n_mels=256),
+                            ref=np.max)  # fmt: skip
+    fig, ax = plt.subplots(dpi=72)  # 256 bands on ~265 rows
+    librosa.display.specshow(M, x_axis="time", y_axis="mel", sr=22050, ax=ax)
+    p = tmp_path / "thin.png"
+    fig.savefig(p)
+    plt.close(fig)
+    code, out, _ = run(capsys, "info", p)
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "128" in rows["n_mels"] and "not measured" in rows["n_mels"]
+
+
+def test_mel64_decodes_as_well_as_all_options():
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    kind = KINDS["specshow_mel64"]
+    ref = _source(kind)
+    clim, cmap, ylim = _drawn(kind)
+    want = figs.truth(kind, len(ref), clim, cmap, ylim)
+    z0, _ = spec2img.decode(spec2img.load_image(_path(kind)))
+    z1, _ = spec2img.decode(spec2img.load_image(_path(kind), plain=want))
+    a = mel_lsd(ref, _matched(z0, ref), kind.sr)
+    b = mel_lsd(ref, _matched(z1, ref), kind.sr)
+    assert a <= b + 0.2, (a, b)
+
+
+# -- bounds ------------------------------------------------------------------------------
+def test_label_reading_is_bounded_by_ticks_and_glyphs(tmp_path, monkeypatch):
+    """Ticks beside a field of thousands of text-like blobs: each label is read from at
+    most MAX_GLYPHS glyphs, so the matching done is bounded by ticks x glyphs."""
+    from PIL import Image, ImageDraw
+
+    from spec2img.wild import axes
+    from spec2img.wild.figure import read_figure
+
+    calls = {"n": 0}
+    classify = axes.classify
+
+    def counting(glyphs, *a, **k):
+        calls["n"] += len(glyphs)
+        return classify(glyphs, *a, **k)
+
+    monkeypatch.setattr(axes, "classify", counting)
+    rng = np.random.default_rng(5)
+    im = Image.new("RGB", (1400, 900), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle((600, 50, 1350, 800), outline="black", width=1)
+    for k in range(40):  # tick marks left of and below the frame
+        y = 60 + 18 * k
+        d.line((594, y, 599, y), fill="black", width=1)
+        d.line((610 + 18 * k, 801, 610 + 18 * k, 806), fill="black", width=1)
+    for _ in range(6000):  # a field of text-like blobs where the labels would be
+        x, y = int(rng.integers(0, 585)), int(rng.integers(40, 860))
+        d.rectangle((x, y, x + 2, y + 6), fill="black")
+    for _ in range(3000):
+        x, y = int(rng.integers(590, 1380)), int(rng.integers(812, 895))
+        d.rectangle((x, y, x + 2, y + 6), fill="black")
+    p = tmp_path / "blobs.png"
+    im.save(p)
+    r = read_figure(p)
+    assert calls["n"] <= 2 * axes.MAX_TICKS * axes.MAX_GLYPHS
+    assert "sr" not in r.settings and r.problem
+
+
+# -- sox and audio-diffusion framing -----------------------------------------------------
+def test_sox_framing_uses_its_symmetric_window_and_a_finer_grid(tmp_path):
+    import shutil
+
+    if shutil.which("sox") is None:
+        pytest.skip("sox is not installed")
+    _t = importlib.util.spec_from_file_location("tools", FIXTURES / "make_tool_images.py")
+    tools = importlib.util.module_from_spec(_t)
+    _t.loader.exec_module(tools)
+    from spec2img.wild import presets
+    from spec2img.wild.sox import framing
+
+    y = tools.signal(2.0)
+    wav = tools.write_wav(tmp_path / "m.wav", y)
+    png = tools.sox_image(tmp_path / "s.png", wav)
+    res = presets.resolve(png, {"sr": tools.SR, "duration": 2.0})
+    spec = presets.plain_spec_of(png, res)
+    step, steps = framing(tools.SR, 1024, 800, 2.0)
+    p = spec.params
+    assert p.win_length == p.n_fft - 1  # n_fft points from zero to zero
+    assert step % p.hop_length == 0 and p.hop_length <= p.n_fft // 8
+    assert spec.column_step == step // p.hop_length
+    assert spec.n_columns == 800 * steps
+    # window k is centred (n_fft - step) // 2 zeros into sox's buffer, (n_fft - 1) / 2 in
+    zeros = (1024 - step) // 2
+    assert spec.column_lag * p.hop_length == pytest.approx(-zeros + 1025 / 2)
+
+
+def test_audio_diffusion_length_is_its_slice(tmp_path):
+    _t = importlib.util.spec_from_file_location("tools", FIXTURES / "make_tool_images.py")
+    tools = importlib.util.module_from_spec(_t)
+    _t.loader.exec_module(tools)
+    from spec2img.wild import presets
+
+    y = (0.5 * np.sin(2 * np.pi * 440 * np.arange(140000) / 22050)).astype(np.float32)
+    path = tools.audio_diffusion_image(tmp_path / "ad.png", y)
+    res = presets.resolve(path, {"preset": "audio-diffusion"})
+    spec = presets.plain_spec_of(path, res)
+    assert spec.n_samples == 256 * 512 - 1  # Mel.audio_slice_to_image's slice
+    assert spec.n_frames == 256
