@@ -18,8 +18,9 @@ librosa script, whole processes taking turns, as ``bench/fast.py`` does for its
 synthetic drum & bass.  The report goes to ``bench/results/stereo.md``.
 
 Tune set (the method was adjusted on these): Vibe Ace, the solo trumpet, the robin, and
-three synthetic mixes (``bench/material.py``: amplitude-panned sources, a spaced pair
-with independent reverberation, a nearly mono drum track).  Judge set (never tuned on):
+four synthetic mixes (``bench/material.py``: amplitude-panned sources, a spaced pair
+with independent reverberation, sparse notes through a spaced pair with early
+reflections, a nearly mono drum track).  Judge set (never tuned on):
 Sugar Plum Fairy (orchestra), sweet waltz (wide acoustic), Lets Go Fishin (pop with
 drums), pibble (a dog's howl in a noisy room).
 """
@@ -56,6 +57,7 @@ TUNE = {
 SYNTH = {
     "synthetic panned mix": material.stereo_panned,
     "synthetic spaced pair": material.stereo_spaced,
+    "synthetic spaced acoustic": material.stereo_acoustic,
     "synthetic near-mono drums": material.near_mono_drums,
 }
 JUDGE = {

@@ -24,7 +24,10 @@ The weights are used twice (:func:`reconstruct`):
   ``w f(i)``, where the schedule ``f`` is 1 for the first :data:`HOLD` of the
   iterations, falls linearly to 0 by :data:`RELEASE`, and is 0 for the rest, so that
   the last iterations let each channel settle onto a phase consistent with its own
-  magnitude (coupling to the end costs each channel 2-3 dB of SC).
+  magnitude (coupling to the end costs each channel 2-3 dB of SC).  A nearly mono mix
+  needs the pull for long (its side is tens of dB below the mid, so a small drift of
+  the phases shows in it), and the channels' own SC hardly depends on when it is let
+  go (it is decided by the basin the first iterations choose): hence the late release.
 
 Each iteration projects every channel in its own stream, the channels at once on
 :data:`~spec2img.phase.channels.THREADS` threads, then couples them in one pass whose
@@ -56,7 +59,7 @@ SIGMA = 0.1
 SPAN = (5, 3)
 #: Fractions of the iterations during which the channels are held together, and after
 #: which they are let go (the weight falls linearly in between).
-HOLD, RELEASE = 0.4, 0.8
+HOLD, RELEASE = 0.4, 0.9
 _TINY = np.float32(1e-30)
 
 
