@@ -276,8 +276,10 @@ def test_the_banner_restores_a_previous_session(browser, tmp_path, monkeypatch):
         banner = pg.locator("#recovery")
         banner.wait_for(state="visible", timeout=10_000)
         assert "2 unsaved edit" in banner.inner_text()
-        pg.click("[data-recovery=restore]")
-        pg.wait_for_load_state()
+        # The page reloads once the restore is done: wait for that load itself (the old
+        # page is ready too, and a context closed amid the reload can stall Chromium).
+        with pg.expect_navigation(timeout=30_000):
+            pg.click("[data-recovery=restore]")
         _ready(pg)
         pg.wait_for_function("document.querySelector('#recovery').hidden", timeout=10_000)
         assert session.state()["history"] == ["erase", "erase"]
