@@ -432,6 +432,7 @@ def _drive_tools(page, url: str) -> str:
     return out.inner_text()
 
 
+@pytest.mark.slow  # about 10 s of JupyterLab in Chromium; the suite keeps ~5 min
 def test_the_tools_work_in_a_jupyterlab_cell(lab, tmp_path):
     """Paint, lasso + erase, solo and undo inside the widget, checked on ``w.audio``."""
     from playwright.sync_api import sync_playwright
@@ -459,6 +460,7 @@ def test_the_tools_work_in_a_jupyterlab_cell(lab, tmp_path):
     assert r["paint"] - r["undone"] > 30  # the second stroke is undone
 
 
+@pytest.mark.slow  # about 10 s of JupyterLab in Chromium; the suite keeps ~5 min
 def test_in_jupyterlab_a_dead_kernels_edits_are_offered_and_restored(lab, tmp_path, monkeypatch):
     """A kernel that died with edits of clip.wav (its journal as it left it): running
     the cell again shows the banner in the cell; Restore brings the same bits back."""
