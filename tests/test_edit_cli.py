@@ -161,3 +161,21 @@ def test_new_and_resolution_usage_errors(tmp_path, capsys):
     assert code == 1 and "--duration apply to image input only" in err
     code, _, err = run(capsys, "edit", tmp_path / "song.wav", "--n-fft", "7")
     assert code == 1 and "n_fft" in err
+
+
+def test_a_new_canvas_resume_line_makes_the_same_canvas():
+    # the journal of a --new canvas is keyed on how it was made: the line printed for
+    # --resume must carry every option that shaped it
+    import shlex
+
+    from spec2img.cli import commands
+    from spec2img.cli.parser import create_parser
+
+    argv = ["edit", "--new", "1.5", "-o", "my tune.wav", "--sr", "16000", "--n-fft", "512",
+            "--hop-length", "128", "--scale", "mel", "--n-mels", "64", "--fmin", "30",
+            "--db-range", "-90", "0", "--channels", "2"]  # fmt: skip
+    args = create_parser().parse_args(argv)
+    line = commands._new_canvas_command(args)
+    again = create_parser().parse_args(shlex.split(line)[1:])
+    assert commands._edit_encode_options(again) == commands._edit_encode_options(args)
+    assert (again.new, again.channels, again.output) == (1.5, 2, "my tune.wav")

@@ -282,11 +282,7 @@ def _cmd_edit(args) -> int:
                 _say(f"opening {printable(args.input)} ...")
             session = open_audio(args.input, encode=encode, max_pixels=args.max_pixels)
     if args.new is not None:  # journaled against its output and how it was made
-        command = f"spec2img edit --new {args.new:g} -o {args.output}"
-        if encode.sr:
-            command += f" --sr {encode.sr}"
-        if args.channels != 1:
-            command += f" --channels {args.channels}"
+        command = _new_canvas_command(args)
         canvas = {"seconds": args.new, "sr": encode.sr or 44100, "channels": args.channels,
                   "grid": journal.grid_doc(session),
                   "db": [session.meta.db_min, session.meta.db_max]}  # fmt: skip
@@ -321,6 +317,24 @@ def _cmd_edit(args) -> int:
 #: Plain-image options that mean something for audio too: the encoder's resolution.
 _EDIT_ENCODE_FIELDS = ("sr", "n_fft", "hop_length", "win_length", "window", "n_mels", "fmin",
                        "fmax", "top_db", "db_range")  # fmt: skip
+
+
+def _new_canvas_command(args) -> str:
+    """The command line that makes the same ``--new`` canvas again (the journal is keyed
+    on how the canvas was made, so ``--resume`` needs every option that shaped it)."""
+    import shlex
+
+    parts = ["spec2img", "edit", "--new", f"{args.new:g}", "-o", str(args.output)]
+    for k in (*_EDIT_ENCODE_FIELDS, "y_axis", "scale"):
+        v = getattr(args, k, None)
+        if v is not None:
+            parts += [
+                "--" + k.replace("_", "-"),
+                *map(str, v if isinstance(v, (list, tuple)) else [v]),
+            ]
+    if args.channels != 1:
+        parts += ["--channels", str(args.channels)]
+    return shlex.join(parts)
 
 
 def _edit_encode_options(args) -> EncodeOptions:
