@@ -311,22 +311,21 @@ def _drive(page, url: str) -> str:
 FRONT_ENDS = {"jupyterlab": "lab/tree", "notebook7": "notebooks"}
 
 
-@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
-def test_the_editor_in_jupyterlab_erases_and_hands_back_the_audio(lab, tmp_path, front_end):
+def _in_chromium(tmp_path, drive) -> dict:
+    """Run ``drive(page)`` (it returns the text of an output saying ``RESULT {json}``) in
+    Debian's Chromium and return that JSON.  Errors thrown by our modules (loaded from
+    blob URLs), not by the front end's own, fail the test; on a failure the page is kept
+    as a screenshot (copied to $SPEC2IMG_SCREENSHOT) and its console printed."""
     from playwright.sync_api import sync_playwright
 
-    if front_end == "notebook7" and importlib.util.find_spec("notebook") is None:
-        pytest.skip("notebook (Notebook 7) is not installed")
-    url = f"{lab[0]}/{FRONT_ENDS[front_end]}/edit-{front_end}.ipynb"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors, console = [], []
-        # errors thrown by our modules (loaded from blob URLs), not by the front end's own
         page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         try:
-            text = _drive(page, url)
+            text = drive(page)
         except Exception:
             page.screenshot(path=str(tmp_path / "failed.png"))
             if os.environ.get("SPEC2IMG_SCREENSHOT"):
@@ -335,9 +334,18 @@ def test_the_editor_in_jupyterlab_erases_and_hands_back_the_audio(lab, tmp_path,
             raise
         finally:
             browser.close()
-    result = json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
     ours = [e for e in errors if "blob:" in e or "spec2img" in e]
     assert not ours, ours
+    return json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
+
+
+@pytest.mark.parametrize("front_end", sorted(FRONT_ENDS))
+def test_the_editor_in_jupyterlab_erases_and_hands_back_the_audio(lab, tmp_path, front_end):
+
+    if front_end == "notebook7" and importlib.util.find_spec("notebook") is None:
+        pytest.skip("notebook (Notebook 7) is not installed")
+    url = f"{lab[0]}/{FRONT_ENDS[front_end]}/edit-{front_end}.ipynb"
+    result = _in_chromium(tmp_path, lambda page: _drive(page, url))
     assert result["shape"] == [2 * SR] and result["history"] == ["erase"]
     silent = result["silent"]  # the 10 ms windows that are silent: one span, 0.8-1.2 s
     assert silent == list(range(silent[0], silent[-1] + 1)), silent
@@ -435,25 +443,7 @@ def _drive_tools(page, url: str) -> str:
 @pytest.mark.slow  # about 10 s of JupyterLab in Chromium; the suite keeps ~5 min
 def test_the_tools_work_in_a_jupyterlab_cell(lab, tmp_path):
     """Paint, lasso + erase, solo and undo inside the widget, checked on ``w.audio``."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors, console = [], []
-        page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
-        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-        try:
-            text = _drive_tools(page, f"{lab[0]}/lab/tree/tools.ipynb")
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failed.png"))
-            print("\n".join(console[-40:]), errors)
-            raise
-        finally:
-            browser.close()
-    r = json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
-    ours = [e for e in errors if "blob:" in e or "spec2img" in e]
-    assert not ours, ours
+    r = _in_chromium(tmp_path, lambda page: _drive_tools(page, f"{lab[0]}/lab/tree/tools.ipynb"))
     assert r["history"] == ["paint tone -20 dB", "erase"], r["history"]
     assert r["paint"] - r["paint_elsewhere"] > 30  # painted where drawn, and only there
     assert r["tone_kept"] - r["tone_erased"] > 40  # the lasso's erase took the tone
@@ -467,7 +457,6 @@ def test_in_jupyterlab_a_dead_kernels_edits_are_offered_and_restored(lab, tmp_pa
     import hashlib
 
     import soundfile as sf
-    from playwright.sync_api import sync_playwright
 
     url, root = lab
     monkeypatch.setenv("XDG_STATE_HOME", str(root.parent / "home" / "state"))
@@ -481,33 +470,22 @@ def test_in_jupyterlab_a_dead_kernels_edits_are_offered_and_restored(lab, tmp_pa
     keeper, dead._keeper = dead._keeper, None  # as a dead kernel leaves it
     keeper.journal.close()
     keeper.lock.release()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(f"{e.message}\n{e.stack or ''}"))
-        try:
-            # a workspace of its own: the other tests' notebooks are not reopened beside it
-            page.goto(f"{url}/lab/workspaces/recover/tree/recover.ipynb?reset&token={TOKEN}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
-            _run_cell(page, 0)
-            banner = page.locator(".s2i-body #recovery")
-            banner.filter(has_text="left 2 unsaved edit(s)").wait_for(timeout=60_000)
-            page.locator(".s2i-body [data-recovery=restore]").click()
-            page.locator(".s2i-body #status", has_text="edits are back").wait_for(timeout=60_000)
-            assert banner.is_hidden()
-            assert page.locator(".s2i-body [data-action=undo]").is_enabled()
-            _run_cell(page, 1)
-            out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
-            out.filter(has_text="RESULT").wait_for(timeout=60_000)
-            text = out.inner_text()
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failed.png"))
-            if os.environ.get("SPEC2IMG_SCREENSHOT"):
-                shutil.copy(tmp_path / "failed.png", os.environ["SPEC2IMG_SCREENSHOT"])
-            raise
-        finally:
-            browser.close()
-    result = json.loads(text[text.index("RESULT") + 7 :].strip().splitlines()[0])
-    assert not [e for e in errors if "blob:" in e or "spec2img" in e], errors
+
+    def restore(page):
+        # a workspace of its own: the other tests' notebooks are not reopened beside it
+        page.goto(f"{url}/lab/workspaces/recover/tree/recover.ipynb?reset&token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell .jp-InputArea-editor", timeout=90_000)
+        _run_cell(page, 0)
+        banner = page.locator(".s2i-body #recovery")
+        banner.filter(has_text="left 2 unsaved edit(s)").wait_for(timeout=60_000)
+        page.locator(".s2i-body [data-recovery=restore]").click()
+        page.locator(".s2i-body #status", has_text="edits are back").wait_for(timeout=60_000)
+        assert banner.is_hidden()
+        assert page.locator(".s2i-body [data-action=undo]").is_enabled()
+        _run_cell(page, 1)
+        out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
+        out.filter(has_text="RESULT").wait_for(timeout=60_000)
+        return out.inner_text()
+
+    result = _in_chromium(tmp_path, restore)
     assert result == {"history": history, "recovery": None, "audio": audio}
