@@ -331,6 +331,11 @@ def _sox(res: Resolved, path, header) -> None:
             labels = (63, 63, 63) if (pal.light if pal else _light(raster)) else (191, 191, 191)
             ink = np.all(np.abs(region[..., :3].astype(int) - labels) <= 24, axis=-1)
             bar_rgb = raster.rgba(lay.bar)
+        axes = None
+        if not lay.raw:
+            from .sox_axes import read_axes
+
+            axes = read_axes(raster, lay, light=pal.light if pal else _light(raster))
     if res.given("n_fft") and res.options["n_fft"] != lay.n_fft:
         raise ParameterError(
             f"preset 'sox': the image has {lay.rows} rows per channel, a DFT of "
@@ -344,8 +349,9 @@ def _sox(res: Resolved, path, header) -> None:
     res.extra["column_lag"] = 0.5  # sox's first window is centred half a step in (refined below)
     res.notes.append(f"sox layout: {'raw (-r)' if lay.raw else 'with axes'}, "
                      f"{lay.columns} columns, {lay.channels} channel(s)")  # fmt: skip
+    db_read = _sox_axes(res, lay, axes)
     z = None
-    if ink is not None:
+    if ink is not None and not db_read:
         z = z_from_labels(label_tops(ink), lay.bar[3] - lay.bar[1])
     if z is not None and not (res.given("db_range") or res.given("top_db")):
         res.set("db_range", (-float(z), 0.0), "detected")
@@ -414,6 +420,41 @@ def _sox(res: Resolved, path, header) -> None:
             res.notes.append(f"each column is the mean power of {steps} windows")
     elif res.given("hop_length"):
         res.extra["columns"] = lay.columns
+
+
+def _sox_axes(res: Resolved, lay, axes) -> bool:
+    """What a sox figure's labels say (rate, duration, dB scale), under the options
+    given; a short error naming what is missing when neither says it.  True when the
+    dB scale was read."""
+    from .sox_axes import duration
+
+    db_read = False
+    if axes is not None:
+        res.notes.extend(axes.notes)
+        if axes.db_range is not None and not (res.given("db_range") or res.given("top_db")):
+            res.options.pop("top_db", None)
+            res.set("db_range", axes.db_range, "dB scale labels")
+            db_read = True
+        if axes.sr is not None:
+            res.set("sr", axes.sr, "frequency axis")
+        if (
+            axes.seconds_per_column is not None
+            and "sr" in res.options
+            and not (res.given("duration") or res.given("frames"))
+        ):
+            found = duration(axes.seconds_per_column, res.options["sr"], lay.columns)
+            if found is not None:
+                res.set("duration", found[0], "time axis")
+                res.notes.append(f"duration: {found[1]}")
+    if "sr" in res.options and ("duration" in res.options or "frames" in res.options):
+        return db_read
+    if lay.raw:
+        _needs(res, "a raw (-r) sox image has no axes to read them from")
+    elif axes is None or axes.problem:
+        _needs(res, f"could not read {axes.problem if axes else 'the axes'}")
+    else:
+        _needs(res, "could not read the time axis's scale")
+    return db_read
 
 
 def _light(raster) -> bool:
