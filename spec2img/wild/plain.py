@@ -583,11 +583,39 @@ def _place_columns(levels, silent, spec: PlainSpec):
         i1 = np.minimum(i0 + 1, t - 1)
         frac = pos - i0
         out = levels[..., i0] * (1 - frac) + levels[..., i1] * frac
+        if not spec.power and spec.db_max > spec.db_min:
+            out += _energy_gain(levels, out, spec.db_max - spec.db_min)
         return out, silent[..., i0] & silent[..., i1]
     if before == 0 and after == 0:
         return levels, silent
     idx = np.clip(np.arange(spec.n_frames) - before, 0, t - 1)
     return levels[..., idx], silent[..., idx]
+
+
+def _energy_gain(columns, frames, db_span: float, chunk: int = 4096) -> float:
+    """The level (in units of ``db_span``) that gives the interpolated ``frames`` the
+    mean power of the drawn ``columns``.
+
+    Levels are interpolated in dB between two columns' centres, which keeps an onset
+    sharp but passes below the power a recording carries from one to the other (a
+    geometric mean under an arithmetic one): a sox decode came out 0.1-0.35 dB quiet.
+    One gain over the whole picture restores the energy without smearing any onset.
+    """
+    k = db_span / 10 * math.log(10)  # level -> natural log of power
+
+    def energy(a):
+        total, top = 0.0, float(np.max(a)) if a.size else 0.0
+        for j in range(0, a.shape[-1], chunk):
+            total += float(np.exp(k * (a[..., j : j + chunk] - top)).sum())
+        return total, top
+
+    drawn, t1 = energy(columns)
+    made, t2 = energy(frames)
+    if drawn <= 0 or made <= 0:
+        return 0.0
+    ratio = math.log(drawn / columns.shape[-1] * frames.shape[-1] / made) + k * (t1 - t2)
+    gain = ratio / k
+    return gain if abs(gain) * db_span < 3.0 else 0.0  # a sane correction only
 
 
 def _draft_scale(raster: Raster, spec: PlainSpec) -> int:
