@@ -283,7 +283,11 @@ def test_sox_conflicts(made, tmp_path, capsys):
     base = [path, tmp_path / "o.wav", "--sr", SR, "--duration", DURATION]
     assert "not --n-fft 2048" in cli_error(capsys, "decode", *base, "--n-fft", 2048)
     assert "--n-mels does not apply" in cli_error(capsys, "decode", *base, "--n-mels", 64)
-    err = cli_error(capsys, "decode", path, tmp_path / "o.wav")
+    # a figure with axes needs nothing more (tests/test_sox_axes.py); a raw one does
+    code, _, err = run(capsys, "decode", path, tmp_path / "o.wav")
+    assert code == 0, err
+    raw = tools.sox_image(made["dir"] / "sox_cr.png", made["wav"], "-r")
+    err = cli_error(capsys, "decode", raw, tmp_path / "o2.wav")
     assert "--sr" in err and "--duration" in err
 
 
