@@ -584,7 +584,9 @@ def _place_columns(levels, silent, spec: PlainSpec):
         frac = pos - i0
         out = levels[..., i0] * (1 - frac) + levels[..., i1] * frac
         if not spec.power and spec.db_max > spec.db_min:
-            out += _energy_gain(levels, out, spec.db_max - spec.db_min)
+            gain = _energy_gain(levels, out, spec.db_max - spec.db_min)
+            if gain:  # level 0 stays 0: below the range, silent where zero_is_silence
+                out = np.where(out > 0, out + gain, out)
         return out, silent[..., i0] & silent[..., i1]
     if before == 0 and after == 0:
         return levels, silent
