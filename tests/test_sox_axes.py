@@ -177,3 +177,35 @@ def test_digital_silence_between_clicks_stays_silent(tmp_path):
     z, got = spec2img.decode(spec2img.load_image(png))
     assert got == sr
     assert np.mean(z == 0) > 0.6  # measured 0.87 (0.10 when lifted)
+
+
+@pytest.mark.parametrize("x,y_size", [("200", "257"), ("400", "129")])
+def test_clicks_come_back_where_they_were(tmp_path, x, y_size):
+    """Decoded at sox's own step and delayed by where its windows sit, a click comes
+    back at its sample (on the finer grid of interpolated frames it smeared)."""
+    sr = 16000
+    y = np.zeros(sr, np.float32)
+    at = (3001, 9377)
+    y[list(at)] = 0.7
+    png = sox_figure(tmp_path, "click", y, sr, "-x", x, "-y", y_size)
+    res = presets.resolve(png, {})
+    assert res.extra.get("delay", 0) > 0
+    z, _ = spec2img.decode(spec2img.load_image(png))
+    for t in at:
+        around = np.abs(z[t - 400 : t + 400])
+        assert abs(int(np.argmax(around)) - 400) <= 8
+
+
+@pytest.mark.parametrize("value,moved", [("3", True), ("0", False), ("-4", False),
+                                         ("512", False), ("x", False), ("1e9", False)])  # fmt: skip
+def test_delay_metadata_is_bounded(value, moved):
+    """``delay`` in an image's metadata is data: only a shift within one window counts."""
+    from types import SimpleNamespace
+
+    from spec2img.pipeline import _delayed
+
+    y = np.arange(1, 1001, dtype=np.float32)[None]
+    meta = SimpleNamespace(extra={"delay": value}, params=SimpleNamespace(n_fft=512))
+    out = _delayed(y, meta)
+    assert out.shape == y.shape
+    assert (out[0, 0] == 0 and out[0, 3] == 1) if moved else np.array_equal(out, y)

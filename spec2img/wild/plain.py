@@ -99,6 +99,10 @@ class PlainSpec:
     column_step : int >= 1
         Frames from one column's centre to the next (a grid finer than the
         columns, for phase retrieval: sox's windows overlap too little).
+    delay : int >= 0
+        Samples the decoded audio is delayed by: the frames are centred that much
+        before the windows the columns show (sox's windows start part of a step
+        early), metadata ``delay`` for :func:`spec2img.decode`.
     db_offset : float
         dB added to the image's values to give ``20 log10 |STFT|`` (a PSD's or sox's
         window scaling), for absolute levels.
@@ -137,6 +141,7 @@ class PlainSpec:
     columns: int | None = None
     column_lag: float = 0.0
     column_step: int = 1
+    delay: int = 0
     db_offset: float = 0.0
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
@@ -526,6 +531,8 @@ def levels_to_image(
     inverted to linear bins by non-negative least squares.
     """
     levels = np.clip(np.asarray(levels, dtype=np.float64), 0.0, 1.0)
+    if spec.delay:
+        extra = {**(extra or {}), "delay": str(int(spec.delay))}
     silent = np.zeros(levels.shape, bool) if outside is None else np.asarray(outside).copy()
     levels, silent = _place_columns(levels, silent, spec)
     if spec.power:  # linear power: magnitude is its square root, the level unknown

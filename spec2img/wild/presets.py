@@ -303,6 +303,11 @@ def _refuse(res: Resolved, key: str, why: str) -> None:
         raise ParameterError(f"preset {res.preset!r}: {key} {why}", params=("preset", key))
 
 
+#: sox's step, as a fraction of its DFT, up to which it is decoded at its own step
+#: (measured: a step of 0.32 DFT decodes better so, 0.48 better on the finer grid).
+ALIGNED_OVERLAP = 0.35
+
+
 def _sox(res: Resolved, path, header) -> None:
     from .raster import Raster
     from .sox import identify_palette, label_tops, layout, z_from_labels
@@ -399,23 +404,33 @@ def _sox(res: Resolved, path, header) -> None:
         n_fft = res.options["n_fft"]
         step, steps = framing(res.options["sr"], n_fft, lay.columns,
                               res.options["duration"])  # fmt: skip
-        # sox's windows overlap too little for phase retrieval, and its first is
-        # centred half a step in: decode on a grid m times finer (a hop dividing
-        # sox's step), the frames between windows' centres interpolated
-        m = next((k for k in range(1, step + 1) if step % k == 0 and step // k <= n_fft // 8),
-                 1)  # fmt: skip
-        if step // m < 16:
-            m = 1
-        fine = step // m
-        res.set("hop_length", fine, "detected")
-        res.extra["columns"] = lay.columns * steps
-        res.extra["column_step"] = m
         # window k of sox's buffer starts (n_fft - step) // 2 zeros early; its centre,
         # (n_fft - 1) / 2 in, is the centre of spec2img's frame whose n_fft - 1 point
-        # window ends one sample early: frame (k step - zeros + (n_fft + 1) / 2) / fine
+        # window ends one sample early: ``lag`` samples after frame k step / fine
         zeros = (n_fft - step) // 2
-        res.extra["column_lag"] = (-zeros + (n_fft + 1) / 2) / fine
-        res.notes.append(f"windows {step} samples apart, decoded at hop {fine}")
+        lag = -zeros + (n_fft + 1) / 2
+        res.extra["columns"] = lay.columns * steps
+        if 16 <= step <= ALIGNED_OVERLAP * n_fft:
+            # windows overlapping by 65 % or more: decode at sox's own step, one frame
+            # a window, and delay the audio by the lag (interpolated frames between
+            # windows smeared every click: mel-LSD 1.85 -> 0.28 on a click track)
+            res.set("hop_length", step, "detected")
+            res.extra["column_lag"] = 0.0
+            res.extra["delay"] = int(math.floor(lag))
+            res.notes.append(f"windows {step} samples apart, decoded at their step, "
+                             f"delayed {int(math.floor(lag))} samples")  # fmt: skip
+        else:
+            # too little overlap for phase retrieval: a grid m times finer (a hop
+            # dividing sox's step), the frames between windows' centres interpolated
+            m = next((k for k in range(1, step + 1)
+                      if step % k == 0 and step // k <= n_fft // 8), 1)  # fmt: skip
+            if step // m < 16:
+                m = 1
+            fine = step // m
+            res.set("hop_length", fine, "detected")
+            res.extra["column_step"] = m
+            res.extra["column_lag"] = lag / fine
+            res.notes.append(f"windows {step} samples apart, decoded at hop {fine}")
         if steps > 1:
             res.notes.append(f"each column is the mean power of {steps} windows")
     elif res.given("hop_length"):
