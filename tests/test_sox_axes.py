@@ -102,7 +102,7 @@ def test_raw_figure_names_what_it_needs(tmp_path, capsys):
     code, out, err = run(capsys, "decode", png, tmp_path / "out.wav")
     assert code == 1 and not (tmp_path / "out.wav").exists()
     assert err.count("\n") == 1
-    assert "needs --sr" in err and "--duration" in err and "raw (-r)" in err
+    assert "needs --sr" in err and "--duration" in err and "no sox axes" in err
     assert "Traceback" not in err
     z, sr = spec2img.decode(spec2img.load_image(png, plain={"sr": 8000, "duration": 1.0}))
     assert sr == 8000 and len(z) == 8000

@@ -464,7 +464,7 @@ def _sox_axes(res: Resolved, lay, axes) -> bool:
     if "sr" in res.options and ("duration" in res.options or "frames" in res.options):
         return db_read
     if lay.raw:
-        _needs(res, "a raw (-r) sox image has no axes to read them from")
+        _needs(res, "the figure has no sox axes to read them from (a raw -r image)")
     elif axes is None or axes.problem:
         _needs(res, f"could not read {axes.problem if axes else 'the axes'}")
     else:
