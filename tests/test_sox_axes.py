@@ -69,17 +69,17 @@ def test_ten_minutes_at_44100(tmp_path):
 
 
 def test_decodes_with_no_options_at_sox_level(tmp_path, capsys):
-    sr, seconds = 16000, 2.0
+    sr, seconds = 16000, 1.0
     y = tones(sr, seconds)
-    png = sox_figure(tmp_path, "lvl", y, sr, "-x", "400", "-y", "257")
+    png = sox_figure(tmp_path, "lvl", y, sr, "-x", "200", "-y", "257")
     z, got_sr = spec2img.decode(spec2img.load_image(png))
     assert got_sr == sr and abs(len(z) - len(y)) <= 0.01 * len(y)
-    assert abs(rms_db(z) - rms_db(y)) < 0.3
+    assert abs(rms_db(z) - rms_db(y)) < 0.3  # measured -0.18 (1 s, 200 columns)
     code, out, err = run(capsys, "info", png)
     assert code == 0, err
     assert "(frequency axis)" in out and "(time axis)" in out and "(dB scale labels)" in out
     line = next(s for s in out.splitlines() if s.startswith("override"))
-    assert f"--sr {sr}" in line and "--duration 2" in line and "--db-range" in line
+    assert f"--sr {sr}" in line and "--duration 1" in line and "--db-range" in line
 
 
 def test_options_given_still_win(tmp_path):
