@@ -209,3 +209,13 @@ def test_delay_metadata_is_bounded(value, moved):
     out = _delayed(y, meta)
     assert out.shape == y.shape
     assert (out[0, 0] == 0 and out[0, 3] == 1) if moved else np.array_equal(out, y)
+
+
+def test_stereo_figure_is_read(tmp_path):
+    """Two channels stacked: the lower channel's labels are read (the upper's DC is
+    drawn over by the lower's top label)."""
+    y = tones(16000, 2.0)
+    png = sox_figure(tmp_path, "st", np.stack([y, 0.5 * y], axis=1), 16000, "-x", "200")
+    res = presets.resolve(png, {})
+    assert res.extra["channels"] == 2
+    assert res.options["sr"] == 16000 and abs(res.options["duration"] - 2.0) <= 0.02
