@@ -17,7 +17,8 @@ character each glyph is from what the labels must say:
    agree on the rate and the duration, else nothing is read.
 
 The frequency axis's top row is Nyquist (snapped to a usual rate within a bin); the
-time axis gives pixels per second, and the duration is the width over it.  The work is
+time axis gives seconds per column, hence the whole samples sox gave each column, and
+:func:`duration` the recording's length within one such block per column.  The work is
 bounded: a few strips next to the plot are read, at most :data:`MAX_LABELS` labels
 each, and at most :data:`MAX_TRIALS` assignments are tried.
 """
