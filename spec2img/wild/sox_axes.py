@@ -38,7 +38,7 @@ USUAL_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000,
 #: Bounds on the work done on any image.
 MAX_LABELS = 80
 MAX_GLYPHS = 12
-MAX_TRIALS = 50_000
+MAX_TRIALS = 20_000
 #: dB tops (``-Z``) tried for the scale's labels.
 Z_TOPS = range(-180, 181)
 _NUMBER = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
