@@ -387,12 +387,10 @@ def _sox(res: Resolved, path, header) -> None:
         step = (hi - lo) / (q - 2)
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
-    # sox's window is symmetric: n_fft points from zero to zero (Hann, Bartlett), the
-    # periodic window of n_fft - 1 points padded with one zero
+    # sox's window is periodic: Hann's n_fft points symmetric about n_fft / 2 (a click
+    # midway between two windows' starts plus n_fft / 2 gets the same level in both)
     if not res.given("win_length"):
-        n = res.options["n_fft"]
-        sym = str(res.options["window"]).lower() in ("hann", "hanning", "bartlett")
-        res.set("win_length", n - 1 if sym else n, f"preset {res.preset}")
+        res.set("win_length", res.options["n_fft"], f"preset {res.preset}")
     # sox's dB: power of that window scaled to sum to 2 (a full-scale sine at 0 dBFS)
     from ..windows import get_window
 
@@ -405,10 +403,9 @@ def _sox(res: Resolved, path, header) -> None:
         step, steps = framing(res.options["sr"], n_fft, lay.columns,
                               res.options["duration"])  # fmt: skip
         # window k of sox's buffer starts (n_fft - step) // 2 zeros early; its centre,
-        # (n_fft - 1) / 2 in, is the centre of spec2img's frame whose n_fft - 1 point
-        # window ends one sample early: ``lag`` samples after frame k step / fine
+        # n_fft / 2 in, is ``lag`` samples after the centre of frame k step / fine
         zeros = (n_fft - step) // 2
-        lag = -zeros + (n_fft + 1) / 2
+        lag = n_fft // 2 - zeros
         res.extra["columns"] = lay.columns * steps
         if 16 <= step <= ALIGNED_OVERLAP * n_fft:
             # windows overlapping by 65 % or more: decode at sox's own step, one frame
