@@ -461,7 +461,7 @@ def _sox_axes(res: Resolved, lay, axes) -> bool:
     if "sr" in res.options and ("duration" in res.options or "frames" in res.options):
         return db_read
     if lay.raw:
-        _needs(res, "the figure has no sox axes to read them from (a raw -r image)")
+        _needs(res, "the figure has no sox axes to read them from (made with -r or -a)")
     elif axes is None or axes.problem:
         _needs(res, f"could not read {axes.problem if axes else 'the axes'}")
     else:
