@@ -107,10 +107,12 @@ def clip(name: str) -> np.ndarray | None:
     return np.pad(seg, (0, n - seg.size))
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Wall and CPU time (user + system) of a whole process."""
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU time (user + system) of a whole process (in ``cwd``: ``python -m``
+    imports the package found there first)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                         cwd=cwd)  # fmt: skip
     _, status, usage = os.wait4(p.pid, 0)
     if status:
         raise SystemExit(f"failed: {' '.join(cmd)}")
@@ -184,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                     ours.append(timed(ours_cmd))
                     theirs.append(timed(theirs_cmd))
                     if base_env is not None:
-                        base.append(timed(base_cmd, base_env))
+                        base.append(timed(base_cmd, base_env, args.baseline.resolve()))
                 ow, oc = (statistics.median(t[i] for t in ours) for i in (0, 1))
                 tw, tc = (statistics.median(t[i] for t in theirs) for i in (0, 1))
                 ref = y[None]

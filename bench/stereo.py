@@ -220,7 +220,8 @@ def bench_long(runs: int, baseline: Path | None = None) -> list[str]:
         times = {n: [] for n in names}
         for _ in range(runs):
             for n in names:
-                times[n].append(oneliner.timed([str(c) for c in cmds[n]], envs[n]))
+                cwd = baseline.resolve() if n == "baseline" else None
+                times[n].append(oneliner.timed([str(c) for c in cmds[n]], envs[n], cwd))
         out = {n: fast.read(tmp / f"{n}.wav") for n in names}
     med = {n: [statistics.median(t[i] for t in times[n]) for i in (0, 1)] for n in names}
     sc = {n: fast.sc_db(y, out[n]) for n in names}
