@@ -52,6 +52,7 @@ def test_the_fgla_part_is_fgla(case):
     assert not np.array_equal(run(case, 12), run(case, 12, method="pghi+fgla"))
 
 
+@pytest.mark.slow
 def test_the_schedule_is_as_good_as_more_fgla(case):
     """90 iterations of the schedule against 100 of FGLA (the previous default), in both
     modes (measured: -41.2 against -40.8 dB in NumPy mode, -41.9 against -40.9 with
