@@ -43,9 +43,10 @@ class PhaseOptions:
     method : str
         One of :data:`METHODS`.
     n_iter : int >= 0
-        Iterations of the iterative methods (ignored by ``"pghi"``).
+        Iterations of the iterative methods, all of them counted (ignored by ``"pghi"``).
     momentum : float >= 0 or None
-        FGLA momentum (``fgla``, ``pghi+fgla``); ``None``: the method's default.
+        FGLA momentum (``fgla``, ``pghi+fgla``, ``pghi+fgla+agla``); ``None``: the
+        method's default.
     tol : float in (0, 1) or None
         PGHI's relative magnitude tolerance (``pghi``, ``pghi+fgla``, ``pghi+agla``).
     stop_db : float >= 0 or None
