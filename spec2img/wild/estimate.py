@@ -204,6 +204,9 @@ NOISE_LAG = 3
 #: Least spread (levels) a block must show: a steady tone's row varies by the colours'
 #: rounding alone, which says nothing of the range.
 NOISE_MIN_SPREAD = 3.0 / 255
+#: Rows apart whose fluctuations must be unrelated (beyond a Hann lobe's neighbour and
+#: the drawing's blending of adjacent rows).
+NOISE_COUPLING_BINS = 3
 #: Least blocks a row needs to be measured.
 NOISE_MIN_ROW_BLOCKS = 6
 #: A row's shape may lie this many times the 10-90 % half-spread of drawn noise's rows
@@ -224,7 +227,7 @@ def noise_statistics(rows: np.ndarray) -> tuple[np.ndarray, ...]:
 
     Returns
     -------
-    spread, tail, lag, steady : np.ndarray [shape=(bins - 4,)]
+    spread, tail, lag, steady, coupled : np.ndarray [shape=(bins - 4,)]
         For each row but the two at each end (DC and Nyquist cells spread
         differently), the medians over its blocks of :data:`NOISE_BLOCK` columns of:
         the interquartile range of the differences :data:`NOISE_LAG` columns apart
@@ -234,13 +237,16 @@ def noise_statistics(rows: np.ndarray) -> tuple[np.ndarray, ...]:
         the differences' interquartile range over the levels' (small for a level
         that moves slowly, large for one that jumps); and how much the blocks'
         spreads differ along the row (their interquartile range over their median:
-        noise's are alike, a row of speech and pauses is not).  NaN for a row with fewer than
+        noise's are alike, a row of speech and pauses is not); and the median
+        correlation of the levels with those :data:`NOISE_COUPLING_BINS` rows up
+        (noise's bins fluctuate apart, a burst or a click moves them together; NaN in
+        the top rows).  NaN for a row with fewer than
         :data:`NOISE_MIN_ROW_BLOCKS` blocks wholly on the colormap.
     """
     Z = np.asarray(rows, np.float64)
     nb = Z.shape[1] // NOISE_BLOCK if Z.ndim == 2 and Z.shape[0] > 4 else 0
     if nb == 0:
-        return (np.zeros(0),) * 4
+        return (np.zeros(0),) * 5
     X = Z[2:-2, : nb * NOISE_BLOCK].reshape(Z.shape[0] - 4, nb, NOISE_BLOCK)
     t = np.arange(NOISE_BLOCK) - (NOISE_BLOCK - 1) / 2
     slope = np.sum(X * t, axis=-1, keepdims=True) / np.sum(t * t)
@@ -252,6 +258,14 @@ def noise_statistics(rows: np.ndarray) -> tuple[np.ndarray, ...]:
         tail = (q50 - q10) / (q90 - q50)
         lag = (d75 - d25) / (q75 - q25)
     spread = d75 - d25
+    # bins a few apart fluctuate independently in noise; a burst moves them together
+    C = R - R.mean(axis=-1, keepdims=True)
+    k = NOISE_COUPLING_BINS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.sum(C[:-k] * C[k:], axis=-1) / np.sqrt(
+            np.sum(C[:-k] ** 2, axis=-1) * np.sum(C[k:] ** 2, axis=-1)
+        )
+    corr = np.concatenate([corr, np.full((k, nb), np.nan)])
     ok = np.isfinite(tail) & np.isfinite(lag) & (spread >= NOISE_MIN_SPREAD)
     enough = ok.sum(axis=1) >= min(NOISE_MIN_ROW_BLOCKS, nb)
 
@@ -263,7 +277,8 @@ def noise_statistics(rows: np.ndarray) -> tuple[np.ndarray, ...]:
         def med(v):
             return np.where(enough, np.nanmedian(np.where(ok, v, np.nan), axis=1), np.nan)
 
-        return med(spread), med(tail), med(lag), np.where(enough, (s75 - s25) / s50, np.nan)
+        steady = np.where(enough, (s75 - s25) / s50, np.nan)
+        return med(spread), med(tail), med(lag), steady, med(corr)
 
 
 class NoiseRuler:
@@ -272,19 +287,22 @@ class NoiseRuler:
     :func:`spec2img.wild.redraw.drawn_noise`)."""
 
     def __init__(self, rows: np.ndarray, top_db: float):
-        spread, tail, lag, steady = noise_statistics(rows)
+        spread, tail, lag, steady, coupled = noise_statistics(rows)
         ok = np.isfinite(spread) & np.isfinite(tail) & np.isfinite(lag) & np.isfinite(steady)
+        ok &= np.isfinite(coupled)
         if ok.sum() < 8:
             raise ValueError("too few rows of drawn noise")
         self.spread_db = float(np.median(spread[ok])) * top_db
         self.tail = _band(tail[ok])
         self.lag = _band(lag[ok])
         self.steady = _band(steady[ok])
+        self.coupled = _band(coupled[ok])
 
     def __repr__(self) -> str:
         return (f"NoiseRuler(spread_db={self.spread_db:.2f}, tail={self.tail[0]:.2f}.."
                 f"{self.tail[1]:.2f}, lag={self.lag[0]:.2f}..{self.lag[1]:.2f}, "
-                f"steady={self.steady[0]:.2f}..{self.steady[1]:.2f})")  # fmt: skip
+                f"steady={self.steady[0]:.2f}..{self.steady[1]:.2f}, "
+                f"coupled={self.coupled[0]:.2f}..{self.coupled[1]:.2f})")  # fmt: skip
 
 
 def _band(v: np.ndarray) -> tuple[float, float]:
@@ -303,13 +321,13 @@ def range_from_noise(rows: np.ndarray, ruler: NoiseRuler) -> tuple[float, int] |
     (:class:`NoiseRuler`); each such row gives ``spread_db / spread``, and the
     median is the estimate.
     """
-    spread, tail, lag, steady = noise_statistics(rows)
+    spread, tail, lag, steady, coupled = noise_statistics(rows)
     if spread.size == 0:
         return None
     with np.errstate(invalid="ignore"):
         ok = (tail >= ruler.tail[0]) & (tail <= ruler.tail[1])
         ok &= (lag >= ruler.lag[0]) & (lag <= ruler.lag[1])
-        ok &= steady <= ruler.steady[1]
+        ok &= (steady <= ruler.steady[1]) & (coupled <= ruler.coupled[1])
     n = int(ok.sum())
     if n < max(NOISE_MIN_ROWS, NOISE_MIN_SHARE * spread.size):
         return None
@@ -368,5 +386,5 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[fl
             ruler = None
         found = range_from_noise(rows, ruler) if ruler is not None else None
         if found is not None:
-            return found[0], f"spread of {found[1]} noise-like blocks"
+            return found[0], f"spread of {found[1]} noise-like rows"
     return estimate_top_db(levels, spec.params), "consistency"
