@@ -420,6 +420,27 @@ def test_info_says_where_each_value_came_from(capsys):
     assert d["y_axis"]["from"] == "frequency axis"
 
 
+def test_info_says_which_ruler_gave_the_range(capsys):
+    """A figure without a colour bar: info measures the range as decoding does, names
+    the ruler, and its override line decodes to the same levels."""
+    import shlex
+
+    import spec2img
+
+    path = _path(KINDS["scipy_db_nobar"])  # noise between tones: the noise ruler
+    code, out, _ = run(capsys, "info", path)
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "estimated from the picture: spread of" in rows["db_range"], rows["db_range"]
+    words = shlex.split(rows["override"].split(None, 1)[1])
+    top_db = float(words[words.index("--top-db") + 1])
+    got = spec2img.load_image(path)
+    assert abs(float(got.meta.extra["estimated_top_db"]) - top_db) < 0.05
+    told = spec2img.load_image(path, plain={"preset": "scipy", "sr": 16000, "top_db": top_db,
+                                            "duration": float(words[words.index("--duration") + 1])})  # fmt: skip
+    np.testing.assert_allclose(told.db(), got.db(), atol=0.1)
+
+
 def test_colormap_from_the_pixels():
     from PIL import Image
 
