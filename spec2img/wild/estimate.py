@@ -12,12 +12,19 @@ Measured on ``plt.specgram`` figures of a tone in faint noise, a chirp and the
 fixtures' mixture (true ranges 150, 237 and 204 dB), the estimate lands within about
 20 % of the true range; see ``docs/presets.md``.
 
-A sharper ruler comes first where the picture has steady tones
-(:func:`range_from_peaks`): a sinusoid's bins follow the window's main lobe, whose
-two neighbours of the peak lie 12-14 dB below it together (Hann), whatever the tone's
-frequency, so the levels those drops span give the dB per level.  On the tune set's
-default ``plt.specgram`` figures it lands within 2-4 %; pictures without enough
-steady peaks (noise, clicks) fall back to the consistency estimate.
+Two sharper rulers come first (:func:`estimate_range` says which wins).  Where the
+picture has steady tones (:func:`range_from_peaks`): a sinusoid's bins follow the
+window's main lobe, whose two neighbours of the peak lie 12-14 dB below it together
+(Hann), whatever the tone's frequency, so the levels those drops span give the dB per
+level.  On the tune set's default ``plt.specgram`` figures it lands within 2-4 %.
+Where it has none but noise (:func:`range_from_noise`): a periodogram cell of noise is
+exponential, so its dB spread is fixed whatever the noise's level or colour; drawn,
+that spread shrinks by an amount the geometry sets, so white noise is drawn by the
+same tool at the same size (:mod:`spec2img.wild.redraw`) and the picture's rows that
+are shaped like it (tail, lag, steadiness, and no coupling across bins) give the
+range from their spread: 2-5 % on our own pink noise and swelling noise, at 2 to 30 s.
+Pictures with neither (clicks in silence, crackle) fall back to the consistency
+estimate.
 """
 
 from __future__ import annotations
@@ -353,7 +360,7 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[fl
 
     The rulers are tried in order, and the first that holds wins: the shapes of
     steady peaks (:func:`range_from_peaks`, a few per cent where the picture has
-    tones), then the spread of noise-like blocks against white noise drawn by the
+    tones), then the spread of noise-like rows against white noise drawn by the
     same tool at the same geometry (:func:`range_from_noise`), then phase
     retrieval's consistency (:func:`estimate_top_db`, within about 30 % on music and
     speech, far off on noise and clicks).
