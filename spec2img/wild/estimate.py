@@ -29,6 +29,7 @@ estimate.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -372,10 +373,16 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[fl
     """
     p = spec.params
     window = spec.drawn_window or p.window
-    found = range_from_peaks(rows, window, p.n_fft) if window in PEAK_WINDOWS else None
+    tool = drawing_tool(spec)
+    peak_rows = rows
+    if tool is not None and rows.shape[1]:
+        # where a frame spans several pixel columns, neighbouring columns repeat it and
+        # any peak (a noise band's too) looks steady: keep columns a frame apart
+        frames = spec.n_columns * p.hop_length / tool[2]
+        peak_rows = rows[:, :: max(1, math.ceil(rows.shape[1] / max(frames, 1.0) - 0.05))]
+    found = range_from_peaks(peak_rows, window, p.n_fft) if window in PEAK_WINDOWS else None
     if found is not None:
         return found[0], f"shapes of {found[1]} steady peaks"
-    tool = drawing_tool(spec)
     if tool is not None:
         from .colormap import ColormapInverse
         from .plain import centre_rows_of
