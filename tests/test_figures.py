@@ -253,7 +253,7 @@ def test_bursts_are_not_noise_to_the_ruler():
     cm = ColormapInverse("viridis")
     rgba, top_db, w = drawn_noise("specgram", sr=sr, n_samples=n, n_fft=256, hop_length=128,
                                   width=480, height=360)  # fmt: skip
-    ruler = estimate.NoiseRuler(centre_rows_of(rgba, spec, cm), top_db)
+    ruler = estimate.NoiseRuler(centre_rows_of(rgba, cm, spec=spec), top_db)
     for kind in ("pink", "crackle"):
         fig = Figure(figsize=(4.8, 3.6), dpi=100)
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
@@ -262,7 +262,7 @@ def test_bursts_are_not_noise_to_the_ruler():
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         lo, hi = img.get_clim()
-        rows = centre_rows_of(np.asarray(canvas.buffer_rgba()), spec, cm)
+        rows = centre_rows_of(np.asarray(canvas.buffer_rgba()), cm, spec=spec)
         found = estimate.range_from_noise(rows, ruler)
         if kind == "pink":
             assert found is not None and abs(found[0] / (hi - lo) - 1) < 0.06, (found, hi - lo)

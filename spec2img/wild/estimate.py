@@ -356,7 +356,7 @@ def drawing_tool(spec) -> str | None:
     return None
 
 
-def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[float, str]:
+def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area, rows_of) -> tuple[float, str]:
     """The dB range of a picture that does not say it, and how it was found.
 
     The rulers are tried in order, and the first that holds wins: the shapes of
@@ -365,6 +365,19 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[fl
     same tool at the same geometry (:func:`range_from_noise`), then phase
     retrieval's consistency (:func:`estimate_top_db`, within about 30 % on music and
     speech, far off on noise and clicks).
+
+    Parameters
+    ----------
+    levels : np.ndarray [shape=(channels, n_bins, frames)]
+        The cells' colormap values (for the consistency estimate).
+    rows : np.ndarray [shape=(n_bins, columns)]
+        The pixel row through each bin's centre (for the peaks and the noise).
+    spec : spec2img.wild.plain.PlainSpec
+    area : spec2img.wild.raster.PlotArea
+        The plot's box in pixels: the size the calibration noise is drawn at.
+    rows_of : callable
+        ``rows_of(rgba, colormap)``: ``rows`` of a picture in memory whose plot fills
+        it (:func:`spec2img.wild.plain.centre_rows_of` for ``spec``).
 
     Returns
     -------
@@ -385,7 +398,6 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[fl
         return found[0], f"shapes of {found[1]} steady peaks"
     if tool is not None:
         from .colormap import ColormapInverse
-        from .plain import centre_rows_of
         from .redraw import drawn_noise
 
         name, n_fft, hop = tool
@@ -395,7 +407,7 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area) -> tuple[fl
             width=area.right - area.left, height=area.bottom - area.top, cmap=cmap,
         )  # fmt: skip
         try:
-            ruler = NoiseRuler(centre_rows_of(rgba, spec, ColormapInverse(cmap)), top_db)
+            ruler = NoiseRuler(rows_of(rgba, ColormapInverse(cmap)), top_db)
         except ValueError:
             ruler = None
         found = range_from_noise(rows, ruler) if ruler is not None else None

@@ -405,7 +405,8 @@ def load_plain(
 
         from .estimate import estimate_range
 
-        top_db, how = estimate_range(levels, rows, spec, area)
+        rows_of = functools.partial(centre_rows_of, spec=spec)
+        top_db, how = estimate_range(levels, rows, spec, area, rows_of)
         spec = replace(spec, db_min=spec.db_max - top_db)
         extra = {"estimated_top_db": f"{top_db:.1f}", "estimated_by": how}
         return levels_to_image(levels, spec, outside=outside, extra=extra)
@@ -435,7 +436,7 @@ def centre_rows(raster: Raster, area: PlotArea, spec: PlainSpec, cm) -> np.ndarr
     return out if spec.low_at_top else out[::-1]
 
 
-def centre_rows_of(rgba: np.ndarray, spec: PlainSpec, cm) -> np.ndarray:
+def centre_rows_of(rgba: np.ndarray, cm, *, spec: PlainSpec) -> np.ndarray:
     """:func:`centre_rows` of a picture in memory whose plot fills it (a redrawing)."""
     h, w = rgba.shape[:2]
     centres, c0, c1 = _centre_pixels(spec, PlotArea(0.0, 0.0, float(w), float(h)), (w, h))
