@@ -11,6 +11,8 @@ compared with it (:func:`spec2img.wild.estimate.range_from_noise`).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 #: Most pixel columns drawn for a calibration (a longer picture is drawn shorter at the
@@ -25,8 +27,8 @@ def drawn_noise(
     n_samples: int,
     n_fft: int,
     hop_length: int,
-    width: int,
-    height: int,
+    width: float,
+    height: float,
     cmap: str = "viridis",
     seed: int = 0,
 ) -> tuple[np.ndarray, float, int]:
@@ -44,13 +46,30 @@ def drawn_noise(
     Returns
     -------
     (rgba, top_db, columns)
-        ``(height, columns, 4)`` uint8 pixels, the dB range the colours span, and the
-        width drawn (at most :data:`MAX_COLUMNS`, keeping frames per column).
+        ``(height, columns, 4)`` uint8 pixels (read-only: the drawing is kept for
+        the next picture of the same geometry, as in a folder of figures), the dB
+        range the colours span, and the width drawn (at most :data:`MAX_COLUMNS`,
+        keeping frames per column).
     """
+    w, h = max(int(round(width)), 8), max(int(round(height)), 8)
+    return _drawn(tool, int(sr), int(n_samples), int(n_fft), int(hop_length), w, h, cmap, seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _drawn(
+    tool: str,
+    sr: int,
+    n_samples: int,
+    n_fft: int,
+    hop_length: int,
+    width: int,
+    height: int,
+    cmap: str,
+    seed: int,
+) -> tuple[np.ndarray, float, int]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    width, height = max(int(round(width)), 8), max(int(round(height)), 8)
     columns = min(width, MAX_COLUMNS)
     n = max(int(n_samples * columns / width), n_fft + hop_length)
     y = np.random.default_rng(seed).standard_normal(n)
@@ -68,5 +87,6 @@ def drawn_noise(
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgba = np.array(canvas.buffer_rgba(), dtype=np.uint8)
+    rgba.flags.writeable = False
     lo, hi = img.get_clim()
     return rgba, float(hi - lo), columns
