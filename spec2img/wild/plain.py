@@ -99,6 +99,10 @@ class PlainSpec:
     column_step : int >= 1
         Frames from one column's centre to the next (a grid finer than the
         columns, for phase retrieval: sox's windows overlap too little).
+    delay : int >= 0
+        Samples the decoded audio is delayed by: the frames are centred that much
+        before the windows the columns show (sox's windows start part of a step
+        early), metadata ``delay`` for :func:`spec2img.decode`.
     db_offset : float
         dB added to the image's values to give ``20 log10 |STFT|`` (a PSD's or sox's
         window scaling), for absolute levels.
@@ -137,6 +141,7 @@ class PlainSpec:
     columns: int | None = None
     column_lag: float = 0.0
     column_step: int = 1
+    delay: int = 0
     db_offset: float = 0.0
     lut: np.ndarray | None = field(default=None, compare=False, repr=False)
     register: bool = True
@@ -535,6 +540,8 @@ def levels_to_image(
     inverted to linear bins by non-negative least squares.
     """
     levels = np.clip(np.asarray(levels, dtype=np.float64), 0.0, 1.0)
+    if spec.delay:
+        extra = {**(extra or {}), "delay": str(int(spec.delay))}
     silent = np.zeros(levels.shape, bool) if outside is None else np.asarray(outside).copy()
     levels, silent = _place_columns(levels, silent, spec)
     if spec.power:  # linear power: magnitude is its square root, the level unknown
@@ -592,11 +599,41 @@ def _place_columns(levels, silent, spec: PlainSpec):
         i1 = np.minimum(i0 + 1, t - 1)
         frac = pos - i0
         out = levels[..., i0] * (1 - frac) + levels[..., i1] * frac
+        if not spec.power and spec.db_max > spec.db_min:
+            gain = _energy_gain(levels, out, spec.db_max - spec.db_min)
+            if gain:  # level 0 stays 0: below the range, silent where zero_is_silence
+                out = np.where(out > 0, out + gain, out)
         return out, silent[..., i0] & silent[..., i1]
     if before == 0 and after == 0:
         return levels, silent
     idx = np.clip(np.arange(spec.n_frames) - before, 0, t - 1)
     return levels[..., idx], silent[..., idx]
+
+
+def _energy_gain(columns, frames, db_span: float, chunk: int = 4096) -> float:
+    """The level (in units of ``db_span``) that gives the interpolated ``frames`` the
+    mean power of the drawn ``columns``.
+
+    Levels are interpolated in dB between two columns' centres, which keeps an onset
+    sharp but passes below the power a recording carries from one to the other (a
+    geometric mean under an arithmetic one): a sox decode came out 0.1-0.35 dB quiet.
+    One gain over the whole picture restores the energy without smearing any onset.
+    """
+    k = db_span / 10 * math.log(10)  # level -> natural log of power
+
+    def energy(a):
+        total, top = 0.0, float(np.max(a)) if a.size else 0.0
+        for j in range(0, a.shape[-1], chunk):
+            total += float(np.exp(k * (a[..., j : j + chunk] - top)).sum())
+        return total, top
+
+    drawn, t1 = energy(columns)
+    made, t2 = energy(frames)
+    if drawn <= 0 or made <= 0:
+        return 0.0
+    ratio = math.log(drawn / columns.shape[-1] * frames.shape[-1] / made) + k * (t1 - t2)
+    gain = ratio / k
+    return gain if abs(gain) * db_span < 3.0 else 0.0  # a sane correction only
 
 
 def _draft_scale(raster: Raster, spec: PlainSpec) -> int:
