@@ -335,3 +335,28 @@ def test_audio_diffusion_length_is_its_slice(tmp_path):
     spec = presets.plain_spec_of(path, res)
     assert spec.n_samples == 256 * 512 - 1  # Mel.audio_slice_to_image's slice
     assert spec.n_frames == 256
+
+
+# -- colour bars with rounded labels --------------------------------------------------
+@pytest.mark.parametrize("lo", [-18.0, -21.0, -37.0])
+@pytest.mark.parametrize("dpi", [72, 100])
+def test_rounded_colour_bar_labels_give_the_range(tmp_path, lo, dpi):
+    """'%+2.0f dB' prints ticks 2.5 dB apart rounded (-2.5 as -2, -7.5 as -8): a small
+    range (noise, ref=np.max) is read from them, not replaced by librosa's 80 dB."""
+    from spec2img.wild.identify import identify
+
+    plt = _plt()
+    rng = np.random.default_rng(4)
+    data = rng.uniform(lo, 0.0, (128, 200))
+    data[0, 0], data[0, 1] = lo, 0.0
+    fig, ax = plt.subplots(dpi=dpi)
+    import librosa.display
+
+    img = librosa.display.specshow(data, x_axis="time", y_axis="mel", sr=22050, ax=ax)
+    fig.colorbar(img, ax=ax, format="%+2.0f dB")
+    path = tmp_path / "rounded.png"
+    fig.savefig(path)
+    plt.close(fig)
+    fig_read = identify(path).figure
+    assert fig_read.sources.get("top_db", "").startswith("colour bar"), fig_read.notes
+    assert abs(fig_read.settings["top_db"] - (-lo)) <= 0.6, fig_read.notes
