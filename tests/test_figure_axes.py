@@ -116,8 +116,9 @@ def test_plain_log_figures_read_without_options(name):
     if kind.tool == "specshow":
         assert res.preset is None and fmax is None  # the outer cell edge, as drawn
     else:
-        # no cells to go by: both ends as the labels put them
-        assert res.preset == "specgram" and abs(np.log10(fmax / ylim[1])) < 0.006
+        # scipy's gouraud mesh, told by its vertices on the stretched rows; no cells
+        # to go by: both ends as the labels put them
+        assert res.preset == "scipy" and abs(np.log10(fmax / ylim[1])) < 0.006
 
 
 def _no_options_as_good_as_all(name):
@@ -360,3 +361,67 @@ def test_rounded_colour_bar_labels_give_the_range(tmp_path, lo, dpi):
     fig_read = identify(path).figure
     assert fig_read.sources.get("top_db", "").startswith("colour bar"), fig_read.notes
     assert abs(fig_read.settings["top_db"] - (-lo)) <= 0.6, fig_read.notes
+
+
+@pytest.mark.parametrize("dpi", [72, 120, 200])
+def test_log_axis_tells_a_gouraud_mesh_from_specgram(tmp_path, dpi):
+    """On a plain log axis scipy's gouraud mesh is told from plt.specgram's cells by
+    where the colour bends on the stretched low rows (the rows' phase test sees no
+    grid there), and decodes with scipy's framing; the duration counts its segments
+    (the middle of the lengths that give as many)."""
+    from scipy import signal
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 16000
+    rng = np.random.default_rng(8)
+    y = 0.2 * rng.standard_normal(3 * sr) + np.sin(2 * np.pi * 440 * np.arange(3 * sr) / sr)
+    got = {}
+    for how in ("gouraud", "specgram"):
+        fig, ax = plt.subplots(dpi=dpi)
+        if how == "gouraud":
+            f, t, sxx = signal.spectrogram(y, sr)
+            img = ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading=how)
+            ax.set_ylim(f[1], f[-1])
+        else:
+            _, _, _, img = ax.specgram(y, Fs=sr)
+            ax.set_ylim(sr / 256, sr / 2)
+        ax.set_yscale("log")
+        fig.colorbar(img, ax=ax)
+        path = tmp_path / f"{how}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        got[how] = read_figure(path)
+    assert got["gouraud"].tool == "scipy", got["gouraud"].notes
+    assert got["specgram"].tool == "specgram", got["specgram"].notes
+    dur = got["gouraud"].settings["duration"]
+    segments = (len(y) - 256) // 224 + 1
+    assert round(dur * sr) == 256 + 224 * (segments - 1) + 112
+
+
+@pytest.mark.parametrize("seconds", [1.0, 3.0])
+def test_millisecond_time_axis_is_not_read_as_seconds(tmp_path, seconds):
+    """specshow(x_axis='ms') labels the time axis in milliseconds: read as seconds it
+    said 1000 times the length.  Its first cell (half a hop before 0) or its frame
+    grid gives the unit away."""
+    import librosa
+    import librosa.display
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 22050
+    y = figs.audio(sr=sr, duration=seconds, seed=2)
+    S = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    fig, ax = plt.subplots()
+    img = librosa.display.specshow(S, x_axis="ms", y_axis="log", sr=sr, ax=ax)
+    fig.colorbar(img, ax=ax, format="%+2.0f dB")
+    path = tmp_path / "ms.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    # as many frames as drawn (a second's frames leave half a hop, 1.2 %, unknown)
+    assert round(r.settings["duration"] * sr) // 512 == len(y) // 512, r.notes
+    assert abs(r.settings["duration"] - seconds) <= 0.015 * seconds, r.notes
+    assert r.settings["hop_length"] == 512
