@@ -425,3 +425,46 @@ def test_millisecond_time_axis_is_not_read_as_seconds(tmp_path, seconds):
     assert round(r.settings["duration"] * sr) // 512 == len(y) // 512, r.notes
     assert abs(r.settings["duration"] - seconds) <= 0.015 * seconds, r.notes
     assert r.settings["hop_length"] == 512
+
+
+def _log_mesh(path, *, ylim=None, xlog=False, dpi=100):
+    """scipy's documentation figure of noise at 16 kHz on a plain log frequency axis
+    (``ylim`` its limits) and, with ``xlog``, a log time axis too."""
+    from scipy import signal
+
+    plt = _plt()
+    rng = np.random.default_rng(1)
+    f, t, sxx = signal.spectrogram(rng.standard_normal(32000), 16000)
+    fig, ax = plt.subplots(dpi=dpi)
+    ax.pcolormesh(t, f, 10 * np.log10(sxx), shading="gouraud")
+    ax.set_yscale("log")
+    ax.set_ylim(*(ylim or (f[1], f[-1])))
+    if xlog:
+        ax.set_xscale("log")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+@pytest.mark.parametrize("lo,dpi", [(1000, 100), (2000, 150)])
+def test_minor_tick_labels_of_a_log_axis_are_read(tmp_path, lo, dpi):
+    """Under a decade, matplotlib labels the ticks between the powers of ten
+    (LogFormatterSciNotation: 2×10^3); they are read, and give the rate."""
+    from spec2img.wild.figure import read_figure
+
+    r = read_figure(_log_mesh(tmp_path / "minor.png", ylim=(lo, 8000), dpi=dpi))
+    yaxis = _read(tmp_path / "minor.png")[1]
+    read = {t: v for t, v in zip(yaxis.labels, yaxis.values, strict=True) if v is not None}
+    assert {"2\u00d710^3": 2000.0, "3\u00d710^3": 3000.0}.items() <= read.items(), read
+    assert r.problem is None and r.settings["sr"] == 16000
+    assert abs(np.log10(r.settings["fmin"] / lo)) < 0.006
+
+
+def test_log_time_axis_fails_in_one_line(tmp_path, capsys):
+    """A time axis on a log scale is not read as a linear one: one line names it."""
+    path = _log_mesh(tmp_path / "xlog.png", xlog=True)
+    code, _, err = run(capsys, "decode", path, tmp_path / "out.wav")
+    assert code == 1
+    err = err.strip()
+    assert "\n" not in err and "time axis" in err and "Traceback" not in err, err
+    assert not (tmp_path / "out.wav").exists()
