@@ -468,3 +468,29 @@ def test_log_time_axis_fails_in_one_line(tmp_path, capsys):
     err = err.strip()
     assert "\n" not in err and "time axis" in err and "Traceback" not in err, err
     assert not (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize("tool", ["specgram", "scipy"])
+def test_labels_at_60_dpi_are_read(tmp_path, tool):
+    """At 60 dpi a digit is 6 pixels tall and its shape depends on where it falls
+    between pixels: the labels (0.5, 1.0, ... 8000) are still read, and the figure
+    gives its rate and length."""
+    from scipy import signal
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 16000
+    y = figs.audio(sr=sr, duration=3.0, seed=5)
+    fig, ax = plt.subplots(dpi=60)
+    if tool == "specgram":
+        ax.specgram(y, Fs=sr)
+    else:
+        f, t, sxx = signal.spectrogram(y, sr)
+        ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud")
+    path = tmp_path / "small.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    assert r.problem is None, r.problem
+    assert r.settings["sr"] == sr and abs(r.settings["duration"] - 3.0) <= 0.03, r.notes

@@ -286,8 +286,13 @@ def classify(
         ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         gh, gw = ink.shape
         best, best_score = "", -np.inf
-        for k in sizes:
-            for ch, (tmpl, rel_top, rel_h) in _templates(height + k, chars).items():
+        # small glyphs change shape with where they fall between pixels: templates
+        # drawn at three sub-pixel offsets
+        variants = [(k, 0.0) for k in sizes]
+        if height <= SMALL_GLYPHS:
+            variants += [(k, off) for k in sizes for off in (1 / 3, 2 / 3)]
+        for k, off in variants:
+            for ch, (tmpl, rel_top, rel_h) in _templates(height + k, chars, off).items():
                 # size and place against the digits' height tell signs and points apart
                 th, tw = tmpl.shape
                 shape_cost = abs(gh / height - rel_h) * 4 + abs(np.log(gw / gh * th / tw)) * 0.5
@@ -319,11 +324,16 @@ def _fit(img: np.ndarray, size=(16, 12)) -> np.ndarray:
     return np.asarray(im.resize(size[::-1], Image.BILINEAR), np.float32) / 255.0
 
 
-@functools.lru_cache(maxsize=16)
-def _templates(digit_height: int, chars: str = GLYPHS) -> dict:
+#: Digits this many pixels tall or fewer (about 60 dpi) are matched against templates
+#: drawn at several sub-pixel offsets.
+SMALL_GLYPHS = 7
+
+
+@functools.lru_cache(maxsize=48)
+def _templates(digit_height: int, chars: str = GLYPHS, offset: float = 0.0) -> dict:
     """Each glyph of ``chars`` rendered by matplotlib (default font) so that its
-    digits are ``digit_height`` pixels tall: (ink, top relative to the digits, height
-    relative to the digits)."""
+    digits are ``digit_height`` pixels tall, ``offset`` pixels right of a pixel
+    boundary: (ink, top relative to the digits, height relative to the digits)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -335,7 +345,7 @@ def _templates(digit_height: int, chars: str = GLYPHS) -> dict:
     for ch in "0" + chars:
         fig = Figure(figsize=(1, 1), dpi=100)
         FigureCanvasAgg(fig)
-        fig.text(0.2, 0.3, ch, fontsize=size_pt, family=family, color="black")
+        fig.text(0.2 + offset / 100, 0.3, ch, fontsize=size_pt, family=family, color="black")
         fig.canvas.draw()
         buf = np.asarray(fig.canvas.buffer_rgba())[..., :3]
         ink = 1.0 - buf.mean(axis=-1) / 255.0
