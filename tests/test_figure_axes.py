@@ -494,3 +494,29 @@ def test_labels_at_60_dpi_are_read(tmp_path, tool):
     r = read_figure(path)
     assert r.problem is None, r.problem
     assert r.settings["sr"] == sr and abs(r.settings["duration"] - 3.0) <= 0.03, r.notes
+
+
+def test_waveform_panel_above_the_spectrogram_is_passed_over(tmp_path):
+    """librosa's documentation often draws the waveform above the spectrogram
+    (``plt.subplots(nrows=2, sharex=True)``): the panel read is the one that holds a
+    picture, not the mostly blank waveform's."""
+    import librosa
+    import librosa.display
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 22050
+    y = figs.audio(sr=sr, duration=3.0, seed=6)
+    S = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    fig, ax = plt.subplots(nrows=2, sharex=True)
+    librosa.display.waveshow(y, sr=sr, ax=ax[0])
+    img = librosa.display.specshow(S, x_axis="time", y_axis="log", sr=sr, ax=ax[1])
+    fig.colorbar(img, ax=ax, format="%+2.f dB")
+    path = tmp_path / "panels.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    assert r.problem is None, r.problem
+    assert r.settings["sr"] == sr and abs(r.settings["duration"] - 3.0) <= 0.03
+    assert r.settings["y_axis"] == "log" and r.sources["top_db"].startswith("colour bar")
