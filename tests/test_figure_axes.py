@@ -362,7 +362,7 @@ def test_rounded_colour_bar_labels_give_the_range(tmp_path, lo, dpi):
     assert abs(fig_read.settings["top_db"] - (-lo)) <= 0.6, fig_read.notes
 
 
-@pytest.mark.parametrize("dpi", [72, 200])
+@pytest.mark.parametrize("dpi", [72, pytest.param(200, marks=pytest.mark.slow)])
 def test_log_axis_tells_a_gouraud_mesh_from_specgram(tmp_path, dpi):
     """On a plain log axis scipy's gouraud mesh is told from plt.specgram's cells by
     where the colour bends on the stretched low rows (the rows' phase test sees no
@@ -445,7 +445,7 @@ def _log_mesh(path, *, ylim=None, xlog=False, dpi=100):
     return path
 
 
-@pytest.mark.parametrize("lo,dpi", [(1000, 100), (2000, 150)])
+@pytest.mark.parametrize("lo,dpi", [(1000, 100), pytest.param(2000, 150, marks=pytest.mark.slow)])
 def test_minor_tick_labels_of_a_log_axis_are_read(tmp_path, lo, dpi):
     """Under a decade, matplotlib labels the ticks between the powers of ten
     (LogFormatterSciNotation: 2×10^3); they are read, and give the rate."""
