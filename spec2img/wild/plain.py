@@ -403,16 +403,10 @@ def load_plain(
     if estimate:
         from dataclasses import replace
 
-        from .estimate import estimate_top_db, range_from_peaks
+        from .estimate import estimate_range
 
-        p = spec.params
-        # Hann's lobe only: a Tukey(0.25) lobe (scipy's) is too steep to read, 9 % off
-        window = spec.drawn_window or p.window
-        found = range_from_peaks(rows, window, p.n_fft) if window == "hann" else None
-        if found is not None:
-            top_db, how = found[0], f"shapes of {found[1]} steady peaks"
-        else:
-            top_db, how = estimate_top_db(levels, spec.params), "consistency"
+        rows_of = functools.partial(centre_rows_of, spec=spec)
+        top_db, how = estimate_range(levels, rows, spec, area, rows_of)
         spec = replace(spec, db_min=spec.db_max - top_db)
         extra = {"estimated_top_db": f"{top_db:.1f}", "estimated_by": how}
         return levels_to_image(levels, spec, outside=outside, extra=extra)
@@ -431,23 +425,38 @@ def centre_rows(raster: Raster, area: PlotArea, spec: PlainSpec, cm) -> np.ndarr
     a centre row mixes in little of the neighbouring bins, so the shapes of peaks are
     kept (:func:`spec2img.wild.estimate.range_from_peaks`).
     """
-    w, h = raster.size
-    _, y = cell_edges(spec, area)
-    n = spec.params.n_bins
-    y = y[: n + 1]
-    centres = np.floor((y[:-1] + y[1:]) / 2).astype(np.int64)
-    centres = np.clip(centres, max(0, math.ceil(area.top)), min(h, math.floor(area.bottom)) - 1)
-    c0 = max(0, math.ceil(area.left) + 2)
-    c1 = min(w, math.floor(area.right) - 2, c0 + CENTRE_COLUMNS)
-    out = np.full((n, max(c1 - c0, 0)), np.nan)
+    centres, c0, c1 = _centre_pixels(spec, area, raster.size)
+    out = np.full((len(centres), max(c1 - c0, 0)), np.nan)
     if c1 <= c0:
         return out
     for i, r in enumerate(centres):
         px = raster.region((c0, int(r), c1, int(r) + 1))
         level, valid = cm.pixel_levels(px, raster.gray_max(px))
         out[i] = np.where(valid[0], level[0], np.nan)
-    rows = slice(None) if spec.low_at_top else slice(None, None, -1)
-    return out[rows]
+    return out if spec.low_at_top else out[::-1]
+
+
+def centre_rows_of(rgba: np.ndarray, cm, *, spec: PlainSpec) -> np.ndarray:
+    """:func:`centre_rows` of a picture in memory whose plot fills it (a redrawing)."""
+    h, w = rgba.shape[:2]
+    centres, c0, c1 = _centre_pixels(spec, PlotArea(0.0, 0.0, float(w), float(h)), (w, h))
+    level, valid = cm.pixel_levels(rgba[centres, c0:c1])
+    out = np.where(valid, level, np.nan)
+    return out if spec.low_at_top else out[::-1]
+
+
+def _centre_pixels(
+    spec: PlainSpec, area: PlotArea, size: tuple[int, int]
+) -> tuple[np.ndarray, int, int]:
+    """The pixel row through each bin's centre (top row first) and the columns read."""
+    w, h = size
+    _, y = cell_edges(spec, area)
+    y = y[: spec.params.n_bins + 1]
+    centres = np.floor((y[:-1] + y[1:]) / 2).astype(np.int64)
+    centres = np.clip(centres, max(0, math.ceil(area.top)), min(h, math.floor(area.bottom)) - 1)
+    c0 = max(0, math.ceil(area.left) + 2)
+    c1 = min(w, math.floor(area.right) - 2, c0 + CENTRE_COLUMNS)
+    return centres, c0, c1
 
 
 def cell_edges(spec: PlainSpec, area: PlotArea) -> tuple[np.ndarray, np.ndarray]:

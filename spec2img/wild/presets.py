@@ -511,6 +511,24 @@ def plain_spec_of(path, res: Resolved):
     return replace(spec, **changes)
 
 
+def settle_range(path, res: Resolved, spec, *, max_pixels: int | None = None):
+    """``spec`` with the dB range a picture without one decodes with, measured as
+    :func:`spec2img.wild.plain.load_plain` measures it (for ``info``, which does not
+    decode); ``res.sources`` then says which ruler gave it.  Other specs are
+    returned as they are."""
+    if not spec.estimate_range:
+        return spec
+    from .plain import load_plain
+
+    extra = load_plain(path, spec, crop=res.options.get("crop"), max_pixels=max_pixels).meta.extra
+    if "estimated_top_db" not in extra:  # not estimated after all (mel, absolute, power)
+        return spec
+    top_db = float(extra["estimated_top_db"])
+    res.sources["top_db"] = f"estimated from the picture: {extra['estimated_by']}"
+    res.notes = [n for n in res.notes if not n.startswith("dB range: no readable colour bar")]
+    return replace(spec, db_min=spec.db_max - top_db, estimate_range=False)
+
+
 def describe(res: Resolved, spec) -> list[tuple[str, str, str]]:
     """``(name, value, source)`` rows of what a plain image decodes with."""
     p = spec.params
@@ -576,7 +594,7 @@ def override_line(path, res: Resolved, spec) -> str:
         parts += ["--n-mels", str(p.n_mels)]
         if p.fmax is not None:
             parts += ["--fmax", f"{p.fmax:g}"]
-    if not spec.power and not res.extra.get("estimate_range"):
+    if not spec.power and not spec.estimate_range:
         if spec.absolute:
             parts += ["--db-range", f"{spec.db_min:.1f}", f"{spec.db_max:.1f}"]
         else:
