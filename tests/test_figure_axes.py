@@ -116,8 +116,9 @@ def test_plain_log_figures_read_without_options(name):
     if kind.tool == "specshow":
         assert res.preset is None and fmax is None  # the outer cell edge, as drawn
     else:
-        # no cells to go by: both ends as the labels put them
-        assert res.preset == "specgram" and abs(np.log10(fmax / ylim[1])) < 0.006
+        # scipy's gouraud mesh, told by its vertices on the stretched rows; no cells
+        # to go by: both ends as the labels put them
+        assert res.preset == "scipy" and abs(np.log10(fmax / ylim[1])) < 0.006
 
 
 def _no_options_as_good_as_all(name):
@@ -343,3 +344,186 @@ def test_audio_diffusion_length_is_its_slice(tmp_path):
     spec = presets.plain_spec_of(path, res)
     assert spec.n_samples == 256 * 512 - 1  # Mel.audio_slice_to_image's slice
     assert spec.n_frames == 256
+
+
+# -- colour bars with rounded labels --------------------------------------------------
+@pytest.mark.parametrize("lo,dpi", [(-18.0, 72), (-37.0, 72), (-21.0, 100)])
+def test_rounded_colour_bar_labels_give_the_range(tmp_path, lo, dpi):
+    """'%+2.0f dB' prints ticks 2.5 dB apart rounded (-2.5 as -2, -7.5 as -8): a small
+    range (noise, ref=np.max) is read from them, not replaced by librosa's 80 dB."""
+    from spec2img.wild.identify import identify
+
+    plt = _plt()
+    rng = np.random.default_rng(4)
+    data = rng.uniform(lo, 0.0, (128, 200))
+    data[0, 0], data[0, 1] = lo, 0.0
+    fig, ax = plt.subplots(dpi=dpi)
+    import librosa.display
+
+    img = librosa.display.specshow(data, x_axis="time", y_axis="mel", sr=22050, ax=ax)
+    fig.colorbar(img, ax=ax, format="%+2.0f dB")
+    path = tmp_path / "rounded.png"
+    fig.savefig(path)
+    plt.close(fig)
+    fig_read = identify(path).figure
+    assert fig_read.sources.get("top_db", "").startswith("colour bar"), fig_read.notes
+    assert abs(fig_read.settings["top_db"] - (-lo)) <= 0.6, fig_read.notes
+
+
+@pytest.mark.parametrize("dpi", [72, pytest.param(200, marks=pytest.mark.slow)])
+def test_log_axis_tells_a_gouraud_mesh_from_specgram(tmp_path, dpi):
+    """On a plain log axis scipy's gouraud mesh is told from plt.specgram's cells by
+    where the colour bends on the stretched low rows (the rows' phase test sees no
+    grid there), and decodes with scipy's framing; the duration counts its segments
+    (the middle of the lengths that give as many)."""
+    from scipy import signal
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 16000
+    rng = np.random.default_rng(8)
+    y = 0.2 * rng.standard_normal(3 * sr) + np.sin(2 * np.pi * 440 * np.arange(3 * sr) / sr)
+    got = {}
+    for how in ("gouraud", "specgram"):
+        fig, ax = plt.subplots(dpi=dpi)
+        if how == "gouraud":
+            f, t, sxx = signal.spectrogram(y, sr)
+            img = ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading=how)
+            ax.set_ylim(f[1], f[-1])
+        else:
+            _, _, _, img = ax.specgram(y, Fs=sr)
+            ax.set_ylim(sr / 256, sr / 2)
+        ax.set_yscale("log")
+        fig.colorbar(img, ax=ax)
+        path = tmp_path / f"{how}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        got[how] = read_figure(path)
+    assert got["gouraud"].tool == "scipy", got["gouraud"].notes
+    assert got["specgram"].tool == "specgram", got["specgram"].notes
+    dur = got["gouraud"].settings["duration"]
+    segments = (len(y) - 256) // 224 + 1
+    assert round(dur * sr) == 256 + 224 * (segments - 1) + 112
+
+
+@pytest.mark.parametrize("seconds", [1.0, 3.0])
+def test_millisecond_time_axis_is_not_read_as_seconds(tmp_path, seconds):
+    """specshow(x_axis='ms') labels the time axis in milliseconds: read as seconds it
+    said 1000 times the length.  Its first cell (half a hop before 0) or its frame
+    grid gives the unit away."""
+    import librosa
+    import librosa.display
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 22050
+    y = figs.audio(sr=sr, duration=seconds, seed=2)
+    S = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    fig, ax = plt.subplots()
+    img = librosa.display.specshow(S, x_axis="ms", y_axis="log", sr=sr, ax=ax)
+    fig.colorbar(img, ax=ax, format="%+2.0f dB")
+    path = tmp_path / "ms.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    # as many frames as drawn (a second's frames leave half a hop, 1.2 %, unknown)
+    assert round(r.settings["duration"] * sr) // 512 == len(y) // 512, r.notes
+    assert abs(r.settings["duration"] - seconds) <= 0.015 * seconds, r.notes
+    assert r.settings["hop_length"] == 512
+
+
+def _log_mesh(path, *, ylim=None, xlog=False, dpi=100):
+    """scipy's documentation figure of noise at 16 kHz on a plain log frequency axis
+    (``ylim`` its limits) and, with ``xlog``, a log time axis too."""
+    from scipy import signal
+
+    plt = _plt()
+    rng = np.random.default_rng(1)
+    f, t, sxx = signal.spectrogram(rng.standard_normal(32000), 16000)
+    fig, ax = plt.subplots(dpi=dpi)
+    ax.pcolormesh(t, f, 10 * np.log10(sxx), shading="gouraud")
+    ax.set_yscale("log")
+    ax.set_ylim(*(ylim or (f[1], f[-1])))
+    if xlog:
+        ax.set_xscale("log")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+@pytest.mark.parametrize("lo,dpi", [(1000, 100), pytest.param(2000, 150, marks=pytest.mark.slow)])
+def test_minor_tick_labels_of_a_log_axis_are_read(tmp_path, lo, dpi):
+    """Under a decade, matplotlib labels the ticks between the powers of ten
+    (LogFormatterSciNotation: 2×10^3); they are read, and give the rate."""
+    from spec2img.wild.figure import read_figure
+
+    r = read_figure(_log_mesh(tmp_path / "minor.png", ylim=(lo, 8000), dpi=dpi))
+    yaxis = _read(tmp_path / "minor.png")[1]
+    read = {t: v for t, v in zip(yaxis.labels, yaxis.values, strict=True) if v is not None}
+    assert {"2\u00d710^3": 2000.0, "3\u00d710^3": 3000.0}.items() <= read.items(), read
+    assert r.problem is None and r.settings["sr"] == 16000
+    assert abs(np.log10(r.settings["fmin"] / lo)) < 0.006
+
+
+def test_log_time_axis_fails_in_one_line(tmp_path, capsys):
+    """A time axis on a log scale is not read as a linear one: one line names it."""
+    path = _log_mesh(tmp_path / "xlog.png", xlog=True)
+    code, _, err = run(capsys, "decode", path, tmp_path / "out.wav")
+    assert code == 1
+    err = err.strip()
+    assert "\n" not in err and "time axis" in err and "Traceback" not in err, err
+    assert not (tmp_path / "out.wav").exists()
+
+
+@pytest.mark.parametrize("tool", ["specgram", "scipy"])
+def test_labels_at_60_dpi_are_read(tmp_path, tool):
+    """At 60 dpi a digit is 6 pixels tall and its shape depends on where it falls
+    between pixels: the labels (0.5, 1.0, ... 8000) are still read, and the figure
+    gives its rate and length."""
+    from scipy import signal
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 16000
+    y = figs.audio(sr=sr, duration=3.0, seed=5)
+    fig, ax = plt.subplots(dpi=60)
+    if tool == "specgram":
+        ax.specgram(y, Fs=sr)
+    else:
+        f, t, sxx = signal.spectrogram(y, sr)
+        ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud")
+    path = tmp_path / "small.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    assert r.problem is None, r.problem
+    assert r.settings["sr"] == sr and abs(r.settings["duration"] - 3.0) <= 0.03, r.notes
+
+
+def test_waveform_panel_above_the_spectrogram_is_passed_over(tmp_path):
+    """librosa's documentation often draws the waveform above the spectrogram
+    (``plt.subplots(nrows=2, sharex=True)``): the panel read is the one that holds a
+    picture, not the mostly blank waveform's."""
+    import librosa
+    import librosa.display
+
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 22050
+    y = figs.audio(sr=sr, duration=3.0, seed=6)
+    S = librosa.amplitude_to_db(np.abs(librosa.stft(y)), ref=np.max)
+    fig, ax = plt.subplots(nrows=2, sharex=True)
+    librosa.display.waveshow(y, sr=sr, ax=ax[0])
+    img = librosa.display.specshow(S, x_axis="time", y_axis="log", sr=sr, ax=ax[1])
+    fig.colorbar(img, ax=ax, format="%+2.f dB")
+    path = tmp_path / "panels.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    assert r.problem is None, r.problem
+    assert r.settings["sr"] == sr and abs(r.settings["duration"] - 3.0) <= 0.03
+    assert r.settings["y_axis"] == "log" and r.sources["top_db"].startswith("colour bar")

@@ -197,9 +197,12 @@ def _y_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
         text = value = None
         if found is not None:
             a, region, runs_ = found
-            word = _words(runs_, first)[-1]
+            words = _words(runs_, first)
+            word = words[-1]
             if end + 1 - word[-1][1] <= 3 * max(first, 5) and len(word) <= MAX_GLYPHS:
                 text, value, dh = _read_label(lum, region, a, word)
+                if value is not None and "^" in text and len(words) >= 3:
+                    text, value = _mantissa(lum, region, a, words, text, value, dh)
                 if dh:
                     digit.append(dh)
         labels.append(text or "")
@@ -270,6 +273,28 @@ def _read_label(lum: np.ndarray, region: np.ndarray, a: int, word):
     if text not in ("10", "2") or abs(k) > 30:
         return label, None, height
     return label, float(int(text)) ** k, height
+
+
+def _mantissa(lum: np.ndarray, region: np.ndarray, a: int, words, text: str, value, height):
+    """A minor tick's label of a log axis, ``2×10^3`` (matplotlib labels the ticks
+    between the powers of ten when the axis spans less than a decade): the digit and
+    the times sign before the ``10^k`` already read, each a spaced word of its own."""
+    gap = 1.2 * max(height, 5)
+    mant, times = words[-3], words[-2]
+    if len(times) != 1 or len(mant) > 2:
+        return text, value
+    if words[-1][0][0] - times[-1][1] > gap or times[0][0] - mant[-1][1] > gap:
+        return text, value
+    s, e = times[0]
+    r = np.flatnonzero(region[:, s:e].any(axis=1))
+    if classify([lum[a + r[0] : a + r[-1] + 1, s:e]], height, "\u00d7+") != "\u00d7":
+        return text, value
+    r = np.flatnonzero(region[:, mant[0][0] : mant[-1][1]].any(axis=1))
+    digits = _read_word(lum, a + int(r[0]), a + int(r[-1]) + 1, 0, mant, int(r[-1] - r[0] + 1))
+    m = parse_value(digits)
+    if m is None or not (1 <= m <= 9) or m != int(m):
+        return f"{digits}\u00d7{text}", None
+    return f"{digits}\u00d7{text}", m * value
 
 
 def _read_word(lum: np.ndarray, a: int, b: int, x0: int, runs, height: int) -> str:

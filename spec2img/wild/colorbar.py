@@ -212,9 +212,33 @@ def read_labels(rgba: np.ndarray, ticks: list[float], right: int) -> list[float 
                 break
             kept.append((s, e))
         del ends
-        glyphs = [lum[a:b, x0 + c + s : x0 + c + e] for s, e in kept]
-        out.append(_parse(classify(glyphs, height)))
+        out.append(_parse(_read_glyphs(lum[a:b, x0 + c :], text, kept, height)))
     return out
+
+
+def _read_glyphs(lum: np.ndarray, ink: np.ndarray, runs, height: int) -> str:
+    """The text of one label whose glyphs are the column ``runs`` of ``lum`` (ink
+    ``ink``).  The glyphs are read on the digits' rows (the most common glyph height
+    and top), where a minus sign sits half-way up and a point on the baseline: at
+    72 dpi both are a pixel or two of ink, told apart only by where they sit, and a
+    label's ``d`` (taller than the digits) is not taken for an ``8``."""
+    spans = []
+    for s, e in runs:
+        r = np.flatnonzero(ink[:, s:e].any(axis=1))
+        spans.append((int(r[0]), int(r[-1]) + 1))
+    tall = [(t, b - t) for t, b in spans if b - t >= 0.6 * height]
+    if not tall:
+        return classify([lum[:, s:e] for s, e in runs], height)
+    heights = [h for _, h in tall]
+    digit = max(set(heights), key=lambda h: (heights.count(h), -h))
+    top = float(np.median([t for t, h in tall if h == digit]))
+    out = []
+    for (s, e), (t, b) in zip(runs, spans, strict=True):
+        if b - t <= max(2, 0.3 * digit):  # a dash or a point: where it sits says which
+            out.append("\u2212" if (t + b) / 2 < top + 0.75 * digit else ".")
+        else:
+            out.append(classify([lum[:, s:e]], digit, sizes=(0, 1)))
+    return "".join(out)
 
 
 def column_runs(cols: np.ndarray) -> list[tuple[int, int]]:
@@ -234,18 +258,24 @@ def _ink_height(mask: np.ndarray) -> int:
 
 
 def classify(
-    glyphs: list[np.ndarray], height: int, chars: str = GLYPHS, *, aligned: bool = False
+    glyphs: list[np.ndarray],
+    height: int,
+    chars: str = GLYPHS,
+    *,
+    aligned: bool = False,
+    sizes: tuple[int, ...] = (0,),
 ) -> str:
     """The characters of glyph images (luminance), against matplotlib's own glyphs
-    of ``chars`` rendered so that their digits are ``height`` pixels tall.
+    of ``chars`` rendered so that their digits are ``height`` pixels tall (and
+    ``height + k`` for each ``k`` of ``sizes``: hinting moves a small glyph's strokes
+    by a pixel, and the best match of any size is kept).
 
     With ``aligned``, each glyph image starts at the digits' top row, so where the ink
     sits (a point on the baseline, a minus sign half-way up) counts too.
     """
     if height < 5:
         return ""
-    templates = _templates(height, chars)
-    chars = []
+    out = []
     for g in glyphs:
         ink = 1.0 - g.astype(np.float32) / 255.0
         rows = np.flatnonzero(ink.max(axis=1) > 0.5)
@@ -256,21 +286,27 @@ def classify(
         ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         gh, gw = ink.shape
         best, best_score = "", -np.inf
-        for ch, (tmpl, rel_top, rel_h) in templates.items():
-            # size and place against the digits' height tell signs and points apart
-            th, tw = tmpl.shape
-            shape_cost = abs(gh / height - rel_h) * 4 + abs(np.log(gw / gh * th / tw)) * 0.5
-            if aligned:  # a pixel of slack: anti-aliasing may drop a faint row
-                shape_cost = (
-                    max(0.0, abs(gh / height - rel_h) - 1.0 / height) * 4
-                    + max(0.0, abs(top - rel_top) - 1.0 / height) * 4
-                    + abs(np.log(gw / gh * th / tw)) * 0.5
-                )
-            score = _correlate(ink, tmpl) - shape_cost
-            if score > best_score:
-                best, best_score = ch, score
-        chars.append(best)
-    return "".join(chars)
+        # small glyphs change shape with where they fall between pixels: templates
+        # drawn at three sub-pixel offsets
+        variants = [(k, 0.0) for k in sizes]
+        if height <= SMALL_GLYPHS:
+            variants += [(k, off) for k in sizes for off in (1 / 3, 2 / 3)]
+        for k, off in variants:
+            for ch, (tmpl, rel_top, rel_h) in _templates(height + k, chars, off).items():
+                # size and place against the digits' height tell signs and points apart
+                th, tw = tmpl.shape
+                shape_cost = abs(gh / height - rel_h) * 4 + abs(np.log(gw / gh * th / tw)) * 0.5
+                if aligned:  # a pixel of slack: anti-aliasing may drop a faint row
+                    shape_cost = (
+                        max(0.0, abs(gh / height - rel_h) - 1.0 / height) * 4
+                        + max(0.0, abs(top - rel_top) - 1.0 / height) * 4
+                        + abs(np.log(gw / gh * th / tw)) * 0.5
+                    )
+                score = _correlate(ink, tmpl) - shape_cost
+                if score > best_score:
+                    best, best_score = ch, score
+        out.append(best)
+    return "".join(out)
 
 
 def _correlate(a: np.ndarray, b: np.ndarray) -> float:
@@ -288,11 +324,16 @@ def _fit(img: np.ndarray, size=(16, 12)) -> np.ndarray:
     return np.asarray(im.resize(size[::-1], Image.BILINEAR), np.float32) / 255.0
 
 
-@functools.lru_cache(maxsize=16)
-def _templates(digit_height: int, chars: str = GLYPHS) -> dict:
+#: Digits this many pixels tall or fewer (about 60 dpi) are matched against templates
+#: drawn at several sub-pixel offsets.
+SMALL_GLYPHS = 7
+
+
+@functools.lru_cache(maxsize=48)
+def _templates(digit_height: int, chars: str = GLYPHS, offset: float = 0.0) -> dict:
     """Each glyph of ``chars`` rendered by matplotlib (default font) so that its
-    digits are ``digit_height`` pixels tall: (ink, top relative to the digits, height
-    relative to the digits)."""
+    digits are ``digit_height`` pixels tall, ``offset`` pixels right of a pixel
+    boundary: (ink, top relative to the digits, height relative to the digits)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -304,7 +345,7 @@ def _templates(digit_height: int, chars: str = GLYPHS) -> dict:
     for ch in "0" + chars:
         fig = Figure(figsize=(1, 1), dpi=100)
         FigureCanvasAgg(fig)
-        fig.text(0.2, 0.3, ch, fontsize=size_pt, family=family, color="black")
+        fig.text(0.2 + offset / 100, 0.3, ch, fontsize=size_pt, family=family, color="black")
         fig.canvas.draw()
         buf = np.asarray(fig.canvas.buffer_rgba())[..., :3]
         ink = 1.0 - buf.mean(axis=-1) / 255.0
@@ -329,6 +370,41 @@ def _parse(text: str) -> float | None:
     return float(m.group()) if m else None
 
 
+#: matplotlib's tick locator (``MaxNLocator``) puts ticks at multiples of one of these
+#: steps (times a power of ten).
+_NICE_STEPS = (1.0, 2.0, 2.5, 5.0)
+
+
+def _unround(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The tick values whole-number labels were rounded from, and which labels agree:
+    ticks evenly spaced in pixels, at multiples of a locator's step, each printed as
+    its value rounded (halves to even, as Python formats -2.5 and -7.5: -2 and -8).
+    ``None`` if the labels are not whole numbers or no step explains three of them
+    and 60 % (a misread label is outvoted, as on a straight line)."""
+    if len(t) < 3 or np.any(v != np.round(v)):
+        return None
+    gap = float(np.median(np.diff(np.sort(t))))
+    if gap <= 0:
+        return None
+    span = float(np.ptp(t))  # the mean spacing (matplotlib snaps ticks to whole pixels)
+    gap = span / max(1, round(span / gap))
+    k = np.rint((t - t[0]) / gap)  # tick index (labels left unread leave gaps)
+    if np.any(np.abs(k * gap - (t - t[0])) > max(1.5, 0.05 * gap)) or len(set(k)) < len(k):
+        return None
+    need = max(3, int(np.ceil(0.6 * len(t))))
+    best = None
+    for p in range(-1, 4):
+        for step in _NICE_STEPS:
+            s = step * 10.0**p
+            for i in range(len(t)):  # a label read right fixes the multiple of s
+                for first in np.round((v[i] + np.array([-0.5, 0.0, 0.5])) / s) * s:
+                    want = first - (k - k[i]) * s + 0.0  # values fall downwards
+                    ok = np.round(want) == v
+                    if ok.sum() >= need and (best is None or ok.sum() > best[1].sum()):
+                        best = (want, ok)
+    return best
+
+
 def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
     """The bar with the dB of its ends, if the labels fit a line through the ticks."""
     pairs = [(t, v) for t, v in zip(ticks, values, strict=True) if v is not None]
@@ -349,6 +425,12 @@ def _with_scale(bar: ColourBar, ticks, values, rows) -> ColourBar:
             ok = np.abs(v[i] + slope * (t - t[i]) - v) <= abs(slope) * 0.75
             if best is None or ok.sum() > best.sum():
                 best = ok
+    if best is None or best.sum() < len(t):
+        # '%+2.0f dB' rounds ticks 2.5 dB apart (-2.5 is printed -2, -7.5 -8): the
+        # values the labels stand for, if a locator's step explains them all
+        unrounded = _unround(t, v)
+        if unrounded is not None and (best is None or unrounded[1].sum() > best.sum()):
+            v, best = unrounded
     if best is None or best.sum() < max(2, int(np.ceil(0.6 * len(t)))):
         return bar
     t, v = t[best], v[best]

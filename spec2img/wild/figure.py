@@ -80,6 +80,7 @@ class FigureReading:
     t_right: float | None = None  # the time axis's end, when the rate is not known
     frames: int | None = None  # columns counted on the frame grid
     mesh: str | None = None  # "cells" (imshow's blocks) or "vertices" (gouraud), by the rows
+    bends: tuple | None = None  # (first pixel row, colour bends down the rows), see bends()
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -227,6 +228,7 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
         changes = _changes(level, valid)
     if inner.size:
         out.mesh = rows_drawn(inner, area.bottom - area.top, row0=t0)
+        out.bends = (t0 + 1, bends(inner))
     if out.problem is not None:
         return out
     x_axis, y_axis = read_axes(rgba, area)
@@ -302,6 +304,9 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
         tool = "scipy-power"
     elif out.mesh == "vertices":
         tool = "scipy"  # pcolormesh(..., shading='gouraud') of scipy's spectrogram in dB
+    elif kind == "plainlog" and yfit is not None and _log_vertices(out, yfit, area.top):
+        tool = "scipy"  # the same mesh on a log axis: its rows are stretched
+        out.mesh = "vertices"
     else:
         tool = "specgram"
     out.tool = tool
@@ -359,6 +364,10 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
                 # axis's own ends, which put each row where the labels say it is
                 out.set("fmin", round(f_bottom, 3), "frequency axis (bottom)")
                 out.set("fmax", round(f_top, 3), "frequency axis (top)")
+    if xfit is not None and tool == "specshow" and _in_milliseconds(out, t_left, area):
+        t_left, t_right = t_left / 1000, t_right / 1000
+        out.t_span /= 1000
+        out.notes.append("time axis in milliseconds (its first cell is half a hop wide)")
     if xfit is not None and "sr" in out.settings:
         # specshow: the last frame's cell ends half a hop after its centre; specgram's
         # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
@@ -508,6 +517,13 @@ def _frame_grid(out: FigureReading, area, changes, origin) -> None:
             return
         out.frames = frames
         hop = hop_from_frames(frames, out.t_span * sr)
+        ms = hop_from_frames(frames, out.t_span * sr / 1000)
+        if (hop is None or hop > 8 * LIBROSA["n_fft"]) and ms is not None and ms <= 8192:
+            # x_axis='ms': as many frames in thousands of "seconds" is no STFT
+            out.t_span /= 1000
+            out.set("duration", round(out.settings["duration"] / 1000, 4), "time axis")
+            out.notes.append(f"time axis in milliseconds ({frames} columns)")
+            hop = ms
         if hop is not None and hop <= out.settings.get("n_fft", LIBROSA["n_fft"]):
             out.set("hop_length", hop, f"frame grid ({frames} columns)")
 
@@ -556,6 +572,63 @@ def rows_drawn(rgba: np.ndarray, height: float, *, row0: int = 0) -> str | None:
     if coh[best] < 1.6 * max(v for k, v in coh.items() if k != best):
         return None
     return "cells" if best == SPECTRUM_ROWS else "vertices"
+
+
+def bends(rgba: np.ndarray) -> np.ndarray:
+    """How sharply the colours bend down the rows of a plot's inside: the mean over
+    columns of the second difference, entry ``i`` centred on pixel row ``i + 1``."""
+    px = np.asarray(rgba[..., :3], np.float64)
+    if px.shape[0] < 3:
+        return np.zeros(0)
+    ok = rgba[..., 3] >= 128
+    m = ok[2:] & ok[1:-1] & ok[:-2]
+    d2 = np.abs(np.diff(px, 2, axis=0)).sum(axis=-1)
+    return np.where(m, d2, 0.0).sum(axis=1) / np.maximum(m.sum(axis=1), 1)
+
+
+def _bend_ratio(out: FigureReading, rows_px: np.ndarray) -> float | None:
+    """How much more the colours bend on the pixel rows ``rows_px`` (where a mesh
+    puts its vertices or cell edges) than between them, over the rows at least
+    3 pixels apart; ``None`` when fewer than 4 such rows are inside the plot."""
+    first, prof = out.bends
+    pos = np.sort(np.asarray(rows_px, np.float64))
+    idx = np.floor(pos).astype(np.int64) - first
+    gaps = np.diff(pos)
+    on, off = [], []
+    for k in range(1, len(pos) - 1):
+        if gaps[k - 1] >= 3 and gaps[k] >= 3 and 0 <= idx[k] < len(prof):
+            on.append(prof[idx[k]])
+            off.extend(prof[idx[k] + 2 : min(len(prof), idx[k + 1] - 1)])
+    if len(on) < 4 or not off:
+        return None
+    return float(np.mean(on) / max(float(np.mean(off)), 1e-9))
+
+
+def _log_vertices(out: FigureReading, yfit: Fit, top: float) -> bool:
+    """Whether a plain log axis shows scipy's gouraud mesh (the colour bends at its
+    129 vertices, ``k sr / 256``) rather than ``plt.specgram``'s cells.  A log axis
+    stretches the lowest rows to tens of pixels, where the vertices stand out (5-8
+    times the bend between them, against at most 3 at ``plt.specgram``'s cell edges
+    or scipy's bins centred in cells, ``shading='nearest'``); higher up they crowd
+    together, and the phase test of :func:`rows_drawn` sees no grid."""
+    if out.bends is None or len(out.bends[1]) < 16:
+        return False
+    f_top = yfit.value_at(top)
+    sr = _snap(2 * f_top, USUAL_RATES, 0.02 * f_top)  # two labels: the top is 1 % out
+    if sr == 2 * f_top:
+        return False
+
+    def px(f):
+        return (np.log10(f) - yfit.intercept) / yfit.slope
+
+    k = np.arange(1, SPECTRUM_ROWS)
+    vertices = _bend_ratio(out, px(k * sr / 256))
+    others = [
+        _bend_ratio(out, px(np.arange(1, SPECTRUM_ROWS + 1) * (sr / 2) / SPECTRUM_ROWS)),
+        _bend_ratio(out, px((k + 0.5) * sr / 256)),
+    ]
+    others = [v for v in others if v is not None]
+    return vertices is not None and vertices > 4.0 and vertices > 1.3 * max(others, default=0.0)
 
 
 def _refine_fmin(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
@@ -617,6 +690,19 @@ def _mel_bands(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
         out.sources["n_mels"] = "librosa default (the bands' edges are not clear)"
 
 
+def _in_milliseconds(out: FigureReading, t_left: float, area) -> bool:
+    """Whether a specshow figure's time axis counts milliseconds (``x_axis='ms'``):
+    its first cell is centred on 0, so the axis starts half a hop before it; half a
+    hop of more than 4096 samples in seconds, but of 8 to 4096 in milliseconds, at
+    least two pixels wide, is a millisecond axis."""
+    sr = out.settings.get("sr")
+    if sr is None or t_left >= 0:
+        return False
+    per_px = out.t_span / max(1.0, area.right - area.left)
+    half = -t_left * sr
+    return -t_left >= 2 * per_px and half > 4096 and 8 <= half / 1000 <= 4096
+
+
 def hop_from_frames(frames: int, n_samples: float) -> int | None:
     """The hop of a specshow figure of ``frames`` columns spanning ``n_samples``
     (``frames x hop``), snapped to a power of two within 2 %; ``None`` if implausible."""
@@ -635,9 +721,15 @@ def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
     specshow: the last frame's cell ends half a hop after its centre, which is about
     the end of the audio; specgram: its columns start ``NFFT / 2`` in; scipy's
     gouraud mesh ends at the last segment's centre, ``nperseg / 2`` plus half a hop
-    before the end.
+    before the end.  scipy's segments are counted (the axis's end snapped to the
+    nearest segment centre, ``128 + 224 k`` samples), and the duration put in the
+    middle of the lengths that give that many: a pixel's error in the axis then
+    does not drop the last segment.
     """
-    pad = {"specshow": 0, "specgram": 128, "scipy": 240, "scipy-power": 240}.get(tool, 0)
+    if tool in ("scipy", "scipy-power"):
+        segments = max(1, round((t_right * sr - 128) / 224) + 1)
+        return round((256 + 224 * (segments - 1) + 112) / sr, 5)
+    pad = {"specshow": 0, "specgram": 128}.get(tool, 0)
     return round(t_right + pad / sr, 4)
 
 

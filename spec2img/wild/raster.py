@@ -219,7 +219,7 @@ def find_plot_area(raster: Raster, *, crop=None, trim: bool = True) -> PlotArea:
     how = "whole image" if box == (0, 0, w, h) else "trimmed border"
     l0, t0, r0, b0 = box
     if (r0 - l0) * (b0 - t0) <= FRAME_SEARCH_PIXELS:
-        frame = _find_frame(raster.rgba(box))
+        frame = _spectrogram_frame(raster.rgba(box))
         if frame is not None:
             left, top, right, bottom, lw = frame
             x0, y0, x1, y1 = l0 + left, t0 + top, l0 + right, t0 + bottom
@@ -299,6 +299,38 @@ def _longest_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         best = np.where(longer, run, best)
         end = np.where(longer, i, end)
     return best, end
+
+
+#: Panels of a figure searched for the one that holds a picture.
+MAX_PANELS = 4
+
+
+def _spectrogram_frame(rgba: np.ndarray):
+    """:func:`_find_frame` of the panel that holds a picture: a figure of stacked
+    panels (librosa's documentation draws the waveform above the spectrogram) has
+    one frame per panel, and a panel whose inside is mostly blank (a waveform, a
+    line plot) is passed over for the next one."""
+    rgba = rgba.copy()
+    first = None
+    for _ in range(MAX_PANELS):
+        frame = _find_frame(rgba)
+        if frame is None:
+            return first
+        left, top, right, bottom, lw = frame
+        inside = rgba[top + lw + 1 : bottom - lw, left + lw + 1 : right - lw]
+        if first is None:
+            first = frame
+        if inside.size == 0 or _blank(inside) < 0.5:
+            return frame
+        rgba[top : bottom + 1, left : right + 1] = 255  # look past this panel
+    return first
+
+
+def _blank(rgba: np.ndarray) -> float:
+    """The fraction of pixels of the most common colour (a plot's background)."""
+    px = rgba[::2, ::2, :3].reshape(-1, 3).astype(np.int32)
+    keys = (px[:, 0] << 16) | (px[:, 1] << 8) | px[:, 2]
+    return float(np.bincount(np.unique(keys, return_inverse=True)[1]).max() / len(keys))
 
 
 def _find_frame(rgba: np.ndarray):
