@@ -7,6 +7,7 @@ Run from the repository root::
     python bench/oneliner.py --busy 1         # the same with a busy loop on one core
     python bench/oneliner.py --pin 0          # both commands pinned to core 0
     python bench/oneliner.py --runs 7 --clips vibe,noise
+    python bench/oneliner.py --baseline ../main   # also an older checkout's decode, in turn
 
 Clips: the tune set (Vibe Ace, solo trumpet, LibriSpeech 198-209-0000, robin), the
 judge set (Sugar Plum, sweet waltz, Lets Go Fishin, LibriSpeech 3436-172162-0000,
@@ -18,7 +19,9 @@ defaults: a 16-bit linear image), then ``spec2img decode`` and the librosa one-l
 wall time and CPU time (user + system of the process, what a busy machine distorts
 least) are reported, as medians, with their ratios; SC is the spectral convergence
 (n_fft 2048, hop 512) of each output against the clip, in dB.  The package's bytecode
-is compiled first, as ``pip install`` would.  The report is printed and written to
+is compiled first, as ``pip install`` would.  ``--baseline DIR`` adds a third command
+taking turns with the other two: the decode of the checkout in ``DIR`` (its package
+first on ``PYTHONPATH``), so that a change is measured before and after in one run.  The report is printed and written to
 ``bench/results/oneliner-<condition>.md``.
 """
 
@@ -104,10 +107,12 @@ def clip(name: str) -> np.ndarray | None:
     return np.pad(seg, (0, n - seg.size))
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU time (user + system) of a whole process."""
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU time (user + system) of a whole process (in ``cwd``: ``python -m``
+    imports the package found there first)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                         cwd=cwd)  # fmt: skip
     _, status, usage = os.wait4(p.pid, 0)
     if status:
         raise SystemExit(f"failed: {' '.join(cmd)}")
@@ -125,7 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", default="", help="comma-separated names (default: all)")
     ap.add_argument("--busy", type=int, default=0, help="busy-loop processes during the runs")
     ap.add_argument("--pin", default="", help="taskset CPU list for both commands")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a checkout whose decode also takes turns (before and after)",
+    )
     args = ap.parse_args(argv)
+    base_env = None
+    if args.baseline is not None:
+        base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}
+        import compileall
+
+        compileall.compile_dir(str(args.baseline.resolve() / "spec2img"), quiet=1)
     names = [c.strip() for c in args.clips.split(",") if c.strip()] or list(CLIPS)
     compile_sources()
     condition = "as-found" if not (args.busy or args.pin) else "-".join(
@@ -137,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{load_avg()}; medians of {args.runs} interleaved runs.",
         "",
         "| set | clip | spec2img wall s | librosa wall s | **wall ratio** | spec2img CPU s | "
-        "librosa CPU s | **CPU ratio** | SC spec2img dB | SC librosa dB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "librosa CPU s | **CPU ratio** | SC spec2img dB | SC librosa dB |"
+        + (" baseline CPU s (ratio) | baseline SC dB |" if base_env else ""),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if base_env else ""),
     ]
     spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
     for p in spinners:
@@ -161,10 +179,14 @@ def main(argv: list[str] | None = None) -> int:
                             "-q", "-y"]  # fmt: skip
                 theirs_cmd = [*pre, PY, "-c",
                               LIBROSA_ONE_LINER.format(src=str(src), dst=str(theirs_out))]  # fmt: skip
-                ours, theirs = [], []
+                base_out = tmp / "base.wav"
+                base_cmd = [*ours_cmd[:-3], str(base_out), "-q", "-y"]
+                ours, theirs, base = [], [], []
                 for _ in range(args.runs):
                     ours.append(timed(ours_cmd))
                     theirs.append(timed(theirs_cmd))
+                    if base_env is not None:
+                        base.append(timed(base_cmd, base_env, args.baseline.resolve()))
                 ow, oc = (statistics.median(t[i] for t in ours) for i in (0, 1))
                 tw, tc = (statistics.median(t[i] for t in theirs) for i in (0, 1))
                 ref = y[None]
@@ -173,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{oc:.2f} | {tc:.2f} | **{oc / tc:.2f}x** | {sc_db(ref, read(ours_out)):.1f} | "
                     f"{sc_db(ref, read(theirs_out)):.1f} |"
                 )
+                if base_env is not None:
+                    bc = statistics.median(t[1] for t in base)
+                    row += f" {bc:.2f} ({bc / tc:.2f}x) | {sc_db(ref, read(base_out)):.1f} |"
                 lines.append(row)
                 print(row, flush=True)
     finally:

@@ -4,8 +4,8 @@
 ``sox in.wav -n spectrogram`` (default: axes, title margin, dB scale) and an
 audio-diffusion 256x256 image of each clip (the corpus in ``../shared/corpus`` or
 ``$SPEC2IMG_CORPUS``, and the synthetic sounds of ``bench/figures.py``), decodes each
-with no option but what the tool was not told to print (sox: ``--sr``,
-``--duration``), and prints per clip the mel log-spectral distance (LSD, dB, lower is
+with no option (sox: the rate, duration and dB scale read from its labels; a
+misread is reported), and prints per clip the mel log-spectral distance (LSD, dB, lower is
 better; audio-diffusion decodes, whose level is relative, are brought to the source's
 RMS first) and, for sox (whose dB are absolute), the RMS level error; beside them the
 *ceiling*: the same audio encoded by spec2img at the tool's framing and decoded, what
@@ -76,7 +76,12 @@ def main(argv=None) -> None:
                 sf.write(wav, y, sr, subtype="FLOAT")
                 png = tools.sox_image(d / f"{name[:20]}_sox.png", wav)
                 dur = len(y) / sr
-                z, _ = spec2img.decode(spec2img.load_image(png, plain={"sr": sr, "duration": dur}))
+                # no options: the rate, duration and dB scale are read from sox's labels
+                z, got_sr = spec2img.decode(spec2img.load_image(png))
+                if got_sr != sr or abs(len(z) - len(y)) > 0.01 * len(y):
+                    row.append(f"misread: {got_sr} Hz, {len(z) / got_sr:.3f} s")
+                    print("| " + " | ".join(row) + " |")
+                    continue
                 step, _ = framing(sr, 1024, 800, dur)
                 c = ceiling(y, sr, f"{name[:20]}_sox", n_fft=1024, hop_length=step)
                 a, b = mel_lsd(y, z, sr), mel_lsd(y, c, sr)

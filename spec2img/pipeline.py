@@ -294,6 +294,7 @@ def decode(
         init = image.phase_radians()
     with deciding(_work(meta, options)):
         y = _decode(image, meta, options, init, workers, progress, block_frames)
+    y = _delayed(y, meta)
     y = _relative_level(y, meta)
     return (y[0] if meta.channels == 1 else y), meta.params.sample_rate
 
@@ -364,6 +365,19 @@ def _with_stop(options: PhaseOptions, meta: Metadata, eight_bit: bool = False) -
         if stop is not None:
             return dataclasses.replace(options, stop_db=stop)
     return options
+
+
+def _delayed(y: np.ndarray, meta: Metadata) -> np.ndarray:
+    """The audio delayed by metadata ``delay`` samples (a plain image whose frames sit
+    that far before the windows drawn: sox's), its length kept."""
+    try:
+        d = int(meta.extra.get("delay", 0))
+    except (TypeError, ValueError):
+        return y
+    if not 0 < d < min(meta.params.n_fft, y.shape[-1]):
+        return y  # metadata is data: only a delay within one window is honoured
+    pad = np.zeros((*y.shape[:-1], d), dtype=y.dtype)
+    return np.concatenate([pad, y[..., :-d]], axis=-1)
 
 
 def _relative_level(y: np.ndarray, meta: Metadata) -> np.ndarray:

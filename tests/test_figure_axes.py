@@ -296,7 +296,7 @@ def test_label_reading_is_bounded_by_ticks_and_glyphs(tmp_path, monkeypatch):
 
 
 # -- sox and audio-diffusion framing -----------------------------------------------------
-def test_sox_framing_uses_its_symmetric_window_and_a_finer_grid(tmp_path):
+def test_sox_framing_uses_its_periodic_window_and_its_own_step(tmp_path):
     import shutil
 
     if shutil.which("sox") is None:
@@ -314,13 +314,21 @@ def test_sox_framing_uses_its_symmetric_window_and_a_finer_grid(tmp_path):
     spec = presets.plain_spec_of(png, res)
     step, steps = framing(tools.SR, 1024, 800, 2.0)
     p = spec.params
-    assert p.win_length == p.n_fft - 1  # n_fft points from zero to zero
-    assert step % p.hop_length == 0 and p.hop_length <= p.n_fft // 8
-    assert spec.column_step == step // p.hop_length
+    assert p.win_length == p.n_fft  # periodic: symmetric about n_fft / 2
     assert spec.n_columns == 800 * steps
-    # window k is centred (n_fft - step) // 2 zeros into sox's buffer, (n_fft - 1) / 2 in
+    # windows overlapping by 65 % or more: decoded at sox's step, one frame a window;
+    # window k starts (n_fft - step) // 2 zeros into sox's buffer, centred n_fft / 2 in
     zeros = (1024 - step) // 2
-    assert spec.column_lag * p.hop_length == pytest.approx(-zeros + 1025 / 2)
+    assert step <= 0.35 * 1024 and p.hop_length == step and spec.column_step == 1
+    assert spec.column_lag == 0 and spec.delay == 512 - zeros
+    # wider steps (8 s at 44.1 kHz: 441) keep the finer grid, the lag in its frames
+    res = presets.resolve(png, {"sr": 44100, "duration": 8.0})
+    spec = presets.plain_spec_of(png, res)
+    step, _ = framing(44100, 1024, 800, 8.0)
+    p = spec.params
+    assert step == 441 and step % p.hop_length == 0 and p.hop_length <= p.n_fft // 8
+    assert spec.column_step == step // p.hop_length and spec.delay == 0
+    assert spec.column_lag * p.hop_length == pytest.approx(512 - (1024 - step) // 2)
 
 
 def test_audio_diffusion_length_is_its_slice(tmp_path):

@@ -159,6 +159,152 @@ def test_steady_peaks_measure_the_range():
             assert found is None
 
 
+def _noise_like(kind: str, sr: int, seconds: float, seed: int = 4) -> np.ndarray:
+    """Our own noise-like sounds (not the bench's): pink noise, a rain-like crackle."""
+    rng = np.random.default_rng(seed)
+    n = int(sr * seconds)
+    if kind == "pink":
+        f = np.fft.rfft(rng.standard_normal(n))
+        f[1:] /= np.sqrt(np.arange(1, len(f)))
+        y = np.fft.irfft(f, n)
+    else:  # drops of decaying noise, 60 a second, over a faint hiss
+        y = 0.01 * rng.standard_normal(n)
+        for s0 in rng.integers(0, n - 400, int(seconds * 60)):
+            m = int(rng.integers(20, 300))
+            y[s0 : s0 + m] += (
+                rng.uniform(0.1, 1) * rng.standard_normal(m) * np.exp(-np.arange(m) / (m / 4))
+            )
+    return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def _draw_nobar(tmp_path, y, sr, tool, figsize=(6.4, 4.8), dpi=100):
+    """A figure as people make it, with no colour bar; returns its path and the
+    colours' dB range (the data's own min..max)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy import signal
+
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    if tool == "specgram":
+        _, _, _, img = ax.specgram(y, Fs=sr)
+    else:
+        f, t, sxx = signal.spectrogram(y, sr)
+        img = ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Frequency (Hz)")
+    path = tmp_path / f"{tool}.png"
+    fig.savefig(path)
+    lo, hi = img.get_clim()
+    plt.close(fig)
+    return path, hi - lo
+
+
+@pytest.mark.parametrize("tool", ["specgram", "scipy"])
+def test_noise_is_a_ruler_without_a_colour_bar(tmp_path, tool):
+    """A figure of noise has no steady peaks; its rows, shaped like white noise drawn
+    by the same tool at the same size, give the range from their spread (before: the
+    consistency estimate, 2x off on noise)."""
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    y = _noise_like("pink", 16000, 2.0)
+    path, span = _draw_nobar(tmp_path, y, 16000, tool)
+    extra = spec2img.load_image(path).meta.extra
+    assert extra["estimated_by"].startswith("spread of"), extra
+    assert abs(float(extra["estimated_top_db"]) / span - 1) < 0.06, (extra, span)
+
+
+def test_repeated_columns_do_not_make_noise_steady(tmp_path):
+    """A swelling band of noise on a figure whose frames span two pixel columns: the
+    repeated columns made its random peaks look steady (1.39x from 617 'steady
+    peaks'); judged a frame apart they are not, and its noise gives the range."""
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    sr, n = 16000, 48000
+    rng = np.random.default_rng(5)
+    swell = 1.2 + np.sin(2 * np.pi * 0.3 * np.arange(n) / sr)
+    y = np.convolve(rng.standard_normal(n), np.hanning(31), "same") * swell
+    path, span = _draw_nobar(tmp_path, (0.5 * y / np.abs(y).max()).astype(np.float32), sr,
+                             "specgram", figsize=(9.6, 7.2))  # fmt: skip
+    extra = spec2img.load_image(path).meta.extra
+    assert not extra["estimated_by"].startswith("shapes of"), extra
+    assert abs(float(extra["estimated_top_db"]) / span - 1) < 0.06, (extra, span)
+
+
+def test_bursts_are_not_noise_to_the_ruler():
+    """A crackle's bursts raise every bin of a column together: its rows spread
+    like noise's, several times wider, and are refused (0.3x the range before the
+    coupling test); white noise's rows are taken."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from spec2img.params import SpecParams
+    from spec2img.wild import estimate
+    from spec2img.wild.colormap import ColormapInverse
+    from spec2img.wild.plain import PlainSpec, centre_rows_of
+    from spec2img.wild.redraw import drawn_noise
+
+    sr, n = 16000, 16000 * 8
+    spec = PlainSpec(params=SpecParams(sample_rate=sr, n_fft=256, hop_length=128),
+                     n_samples=n, cmap="viridis", first_frame=1)  # fmt: skip
+    cm = ColormapInverse("viridis")
+    rgba, top_db, w = drawn_noise("specgram", sr=sr, n_samples=n, n_fft=256, hop_length=128,
+                                  width=480, height=360)  # fmt: skip
+    ruler = estimate.NoiseRuler(centre_rows_of(rgba, cm, spec=spec), top_db)
+    for kind in ("pink", "crackle"):
+        fig = Figure(figsize=(4.8, 3.6), dpi=100)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_axis_off()
+        _, _, _, img = ax.specgram(_noise_like(kind, sr, 8.0), Fs=sr)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        lo, hi = img.get_clim()
+        rows = centre_rows_of(np.asarray(canvas.buffer_rgba()), cm, spec=spec)
+        found = estimate.range_from_noise(rows, ruler)
+        if kind == "pink":
+            assert found is not None and abs(found[0] / (hi - lo) - 1) < 0.06, (found, hi - lo)
+        else:
+            assert found is None, found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "tool,seconds,size",
+    [("specgram", 2.0, (6.4, 4.8)), ("specgram", 8.0, (12, 8)), ("scipy", 8.0, (6.4, 4.8))],
+)
+def test_noise_decodes_as_well_as_told_the_range(tmp_path, tool, seconds, size):
+    """The judged criterion on noise without a colour bar: within 0.5 dB mel-LSD of the
+    decode told the range (and every other parameter)."""
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    sr = 16000
+    y = _noise_like("pink", sr, seconds, seed=9)
+    path, _ = _draw_nobar(tmp_path, y, sr, tool, figsize=size)
+    import matplotlib.pyplot as plt
+
+    # the clim as the drawing had it
+    fig, ax = plt.subplots()
+    if tool == "specgram":
+        img = ax.specgram(y, Fs=sr)[3]
+    else:
+        from scipy import signal
+
+        f, t, sxx = signal.spectrogram(y, sr)
+        img = ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud")
+    clim = img.get_clim()
+    plt.close(fig)
+    want = {"sr": sr, "duration": len(y) / sr, "preset": "scipy" if tool == "scipy" else tool,
+            "db_range": (float(clim[0]), float(clim[1]))}  # fmt: skip
+    z0, _ = spec2img.decode(spec2img.load_image(path))
+    z1, _ = spec2img.decode(spec2img.load_image(path, plain=want))
+    a, b = mel_lsd(y, _matched(z0, y), sr), mel_lsd(y, _matched(z1, y), sr)
+    assert a <= b + 0.5, (a, b)
+
+
 def test_a_db_floor_is_not_linear_power(tmp_path):
     """Clicks in silence drawn in dB sit mostly at scipy's floor (the bottom colour),
     as linear power does; what rises above it tells them apart."""
@@ -290,6 +436,27 @@ def test_info_says_where_each_value_came_from(capsys):
     d = json.loads(out)
     assert d["sr"] == {"value": "44100", "from": "option"}
     assert d["y_axis"]["from"] == "frequency axis"
+
+
+def test_info_says_which_ruler_gave_the_range(capsys):
+    """A figure without a colour bar: info measures the range as decoding does, names
+    the ruler, and its override line decodes to the same levels."""
+    import shlex
+
+    import spec2img
+
+    path = _path(KINDS["scipy_db_nobar"])  # noise between tones: the noise ruler
+    code, out, _ = run(capsys, "info", path)
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "estimated from the picture: spread of" in rows["db_range"], rows["db_range"]
+    words = shlex.split(rows["override"].split(None, 1)[1])
+    top_db = float(words[words.index("--top-db") + 1])
+    got = spec2img.load_image(path)
+    assert abs(float(got.meta.extra["estimated_top_db"]) - top_db) < 0.05
+    told = spec2img.load_image(path, plain={"preset": "scipy", "sr": 16000, "top_db": top_db,
+                                            "duration": float(words[words.index("--duration") + 1])})  # fmt: skip
+    np.testing.assert_allclose(told.db(), got.db(), atol=0.1)
 
 
 def test_colormap_from_the_pixels():

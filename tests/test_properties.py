@@ -144,6 +144,16 @@ def test_any_valid_metadata_with_any_pixels_decodes_to_finite_audio(meta, seed, 
     check_decoded(*spec2img.decode(SpectrogramImage(pixels, meta), n_iter=2), meta)
 
 
+def test_an_empty_mel_image_on_coarse_grids_decodes_to_no_samples():
+    """Found by the test above: a mel image of 0 samples whose framing allows coarse grids
+    reached ``Stft.forward`` with an empty signal, whose ``reshape(-1, 0)`` is ambiguous."""
+    p = SpecParams(sample_rate=100, n_fft=16, hop_length=1, win_length=2, scale="mel",
+                   n_mels=1, fmin=0.0, fmax=1.0)  # fmt: skip
+    meta = Metadata(params=p, db_min=-1.0, db_max=0.0, n_samples=0, channels=1)
+    pixels = np.random.default_rng(0).integers(0, 65536, meta.shape).astype(np.uint16)
+    check_decoded(*spec2img.decode(SpectrogramImage(pixels, meta), n_iter=2), meta)
+
+
 @pytest.mark.parametrize("mode", ["numpy", "compiled"])
 @pytest.mark.parametrize("method", ["pghi+fgla", "pghi+agla", "fgla"])
 def test_the_loudest_image_decodes_to_finite_audio_in_either_mode(mode, method):

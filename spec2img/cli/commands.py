@@ -188,6 +188,7 @@ def _info_plain(args, identity) -> int:
         res = presets.resolve(path, identity.options, header=identity.need_header(),
                               figure=identity.figure)  # fmt: skip
         spec = presets.plain_spec_of(path, res)
+        spec = presets.settle_range(path, res, spec)  # a range the picture does not print
     except ParameterError as e:
         raise in_file(args.image, e) from None
     rows = presets.describe(res, spec)

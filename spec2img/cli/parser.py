@@ -86,11 +86,12 @@ def _add_phase_retrieval(p: argparse.ArgumentParser, title: str = "phase retriev
     g.add_argument(
         "--method", default=None, metavar="|".join(METHODS),
         help=f"phase retrieval method (default {DEFAULT_METHOD}: PGHI, then fast "
-        "Griffin-Lim)",
+        "Griffin-Lim, then accelerated Griffin-Lim for the last quarter or so)",
     )  # fmt: skip
     g.add_argument(
         "--n-iter", type=nonneg_int, default=None,
-        help=f"Griffin-Lim iterations ({DEFAULT_N_ITER})",
+        help=f"iterations, all of them counted ({DEFAULT_N_ITER}: for {DEFAULT_METHOD}, "
+        "65 FGLA then 25 AGLA)",
     )  # fmt: skip
     g.add_argument("--momentum", type=finite_float, default=None, help="FGLA momentum (0.99)")
     g.add_argument(

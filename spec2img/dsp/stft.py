@@ -426,7 +426,7 @@ class Stft:
         """
         y = np.asarray(y, dtype=np.float32)
         lead = y.shape[:-1]
-        y = y.reshape(-1, y.shape[-1])
+        y = y.reshape(int(np.prod(lead)), y.shape[-1])  # -1 is ambiguous when n is 0
         n_frames = self._check_length(y.shape[-1])
         out = np.empty((y.shape[0], self.n_bins, n_frames), np.complex64)
         for a, b, spec in self.forward_blocks(y):

@@ -65,10 +65,11 @@ def reconstruct(
     engine : Stft
         Framing of ``S``.
     method : str
-        A key of :data:`METHODS`: ``"gla"``, ``"fgla"``, ``"pghi"``, ``"pghi+fgla"`` or
-        ``"pghi+agla"`` (``docs/speed.md`` says which to pick when).
+        A key of :data:`METHODS`: ``"pghi+fgla+agla"`` (the default: FGLA, then AGLA
+        for the last 5/18 of ``n_iter``), ``"gla"``, ``"fgla"``, ``"pghi"``,
+        ``"pghi+fgla"`` or ``"pghi+agla"`` (``docs/speed.md`` says which to pick when).
     n_iter : int >= 0
-        Iterations of the iterative methods (ignored by ``"pghi"``).
+        Iterations of the iterative methods, all of them counted (ignored by ``"pghi"``).
     init : np.ndarray [shape=S.shape] or None
         Initial phase in radians (or complex values whose angle is used); ``None``
         means the method's own initialisation.  DC and Nyquist bins are made real
@@ -88,7 +89,7 @@ def reconstruct(
         is given (a kept phase is not pulled anywhere).  Only the channels of a
         3-d ``S`` are linked (the items of a batch, more leading axes, are not).
     **options
-        Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``),
+        Method options: ``momentum`` (float >= 0, ``fgla``, ``pghi+fgla``, ``pghi+fgla+agla``),
         ``tol`` (float in (0, 1), the ``pghi`` methods), ``alpha``, ``beta``, ``gamma``
         (``pghi+agla``), ``stop_db`` (float >= 0 or None, every method but ``gla`` and
         ``pghi``: stop once the spectral convergence stops improving by this many dB; see

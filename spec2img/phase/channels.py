@@ -25,12 +25,41 @@ class Cancelled(Exception):
     """Raised in a channel's thread when another channel failed or was interrupted."""
 
 
+class LazyRng:
+    """A :class:`numpy.random.Generator` made on first use (``seed`` as
+    ``np.random.default_rng`` takes it): importing ``numpy.random`` costs a short decode
+    about 10 ms of CPU time, and most decodes never draw (PGHI draws only for bins too
+    quiet to integrate)."""
+
+    __slots__ = ("_seed", "_gen")
+
+    def __init__(self, seed) -> None:
+        self._seed = seed
+        self._gen = None
+
+    def key(self) -> int:
+        """A 64-bit integer of the seed, without making the generator (PGHI's
+        :func:`~spec2img.phase.pghi.scattered_phases`); from fresh entropy if the seed
+        is None."""
+        if self._seed is None:
+            return int(self.integers(1 << 63))
+        parts = self._seed if isinstance(self._seed, tuple) else (self._seed,)
+        h = 0x243F6A8885A308D3
+        for p in parts:  # FNV-style mixing of the seed's integers
+            h = ((h ^ (int(p) & 0xFFFFFFFFFFFFFFFF)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        return h
+
+    def __getattr__(self, name: str):
+        if self._gen is None:
+            self._gen = np.random.default_rng(self._seed)
+        return getattr(self._gen, name)
+
+
 def channel_rng(seed: int | None, channel: int) -> np.random.Generator:
     """The random generator of ``channel``: channel 0 draws what a mono retrieval with
-    ``seed`` would, every other channel its own stream."""
-    if seed is None or channel == 0:
-        return np.random.default_rng(seed)
-    return np.random.default_rng((seed, channel))
+    ``seed`` would, every other channel its own stream (made on first use:
+    :class:`LazyRng`)."""
+    return LazyRng(seed if seed is None or channel == 0 else (seed, channel))  # type: ignore[return-value]
 
 
 def each_channel(

@@ -40,8 +40,13 @@ def _update_np(c, prev, S, X, t0, momentum):
         pf[...] = cf
     else:
         out[...] = c
+    put_magnitude(out, S[:, t0:t1])
+
+
+def put_magnitude(out, s):
+    """``out = s * out / |out|`` in place (complex64 ``out``), phase 0 where ``out`` is 0:
+    the magnitude projection of the NumPy updates."""
     mag = np.abs(out)
-    s = S[:, t0:t1]
     tiny = np.float32(loop.TINY_MAG)
     zero = mag <= tiny if mag.size and mag.min() <= tiny else None
     if zero is not None:
@@ -132,6 +137,20 @@ def _couple(S, X, t0, t1, w, strength):
                 x[2 * f + 1] = vi * h
 
 
+def coupler(S, X_f, link):
+    """``couple(t0, t1, strength)`` of :func:`spec2img.phase.stereo.run` for the
+    estimate ``X_f`` (a float32 view): the fused kernel for two channels, NumPy's loop
+    over more."""
+
+    def couple(t0, t1, strength):
+        if X_f.shape[0] == 2:
+            _couple(S, X_f, t0, t1, link.w, strength)
+        else:
+            _couple_np(S, X_f, t0, t1, link.w, strength)
+
+    return couple
+
+
 def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, total=None,
             stop_db=None):  # fmt: skip
     """Run up to ``n_iter`` FGLA iterations in place on ``X`` (= ``S`` times a unit phase).
@@ -172,13 +191,7 @@ def iterate(S, X, engine, *, n_iter, momentum, length, progress=None, done=0, to
 
             return update
 
-        def couple(t0, t1, strength):
-            if X.shape[0] == 2:
-                _couple(S, X_f, t0, t1, link.w, strength)
-            else:  # more channels: NumPy's loop over them
-                _couple_np(S, X_f, t0, t1, link.w, strength)
-
-        return stereo.run(S, X, engine, update_for, couple, link, n_iter=n_iter, length=length,
+        return stereo.run(S, X, engine, update_for, coupler(S, X_f, link), link, n_iter=n_iter, length=length,
                           progress=progress, stop_db=stop_db, done=done, total=total)  # fmt: skip
 
     def update(c, t0, t1):

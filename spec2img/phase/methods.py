@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import ParameterError
-from . import agla, fgla, loop
+from . import agla, fgla, loop, schedule
 from .pghi import DEFAULT_TOL, pghi_start
 from .start import random_phase
 
@@ -125,6 +125,8 @@ METHODS: dict[str, Method] = {
         Method("gla", "random", fgla.iterate, fixed={"momentum": 0.0}),
         Method("fgla", "random", fgla.iterate, {"momentum": MOMENTUM, "stop_db": STOP_DB}),
         Method("pghi", "pghi", None, {"tol": TOL}),
+        Method("pghi+fgla+agla", "pghi", schedule.iterate,
+               {"momentum": MOMENTUM, "tol": TOL, "stop_db": STOP_DB}),
         Method("pghi+fgla", "pghi", fgla.iterate,
                {"momentum": MOMENTUM, "tol": TOL, "stop_db": STOP_DB}),
         Method("pghi+agla", "pghi", agla.iterate, {

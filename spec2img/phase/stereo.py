@@ -18,8 +18,9 @@ The weights are used twice (:func:`reconstruct`):
   from the PGHI phase of the channels' mean magnitude where it is high (a per-bin blend
   of the unit phasors), so that every channel begins in the same place where they
   agree; random-start methods blend a shared random phase with their own likewise;
-- *the iterations* (the methods that iterate with :func:`spec2img.phase.fgla.iterate`:
-  ``pghi+fgla``, ``fgla``, ``gla``): after each magnitude projection, each channel's
+- *the iterations* (FGLA's and AGLA's, :func:`spec2img.phase.fgla.iterate` and
+  :func:`spec2img.phase.agla.iterate`: every iterating method; the default's schedule
+  counts ``f`` over both parts): after each magnitude projection, each channel's
   unit phasor ``u_c`` is pulled towards the common one ``unit(sum_c S_c u_c)`` by
   ``w f(i)``, where the schedule ``f`` is 1 for the first :data:`HOLD` of the
   iterations, falls linearly to 0 by :data:`RELEASE`, and is 0 for the rest, so that

@@ -12,15 +12,25 @@ Measured on ``plt.specgram`` figures of a tone in faint noise, a chirp and the
 fixtures' mixture (true ranges 150, 237 and 204 dB), the estimate lands within about
 20 % of the true range; see ``docs/presets.md``.
 
-A sharper ruler comes first where the picture has steady tones
-(:func:`range_from_peaks`): a sinusoid's bins follow the window's main lobe, whose
-two neighbours of the peak lie 12-14 dB below it together (Hann), whatever the tone's
-frequency, so the levels those drops span give the dB per level.  On the tune set's
-default ``plt.specgram`` figures it lands within 2-4 %; pictures without enough
-steady peaks (noise, clicks) fall back to the consistency estimate.
+Two sharper rulers come first (:func:`estimate_range` says which wins).  Where the
+picture has steady tones (:func:`range_from_peaks`): a sinusoid's bins follow the
+window's main lobe, whose two neighbours of the peak lie 12-14 dB below it together
+(Hann), whatever the tone's frequency, so the levels those drops span give the dB per
+level.  On the tune set's default ``plt.specgram`` figures it lands within 2-4 %.
+Where it has none but noise (:func:`range_from_noise`): a periodogram cell of noise is
+exponential, so its dB spread is fixed whatever the noise's level or colour; drawn,
+that spread shrinks by an amount the geometry sets, so white noise is drawn by the
+same tool at the same size (:mod:`spec2img.wild.redraw`) and the picture's rows that
+are shaped like it (tail, lag, steadiness, and no coupling across bins) give the
+range from their spread: 2-5 % on our own pink noise and swelling noise, at 2 to 30 s.
+Pictures with neither (clicks in silence, crackle) fall back to the consistency
+estimate.
 """
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 
@@ -57,6 +67,9 @@ PEAK_STEADY_DB = 6.0
 #: Most the tone's frequency moves between pixel columns, in bins (a glide broadens
 #: the lobe).
 PEAK_STEADY_BINS = 0.3
+
+#: Windows whose main lobe :func:`range_from_peaks` reads.
+PEAK_WINDOWS = ("hann",)
 
 #: Relative standard error of the median the peaks must reach to be believed.
 PEAK_MAX_ERROR = 0.04
@@ -190,3 +203,214 @@ def estimate_top_db(levels: np.ndarray, params) -> float:
         if a > 0:
             return float(np.exp(np.clip(-b / (2 * a), x[0], x[2])))
     return CANDIDATES[i]
+
+
+#: Pixel columns of one block of a row, the noise ruler's unit, and the lag (columns)
+#: of the time differences that test it for noise.
+NOISE_BLOCK = 24
+NOISE_LAG = 3
+#: Least spread (levels) a block must show: a steady tone's row varies by the colours'
+#: rounding alone, which says nothing of the range.
+NOISE_MIN_SPREAD = 3.0 / 255
+#: Rows apart whose fluctuations must be unrelated (beyond a Hann lobe's neighbour and
+#: the drawing's blending of adjacent rows).
+NOISE_COUPLING_BINS = 3
+#: Least blocks a row needs to be measured.
+NOISE_MIN_ROW_BLOCKS = 6
+#: A row's shape may lie this many times the 10-90 % half-spread of drawn noise's rows
+#: from their median.
+NOISE_BAND = 1.0
+#: Least share of the rows, and least count, that must look like noise.
+NOISE_MIN_SHARE = 0.3
+NOISE_MIN_ROWS = 12
+
+
+def noise_statistics(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Spread and scale-free shape of each row, pooled over its blocks.
+
+    Parameters
+    ----------
+    rows : np.ndarray [shape=(bins, columns)]
+        Levels at each bin's centre row (:func:`spec2img.wild.plain.centre_rows`).
+
+    Returns
+    -------
+    spread, tail, lag, steady, coupled : np.ndarray [shape=(bins - 4,)]
+        For each row but the two at each end (DC and Nyquist cells spread
+        differently), the medians over its blocks of :data:`NOISE_BLOCK` columns of:
+        the interquartile range of the differences :data:`NOISE_LAG` columns apart
+        (unmoved by a slow swell); the ratio of the lower tail of the block's levels
+        (a straight line through them taken out) to the upper (median minus 10th
+        percentile over 90th minus median: a log-exponential's long lower tail); and
+        the differences' interquartile range over the levels' (small for a level
+        that moves slowly, large for one that jumps); and how much the blocks'
+        spreads differ along the row (their interquartile range over their median:
+        noise's are alike, a row of speech and pauses is not); and the median
+        correlation of the levels with those :data:`NOISE_COUPLING_BINS` rows up
+        (noise's bins fluctuate apart, a burst or a click moves them together; NaN in
+        the top rows).  NaN for a row with fewer than
+        :data:`NOISE_MIN_ROW_BLOCKS` blocks wholly on the colormap.
+    """
+    Z = np.asarray(rows, np.float64)
+    nb = Z.shape[1] // NOISE_BLOCK if Z.ndim == 2 and Z.shape[0] > 4 else 0
+    if nb == 0:
+        return (np.zeros(0),) * 5
+    X = Z[2:-2, : nb * NOISE_BLOCK].reshape(Z.shape[0] - 4, nb, NOISE_BLOCK)
+    t = np.arange(NOISE_BLOCK) - (NOISE_BLOCK - 1) / 2
+    slope = np.sum(X * t, axis=-1, keepdims=True) / np.sum(t * t)
+    R = X - slope * t
+    q10, q25, q50, q75, q90 = np.percentile(R, [10, 25, 50, 75, 90], axis=-1)
+    D = X[..., NOISE_LAG:] - X[..., :-NOISE_LAG]
+    d25, d75 = np.percentile(D, [25, 75], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tail = (q50 - q10) / (q90 - q50)
+        lag = (d75 - d25) / (q75 - q25)
+    spread = d75 - d25
+    # bins a few apart fluctuate independently in noise; a burst moves them together
+    C = R - R.mean(axis=-1, keepdims=True)
+    k = NOISE_COUPLING_BINS
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.sum(C[:-k] * C[k:], axis=-1) / np.sqrt(
+            np.sum(C[:-k] ** 2, axis=-1) * np.sum(C[k:] ** 2, axis=-1)
+        )
+    corr = np.concatenate([corr, np.full((k, nb), np.nan)])
+    ok = np.isfinite(tail) & np.isfinite(lag) & (spread >= NOISE_MIN_SPREAD)
+    enough = ok.sum(axis=1) >= min(NOISE_MIN_ROW_BLOCKS, nb)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows of NaN
+        sp = np.where(ok, spread, np.nan)
+        s25, s50, s75 = np.nanpercentile(sp, [25, 50, 75], axis=1)
+
+        def med(v):
+            return np.where(enough, np.nanmedian(np.where(ok, v, np.nan), axis=1), np.nan)
+
+        steady = np.where(enough, (s75 - s25) / s50, np.nan)
+        return med(spread), med(tail), med(lag), steady, med(corr)
+
+
+class NoiseRuler:
+    """What drawn white noise looks like at a picture's geometry: its spread per dB
+    and the bands of shape a row of noise falls in (:func:`noise_statistics` of
+    :func:`spec2img.wild.redraw.drawn_noise`)."""
+
+    def __init__(self, rows: np.ndarray, top_db: float):
+        spread, tail, lag, steady, coupled = noise_statistics(rows)
+        ok = np.isfinite(spread) & np.isfinite(tail) & np.isfinite(lag) & np.isfinite(steady)
+        ok &= np.isfinite(coupled)
+        if ok.sum() < 8:
+            raise ValueError("too few rows of drawn noise")
+        self.spread_db = float(np.median(spread[ok])) * top_db
+        self.tail = _band(tail[ok])
+        self.lag = _band(lag[ok])
+        self.steady = _band(steady[ok])
+        self.coupled = _band(coupled[ok])
+
+    def __repr__(self) -> str:
+        return (f"NoiseRuler(spread_db={self.spread_db:.2f}, tail={self.tail[0]:.2f}.."
+                f"{self.tail[1]:.2f}, lag={self.lag[0]:.2f}..{self.lag[1]:.2f}, "
+                f"steady={self.steady[0]:.2f}..{self.steady[1]:.2f}, "
+                f"coupled={self.coupled[0]:.2f}..{self.coupled[1]:.2f})")  # fmt: skip
+
+
+def _band(v: np.ndarray) -> tuple[float, float]:
+    """Where rows of drawn noise fall: their middle, widened by their spread."""
+    lo, mid, hi = np.percentile(v, [10, 50, 90])
+    half = NOISE_BAND * max(mid - lo, hi - mid)
+    return float(mid - half), float(mid + half)
+
+
+def range_from_noise(rows: np.ndarray, ruler: NoiseRuler) -> tuple[float, int] | None:
+    """The plot's range from the spread of its noise-like rows.
+
+    Returns ``(range, rows)`` or ``None`` when fewer than :data:`NOISE_MIN_SHARE` of
+    the rows look like noise.  A row looks like noise when its tail and lag ratios
+    (:func:`noise_statistics`) lie in the bands rows of drawn white noise fill
+    (:class:`NoiseRuler`); each such row gives ``spread_db / spread``, and the
+    median is the estimate.
+    """
+    spread, tail, lag, steady, coupled = noise_statistics(rows)
+    if spread.size == 0:
+        return None
+    with np.errstate(invalid="ignore"):
+        ok = (tail >= ruler.tail[0]) & (tail <= ruler.tail[1])
+        ok &= (lag >= ruler.lag[0]) & (lag <= ruler.lag[1])
+        ok &= (steady <= ruler.steady[1]) & (coupled <= ruler.coupled[1])
+    n = int(ok.sum())
+    if n < max(NOISE_MIN_ROWS, NOISE_MIN_SHARE * spread.size):
+        return None
+    est = float(np.median(ruler.spread_db / spread[ok]))
+    if not 10.0 <= est <= 1000.0:
+        return None
+    return est, n
+
+
+def drawing_tool(spec) -> str | None:
+    """The tool whose drawing :func:`spec2img.wild.redraw.drawn_noise` repeats for
+    ``spec``, with its framing: ``(tool, n_fft, hop)``; ``None`` for other pictures."""
+    p = spec.params
+    if spec.drawn_window == ("tukey", 0.25):
+        return "scipy", p.n_fft, p.n_fft - p.n_fft // 8
+    if spec.first_frame > 0 and spec.y_axis == "linear":  # plt.specgram's framing
+        return "specgram", p.n_fft, p.n_fft // 2
+    return None
+
+
+def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area, rows_of) -> tuple[float, str]:
+    """The dB range of a picture that does not say it, and how it was found.
+
+    The rulers are tried in order, and the first that holds wins: the shapes of
+    steady peaks (:func:`range_from_peaks`, a few per cent where the picture has
+    tones), then the spread of noise-like rows against white noise drawn by the
+    same tool at the same geometry (:func:`range_from_noise`), then phase
+    retrieval's consistency (:func:`estimate_top_db`, within about 30 % on music and
+    speech, far off on noise and clicks).
+
+    Parameters
+    ----------
+    levels : np.ndarray [shape=(channels, n_bins, frames)]
+        The cells' colormap values (for the consistency estimate).
+    rows : np.ndarray [shape=(n_bins, columns)]
+        The pixel row through each bin's centre (for the peaks and the noise).
+    spec : spec2img.wild.plain.PlainSpec
+    area : spec2img.wild.raster.PlotArea
+        The plot's box in pixels: the size the calibration noise is drawn at.
+    rows_of : callable
+        ``rows_of(rgba, colormap)``: ``rows`` of a picture in memory whose plot fills
+        it (:func:`spec2img.wild.plain.centre_rows_of` for ``spec``).
+
+    Returns
+    -------
+    (float, str)
+        The range in dB and a phrase for ``info`` saying which ruler gave it.
+    """
+    p = spec.params
+    window = spec.drawn_window or p.window
+    tool = drawing_tool(spec)
+    peak_rows = rows
+    if tool is not None and rows.shape[1]:
+        # where a frame spans several pixel columns, neighbouring columns repeat it and
+        # any peak (a noise band's too) looks steady: keep columns a frame apart
+        frames = spec.n_columns * p.hop_length / tool[2]
+        peak_rows = rows[:, :: max(1, math.ceil(rows.shape[1] / max(frames, 1.0) - 0.05))]
+    found = range_from_peaks(peak_rows, window, p.n_fft) if window in PEAK_WINDOWS else None
+    if found is not None:
+        return found[0], f"shapes of {found[1]} steady peaks"
+    if tool is not None:
+        from .colormap import ColormapInverse
+        from .redraw import drawn_noise
+
+        name, n_fft, hop = tool
+        cmap = spec.cmap if spec.lut is None else "viridis"
+        rgba, top_db, _ = drawn_noise(
+            name, sr=p.sample_rate, n_samples=spec.n_samples, n_fft=n_fft, hop_length=hop,
+            width=area.right - area.left, height=area.bottom - area.top, cmap=cmap,
+        )  # fmt: skip
+        try:
+            ruler = NoiseRuler(rows_of(rgba, ColormapInverse(cmap)), top_db)
+        except ValueError:
+            ruler = None
+        found = range_from_noise(rows, ruler) if ruler is not None else None
+        if found is not None:
+            return found[0], f"spread of {found[1]} noise-like rows"
+    return estimate_top_db(levels, spec.params), "consistency"

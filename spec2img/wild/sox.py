@@ -200,7 +200,8 @@ def layout(width: int, height: int, rgba_row, *, n_fft: int | None = None) -> So
                 continue
             line = rgba_row(top - 1, LEFT - 1, LEFT + cols + 1)[:, :3].astype(int)
             below = rgba_row(height - BELOW, LEFT - 1, LEFT + cols + 1)[:, :3].astype(int)
-            if np.ptp(line, axis=0).max() <= 8 and np.abs(line - below).max() <= 8:
+            gray = any(np.abs(line - fixed[3]).max() <= 8 for fixed in (FIXED_DARK, FIXED_LIGHT))
+            if gray and np.abs(line - below).max() <= 8:  # the grid's gray line above and below
                 grid = (title, c_rows, top)  # the same gray line above and below
                 break
         if grid is not None:

@@ -1,0 +1,221 @@
+"""sox's own figures decode with no options: the labels sox prints are read.
+
+Each figure is made here by the real ``sox`` (skipped where it is missing), small
+(``-x``/``-y``) to stay fast, at the rates, durations, sizes and colour options people
+use; the reader must give the right rate, the duration within 1 %, the dB scale the
+labels show, and refuse (a one-line error) rather than guess when labels are damaged.
+"""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import rms_db, run
+from PIL import Image
+
+import spec2img
+from spec2img.errors import ParameterError
+from spec2img.wild import presets
+
+pytestmark = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
+
+
+def sox_figure(tmp_path, name, y, sr, *flags):
+    wav, png = tmp_path / f"{name}.wav", tmp_path / f"{name}.png"
+    sf.write(wav, y, sr, subtype="FLOAT")
+    subprocess.run(["sox", str(wav), "-n", "spectrogram", *flags, "-o", str(png)],
+                   check=True, capture_output=True)  # fmt: skip
+    return png
+
+
+def tones(sr, seconds, level=0.25):
+    t = np.arange(int(round(sr * seconds))) / sr
+    y = level * (np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 0.3 * sr * t))
+    return y.astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "sr,seconds,flags",
+    [
+        (8000, 1.0, ("-x", "200", "-y", "129")),
+        (16000, 3.0, ("-x", "300", "-y", "129", "-m")),
+        (22050, 2.0, ("-X", "100", "-y", "129")),
+        (44100, 1.3, ("-x", "240", "-y", "257", "-l")),
+        (48000, 7.5, ("-x", "320", "-y", "129", "-t", "a title", "-z", "90")),
+        (11025, 60.0, ("-x", "300", "-y", "65", "-m", "-l")),
+    ],
+)
+def test_rate_and_duration_are_read_from_the_axes(tmp_path, sr, seconds, flags):
+    png = sox_figure(tmp_path, "f", tones(sr, seconds), sr, *flags)
+    res = presets.resolve(png, {})
+    assert res.options["sr"] == sr and res.sources["sr"] == "frequency axis"
+    assert res.sources["duration"] == "time axis"
+    assert abs(res.options["duration"] - seconds) <= 0.01 * seconds
+    z = 90.0 if "-z" in flags else 120.0
+    assert res.options["db_range"] == (-z, 0.0) and res.sources["db_range"] == "dB scale labels"
+
+
+@pytest.mark.slow
+def test_ten_minutes_at_44100(tmp_path):
+    """A long recording: labels in hundreds of seconds, a column of thousands of samples."""
+    sr, seconds = 44100, 600.0
+    rng = np.random.default_rng(3)
+    y = (0.05 * rng.standard_normal(int(sr * seconds))).astype(np.float32)
+    png = sox_figure(tmp_path, "long", y, sr, "-x", "400", "-y", "129")
+    res = presets.resolve(png, {})
+    assert res.options["sr"] == sr and abs(res.options["duration"] - seconds) <= 0.01 * seconds
+
+
+def test_decodes_with_no_options_at_sox_level(tmp_path, capsys):
+    sr, seconds = 16000, 1.0
+    y = tones(sr, seconds)
+    png = sox_figure(tmp_path, "lvl", y, sr, "-x", "200", "-y", "257")
+    z, got_sr = spec2img.decode(spec2img.load_image(png))
+    assert got_sr == sr and abs(len(z) - len(y)) <= 0.01 * len(y)
+    assert abs(rms_db(z) - rms_db(y)) < 0.3  # measured -0.18 (1 s, 200 columns)
+    code, out, err = run(capsys, "info", png)
+    assert code == 0, err
+    assert "(frequency axis)" in out and "(time axis)" in out and "(dB scale labels)" in out
+    line = next(s for s in out.splitlines() if s.startswith("override"))
+    assert f"--sr {sr}" in line and "--duration 1" in line and "--db-range" in line
+
+
+def test_options_given_still_win(tmp_path):
+    png = sox_figure(tmp_path, "w", tones(8000, 1.0), 8000, "-x", "200", "-y", "129")
+    res = presets.resolve(png, {"sr": 16000, "duration": 0.5})
+    assert res.options["sr"] == 16000 and res.sources["sr"] == "option"
+    assert res.options["duration"] == 0.5 and res.sources["duration"] == "option"
+
+
+def test_shifted_scale_is_read_with_its_top(tmp_path):
+    """-Z moves the scale's labels: the level follows them (no --db-range needed)."""
+    png = sox_figure(tmp_path, "zz", tones(8000, 1.0), 8000, "-x", "200", "-y", "129",
+                     "-Z", "-20", "-z", "100")  # fmt: skip
+    res = presets.resolve(png, {})
+    assert res.options["db_range"] == (-120.0, -20.0)
+
+
+def test_raw_figure_names_what_it_needs(tmp_path, capsys):
+    png = sox_figure(tmp_path, "raw", tones(8000, 1.0), 8000, "-r", "-x", "200", "-y", "129")
+    code, out, err = run(capsys, "decode", png, tmp_path / "out.wav")
+    assert code == 1 and not (tmp_path / "out.wav").exists()
+    assert err.count("\n") == 1
+    assert "needs --sr" in err and "--duration" in err and "no sox axes" in err
+    assert "Traceback" not in err
+    z, sr = spec2img.decode(spec2img.load_image(png, plain={"sr": 8000, "duration": 1.0}))
+    assert sr == 8000 and len(z) == 8000
+
+
+def _labels_box(png):
+    """The right frequency labels of a default-layout figure: (left, top, right, bottom)."""
+    from spec2img.wild.raster import Raster
+    from spec2img.wild.sox import layout
+
+    with Raster(png) as r:
+        w, h = r.size
+        lay = layout(w, h, lambda y, x0, x1: r.rgba((x0, y, x1, y + 1))[0])
+    return lay.data
+
+
+def test_damaged_labels_never_give_a_wrong_rate(tmp_path):
+    """A frequency label pasted over another (the axis reads 0, 1, 2, 2, 4 ...): the
+    reader refuses with a one-line error rather than decode at a wrong rate."""
+    png = sox_figure(tmp_path, "bad", tones(16000, 1.0), 16000, "-x", "200", "-y", "129")
+    left, top, right, bottom = _labels_box(png)
+    im = Image.open(png)
+    a = np.array(im)
+    ink = (a[:, right + 4 : right + 30] == 2).any(axis=1)  # rows of the right labels
+    rows = np.flatnonzero(ink[top - 5 : bottom + 6]) + top - 5
+    starts = rows[np.diff(np.concatenate([[-10], rows])) > 1]
+    assert len(starts) >= 4
+    h = 9
+    a[starts[1] : starts[1] + h, right + 4 : right + 30] = a[
+        starts[2] : starts[2] + h, right + 4 : right + 30
+    ]
+    out = Image.fromarray(a, mode="P")
+    out.putpalette(im.getpalette())
+    out.save(png)
+    with pytest.raises(ParameterError) as e:
+        presets.resolve(png, {})
+    assert "could not read the axes' labels" in str(e.value)
+    # with the rate given, only the duration is still needed: reading the time axis
+    # alone is not trusted either, so it is asked for
+    res = presets.resolve(png, {"sr": 16000, "duration": 1.0})
+    assert res.options["sr"] == 16000
+
+
+def test_reading_is_bounded_on_noise_labels(tmp_path):
+    """Thousands of text-like blobs where the labels go: a prompt refusal."""
+    import time
+
+    png = sox_figure(tmp_path, "noise", tones(8000, 1.0), 8000, "-x", "600", "-y", "513")
+    im = Image.open(png)
+    a = np.array(im)
+    rng = np.random.default_rng(0)
+    strip = a[:, -120:]
+    strip[rng.random(strip.shape) < 0.3] = 2
+    a[-48:, :] = np.where(rng.random(a[-48:, :].shape) < 0.3, 2, a[-48:, :])
+    out = Image.fromarray(a, mode="P")
+    out.putpalette(im.getpalette())
+    out.save(png)
+    t0 = time.perf_counter()
+    with pytest.raises(ParameterError):
+        presets.resolve(png, {})
+    assert time.perf_counter() - t0 < 5.0
+
+
+def test_digital_silence_between_clicks_stays_silent(tmp_path):
+    """The level correction must not lift cells below sox's floor out of silence (it
+    did once: clicks' mel-LSD went from 1.85 to 12)."""
+    sr = 16000
+    rng = np.random.default_rng(0)
+    y = np.zeros(2 * sr, np.float32)
+    y[rng.integers(0, len(y), 8)] = rng.uniform(-0.9, 0.9, 8)
+    png = sox_figure(tmp_path, "clicks", y, sr, "-x", "200", "-y", "129")
+    z, got = spec2img.decode(spec2img.load_image(png))
+    assert got == sr
+    assert np.mean(z == 0) > 0.6  # measured 0.87 (0.10 when lifted)
+
+
+@pytest.mark.parametrize("x,y_size", [("200", "257"), ("400", "129")])
+def test_clicks_come_back_where_they_were(tmp_path, x, y_size):
+    """Decoded at sox's own step and delayed by where its windows sit, a click comes
+    back at its sample (on the finer grid of interpolated frames it smeared)."""
+    sr = 16000
+    y = np.zeros(sr, np.float32)
+    at = (3001, 9377)
+    y[list(at)] = 0.7
+    png = sox_figure(tmp_path, "click", y, sr, "-x", x, "-y", y_size)
+    res = presets.resolve(png, {})
+    assert res.extra.get("delay", 0) > 0
+    z, _ = spec2img.decode(spec2img.load_image(png))
+    for t in at:
+        around = np.abs(z[t - 400 : t + 400])
+        assert abs(int(np.argmax(around)) - 400) <= 8
+
+
+@pytest.mark.parametrize("value,moved", [("3", True), ("0", False), ("-4", False),
+                                         ("512", False), ("x", False), ("1e9", False)])  # fmt: skip
+def test_delay_metadata_is_bounded(value, moved):
+    """``delay`` in an image's metadata is data: only a shift within one window counts."""
+    from types import SimpleNamespace
+
+    from spec2img.pipeline import _delayed
+
+    y = np.arange(1, 1001, dtype=np.float32)[None]
+    meta = SimpleNamespace(extra={"delay": value}, params=SimpleNamespace(n_fft=512))
+    out = _delayed(y, meta)
+    assert out.shape == y.shape
+    assert (out[0, 0] == 0 and out[0, 3] == 1) if moved else np.array_equal(out, y)
+
+
+def test_stereo_figure_is_read(tmp_path):
+    """Two channels stacked: the lower channel's labels are read (the upper's DC is
+    drawn over by the lower's top label)."""
+    y = tones(16000, 2.0)
+    png = sox_figure(tmp_path, "st", np.stack([y, 0.5 * y], axis=1), 16000, "-x", "200")
+    res = presets.resolve(png, {})
+    assert res.extra["channels"] == 2
+    assert res.options["sr"] == 16000 and abs(res.options["duration"] - 2.0) <= 0.02
