@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"{CORPUS} is absent"))
 
 
+def ctrl_c_reaches_it() -> None:
+    """``preexec_fn`` for a process a test sends SIGINT: Ctrl-C's default, as a
+    terminal gives it.  A suite started in the background (``cmd &``) ignores SIGINT,
+    and the processes it starts inherit that, so they would rightly keep ignoring it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(capsys, *argv):
     """Run the CLI in-process on ``argv`` (stringified); return (exit code, stdout, stderr)."""
     from spec2img.cli import main

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import ROOT, SR, run
+from conftest import ROOT, SR, ctrl_c_reaches_it, run
 from PIL import Image
 
 import spec2img
@@ -185,7 +185,8 @@ def _slow_decode_batch(tmp_path, n=6):
     cmd = [sys.executable, "-m", "spec2img", "decode", str(tmp_path / "png"), "-o",
            str(tmp_path / "wav"), "-j", "2", "--n-iter", "400", "-q"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=ctrl_c_reaches_it)  # fmt: skip
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)],

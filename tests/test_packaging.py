@@ -107,7 +107,8 @@ def test_the_sdist_unpacked_passes_its_own_tests(tmp_path):
     info = (root / "PKG-INFO").read_text()
     assert "License-Expression: MIT" in info and "License-File: LICENSE" in info
     assert "Project-URL: Source, https://github.com/" in info
-    # A fast subset, importing the unpacked package (the current folder comes first)
+    # A fast subset, importing the unpacked package (the current folder comes first), in
+    # one process (this test already holds one of the cores)
     env = {**os.environ, "CI": "true", "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("SPEC2IMG_SLOW", None)
     check = "import spec2img, pathlib; print(pathlib.Path(spec2img.__file__).resolve())"
@@ -115,7 +116,7 @@ def test_the_sdist_unpacked_passes_its_own_tests(tmp_path):
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert where.startswith(str(root.resolve())), where
     res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-n0",
          "tests/test_docs.py", "tests/test_fixtures.py", "tests/test_params.py",
          "tests/test_packaging.py", "-k", "not sdist"],
         cwd=root, env=env, capture_output=True, text=True, timeout=600,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import ROOT, SR
+from conftest import ROOT, SR, ctrl_c_reaches_it
 
 import spec2img
 from spec2img.cli.main import main
@@ -175,7 +175,7 @@ def test_a_signal_mid_decode_leaves_no_file(tmp_path, files, sig):
     out = tmp_path / "out.wav"
     proc = subprocess.Popen(
         [sys.executable, "-m", "spec2img", "decode", str(png), str(out), "--n-iter", "10000000"],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it,
     )  # fmt: skip
     _wait_for_cpu(proc, 2.5)  # well into phase retrieval: imports take about a second
     assert proc.poll() is None, proc.stderr.read()
