@@ -186,19 +186,29 @@ def test_both_threads_share_a_pass_in_the_callers_mode(monkeypatch):
     from spec2img.dsp import stft
 
     monkeypatch.setattr(stft, "NUMPY_THREADS", 2)
-    seen, other_went = [], threading.Event()
+    seen = []
+    went = {True: threading.Event(), False: threading.Event()}
 
     def piece(a, b):
         mine = threading.current_thread() is threading.main_thread()
         seen.append((a, b, mine, jit.compiled_active()))
-        if mine:  # hold this thread until the other has taken a piece
-            other_went.wait(10)
-        else:
-            other_went.set()
+        # each thread holds its first piece until the other has taken one: whichever
+        # starts first cannot take every piece
+        went[mine].set()
+        went[not mine].wait(10)
 
     monkeypatch.setattr(stft, "PIECES", 4)
-    with jit.numpy_only():
-        stft._shared(piece, 100)
+    # A pool of its own: the shared one may still hold work another test left running
+    # (then its thread would not come within the wait, and the main thread take every piece).
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="spec2img-fft-test")
+    monkeypatch.setattr(stft, "_pool", pool)
+    try:
+        with jit.numpy_only():
+            stft._shared(piece, 100)
+    finally:
+        pool.shutdown(wait=True)
     assert sorted((a, b) for a, b, _, _ in seen) == [(0, 25), (25, 50), (50, 75), (75, 100)]
     assert {mine for _, _, mine, _ in seen} == {True, False}
     assert not any(compiled for *_, compiled in seen)
