@@ -54,6 +54,24 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def modules_loaded_by(*argv, env: dict | None = None) -> set[str]:
+    """The modules a fresh process holds after ``spec2img ARGV`` (stringified), which
+    must exit 0: what a command loads is what its start costs."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from spec2img.cli.main import main; "
+        f"rc = main({[str(a) for a in argv]!r}); print(json.dumps([rc, sorted(sys.modules)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env=env, check=True)  # fmt: skip
+    rc, modules = json.loads(out.stdout.splitlines()[-1])
+    assert rc == 0, out.stderr
+    return set(modules)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

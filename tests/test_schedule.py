@@ -3,11 +3,9 @@ short decode does not load."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from conftest import modules_loaded_by
 from test_phase import tone_chirp_bursts
 from test_stereo import figures, panned
 from test_stereo import retrieve as retrieve_stereo
@@ -135,10 +133,6 @@ def test_short_decode_does_not_load_numpy_random(tmp_path):
     y = tone_chirp_bursts(sr)
     y[sr // 2 : sr] = 0  # digital silence: quiet bins
     spec2img.encode(y, sr).save(tmp_path / "a.png")
-    code = (
-        "import sys; from spec2img.cli.main import main; "
-        f"main(['decode', {str(tmp_path / 'a.png')!r}, {str(tmp_path / 'a.wav')!r}, '-q']); "
-        "print(sorted(m for m in sys.modules if m.startswith('numpy.random')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]", out.stdout
+    loaded = modules_loaded_by("decode", tmp_path / "a.png", tmp_path / "a.wav", "-q")
+    drawn = sorted(m for m in loaded if m.startswith("numpy.random"))
+    assert drawn == [], drawn
