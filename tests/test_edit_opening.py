@@ -125,14 +125,33 @@ def _exported(session) -> bytes:
     return session.audio_bytes("wav")[0]
 
 
-def test_edits_queued_while_opening_survive_a_crash_before_it_is_ready(tmp_path, monkeypatch):
+def _journaled_opening(tmp_path, monkeypatch):
+    """A 3-s recording still opening, and the keeper journaling what is done to it."""
     from spec2img.edit import journal
-    from spec2img.edit.session import open_input
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     write_clip(tmp_path / "song.wav", seconds=3.0)
-    dying = open_audio(tmp_path / "song.wav")
-    keeper = journal.Keeper(dying, tmp_path / "song.wav")
+    session = open_audio(tmp_path / "song.wav")
+    return session, journal.Keeper(session, tmp_path / "song.wav")
+
+
+def _restored_after_death(keeper, path, n_edits: int):
+    """The process behind ``keeper`` dies; a new editor restores its journal, which
+    must hold ``n_edits`` edits."""
+    from spec2img.edit import journal
+    from spec2img.edit.session import open_input
+
+    keeper.lock.release()  # as the kernel does for a dead process
+    rec = journal.find_recovery(path)
+    assert rec is not None and len(rec.edits) == n_edits
+    restored = open_input(path)
+    restored.prepare()
+    journal.Keeper(restored, path, recovery=rec).resolve("restore")
+    return restored
+
+
+def test_edits_queued_while_opening_survive_a_crash_before_it_is_ready(tmp_path, monkeypatch):
+    dying, keeper = _journaled_opening(tmp_path, monkeypatch)
     g = dying.grid()
     erase = ops.parse_edit({"op": "erase", "time": [1.0, 1.5], "freq": [2000, 3000]}, g)
     gain = ops.parse_edit({"op": "gain", "time": [0.2, 0.6], "gain_db": -12}, g)
@@ -141,13 +160,7 @@ def test_edits_queued_while_opening_survive_a_crash_before_it_is_ready(tmp_path,
     dying.unqueue("undo")
     dying.unqueue("redo")
     # ... and the process dies before the recording is ready
-    keeper.lock.release()  # as the kernel does for a dead process
-
-    rec = journal.find_recovery(tmp_path / "song.wav")
-    assert rec is not None and len(rec.edits) == 2
-    restored = open_input(tmp_path / "song.wav")
-    restored.prepare()
-    journal.Keeper(restored, tmp_path / "song.wav", recovery=rec).resolve("restore")
+    restored = _restored_after_death(keeper, tmp_path / "song.wav", 2)
 
     lived = open_audio(tmp_path / "song.wav")  # the same edits, the editor kept running
     lived.queue(erase)
@@ -158,13 +171,7 @@ def test_edits_queued_while_opening_survive_a_crash_before_it_is_ready(tmp_path,
 
 
 def test_a_journal_of_queued_edits_the_session_refused_is_restated(tmp_path, monkeypatch):
-    from spec2img.edit import journal
-    from spec2img.edit.session import open_input
-
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    write_clip(tmp_path / "song.wav", seconds=3.0)
-    opening = open_audio(tmp_path / "song.wav")
-    keeper = journal.Keeper(opening, tmp_path / "song.wav")
+    opening, keeper = _journaled_opening(tmp_path, monkeypatch)
     g = opening.grid()
     silent = ops.parse_edit({"op": "erase", "time": [1.0, 1.5], "freq": [5000, 6000],
                              "channels": [0]}, g)  # fmt: skip
@@ -175,12 +182,7 @@ def test_a_journal_of_queued_edits_the_session_refused_is_restated(tmp_path, mon
     opening.prepare()
     assert len(opening.state()["dropped"]) == 1
     opening.edit(ops.parse_edit({"op": "gain", "time": [0.2, 0.6], "gain_db": -6}, g))
-    keeper.lock.release()  # it dies here
-
-    rec = journal.find_recovery(tmp_path / "song.wav")
-    assert rec is not None and len(rec.edits) == 2  # the refused wand is not among them
-    restored = open_input(tmp_path / "song.wav")
-    restored.prepare()
-    journal.Keeper(restored, tmp_path / "song.wav", recovery=rec).resolve("restore")
+    # it dies here; the refused wand is not among the journal's two edits
+    restored = _restored_after_death(keeper, tmp_path / "song.wav", 2)
     assert restored.state()["history"] == opening.state()["history"]
     assert _exported(restored) == _exported(opening)
