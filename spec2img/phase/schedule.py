@@ -4,8 +4,9 @@ From PGHI's start, fast Griffin-Lim gains the most per iteration at first;
 accelerated Griffin-Lim (:mod:`spec2img.phase.agla`) reaches a better point at the end.
 Measured on 5-s clips of the tune set (``bench/oneliner.py``, SC against the clip):
 55 FGLA then 30 AGLA iterations were as good as or better than 100 of FGLA (Vibe Ace
--0.42 dB, speech -0.76, robin -0.51, trumpet +0.29) with 15% fewer FFTs; 50 + 25 lost
-0.6 dB on the trumpet.  So ``n_iter`` counts every iteration of the method, and the
+-0.42 dB, speech -0.76, robin -0.51) except the trumpet (+0.29), with 15% fewer FFTs;
+50 + 25 lost 0.6 dB on the trumpet, 60 + 25 lost 0.20, and 65 + 25, the default, no
+tune clip more than 0.05.  So ``n_iter`` counts every iteration of the method, and the
 first :data:`FGLA_SHARE` of them are FGLA's.
 
 Linked channels (:mod:`spec2img.phase.stereo`) are coupled through both parts with one
