@@ -134,6 +134,56 @@ def test_weights_follow_the_magnitude_ratios():
     assert same.dtype == np.float32 and same.shape == (40, 30)
 
 
+def _padded_box(a, span):
+    """The box sum by definition: shifted copies of an edge-padded array, in order."""
+    out = a
+    for axis, k in enumerate(span):
+        n = out.shape[axis]
+        if k <= 1 or n == 0:
+            continue
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (k // 2, k - 1 - k // 2)
+        p = np.pad(out, pad, mode="edge")
+        acc = np.zeros_like(out)
+        for j in range(k):
+            acc += p[j : j + n] if axis == 0 else p[:, j : j + n]
+        out = acc
+    return out
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 7), (3, 2), (40, 33), (6, 1)])
+@pytest.mark.parametrize("span", [(5, 3), (9, 7), (1, 3), (2, 4)])
+def test_box_sums_are_the_padded_sums_bit_for_bit(shape, span):
+    a = (np.random.default_rng(1).random(shape) ** 4).astype(np.float32)
+    want = _padded_box(a, span)
+    np.testing.assert_array_equal(stereo._box(a, span), want)
+    scratch, copy = np.empty_like(a), a.copy()
+    got = stereo._box(copy, span, out=copy, scratch=scratch)  # in place, as weights does
+    assert got is copy
+    np.testing.assert_array_equal(got, want)
+
+
+def test_unit_phasors_are_numpys_division_bit_for_bit():
+    rng = np.random.default_rng(2)
+    shape = (3, 50, 40)
+    X = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    X *= np.exp(rng.uniform(-40, 40, shape)).astype(np.float32)  # far from 1 both ways
+    X[0, :3] = 0
+    mag = np.abs(X)
+    want = np.divide(X, np.maximum(mag, stereo._TINY), dtype=np.complex64)
+    want[mag <= stereo._TINY] = 1
+    got = stereo._unit(X)
+    np.testing.assert_array_equal(got, want)
+    same = stereo._unit(X, X)  # in place
+    assert same is X
+    np.testing.assert_array_equal(X, want)
+    np.testing.assert_allclose(np.abs(want[1:]), 1, rtol=1e-6)
+    X128 = X.astype(np.complex128)  # other types take NumPy's division itself
+    got = stereo._unit(X128)
+    assert got.dtype == np.complex64
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
 @pytest.mark.parametrize("mode", ["numpy", "compiled"])
 def test_linked_output_does_not_depend_on_the_threads(monkeypatch, mode):
     y = panned()[:, :SR]
