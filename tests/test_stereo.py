@@ -197,6 +197,42 @@ def test_linked_output_does_not_depend_on_the_threads(monkeypatch, mode):
     assert figures(y, out[2])["mid"] < -10
 
 
+@pytest.mark.parametrize("mode", ["numpy", "compiled"])
+@pytest.mark.parametrize("n_ch", [2, 3])
+def test_blocks_coupled_in_the_stream_are_a_pass_after_the_projections(monkeypatch, mode, n_ch):
+    """Each block is coupled as soon as every channel has updated it: the same bits as
+    projecting every channel, then coupling all frames in a pass of its own."""
+    from spec2img.phase import fgla
+
+    y = panned()[:, : SR // 2]
+    y = np.concatenate([y, y[:1] * 0.7])[:n_ch]
+    engine = Stft(STFT["n_fft"], STFT["hop_length"], block=5)  # many blocks
+    S = np.ascontiguousarray(np.swapaxes(np.abs(engine.forward(y)), -1, -2))
+    w = stereo.weights(S)
+    link = stereo.Link(w, 10)
+    X0 = stereo.start(S, engine, w, seed=1, pghi_start=True) * S
+    ctx = jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf"))
+    with ctx:
+        got = X0.copy()
+        with stereo.linked(link):
+            fgla.iterate(S, got, engine, n_iter=6, momentum=0.99, length=y.shape[-1])
+        want = X0.copy()  # the previous order: projections, then one coupling pass
+        prev = np.zeros_like(want).view(np.float32)
+        Xf = want.view(np.float32)
+        couple = fgla.coupler(S, Xf, link)
+        for i in range(6):
+            for c in range(n_ch):
+                views = S[c : c + 1], Xf[c : c + 1], prev[c : c + 1]
+
+                def update(b, t0, t1, views=views):
+                    fgla._update(b.view(np.float32), views[2], views[0], views[1], t0, 0.99)
+
+                engine.project(want[c : c + 1], update, y.shape[-1])
+            if link.strength(i) > 0:
+                couple(0, S.shape[1], link.strength(i))
+    np.testing.assert_array_equal(got, want)
+
+
 def test_linking_follows_init_unless_told():
     y = panned()[:, : SR // 2]
     engine = Stft(STFT["n_fft"], STFT["hop_length"])
