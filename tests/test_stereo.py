@@ -204,9 +204,9 @@ def test_blocks_coupled_in_the_stream_are_a_pass_after_the_projections(monkeypat
     projecting every channel, then coupling all frames in a pass of its own."""
     from spec2img.phase import fgla
 
-    y = panned()[:, : SR // 2]
+    y = panned()[:, : SR // 4]
     y = np.concatenate([y, y[:1] * 0.7])[:n_ch]
-    engine = Stft(STFT["n_fft"], STFT["hop_length"], block=5)  # many blocks
+    engine = Stft(STFT["n_fft"], STFT["hop_length"], block=4)  # many blocks
     S = np.ascontiguousarray(np.swapaxes(np.abs(engine.forward(y)), -1, -2))
     w = stereo.weights(S)
     link = stereo.Link(w, 10)
@@ -215,12 +215,12 @@ def test_blocks_coupled_in_the_stream_are_a_pass_after_the_projections(monkeypat
     with ctx:
         got = X0.copy()
         with stereo.linked(link):
-            fgla.iterate(S, got, engine, n_iter=6, momentum=0.99, length=y.shape[-1])
+            fgla.iterate(S, got, engine, n_iter=4, momentum=0.99, length=y.shape[-1])
         want = X0.copy()  # the previous order: projections, then one coupling pass
         prev = np.zeros_like(want).view(np.float32)
         Xf = want.view(np.float32)
         couple = fgla.coupler(S, Xf, link)
-        for i in range(6):
+        for i in range(4):
             for c in range(n_ch):
                 views = S[c : c + 1], Xf[c : c + 1], prev[c : c + 1]
 
