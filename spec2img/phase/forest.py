@@ -102,30 +102,41 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
         for x, y, m in ((lv[:-1], lv[1:], vt), (lv[:, :-1], lv[:, 1:], vf))
     ])  # fmt: skip
     del lv
-    # components are numbered among the bins some edge touches (and the fixed bins),
-    # in the bins' order; the others (silence, isolated bins) wait in one slot past the
-    # end, whose shift is 0 (:func:`_compose`)
-    used = np.zeros(n, bool)
-    used[head] = True
-    used[tail] = True
+    # components are numbered among the bins some edge touches (and the fixed bins), in
+    # the bins' order, which keeps every comparison of two components' numbers (and so
+    # the forest and its phases, bit for bit) as with one component per bin; the other
+    # bins (digital silence, bins with no valid neighbour) wait in one slot past the end,
+    # whose shift is 0: on a silence-heavy clip most bins never enter the rounds
+    used = np.zeros((n_rows, n_bins), bool)
+    vt2 = vt.reshape(max(n_rows - 1, 0), n_bins)
+    vf2 = vf.reshape(n_rows, max(n_bins - 1, 0))
+    used[1:] |= vt2
+    used[:-1] |= vt2
+    used[:, 1:] |= vf2
+    used[:, :-1] |= vf2
+    used = used.ravel()
     if fixed is not None:
         used[fixed[0]] = True
-    comp0 = np.cumsum(used, dtype=np.int32) - 1
-    n_comp = int(comp0[-1]) + 1 if n else 0
-    comp0[~used] = n_comp
+    n_comp = int(np.count_nonzero(used))
+    if n_comp == n:  # every bin: the numbers are the bins'
+        comp0 = np.arange(n, dtype=np.int32)
+        ch, ct = head, tail
+    else:
+        comp0 = np.cumsum(used, dtype=np.int32) - 1
+        comp0[~used] = n_comp
+        ch, ct = comp0[head], comp0[tail]
     del used
     phase0 = None  # phase of each bin relative to its component's
-    fc = -1  # the fixed bins' component, kept in play until the end
     if fixed is not None:
         f_bins, f_phase = fixed
-        fc = int(comp0[f_bins[0]])
+        fc = comp0[f_bins[0]]
         comp0[f_bins] = fc
+        ch, ct = comp0[head], comp0[tail]
         phase0 = np.zeros(n)
         phase0[f_bins] = f_phase
         ph, pt = phase0[head], phase0[tail]  # phases of each edge's ends
     else:
         ph = pt = None  # all zero
-    ch, ct = comp0[head], comp0[tail]
     del head, tail
     rounds = []  # (renumbering, shift) of each round's components
     while weight.size:
@@ -142,7 +153,8 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
         # every component hooks onto the other end of its heaviest edge, except one of
         # each pair that chose the same edge (the one with the larger number)
         hook = (best[other] != bk) | (act < other)
-        parent = np.arange(n_comp, dtype=np.int32)
+        ids = np.arange(n_comp, dtype=np.int32)
+        parent = ids.copy()
         parent[act[hook]] = other[hook]
         # the shift that makes phase(a) = phase(b) - inc (a = head) or + inc (a = tail)
         across = inc[e]
@@ -157,52 +169,35 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
                 break
             shift += shift[parent]
             parent = grand
-        # edges inside a component are done with; the others' ends move with theirs.
-        # A component no edge reaches any more is finished: it leaves for the slot past
-        # the end (so later rounds work on the components still growing only; on a
-        # silence-heavy clip most are done after the first round)
-        rh, rt = parent[ch], parent[ct]
-        keep = np.flatnonzero(rh != rt)
-        live = np.zeros(n_comp, bool)
-        live[rh[keep]] = True
-        live[rt[keep]] = True
-        if fc >= 0:
-            live[parent[fc]] = True
-        renumber = np.cumsum(live, dtype=np.int32) - 1
-        n_next = int(renumber[-1]) + 1 if n_comp else 0
-        renumber[~live] = n_next
+        is_root = parent == ids
+        renumber = np.cumsum(is_root, dtype=np.int32) - 1
         new = renumber[parent]
         rounds.append((new, shift))
+        n_comp = int(renumber[-1]) + 1
+        # edges inside a component are done with; the others' ends move with theirs
+        nh, nt = new[ch], new[ct]
+        keep = np.flatnonzero(nh != nt)
         weight, inc, ch, ct = weight[keep], inc[keep], ch[keep], ct[keep]
         if ph is None:
             ph, pt = shift[ch], shift[ct]
         else:
             ph, pt = ph[keep] + shift[ch], pt[keep] + shift[ct]
-        ch, ct = new[ch], new[ct]
-        if fc >= 0:
-            fc = int(new[fc])
-        n_comp = n_next
-    total, in_fixed = _compose(rounds, n_comp, fc)
-    phase = total[comp0]
+        ch, ct = nh[keep], nt[keep]
+    # compose the rounds backwards: each first-round component's total shift, and one
+    # more slot (0, in no tree) for the bins in no component
+    total = np.zeros(n_comp)
+    final = np.arange(n_comp, dtype=np.int32) if fixed is not None else None
+    for new, shift in reversed(rounds):
+        total = shift + total[new]
+        if final is not None:
+            final = final[new]
+    phase = np.append(total, 0.0)[comp0]
     if phase0 is not None:
         phase += phase0
         ref = f_bins[0]  # the fixed component moved rigidly: move it back
-        phase[in_fixed[comp0]] += f_phase[0] - phase[ref]
+        last = np.append(final, -1)[comp0]
+        phase[last == last[ref]] += f_phase[0] - phase[ref]
     return phase.reshape(n_rows, n_bins)
-
-
-def _compose(rounds, n_comp, fc):
-    """Compose the rounds backwards: each first-round component's total shift (and
-    whether it is in the fixed bins' tree, when ``fc`` >= 0 names it), with one more
-    slot, 0 and not fixed, for the bins in no component."""
-    total = np.zeros(n_comp + 1)
-    in_fixed = np.arange(n_comp + 1) == fc
-    for new, shift in reversed(rounds):
-        total = shift + total[new]
-        total = np.append(total, 0.0)
-        if fc >= 0:
-            in_fixed = np.append(in_fixed[new], False)
-    return total, in_fixed
 
 
 def integrate(logs, S, phase, has_prev, nyq, tg_shift, cf, ct, fg0, tol, log_floor, scratch):
