@@ -22,7 +22,12 @@ The weights are used twice (:func:`reconstruct`):
   :func:`spec2img.phase.agla.iterate`: every iterating method; the default's schedule
   counts ``f`` over both parts): after each magnitude projection, each channel's
   unit phasor ``u_c`` is pulled towards the common one ``unit(sum_c S_c u_c)`` by
-  ``w f(i)``, where the schedule ``f`` is 1 for the first :data:`HOLD` of the
+  ``w g f(i)``.  ``g`` (:func:`agreement`) is ``(1 + cos d) / 2`` of the phase
+  difference ``d`` the channels' own projections left them at: 1 where they stay in
+  phase (a pan, whose channels' projections move alike), less where the projections
+  part them (a delay or a reflection that one channel has and the other has not), 0
+  in opposition; so a bin is pulled as far as the iterations agree with the weight,
+  at no extra pass.  The schedule ``f`` is 1 for the first :data:`HOLD` of the
   iterations, falls linearly to 0 by :data:`RELEASE`, and is 0 for the rest, so that
   the last iterations let each channel settle onto a phase consistent with its own
   magnitude (coupling to the end costs each channel 2-3 dB of SC).  A nearly mono mix
