@@ -527,3 +527,49 @@ def test_waveform_panel_above_the_spectrogram_is_passed_over(tmp_path):
     assert r.problem is None, r.problem
     assert r.settings["sr"] == sr and abs(r.settings["duration"] - 3.0) <= 0.03
     assert r.settings["y_axis"] == "log" and r.sources["top_db"].startswith("colour bar")
+
+
+def _specgram_figure(path, y, sr, *, dpi=72, layout=None):
+    plt = _plt()
+    fig, ax = plt.subplots(dpi=dpi)
+    _, _, _, img = ax.specgram(y, Fs=sr)
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Frequency (Hz)")
+    fig.colorbar(img, ax=ax)
+    if layout == "tight_layout":
+        fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight" if layout == "bbox" else None)
+    plt.close(fig)
+    return path
+
+
+@pytest.mark.parametrize("seconds", [2.0, 5.3, 8.0])
+def test_specgram_duration_at_72_dpi_is_read_to_its_segment(tmp_path, seconds):
+    """At 72 dpi a pixel of an 8-s figure is 28 ms, and matplotlib snaps the ticks
+    and the frame to whole pixels: a line through the ticks put the end of the axis
+    up to 14 ms out (two of plt.specgram's 128-sample segments, 0.8 dB mel-LSD on
+    speech).  Every tick read as the pixel interval that draws it, with the default
+    layout's exact frame, gives the segment count (to one segment with five ticks)."""
+    from spec2img.wild.figure import read_figure
+
+    sr = 22050
+    y = figs.audio(sr=sr, duration=seconds, seed=3)
+    r = read_figure(_specgram_figure(tmp_path / "s.png", y, sr))
+    segments = (len(y) - 128) // 128
+    read = (round(r.settings["duration"] * sr) - 192) / 128
+    assert abs(read - segments) <= (0 if seconds == 8.0 else 1), r.notes
+    assert any("default layout" in n for n in r.notes), r.notes
+
+
+@pytest.mark.parametrize("layout", ["tight_layout", "bbox"])
+def test_specgram_duration_without_the_default_layout(tmp_path, layout):
+    """Off matplotlib's default layout the frame's sides are known to a pixel only:
+    the end that fits every tick is still within a pixel's time of the truth."""
+    from spec2img.wild.figure import read_figure
+
+    sr = 16000
+    y = figs.audio(sr=sr, duration=8.0, seed=4)
+    r = read_figure(_specgram_figure(tmp_path / "s.png", y, sr, layout=layout))
+    per_px = 8.0 / 285
+    assert abs(r.settings["duration"] - 8.0) <= per_px / 2, r.notes
+    assert not any("default layout" in n for n in r.notes), r.notes

@@ -81,6 +81,7 @@ class FigureReading:
     frames: int | None = None  # columns counted on the frame grid
     mesh: str | None = None  # "cells" (imshow's blocks) or "vertices" (gouraud), by the rows
     bends: tuple | None = None  # (first pixel row, colour bends down the rows), see bends()
+    steps: tuple | None = None  # (first row boundary, colour changes down the rows), steps()
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -193,6 +194,8 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
             out.problem = "no plot area found"
             return out
         rgba = raster.rgba((0, 0, w, h))
+        dpi = raster.img.info.get("dpi")
+    page = ((w, h), float(dpi[0]) if isinstance(dpi, tuple) and dpi else None)
     if area.how not in ("axes frame", "--crop"):
         out.problem = "the image has no axes to read them from"
     l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
@@ -229,10 +232,11 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
     if inner.size:
         out.mesh = rows_drawn(inner, area.bottom - area.top, row0=t0)
         out.bends = (t0 + 1, bends(inner))
+        out.steps = (t0 + 1, steps(inner))
     if out.problem is not None:
         return out
     x_axis, y_axis = read_axes(rgba, area)
-    _interpret(out, area, x_axis, y_axis, bar)
+    _interpret(out, area, x_axis, y_axis, bar, page=page)
     if "sr" in out.settings and out.tool == "specshow" and changes is not None:
         _frame_grid(out, area, changes, (l0, t0))
     return out
@@ -254,9 +258,9 @@ def _colours(out: FigureReading, found, bar, sample) -> None:
         out.set("cmap", found[0], f"pixels (on {found[0]}'s curve, {found[1]:.1f} off)")
 
 
-def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
+def _interpret(out: FigureReading, area, x_axis, y_axis, bar, *, page=None) -> None:
     """Settings from the fitted axes; each axis gives what it can, and ``problem``
-    names the axis that could not be read."""
+    names the axis that could not be read.  ``page`` is the image's ``(size, dpi)``."""
     problems = []
     xfit = yfit = None
     if x_axis is None:
@@ -368,6 +372,8 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
         t_left, t_right = t_left / 1000, t_right / 1000
         out.t_span /= 1000
         out.notes.append("time axis in milliseconds (its first cell is half a hop wide)")
+    if xfit is not None and "sr" in out.settings and tool in _FIRST_COLUMN:
+        t_right = _time_end(out, area, x_axis, xfit, t_right, bar, page)
     if xfit is not None and "sr" in out.settings:
         # specshow: the last frame's cell ends half a hop after its centre; specgram's
         # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
@@ -586,6 +592,44 @@ def bends(rgba: np.ndarray) -> np.ndarray:
     return np.where(m, d2, 0.0).sum(axis=1) / np.maximum(m.sum(axis=1), 1)
 
 
+def steps(rgba: np.ndarray) -> np.ndarray:
+    """How much the colours change down the rows of a plot's inside: the mean over
+    columns of the first difference, entry ``i`` between pixel rows ``i`` and ``i + 1``."""
+    px = np.asarray(rgba[..., :3], np.float64)
+    if px.shape[0] < 2:
+        return np.zeros(0)
+    ok = rgba[..., 3] >= 128
+    m = ok[1:] & ok[:-1]
+    d1 = np.abs(np.diff(px, axis=0)).sum(axis=-1)
+    return np.where(m, d1, 0.0).sum(axis=1) / np.maximum(m.sum(axis=1), 1)
+
+
+def _step_share(out: FigureReading, rows_px: np.ndarray, *, min_gap: float = 12.0):
+    """The share of the colour change between knots ``rows_px`` (pixel rows) that
+    happens within a pixel of them, over the intervals at least ``min_gap`` pixels
+    tall: near 1 where the picture is cells (a step at each edge), about ``4 /
+    gap`` where a gouraud mesh ramps linearly between its vertices.  JPEG smears a
+    bend (which :func:`_bend_ratio` looks for) but not a step.  ``None`` when
+    fewer than 3 such intervals are inside the plot."""
+    first, prof = out.steps
+    pos = np.sort(np.asarray(rows_px, np.float64))
+    on = total = 0.0
+    n = 0
+    for a, b in zip(pos[:-1], pos[1:], strict=True):
+        if b - a < min_gap:
+            continue
+        ia, ib = int(np.floor(a)) - first, int(np.floor(b)) - first
+        if ia - 1 < 0 or ib + 1 >= len(prof):
+            continue
+        seg = prof[ia - 1 : ib + 2]
+        total += float(seg.sum())
+        on += float(seg[:3].sum() + seg[-3:].sum()) / 2  # each knot is shared
+        n += 1
+    if n < 3 or total <= 0:
+        return None
+    return on / total
+
+
 def _bend_ratio(out: FigureReading, rows_px: np.ndarray) -> float | None:
     """How much more the colours bend on the pixel rows ``rows_px`` (where a mesh
     puts its vertices or cell edges) than between them, over the rows at least
@@ -729,8 +773,49 @@ def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
     if tool in ("scipy", "scipy-power"):
         segments = max(1, round((t_right * sr - 128) / 224) + 1)
         return round((256 + 224 * (segments - 1) + 112) / sr, 5)
-    pad = {"specshow": 0, "specgram": 128}.get(tool, 0)
-    return round(t_right + pad / sr, 4)
+    if tool == "specgram":
+        # the axis ends half a hop (64) past the last segment's centre (128 + 128 k):
+        # the middle of the lengths that give as many segments
+        segments = max(1, round((t_right * sr - 64) / 128))
+        return round((128 * segments + 192) / sr, 5)
+    return round(t_right, 4)
+
+
+#: Where each tool's picture starts on its time axis, in samples: ``plt.specgram``'s
+#: first column is ``(NFFT - noverlap) / 2`` left of its first segment's centre
+#: (``NFFT / 2``); scipy's gouraud mesh starts at the first segment's centre.
+_FIRST_COLUMN = {"specgram": 64, "scipy": 128, "scipy-power": 128}
+
+
+def _time_end(out: FigureReading, area, x_axis, xfit: Fit, t_right: float, bar, page) -> float:
+    """The time at the frame's right edge, from every tick at once (each says where
+    it is only to within the pixel matplotlib snapped it to), the tool's known start
+    and, where the figure keeps matplotlib's default layout, the frame's exact
+    sides (:mod:`spec2img.wild.layout`).  The least-squares value when no end fits
+    every tick, or the ticks allow more than it is off by."""
+    from .layout import axis_end, default_frame
+
+    sr = out.settings["sr"]
+    tol = max(1.0, 0.12 * x_axis.digit_height)
+    pairs = [
+        (p, v)
+        for p, v in x_axis.readable
+        if abs((xfit.intercept + xfit.slope * p) - v) <= tol * abs(xfit.slope)
+    ]
+    frame = None
+    if page is not None:
+        frame = default_frame(page[0], page[1], area.left, area.right, bar=bar is not None)
+    end = axis_end(pairs, area.left, area.right, t_left=_FIRST_COLUMN[out.tool] / sr, frame=frame)
+    per_px = out.t_span / max(1.0, area.right - area.left)
+    if end is None or not (end[0] - per_px <= t_right <= end[1] + per_px):
+        return t_right
+    mid = (end[0] + end[1]) / 2
+    how = "the default layout's frame" if frame is not None else "the frame's pixels"
+    out.notes.append(
+        f"time axis end {mid:.4f} s (every tick and {how}: {end[0]:.4f} .. {end[1]:.4f})"
+    )
+    out.t_span += mid - t_right
+    return mid
 
 
 def _rate(out: FigureReading, nyquist: float, hz_per_px: float) -> None:
