@@ -370,12 +370,16 @@ def test_rounded_colour_bar_labels_give_the_range(tmp_path, lo, dpi):
     assert abs(fig_read.settings["top_db"] - (-lo)) <= 0.6, fig_read.notes
 
 
-@pytest.mark.parametrize("dpi", [72, pytest.param(200, marks=pytest.mark.slow)])
-def test_log_axis_tells_a_gouraud_mesh_from_specgram(tmp_path, dpi):
+@pytest.mark.parametrize(
+    "dpi,fmt", [(72, "png"), (100, "jpg"), pytest.param(200, "png", marks=pytest.mark.slow)]
+)
+def test_log_axis_tells_a_gouraud_mesh_from_specgram(tmp_path, dpi, fmt):
     """On a plain log axis scipy's gouraud mesh is told from plt.specgram's cells by
     where the colour bends on the stretched low rows (the rows' phase test sees no
-    grid there), and decodes with scipy's framing; the duration counts its segments
-    (the middle of the lengths that give as many)."""
+    grid there), and in JPEG, which smears the bends, by which knots the colours
+    ramp between (plt.specgram's image ramps between its cells' centres); it
+    decodes with scipy's framing; the duration counts its segments (the middle of
+    the lengths that give as many)."""
     from scipy import signal
 
     from spec2img.wild.figure import read_figure
@@ -396,7 +400,7 @@ def test_log_axis_tells_a_gouraud_mesh_from_specgram(tmp_path, dpi):
             ax.set_ylim(sr / 256, sr / 2)
         ax.set_yscale("log")
         fig.colorbar(img, ax=ax)
-        path = tmp_path / f"{how}.png"
+        path = tmp_path / f"{how}.{fmt}"
         fig.savefig(path)
         plt.close(fig)
         got[how] = read_figure(path)
