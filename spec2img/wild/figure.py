@@ -32,6 +32,7 @@ every loop runs over at most a few dozen ticks.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -373,7 +374,7 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar, *, page=None) -> N
                 # axis's own ends, which put each row where the labels say it is
                 out.set("fmin", round(f_bottom, 3), "frequency axis (bottom)")
                 out.set("fmax", round(f_top, 3), "frequency axis (top)")
-    if xfit is not None and tool == "specshow" and _in_milliseconds(out, t_left, area):
+    if xfit is not None and tool == "specshow" and _in_milliseconds(out, t_left, area, x_axis):
         t_left, t_right = t_left / 1000, t_right / 1000
         out.t_span /= 1000
         out.notes.append("time axis in milliseconds (its first cell is half a hop wide)")
@@ -763,11 +764,22 @@ def _mel_bands(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
         out.sources["n_mels"] = "librosa default (the bands' edges are not clear)"
 
 
-def _in_milliseconds(out: FigureReading, t_left: float, area) -> bool:
+#: A label in librosa's millisecond form past a second: ``1e+03``, ``1.5e+04``.
+_MS_LABEL = re.compile(r"e\+0[3-9]$")
+
+
+def _in_milliseconds(out: FigureReading, t_left: float, area, x_axis=None) -> bool:
     """Whether a specshow figure's time axis counts milliseconds (``x_axis='ms'``):
     its first cell is centred on 0, so the axis starts half a hop before it; half a
     hop of more than 4096 samples in seconds, but of 8 to 4096 in milliseconds, at
-    least two pixels wide, is a millisecond axis."""
+    least two pixels wide, is a millisecond axis.  Past a second or so that half
+    hop is under two pixels, but librosa writes milliseconds with three significant
+    digits (``'{:.3g}'``), so a thousand and more in exponent form (``1.5e+03``),
+    which its seconds (``'{:.2g}'`` under a minute, ``m:ss`` beyond) never are."""
+    if x_axis is not None and out.t_span < 1e6:
+        read = zip(x_axis.labels, x_axis.values, strict=True)
+        if sum(v is not None and bool(_MS_LABEL.search(t)) for t, v in read) >= 2:
+            return True
     sr = out.settings.get("sr")
     if sr is None or t_left >= 0:
         return False
