@@ -581,3 +581,24 @@ def test_specgram_duration_without_the_default_layout(tmp_path, layout):
     per_px = 8.0 / 285
     assert abs(r.settings["duration"] - 8.0) <= per_px / 2, r.notes
     assert not any("default layout" in n for n in r.notes), r.notes
+
+
+def test_axes_at_50_dpi_are_read(tmp_path):
+    """At 50 dpi the 0.8-pt frame is half a pixel wide (gray over white) and the
+    digits 5 pixels tall, their decimal point a gray pixel in a two-column gap: the
+    frame is found and both axes read."""
+    from spec2img.wild.figure import read_figure
+
+    plt = _plt()
+    sr = 16000
+    y = figs.audio(sr=sr, duration=4.0)
+    fig, ax = plt.subplots(dpi=50)
+    _, _, _, img = ax.specgram(y, Fs=sr)
+    fig.colorbar(img, ax=ax)
+    path = tmp_path / "d50.png"
+    fig.savefig(path)
+    plt.close(fig)
+    r = read_figure(path)
+    assert r.problem is None, r.problem
+    assert r.settings["sr"] == sr
+    assert abs(r.settings["duration"] - 4.0) <= 0.01 * 4.0, r.notes

@@ -305,8 +305,10 @@ def _read_word(lum: np.ndarray, a: int, b: int, x0: int, runs, height: int) -> s
     for k, (s, e) in enumerate(runs):
         out.append(classify([lum[a:b, x0 + s : x0 + e]], height, AXIS_GLYPHS, aligned=True))
         if k + 1 < len(runs):
-            # the gap's inner columns (its edges hold the neighbours' anti-aliasing)
-            gap = lum[a:b, x0 + e + 1 : x0 + runs[k + 1][0] - 1] < 215
+            # the gap's inner columns (its edges hold the neighbours' anti-aliasing;
+            # digits 5 pixels tall (50 dpi) leave a gap of two columns: all of it)
+            edge = 0 if height <= 5 else 1
+            gap = lum[a:b, x0 + e + edge : x0 + runs[k + 1][0] - edge] < 215
             if gap.size:
                 low = gap[int(0.65 * (b - a)) :].any(axis=0)
                 high = gap[: int(0.6 * (b - a))].any(axis=0)
