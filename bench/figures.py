@@ -93,6 +93,7 @@ def main(argv=None) -> None:
     ap.add_argument("--set", default="all", choices=("tune", "judge", "synthetic", "all"))
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--kinds", default=None, help="comma-separated kind names")
+    ap.add_argument("--jpeg", action="store_true", help="draw every kind as JPEG (quality 90)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -102,6 +103,10 @@ def main(argv=None) -> None:
 
     figs = _load("make_figures", ROOT / "fixtures" / "make_figures.py")
     kinds = [k for k in figs.KINDS if args.kinds is None or k.name in args.kinds.split(",")]
+    if args.jpeg:
+        from dataclasses import replace
+
+        kinds = [replace(k, name=f"{k.name}_jpg", fmt="jpg") for k in kinds]
     sets = ("tune", "judge", "synthetic") if args.set == "all" else (args.set,)
     d = Path(tempfile.mkdtemp())
     for which in sets:
