@@ -381,7 +381,9 @@ def _dip_rate(depths: np.ndarray, below: float) -> tuple[float, int]:
     return 1.0 / float(np.mean(excess)), int(excess.size)
 
 
-def range_from_dips(rows: np.ndarray, drawn_rows: np.ndarray, drawn_top_db: float) -> tuple[float, int] | None:
+def range_from_dips(
+    rows: np.ndarray, drawn_rows: np.ndarray, drawn_top_db: float
+) -> tuple[float, int] | None:
     """The plot's range from how deep its cells dip below their row's running median.
 
     Parameters
