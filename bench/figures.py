@@ -1,6 +1,7 @@
 """Figures read with no options against the same figures decoded with every option.
 
-``python bench/figures.py [--set tune|judge|synthetic|all] [--seconds S]`` draws every
+``python bench/figures.py [--set tune|judge|synthetic|all] [--seconds S] [--figsize WxH]
+[--dpi D]`` draws every
 kind of figure of ``fixtures/make_figures.py`` from clips of the corpus
 (``../shared/corpus``, or ``$SPEC2IMG_CORPUS``; the first ``S`` seconds, 10 by default) and from our own
 synthetic sounds (noise, clicks, piano-like tones), decodes each twice — with no
@@ -14,6 +15,7 @@ the synthetic sounds were not looked at while tuning.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -93,6 +95,8 @@ def main(argv=None) -> None:
     ap.add_argument("--set", default="all", choices=("tune", "judge", "synthetic", "all"))
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--kinds", default=None, help="comma-separated kind names")
+    ap.add_argument("--figsize", default=None, help="WxH inches, for every kind (e.g. 12x8)")
+    ap.add_argument("--dpi", type=int, default=None, help="dots per inch, for every kind")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -102,6 +106,10 @@ def main(argv=None) -> None:
 
     figs = _load("make_figures", ROOT / "fixtures" / "make_figures.py")
     kinds = [k for k in figs.KINDS if args.kinds is None or k.name in args.kinds.split(",")]
+    if args.figsize or args.dpi:  # other sizes of the same kinds
+        size = tuple(float(v) for v in args.figsize.split("x")) if args.figsize else None
+        kinds = [dataclasses.replace(k, figsize=size or k.figsize, dpi=args.dpi or k.dpi)
+                 for k in kinds]  # fmt: skip
     sets = ("tune", "judge", "synthetic") if args.set == "all" else (args.set,)
     d = Path(tempfile.mkdtemp())
     for which in sets:
