@@ -97,6 +97,7 @@ def main(argv=None) -> None:
     ap.add_argument("--kinds", default=None, help="comma-separated kind names")
     ap.add_argument("--figsize", default=None, help="WxH inches, for every kind (e.g. 12x8)")
     ap.add_argument("--dpi", type=int, default=None, help="dots per inch, for every kind")
+    ap.add_argument("--per-clip", action="store_true", help="also print each clip's difference")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -150,6 +151,10 @@ def main(argv=None) -> None:
                 full = spec2img.load_image(path, plain=want)
                 z1, _ = spec2img.decode(full)
                 lsd1.append(mel_lsd(ref, _level(z1, ref), kind.sr))
+            if args.per_clip:
+                names = [m for m in material if not any(f.startswith(f"{m}:") for f in fails)]
+                print("  " + ", ".join(f"{m[:16]} {a - b:+.2f}"
+                                        for m, a, b in zip(names, lsd0, lsd1, strict=True)))  # fmt: skip
             n = len(material)
             if lsd0:
                 a, b = float(np.mean(lsd0)), float(np.mean(lsd1))

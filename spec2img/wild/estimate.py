@@ -362,6 +362,9 @@ DIP_AGREE = 0.1
 DIP_DEPTH_DB = 10.0
 #: Least dips beyond that depth the picture must hold.
 DIP_MIN_COUNT = 200
+#: The range (dB) and the seeds of the white noise drawn to calibrate the dips.
+DIP_DRAWN_TOP_DB = 150.0
+DIP_DRAWN_SEEDS = (0, 1, 2)
 
 
 def dip_depths(rows: np.ndarray, columns: int) -> np.ndarray:
@@ -387,7 +390,7 @@ def _dip_rate(depths: np.ndarray, below: float) -> tuple[float, int]:
 
 
 def range_from_dips(
-    rows: np.ndarray, drawn_rows: np.ndarray, drawn_top_db: float
+    rows: np.ndarray, drawn: list[tuple[np.ndarray, float]]
 ) -> tuple[float, int] | None:
     """The plot's range from how deep its cells dip below their row's running median.
 
@@ -396,9 +399,11 @@ def range_from_dips(
     rows : np.ndarray [shape=(bins, columns)]
         Levels at each bin's centre row, a pixel column showing at most
         :data:`DIP_MAX_FRAMES_PER_COLUMN` frames.
-    drawn_rows, drawn_top_db
+    drawn : list of (np.ndarray, float)
         The same of white noise drawn by the same tool at the same geometry
-        (:func:`spec2img.wild.redraw.drawn_noise`), and its range.
+        (:func:`spec2img.wild.redraw.drawn_noise`), and the range its colours span:
+        several drawings, at a fixed range of :data:`DIP_DRAWN_TOP_DB` (drawn over
+        the noise's own 60-90 dB the rate per dB moved with that range by 10-20 %).
 
     Returns
     -------
@@ -423,10 +428,11 @@ def range_from_dips(
     """
     ests = []
     for columns in DIP_WINDOWS:
-        ref, _ = _dip_rate(dip_depths(drawn_rows, columns), DIP_DEPTH_DB / drawn_top_db)
+        # the drawings' dips in dB, pooled: the rate per dB
+        pooled = np.concatenate([dip_depths(r, columns) * top for r, top in drawn])
+        ref, _ = _dip_rate(pooled, DIP_DEPTH_DB)
         if not math.isfinite(ref):
             return None
-        ref /= drawn_top_db  # per dB
         depths = dip_depths(rows, columns)
         est, n = 150.0, 0
         for _ in range(8):
@@ -516,7 +522,16 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area, rows_of) ->
             return found[0], f"spread of {found[1]} noise-like rows"
         frames = spec.n_columns * p.hop_length / hop
         if name == "specgram" and frames <= DIP_MAX_FRAMES_PER_COLUMN * rows.shape[1]:
-            found = range_from_dips(rows, drawn_rows, top_db)
+            drawn = []
+            for seed in DIP_DRAWN_SEEDS:
+                rgba, top_db, _ = drawn_noise(
+                    name, sr=p.sample_rate, n_samples=spec.n_samples, n_fft=n_fft,
+                    hop_length=hop, width=area.right - area.left,
+                    height=area.bottom - area.top, cmap=cmap, seed=seed,
+                    top_db=DIP_DRAWN_TOP_DB,
+                )  # fmt: skip
+                drawn.append((rows_of(rgba, ColormapInverse(cmap)), top_db))
+            found = range_from_dips(rows, drawn)
             if found is not None:
                 return found[0], f"depth of {found[1]} dips below their rows"
     return estimate_top_db(levels, spec.params), "consistency"
