@@ -362,6 +362,10 @@ DIP_AGREE = 0.1
 DIP_DEPTH_DB = 10.0
 #: Least dips beyond that depth the picture must hold.
 DIP_MIN_COUNT = 200
+#: Most a picture's deep dips may gather in a column, against drawn noise's: how much
+#: likelier a dip is :data:`NOISE_COUPLING_BINS` rows above a dip than anywhere (a
+#: crackle's gaps empty a whole column: 3.8x drawn noise's; the tune set 1.1-1.9x).
+DIP_MAX_COUPLING = 2.5
 #: The range (dB) and the seeds of the white noise drawn to calibrate the dips.
 DIP_DRAWN_TOP_DB = 150.0
 DIP_DRAWN_SEEDS = (0, 1, 2)
@@ -378,6 +382,23 @@ def dip_depths(rows: np.ndarray, columns: int) -> np.ndarray:
     M = median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
     d = Z - M
     return d[np.isfinite(d)]
+
+
+def dip_coupling(rows: np.ndarray, columns: int, below: float) -> float:
+    """How much likelier a dip deeper than ``below`` levels is :data:`NOISE_COUPLING_BINS`
+    rows above such a dip than anywhere (1 for cells that dip independently)."""
+    from scipy.ndimage import median_filter
+
+    Z = np.asarray(rows, np.float64)[2:-2]
+    M = median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
+    with np.errstate(invalid="ignore"):
+        D = (Z - M) < -below
+    k = NOISE_COUPLING_BINS
+    lo, hi = D[:-k], D[k:]
+    p = hi.mean() if hi.size else 0.0
+    if p == 0 or not lo.any():
+        return math.inf
+    return float((lo & hi).sum() / lo.sum() / p)
 
 
 def _dip_rate(depths: np.ndarray, below: float) -> tuple[float, int]:
@@ -409,7 +430,8 @@ def range_from_dips(
     -------
     (float, int) or None
         The range and the number of dips measured, or ``None`` when there are fewer
-        than :data:`DIP_MIN_COUNT` or the two running medians disagree.
+        than :data:`DIP_MIN_COUNT`, the two running medians disagree, or the dips
+        gather in columns (:data:`DIP_MAX_COUPLING`: bursts and gaps, not cells).
 
     Notes
     -----
@@ -445,6 +467,10 @@ def range_from_dips(
         ests.append((est, n))
     (est, n), (other, _) = ests
     if abs(other / est - 1) > DIP_AGREE:
+        return None
+    columns = DIP_WINDOWS[0]
+    ref = np.mean([dip_coupling(r, columns, DIP_DEPTH_DB / top) for r, top in drawn])
+    if dip_coupling(rows, columns, DIP_DEPTH_DB / est) > DIP_MAX_COUPLING * ref:
         return None
     return est, n
 
