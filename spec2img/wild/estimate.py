@@ -26,8 +26,9 @@ range from their spread: 2-5 % on our own pink noise and swelling noise, at 2 to
 Where it has neither but shows every frame (:func:`range_from_dips`): a cell's power
 where the sound has a random part dips towards zero as an exponential variable does,
 so the dips below a row's running median thin out with depth at a rate fixed in dB,
-calibrated by the same drawing of white noise: 1-5 % on the tune set's 2-s and
-12x8-in figures that peaks do not read.  Pictures with none of these (clicks in
+calibrated by the same drawing of white noise, unless the dips gather in columns
+(bursts and gaps, pauses): 2-5 % on the tune set's 2-s figures that peaks do not
+read.  Pictures with none of these (clicks in
 silence, crackle, speech drawn several frames a pixel column) fall back to the
 consistency estimate.
 """
