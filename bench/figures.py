@@ -1,6 +1,7 @@
 """Figures read with no options against the same figures decoded with every option.
 
-``python bench/figures.py [--set tune|judge|synthetic|all] [--seconds S]`` draws every
+``python bench/figures.py [--set tune|judge|synthetic|all] [--seconds S] [--figsize WxH]
+[--dpi D]`` draws every
 kind of figure of ``fixtures/make_figures.py`` from clips of the corpus
 (``../shared/corpus``, or ``$SPEC2IMG_CORPUS``; the first ``S`` seconds, 10 by default) and from our own
 synthetic sounds (noise, clicks, piano-like tones), decodes each twice — with no
@@ -14,6 +15,7 @@ the synthetic sounds were not looked at while tuning.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -93,6 +95,10 @@ def main(argv=None) -> None:
     ap.add_argument("--set", default="all", choices=("tune", "judge", "synthetic", "all"))
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--kinds", default=None, help="comma-separated kind names")
+    ap.add_argument("--jpeg", action="store_true", help="draw every kind as JPEG (quality 90)")
+    ap.add_argument("--figsize", default=None, help="WxH inches, for every kind (e.g. 12x8)")
+    ap.add_argument("--dpi", type=int, default=None, help="dots per inch, for every kind")
+    ap.add_argument("--per-clip", action="store_true", help="also print each clip's difference")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -102,6 +108,12 @@ def main(argv=None) -> None:
 
     figs = _load("make_figures", ROOT / "fixtures" / "make_figures.py")
     kinds = [k for k in figs.KINDS if args.kinds is None or k.name in args.kinds.split(",")]
+    if args.figsize or args.dpi:  # other sizes of the same kinds
+        size = tuple(float(v) for v in args.figsize.split("x")) if args.figsize else None
+        kinds = [dataclasses.replace(k, figsize=size or k.figsize, dpi=args.dpi or k.dpi)
+                 for k in kinds]  # fmt: skip
+    if args.jpeg:
+        kinds = [dataclasses.replace(k, name=f"{k.name}_jpg", fmt="jpg") for k in kinds]
     sets = ("tune", "judge", "synthetic") if args.set == "all" else (args.set,)
     d = Path(tempfile.mkdtemp())
     for which in sets:
@@ -142,6 +154,10 @@ def main(argv=None) -> None:
                 full = spec2img.load_image(path, plain=want)
                 z1, _ = spec2img.decode(full)
                 lsd1.append(mel_lsd(ref, _level(z1, ref), kind.sr))
+            if args.per_clip:
+                names = [m for m in material if not any(f.startswith(f"{m}:") for f in fails)]
+                print("  " + ", ".join(f"{m[:16]} {a - b:+.2f}"
+                                        for m, a, b in zip(names, lsd0, lsd1, strict=True)))  # fmt: skip
             n = len(material)
             if lsd0:
                 a, b = float(np.mean(lsd0)), float(np.mean(lsd1))

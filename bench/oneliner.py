@@ -23,6 +23,13 @@ is compiled first, as ``pip install`` would.  ``--baseline DIR`` adds a third co
 taking turns with the other two: the decode of the checkout in ``DIR`` (its package
 first on ``PYTHONPATH``), so that a change is measured before and after in one run.  The report is printed and written to
 ``bench/results/oneliner-<condition>.md``.
+
+``--stages`` measures inside a process instead, where a whole process's CPU time is
+too coarse for a change of a few percent: per clip, the CPU time of PGHI, of the
+iterations and of the whole ``spec2img.decode`` (the start excluded), fastest of
+``--runs``; with ``--baseline DIR`` the same runs in a process that imports ``DIR``'s
+package, the two taking turns clip by clip.  Written to
+``bench/results/oneliner-stages.md``.
 """
 
 from __future__ import annotations
@@ -40,8 +47,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+#: The package measured: this checkout's, or (``--stages`` with ``--baseline``) another's
+PKG = Path(os.environ.get("ONELINER_PACKAGE", ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(PKG))
 
 from fast import CORPUS, LIBROSA_ONE_LINER, compile_sources, load_avg, read, sc_db  # noqa: E402
 
@@ -124,6 +133,99 @@ def _spin() -> None:  # pragma: no cover - a busy loop in its own process
         pass
 
 
+def stage_times(png: Path, runs: int) -> dict[str, float]:
+    """CPU ms of PGHI, of the iterations and of the whole in-process decode of ``png``,
+    each the fastest of ``runs`` (after one decode that warms up)."""
+    from spec2img.options import DEFAULT_METHOD
+    from spec2img.phase import methods, pghi
+
+    spent: dict[str, float] = {}
+    real_pghi = pghi.pghi_phase
+    default = methods.METHODS[DEFAULT_METHOD]
+    real_step = default.step
+
+    def timed_call(name, fn):
+        def call(*a, **k):
+            t = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - t
+
+        return call
+
+    pghi.pghi_phase = timed_call("pghi", real_pghi)
+    object.__setattr__(default, "step", timed_call("iterations", real_step))
+    try:
+        image = spec2img.load_image(png)
+        spec2img.decode(image)
+        best: dict[str, float] = {}
+        for _ in range(runs):
+            spent.clear()
+            t = time.process_time()
+            spec2img.decode(image)
+            spent["decode"] = time.process_time() - t
+            for k, v in spent.items():
+                best[k] = min(best.get(k, v), v)
+    finally:
+        pghi.pghi_phase = real_pghi
+        object.__setattr__(default, "step", real_step)
+    return {k: 1e3 * v for k, v in best.items()}
+
+
+def stages(names: list[str], runs: int, baseline: Path | None) -> list[str]:
+    """The ``--stages`` report's lines."""
+    import json
+
+    lines = [
+        f"In-process CPU ms, fastest of {runs}; machine: {os.cpu_count()} cores, load "
+        f"average at start {load_avg()}.",
+        "",
+        "| set | clip | PGHI | iterations | decode |"
+        + (" baseline PGHI | baseline iterations | baseline decode |" if baseline else ""),
+        "|---|---|---:|---:|---:|" + ("---:|---:|---:|" if baseline else ""),
+    ]
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        for name in names:
+            y = clip(name)
+            if y is None:
+                print(f"skipped {name}: {CLIPS[name][1]} not in {CORPUS}", file=sys.stderr)
+                continue
+            import soundfile as sf
+
+            src, png = Path(tmp_dir) / "clip.wav", Path(tmp_dir) / "clip.png"
+            sf.write(src, y, SR, subtype="FLOAT")
+            subprocess.run([PY, "-m", "spec2img", "encode", src, png, "-q", "-y"], check=True)
+            ours = stage_times(png, runs)
+            row = (
+                f"| {CLIPS[name][0]} | {name} | "
+                + " | ".join(
+                    f"{ours.get(k, float('nan')):.0f}" for k in ("pghi", "iterations", "decode")
+                )
+                + " |"
+            )
+            if baseline is not None:
+                env = {**os.environ, "ONELINER_PACKAGE": str(baseline.resolve()),
+                       "OPENBLAS_NUM_THREADS": "1"}  # fmt: skip
+                code = (f"import json, sys; sys.argv = ['oneliner']; sys.path.insert(0, "
+                        f"{str(ROOT / 'bench')!r}); import oneliner; from pathlib import Path; "
+                        f"print(json.dumps(oneliner.stage_times(Path({str(png)!r}), {runs})))")  # fmt: skip
+                out = subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True,
+                                     check=True).stdout  # fmt: skip
+                theirs = json.loads(out.strip().splitlines()[-1])
+                row += (
+                    " "
+                    + " | ".join(
+                        f"{theirs.get(k, float('nan')):.0f}"
+                        for k in ("pghi", "iterations", "decode")
+                    )
+                    + " |"
+                )
+            lines.append(row)
+            print(row, flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -136,7 +238,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="a checkout whose decode also takes turns (before and after)",
     )
+    ap.add_argument("--stages", action="store_true",
+                    help="in-process CPU time of PGHI, the iterations and the decode instead")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.stages:
+        names = [c.strip() for c in args.clips.split(",") if c.strip()] or list(CLIPS)
+        lines = stages(names, args.runs, args.baseline)
+        lines += ["", f"Load average at the end: {load_avg()}."]
+        out = ROOT / "bench" / "results" / "oneliner-stages.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return 0
     base_env = None
     if args.baseline is not None:
         base_env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}

@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/stereo.py                 # tune and judge sets, 10-s excerpts
     python bench/stereo.py --set judge     # only the recordings the method was not tuned on
     python bench/stereo.py --long --runs 3 # + the 60-s real drum recording, whole processes
+    python bench/stereo.py --set none --transients  # speech, piano-like, clicks: panned, spaced
 
 For each clip: encode and decode with the defaults (in process), and
 ``librosa.griffinlim(n_iter=32)`` on the true magnitude of each channel.  Against the
@@ -67,6 +68,7 @@ JUDGE = {
     "pibble (howl, room)": "pibble.ogg",
 }
 LONG_DRUMS = "Karissa_Hobbs_-_Lets_Go_Fishin.ogg"
+SPEECH = "3436-172162-0000.ogg"
 #: Excerpts start here in recordings long enough (past intros); shorter ones from 0.
 OFFSET_S = 30.0
 
@@ -241,6 +243,71 @@ def bench_long(runs: int, baseline: Path | None = None) -> list[str]:
     return lines
 
 
+def transient_sources(seconds: float = 8.0, sr: int = material.SR) -> dict[str, np.ndarray]:
+    """Transient-heavy mono sources: speech (judge recording 3436, if present), piano-like
+    notes (struck, slightly inharmonic partials, a hammer click) and castanet-like clicks
+    (clusters of 1-ms bright noise bursts)."""
+    from scipy.signal import resample_poly
+
+    rng = np.random.default_rng(24)
+    n = int(seconds * sr)
+    out = {}
+    if (CORPUS / SPEECH).exists():
+        y, sr0 = spec2img.load_audio(CORPUS / SPEECH)
+        y = np.asarray(y, np.float64).reshape(-1, y.shape[-1]).mean(axis=0)
+        g = np.gcd(sr, sr0)
+        y = resample_poly(y, sr // g, sr0 // g)[:n]
+        out["speech 3436 (judge)"] = np.pad(y, (0, n - y.size))
+    t = np.arange(n) / sr
+    piano = np.zeros(n)
+    for at in np.arange(0.1, seconds - 0.5, 0.45):
+        i, f0 = int(at * sr), 110 * 2 ** (rng.integers(0, 30) / 12)
+        tt = t[: n - i]
+        note = sum(np.sin(2 * np.pi * f0 * k * np.sqrt(1 + 4e-4 * k * k) * tt) / k
+                   * np.exp(-tt * (1.5 + 0.8 * k)) for k in range(1, 11))  # fmt: skip
+        note[:64] += rng.standard_normal(64) * np.exp(-np.arange(64) / 12) * 0.5
+        piano[i:] += note
+    out["piano-like"] = piano
+    clicks = np.zeros(n)
+    burst = rng.standard_normal(int(0.001 * sr)) * np.exp(-np.arange(int(0.001 * sr)) / 8)
+    for at in np.arange(0.05, seconds - 0.2, 0.3):
+        for k in range(rng.integers(2, 5)):
+            i = int((at + 0.022 * k) * sr)
+            clicks[i : i + burst.size] += burst * rng.uniform(0.5, 1)
+    out["castanet-like clicks"] = clicks
+    return {k: (0.5 * v / np.abs(v).max()).astype(np.float32) for k, v in out.items()}
+
+
+def bench_transients(seconds: float = 8.0) -> list[str]:
+    """Each transient source panned (gains 0.8 / 0.45) and through a spaced pair (the
+    right channel 1.5 ms late at 0.8), phase retrieval alone (no image, no quantisation),
+    n_fft 2048 / hop 512, linked and each channel on its own."""
+    sr = material.SR
+    engine = Stft(2048, 512)
+    lines = [
+        "| material | L / R alone | L / R linked | mid alone / linked | side alone / linked "
+        "| side/mid linked (original) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    d = int(round(0.0015 * sr))
+    for name, y in transient_sources(seconds, sr).items():
+        late = np.concatenate([np.zeros(d, np.float32), y[:-d]])
+        for how, st in (("panned", np.stack([0.8 * y, 0.45 * y])),
+                        ("spaced", np.stack([y, 0.8 * late]))):  # fmt: skip
+            S = np.abs(engine.forward(st))
+            f = {link: stereo_figures(st, phase.reconstruct(S, engine, length=st.shape[-1],
+                                                            link=link))
+                 for link in (False, True)}  # fmt: skip
+            a, b = f[False], f[True]
+            lines.append(
+                f"| {name}, {how} | {a['L']:.1f} / {a['R']:.1f} | {b['L']:.1f} / {b['R']:.1f} "
+                f"| {a['mid']:.1f} / {b['mid']:.1f} | {a['side']:.1f} / {b['side']:.1f} "
+                f"| {b['ratio']:.1f} ({b['ratio0']:.1f}) |"
+            )
+            print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", choices=("all", "tune", "judge", "none"), default="all")
@@ -248,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-visqol", action="store_true", help="leave the ViSQOL column out")
     ap.add_argument("--long", action="store_true", help="also the 60-s whole-process line")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument(
+        "--transients",
+        action="store_true",
+        help="also speech, piano-like tones and clicks, panned and spaced",
+    )
     ap.add_argument(
         "--baseline",
         type=Path,
@@ -285,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
               f"lr mid {row['lr']['mid']:6.1f} side {row['lr']['side']:6.1f}  "
               f"{row['t_ours']:.2f}s vs {row['t_lr']:.2f}s", file=sys.stderr, flush=True)  # fmt: skip
     report += table(rows, use_visqol)
+    if args.transients:
+        report += ["", "## Transient material, panned and spaced", ""] + bench_transients()
     if args.long:
         report += ["", "## 60 s of a real drum recording", ""] + bench_long(
             args.runs, args.baseline

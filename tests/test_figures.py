@@ -269,6 +269,97 @@ def test_bursts_are_not_noise_to_the_ruler():
             assert found is None, found
 
 
+def _voice(sr: int, seconds: float, seed: int = 3) -> np.ndarray:
+    """A speech-like sound of our own: a buzz whose pitch never holds (no steady
+    peaks), in syllables over breath noise (rows of sound and pauses, not noise)."""
+    rng = np.random.default_rng(seed)
+    n = int(sr * seconds)
+    t = np.arange(n) / sr
+    f0 = 140 + 40 * np.sin(2 * np.pi * 3.1 * t) + 25 * np.sin(2 * np.pi * 0.7 * t + 1)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    env = np.clip(np.sin(2 * np.pi * 2.3 * t), 0, None) ** 0.5
+    breath = np.convolve(rng.standard_normal(n), np.ones(3) / 3, "same")
+    y = sum(np.sin(k * phase) / k for k in range(1, 30)) * env + 0.3 * breath * (1.2 - env)
+    return (0.5 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_dips_are_a_ruler_where_every_frame_shows(tmp_path, capsys):
+    """A 2-s speech-like figure has neither steady peaks nor noise-shaped rows; it
+    shows every frame, and its cells' dips below their rows give the range (the
+    consistency estimate said 1.27x); info names the ruler."""
+    import shlex
+
+    warnings.simplefilter("ignore")
+    path, span = _draw_nobar(tmp_path, _voice(16000, 2.0), 16000, "specgram")
+    code, out, _ = run(capsys, "info", str(path))
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "estimated from the picture: depth of" in rows["db_range"], rows["db_range"]
+    words = shlex.split(rows["override"].split(None, 1)[1])
+    top_db = float(words[words.index("--top-db") + 1])
+    assert abs(top_db / span - 1) < 0.05, (top_db, span)
+
+
+def test_dips_refuse_clicks_crackle_and_blended_frames():
+    """Clicks in silence dip nowhere alike at the two running medians, and a
+    crackle's gaps empty whole columns (0.65x before the coupling test): both are
+    refused (left to the consistency estimate); the dips of speech drawn two frames
+    a pixel column (an 8-s figure) are its pauses, and the ruler is not asked."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from spec2img.params import SpecParams
+    from spec2img.wild import estimate
+    from spec2img.wild.colormap import ColormapInverse
+    from spec2img.wild.plain import PlainSpec, centre_rows_of
+    from spec2img.wild.raster import PlotArea
+    from spec2img.wild.redraw import drawn_noise
+
+    warnings.simplefilter("ignore")  # log10 of the silence between clicks
+    sr = 16000
+    cm = ColormapInverse("viridis")
+    rng = np.random.default_rng(3)
+    clicks = np.zeros(2 * sr, np.float32)
+    clicks[rng.integers(0, clicks.size, 12)] = rng.uniform(-0.9, 0.9, 12)
+    crackle = _noise_like("crackle", sr, 2.0)
+    for y, want in ((_voice(sr, 2.0), True), (clicks, False), (crackle, False)):
+        spec = PlainSpec(params=SpecParams(sample_rate=sr, n_fft=256, hop_length=128),
+                         n_samples=y.size, cmap="viridis", first_frame=1)  # fmt: skip
+        drawn = []
+        for seed in estimate.DIP_DRAWN_SEEDS:
+            rgba, top_db, _ = drawn_noise("specgram", sr=sr, n_samples=y.size, n_fft=256,
+                                          hop_length=128, width=480, height=360, seed=seed,
+                                          top_db=estimate.DIP_DRAWN_TOP_DB)  # fmt: skip
+            drawn.append((centre_rows_of(rgba, cm, spec=spec), top_db))
+        fig = Figure(figsize=(4.8, 3.6), dpi=100)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_axis_off()
+        _, _, _, img = ax.specgram(y, Fs=sr)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        lo, hi = img.get_clim()
+        rows = centre_rows_of(np.asarray(canvas.buffer_rgba()), cm, spec=spec)
+        found = estimate.range_from_dips(rows, drawn)
+        if want:
+            assert found is not None and abs(found[0] / (hi - lo) - 1) < 0.05, (found, hi - lo)
+        else:
+            assert found is None, found
+    # an 8-s figure of 480 columns: 1000 frames, and estimate_range never asks the dips
+    y = _voice(sr, 8.0)
+    spec = PlainSpec(params=SpecParams(sample_rate=sr, n_fft=256, hop_length=128),
+                     n_samples=y.size, cmap="viridis", first_frame=1)  # fmt: skip
+    asked = []
+    real = estimate.range_from_dips
+    try:
+        estimate.range_from_dips = lambda *a: asked.append(a)
+        rows = np.full((129, 476), np.nan)
+        estimate.estimate_range(np.zeros((1, 129, 8)), rows, spec, PlotArea(0, 0, 480, 360),
+                                lambda rgba, cm: np.full((129, 476), np.nan))  # fmt: skip
+    finally:
+        estimate.range_from_dips = real
+    assert not asked
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "tool,seconds,size",
@@ -551,6 +642,29 @@ def test_judge_clips_specgram_range_from_peaks(tmp_path):
         got = float(image.meta.extra["estimated_top_db"])
         assert image.meta.extra["estimated_by"].startswith("shapes of"), name
         assert abs(got / (clim[1] - clim[0]) - 1) < 0.08, (name, got, clim)
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_two_second_specgram_range_from_dips(tmp_path):
+    """A 2-s default plt.specgram of music and of birdsong (no colour bar) whose peaks
+    do not agree: the cells' dips give the range within 10 % (the consistency
+    estimate said 1.27x on the music)."""
+    import soundfile as sf
+
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    kind = KINDS["specgram"]
+    for name in ("Kevin_MacLeod_-_Vibe_Ace", "456440__inspectorj__bird-whistling-robin-single-13"):
+        with sf.SoundFile(CORPUS / f"{name}.ogg") as f:
+            y = f.read(int(2 * f.samplerate), dtype="float32", always_2d=True).mean(axis=1)
+            sr = f.samplerate
+        p, clim, _ = figs.draw(kind, y, sr, tmp_path / name)
+        extra = spec2img.load_image(p).meta.extra
+        assert extra["estimated_by"].startswith("depth of"), (name, extra)
+        got = float(extra["estimated_top_db"])
+        assert abs(got / (clim[1] - clim[0]) - 1) < 0.1, (name, got, clim)
 
 
 def test_show_and_batch_read_figures_too(tmp_path, capsys):

@@ -55,6 +55,29 @@ def test_fixed_bins_keep_their_phases_and_their_component_follows():
     np.testing.assert_allclose(out, phi, atol=1e-9)
 
 
+def test_bins_in_no_edge_stay_out_of_the_rounds_and_change_nothing():
+    """Silence (invalid bins) and a valid bin with no valid neighbour never become
+    components: the regions around them integrate as before, the lone bin gets 0, and a
+    fixed row in one region pins that region to the true phase."""
+    phi = smooth_phase(40, 30)
+    level = np.random.default_rng(2).integers(0, forest.N_LEVELS, phi.shape).astype(np.int32)
+    valid = np.zeros(phi.shape, bool)
+    regions = (np.s_[5:15, 2:12], np.s_[20:35, 15:28])
+    for part in regions:
+        valid[part] = True
+    valid[38, 0] = True  # alone
+    out = forest.forest_phase(level, valid, *steps(phi))
+    for part in regions:
+        d = out[part] - phi[part]
+        np.testing.assert_allclose(d, d.flat[0], atol=1e-9)
+    assert out[38, 0] == 0 and not out[~valid].any()
+    known = (5 * 30 + np.arange(2, 12)).astype(np.int32)  # row 5 of the first region
+    pinned = forest.forest_phase(level, valid, *steps(phi), fixed=(known, phi[5, 2:12].copy()))
+    np.testing.assert_allclose(pinned[regions[0]], phi[regions[0]], atol=1e-9)
+    d = pinned[regions[1]] - phi[regions[1]]
+    np.testing.assert_allclose(d, d.flat[0], atol=1e-9)
+
+
 def test_the_path_keeps_to_strong_bins():
     """Steps touching the weak bins are wrong; the strong bins form a ring around them,
     so a maximum spanning forest reaches every strong bin through strong bins only."""

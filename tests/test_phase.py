@@ -236,6 +236,9 @@ def test_fgla_update_kernel_matches_fallback():
     for a, b in zip(results[:2], results[2:], strict=True):
         np.testing.assert_allclose(a[0], b[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(a[1], b[1])
+    # the momentum buffer holds m c for the frames updated (three NumPy passes, not four)
+    np.testing.assert_array_equal(results[0][1][:, 4:9], np.float32(0.9) * c)
+    np.testing.assert_array_equal(results[0][1][:, :4], prev[:, :4])
 
 
 def test_pghi_kernel_matches_uncompiled_python():

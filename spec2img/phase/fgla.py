@@ -32,12 +32,11 @@ def _update_np(c, prev, S, X, t0, momentum):
     if prev.shape[1]:
         p = prev.view(np.complex64)[:, t0:t1]
         # as float32 pairs: the same products as complex64 ones by a real scalar, in
-        # NumPy's vectorised real loops
+        # NumPy's vectorised real loops; three passes, as prev holds m c already
         o, cf, pf = out.view(np.float32), c.view(np.float32), p.view(np.float32)
         np.multiply(cf, np.float32(1 + momentum), out=o)
-        pf *= np.float32(momentum)
         o -= pf
-        pf[...] = cf
+        np.multiply(cf, np.float32(momentum), out=pf)
     else:
         out[...] = c
     put_magnitude(out, S[:, t0:t1])
@@ -59,12 +58,14 @@ def put_magnitude(out, s):
 
 @kernel(fallback=_update_np)
 def _update(c, prev, S, X, t0, momentum):
-    """``t = (1 + m) c - m prev``, ``prev = c``, ``X = S t / |t|`` on frames ``t0:``.
+    """``t = (1 + m) c - prev``, ``prev = m c``, ``X = S t / |t|`` on frames ``t0:``.
 
-    Complex arrays come as float32 views ``(channels, t, 2 * bins)`` (interleaved real
-    and imaginary parts) so that the loops vectorise.  ``c`` holds frames
-    ``t0 : t0 + c.shape[1]``; ``prev`` with no frames means no momentum (plain
-    Griffin-Lim).  Where ``t`` is 0 the phase is taken as 0.
+    ``prev`` holds the last step's ``c`` times the momentum ``m`` (zero at the start),
+    so that the NumPy version makes three passes over the frames instead of four, with
+    the same products.  Complex arrays come as float32 views ``(channels, t, 2 *
+    bins)`` (interleaved real and imaginary parts) so that the loops vectorise.  ``c``
+    holds frames ``t0 : t0 + c.shape[1]``; ``prev`` with no frames means no momentum
+    (plain Griffin-Lim).  Where ``t`` is 0 the phase is taken as 0.
     """
     n_ch, n_t, n2 = c.shape
     n_bins = n2 // 2
@@ -86,10 +87,10 @@ def _update(c, prev, S, X, t0, momentum):
                 if use_prev:
                     pr = pp[2 * f]
                     pi = pp[2 * f + 1]
-                    pp[2 * f] = re
-                    pp[2 * f + 1] = im
-                    re = m1 * re - m * pr
-                    im = m1 * im - m * pi
+                    pp[2 * f] = m * re
+                    pp[2 * f + 1] = m * im
+                    re = m1 * re - pr
+                    im = m1 * im - pi
                 mag2 = re * re + im * im
                 g = ss[f] / np.sqrt(max(mag2, tiny))
                 xx[2 * f] = re * g if mag2 > tiny else ss[f]
@@ -105,31 +106,41 @@ def _couple_np(S, X, t0, t1, w, strength):
 def _couple(S, X, t0, t1, w, strength):
     """:func:`spec2img.phase.stereo.couple` of two channels on frames ``t0:t1`` of ``X``
     (a float32 view, as :func:`_update` takes it): ``X_c = S_c unit((1 - a) X_c + a S_c
-    unit(X_0 + X_1))``, ``a = strength * w``.  Where ``S_c`` is 0 the result is 0
-    without a test, and each loop reads and writes one channel's row: no branch and no
-    two views of ``X`` in one loop, so that the loops vectorise (7x faster than one loop
-    over both channels)."""
+    unit(X_0 + X_1))``, ``a = strength * w * (1 + cos d) / 2`` with ``d`` the channels'
+    phase difference: ``cos d = Re(X_0 conj(X_1)) / (S_0 S_1)``, since the magnitude
+    projection before has made ``|X_c| = S_c`` (one division, no square root).  Where
+    ``S_c`` is 0 the result is 0 without a test, and each loop
+    reads and writes one channel's row: no branch and no two views of ``X`` in one
+    loop, so that the loops vectorise (7x faster than one loop over both channels)."""
     n_bins = S.shape[2]
     tiny = np.float32(_TINY)
     one = np.float32(1.0)
-    st = np.float32(strength)
+    half = np.float32(0.5 * strength)
     cr = np.empty(n_bins, np.float32)
     ci = np.empty(n_bins, np.float32)
+    ga = np.empty(n_bins, np.float32)
     for u in range(t0, t1):
         x0 = X[0, u]
         x1 = X[1, u]
         wu = w[u]
-        for f in range(n_bins):  # a times the common unit phasor
-            sr = x0[2 * f] + x1[2 * f]
-            si = x0[2 * f + 1] + x1[2 * f + 1]
-            g = st * wu[f] / np.sqrt(max(sr * sr + si * si, tiny))
+        s0 = S[0, u]
+        s1 = S[1, u]
+        for f in range(n_bins):  # a, and a times the common unit phasor
+            ar, ai = x0[2 * f], x0[2 * f + 1]
+            br, bi = x1[2 * f], x1[2 * f + 1]
+            sr = ar + br
+            si = ai + bi
+            cos = (ar * br + ai * bi) / max(s0[f] * s1[f], tiny)
+            a = half * wu[f] * (one + cos)
+            ga[f] = a
+            g = a / np.sqrt(max(sr * sr + si * si, tiny))
             cr[f] = g * sr
             ci[f] = g * si
         for ch in range(2):
             x = X[ch, u]
             s = S[ch, u]
             for f in range(n_bins):
-                b = one - st * wu[f]
+                b = one - ga[f]
                 vr = b * x[2 * f] + s[f] * cr[f]
                 vi = b * x[2 * f + 1] + s[f] * ci[f]
                 h = s[f] / np.sqrt(max(vr * vr + vi * vi, tiny))

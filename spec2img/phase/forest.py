@@ -102,20 +102,42 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
         for x, y, m in ((lv[:-1], lv[1:], vt), (lv[:, :-1], lv[:, 1:], vf))
     ])  # fmt: skip
     del lv
-    comp0 = np.arange(n, dtype=np.int32)  # component of each bin at the start
+    # components are numbered among the bins some edge touches (and the fixed bins), in
+    # the bins' order, which keeps every comparison of two components' numbers (and so
+    # the forest and its phases, bit for bit) as with one component per bin; the other
+    # bins (digital silence, bins with no valid neighbour) wait in one slot past the end,
+    # whose shift is 0: on a silence-heavy clip most bins never enter the rounds
+    used = np.zeros((n_rows, n_bins), bool)
+    vt2 = vt.reshape(max(n_rows - 1, 0), n_bins)
+    vf2 = vf.reshape(n_rows, max(n_bins - 1, 0))
+    used[1:] |= vt2
+    used[:-1] |= vt2
+    used[:, 1:] |= vf2
+    used[:, :-1] |= vf2
+    used = used.ravel()
+    if fixed is not None:
+        used[fixed[0]] = True
+    n_comp = int(np.count_nonzero(used))
+    if n_comp == n:  # every bin: the numbers are the bins'
+        comp0 = np.arange(n, dtype=np.int32)
+        ch, ct = head, tail
+    else:
+        comp0 = np.cumsum(used, dtype=np.int32) - 1
+        comp0[~used] = n_comp
+        ch, ct = comp0[head], comp0[tail]
+    del used
     phase0 = None  # phase of each bin relative to its component's
     if fixed is not None:
         f_bins, f_phase = fixed
-        comp0[f_bins] = f_bins[0]
+        fc = comp0[f_bins[0]]
+        comp0[f_bins] = fc
+        ch, ct = comp0[head], comp0[tail]
         phase0 = np.zeros(n)
         phase0[f_bins] = f_phase
-        ch, ct = comp0[head], comp0[tail]
         ph, pt = phase0[head], phase0[tail]  # phases of each edge's ends
     else:
-        ch, ct = head, tail
         ph = pt = None  # all zero
     del head, tail
-    n_comp = n
     rounds = []  # (renumbering, shift) of each round's components
     while weight.size:
         key = weight | np.arange(weight.size, dtype=kind)
@@ -161,18 +183,19 @@ def forest_phase(level, valid, step_t, step_f, fixed=None):
         else:
             ph, pt = ph[keep] + shift[ch], pt[keep] + shift[ct]
         ch, ct = nh[keep], nt[keep]
-    # compose the rounds backwards: each first-round component's total shift
+    # compose the rounds backwards: each first-round component's total shift, and one
+    # more slot (0, in no tree) for the bins in no component
     total = np.zeros(n_comp)
     final = np.arange(n_comp, dtype=np.int32) if fixed is not None else None
     for new, shift in reversed(rounds):
         total = shift + total[new]
         if final is not None:
             final = final[new]
-    phase = total[comp0]
+    phase = np.append(total, 0.0)[comp0]
     if phase0 is not None:
         phase += phase0
         ref = f_bins[0]  # the fixed component moved rigidly: move it back
-        last = final[comp0]
+        last = np.append(final, -1)[comp0]
         phase[last == last[ref]] += f_phase[0] - phase[ref]
     return phase.reshape(n_rows, n_bins)
 

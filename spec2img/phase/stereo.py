@@ -22,7 +22,12 @@ The weights are used twice (:func:`reconstruct`):
   :func:`spec2img.phase.agla.iterate`: every iterating method; the default's schedule
   counts ``f`` over both parts): after each magnitude projection, each channel's
   unit phasor ``u_c`` is pulled towards the common one ``unit(sum_c S_c u_c)`` by
-  ``w f(i)``, where the schedule ``f`` is 1 for the first :data:`HOLD` of the
+  ``w g f(i)``.  ``g`` (:func:`agreement`) is ``(1 + cos d) / 2`` of the phase
+  difference ``d`` the channels' own projections left them at: 1 where they stay in
+  phase (a pan, whose channels' projections move alike), less where the projections
+  part them (a delay or a reflection that one channel has and the other has not), 0
+  in opposition; so a bin is pulled as far as the iterations agree with the weight,
+  at no extra pass.  The schedule ``f`` is 1 for the first :data:`HOLD` of the
   iterations, falls linearly to 0 by :data:`RELEASE`, and is 0 for the rest, so that
   the last iterations let each channel settle onto a phase consistent with its own
   magnitude (coupling to the end costs each channel 2-3 dB of SC).  A nearly mono mix
@@ -52,7 +57,7 @@ from . import loop, pghi
 from .channels import THREADS, channel_rng, each_channel
 from .start import random_phase
 
-__all__ = ["weights", "start", "Link", "linked", "current", "couple", "SIGMA", "SPAN"]
+__all__ = ["weights", "start", "Link", "linked", "current", "agreement", "couple", "SIGMA", "SPAN"]
 
 #: Standard deviation of the local magnitude shares at which a bin's weight is 1/e.
 SIGMA = 0.1
@@ -303,17 +308,44 @@ def current(n_channels: int, n_frames: int) -> Link | None:
     return link
 
 
+def agreement(X: np.ndarray) -> np.ndarray:
+    """``(1 + mean cos d) / 2`` [shape=X.shape[1:], float32] of the channels of ``X``:
+    ``d`` runs over the phase differences of every pair of channels (for two, the one
+    difference), so 1 where they are in phase and 0 where two are in opposition; 1/2
+    where a channel is 0.  The mean pairwise cosine is ``(|sum_c u_c|^2 - n) / (n (n -
+    1))`` with ``u_c`` the unit phasors."""
+    n = X.shape[0]
+    mag = np.abs(X)
+    zero = mag <= _TINY
+    np.maximum(mag, _TINY, out=mag)
+    u = np.divide(X, mag, dtype=np.complex64)
+    u[zero] = 0
+    s = u.sum(axis=0)
+    g = s.real * s.real
+    g += s.imag * s.imag
+    # zero channels count as cos 0 with the others (the compiled kernel's choice)
+    g -= (n - zero.sum(axis=0)).astype(np.float32)
+    g *= np.float32(0.5 / (n * (n - 1)))
+    g += np.float32(0.5)
+    return g.astype(np.float32, copy=False)
+
+
 def couple(X: np.ndarray, S: np.ndarray, w: np.ndarray, strength: float) -> None:
     """Pull the channels of ``X = S u`` towards their common phase, in place.
 
     ``X``, ``S`` [shape=(channels, t, bins)] and ``w`` [shape=(t, bins)] are frames of
     the estimate, target and weights; each ``u_c`` becomes
-    ``unit((1 - a) u_c + a unit(sum_c S_c u_c))`` with ``a = strength * w``.
+    ``unit((1 - a) u_c + a unit(sum_c S_c u_c))`` with ``a = strength * w * g``, where
+    ``g = (1 + mean cos d) / 2`` and ``d`` runs over the phase differences of every
+    pair of channels (:func:`agreement`).
     """
     if strength <= 0:
         return
     common = _unit(X.sum(axis=0))
-    a = w if strength >= 1 else w * np.float32(strength)
+    a = agreement(X)
+    a *= w
+    if strength < 1:
+        a *= np.float32(strength)
     keep = np.float32(1) - a
     for c in range(X.shape[0]):
         v = X[c] * keep

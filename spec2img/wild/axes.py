@@ -136,7 +136,7 @@ def _x_axis(ink: np.ndarray, lum: np.ndarray, area) -> Axis | None:
     height = b - a
     band = ink[a:b, lo:hi]
     glyph_runs = column_runs(band.any(axis=0))
-    words = _words(glyph_runs, height, gap=1.0)
+    words = _split_at_ticks(_words(glyph_runs, height, gap=1.0), [t - lo for t in ticks])
     labels, values = [], []
     for t in ticks:
         best = None
@@ -305,8 +305,10 @@ def _read_word(lum: np.ndarray, a: int, b: int, x0: int, runs, height: int) -> s
     for k, (s, e) in enumerate(runs):
         out.append(classify([lum[a:b, x0 + s : x0 + e]], height, AXIS_GLYPHS, aligned=True))
         if k + 1 < len(runs):
-            # the gap's inner columns (its edges hold the neighbours' anti-aliasing)
-            gap = lum[a:b, x0 + e + 1 : x0 + runs[k + 1][0] - 1] < 215
+            # the gap's inner columns (its edges hold the neighbours' anti-aliasing;
+            # digits 5 pixels tall (50 dpi) leave a gap of two columns: all of it)
+            edge = 0 if height <= 5 else 1
+            gap = lum[a:b, x0 + e + edge : x0 + runs[k + 1][0] - edge] < 215
             if gap.size:
                 low = gap[int(0.65 * (b - a)) :].any(axis=0)
                 high = gap[: int(0.6 * (b - a))].any(axis=0)
@@ -328,6 +330,31 @@ def _words(runs, height, *, gap=0.5):
         else:
             words[-1].append((s, e))
     return words
+
+
+def _split_at_ticks(words, ticks):
+    """Words that hold more than one tick's label (long labels such as librosa's
+    ``1.5e+03`` nearly touch), split so that each part is centred on its tick, as
+    matplotlib centres every label (left to right: the cut between two ticks whose
+    left part is centred nearest the left tick, then the wider gap)."""
+    out = []
+    for word in words:
+        inside = [t for t in ticks if word[0][0] <= t <= word[-1][1]]
+        start = 0
+        for a, b in zip(inside[:-1], inside[1:], strict=True):
+            best = None
+            for k in range(start, len(word) - 1):
+                if not a < (word[k][1] + word[k + 1][0]) / 2 < b:
+                    continue
+                off = abs((word[start][0] + word[k][1]) / 2 - a)
+                key = (round(off), -(word[k + 1][0] - word[k][1]))
+                if best is None or key < best[0]:
+                    best = (key, k)
+            if best is not None:
+                out.append(word[start : best[1] + 1])
+                start = best[1] + 1
+        out.append(word[start:])
+    return out
 
 
 _EXPONENT_CHARS = "0123456789\u2212"

@@ -23,8 +23,14 @@ that spread shrinks by an amount the geometry sets, so white noise is drawn by t
 same tool at the same size (:mod:`spec2img.wild.redraw`) and the picture's rows that
 are shaped like it (tail, lag, steadiness, and no coupling across bins) give the
 range from their spread: 2-5 % on our own pink noise and swelling noise, at 2 to 30 s.
-Pictures with neither (clicks in silence, crackle) fall back to the consistency
-estimate.
+Where it has neither but shows every frame (:func:`range_from_dips`): a cell's power
+where the sound has a random part dips towards zero as an exponential variable does,
+so the dips below a row's running median thin out with depth at a rate fixed in dB,
+calibrated by the same drawing of white noise, unless the dips gather in columns
+(bursts and gaps, pauses): 2-5 % on the tune set's 2-s figures that peaks do not
+read.  Pictures with none of these (clicks in
+silence, crackle, speech drawn several frames a pixel column) fall back to the
+consistency estimate.
 """
 
 from __future__ import annotations
@@ -345,6 +351,131 @@ def range_from_noise(rows: np.ndarray, ruler: NoiseRuler) -> tuple[float, int] |
     return est, n
 
 
+#: Most frames a pixel column may show for :func:`range_from_dips`: where more are
+#: blended into a column, a row's dips are its sound's own pauses, not its cells'.
+DIP_MAX_FRAMES_PER_COLUMN = 1.0
+#: Pixel columns of the running medians the dips are measured below; the ruler holds
+#: only where both give the same range (within :data:`DIP_AGREE`).
+DIP_WINDOWS = (9, 13)
+DIP_AGREE = 0.1
+#: Depth (dB) below the running median from which a dip's excess is measured: deep
+#: enough that a cell's power is on the straight part of its distribution's foot.
+DIP_DEPTH_DB = 10.0
+#: Least dips beyond that depth the picture must hold.
+DIP_MIN_COUNT = 200
+#: Most a picture's deep dips may gather in a column, against drawn noise's: how much
+#: likelier a dip is :data:`NOISE_COUPLING_BINS` rows above a dip than anywhere (a
+#: crackle's gaps empty a whole column: 3.8x drawn noise's; the tune set 1.1-1.9x).
+DIP_MAX_COUPLING = 2.5
+#: The range (dB) and the seeds of the white noise drawn to calibrate the dips.
+DIP_DRAWN_TOP_DB = 150.0
+DIP_DRAWN_SEEDS = (0, 1, 2)
+
+
+def dip_depths(rows: np.ndarray, columns: int) -> np.ndarray:
+    """Each finite level of ``rows`` but the two at each end, minus the running
+    median of ``columns`` pixel columns along its row (levels; negative: a dip)."""
+    from scipy.ndimage import median_filter
+
+    Z = np.asarray(rows, np.float64)[2:-2]
+    if Z.size == 0:
+        return np.zeros(0)
+    M = median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
+    d = Z - M
+    return d[np.isfinite(d)]
+
+
+def dip_coupling(rows: np.ndarray, columns: int, below: float) -> float:
+    """How much likelier a dip deeper than ``below`` levels is :data:`NOISE_COUPLING_BINS`
+    rows above such a dip than anywhere (1 for cells that dip independently)."""
+    from scipy.ndimage import median_filter
+
+    Z = np.asarray(rows, np.float64)[2:-2]
+    M = median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
+    with np.errstate(invalid="ignore"):
+        D = (Z - M) < -below
+    k = NOISE_COUPLING_BINS
+    lo, hi = D[:-k], D[k:]
+    p = hi.mean() if hi.size else 0.0
+    if p == 0 or not lo.any():
+        return math.inf
+    return float((lo & hi).sum() / lo.sum() / p)
+
+
+def _dip_rate(depths: np.ndarray, below: float) -> tuple[float, int]:
+    """The exponential rate (per level) of the dips beyond ``below`` levels, and how
+    many there are: the maximum-likelihood slope of the foot (Hill's estimator)."""
+    excess = -depths[depths < -below] - below
+    if excess.size < DIP_MIN_COUNT or not np.any(excess > 0):
+        return math.nan, int(excess.size)
+    return 1.0 / float(np.mean(excess)), int(excess.size)
+
+
+def range_from_dips(
+    rows: np.ndarray, drawn: list[tuple[np.ndarray, float]]
+) -> tuple[float, int] | None:
+    """The plot's range from how deep its cells dip below their row's running median.
+
+    Parameters
+    ----------
+    rows : np.ndarray [shape=(bins, columns)]
+        Levels at each bin's centre row, a pixel column showing at most
+        :data:`DIP_MAX_FRAMES_PER_COLUMN` frames.
+    drawn : list of (np.ndarray, float)
+        The same of white noise drawn by the same tool at the same geometry
+        (:func:`spec2img.wild.redraw.drawn_noise`), and the range its colours span:
+        several drawings, at a fixed range of :data:`DIP_DRAWN_TOP_DB` (drawn over
+        the noise's own 60-90 dB the rate per dB moved with that range by 10-20 %).
+
+    Returns
+    -------
+    (float, int) or None
+        The range and the number of dips measured, or ``None`` when there are fewer
+        than :data:`DIP_MIN_COUNT`, the two running medians disagree, or the dips
+        gather in columns (:data:`DIP_MAX_COUPLING`: bursts and gaps, not cells).
+
+    Notes
+    -----
+    A periodogram cell's power, wherever the sound has a random part, is its
+    expected power times an exponential variable, whose density is flat near zero:
+    in dB the dips below a cell's surroundings fall off as ``10 ** (x / 10)``,
+    whatever the level, the row or the sound, so the rate at which their count falls
+    with depth is a ruler (in levels: that rate times the range).  Drawing changes
+    it a little (colours blended, rounded), which white noise drawn the same way
+    measures.  Tones do not dip and pauses are slow next to a frame, so a picture
+    that shows each frame (2-s figures, large figures) is read from its sound's
+    random part.  Where several frames are blended into a column the cells' dips are
+    averaged away and the pauses of speech and music are all that dips: not used
+    (0.3-0.7x on the tune set's 8-s figures).  Iterated from 150 dB, since the depth
+    is in dB.
+    """
+    ests = []
+    for columns in DIP_WINDOWS:
+        # the drawings' dips in dB, pooled: the rate per dB
+        pooled = np.concatenate([dip_depths(r, columns) * top for r, top in drawn])
+        ref, _ = _dip_rate(pooled, DIP_DEPTH_DB)
+        if not math.isfinite(ref):
+            return None
+        depths = dip_depths(rows, columns)
+        est, n = 150.0, 0
+        for _ in range(8):
+            rate, n = _dip_rate(depths, DIP_DEPTH_DB / est)
+            if not math.isfinite(rate):
+                return None
+            est = rate / ref
+            if not 10.0 <= est <= 1000.0:
+                return None
+        ests.append((est, n))
+    (est, n), (other, _) = ests
+    if abs(other / est - 1) > DIP_AGREE:
+        return None
+    columns = DIP_WINDOWS[0]
+    ref = np.mean([dip_coupling(r, columns, DIP_DEPTH_DB / top) for r, top in drawn])
+    if dip_coupling(rows, columns, DIP_DEPTH_DB / est) > DIP_MAX_COUPLING * ref:
+        return None
+    return est, n
+
+
 def drawing_tool(spec) -> str | None:
     """The tool whose drawing :func:`spec2img.wild.redraw.drawn_noise` repeats for
     ``spec``, with its framing: ``(tool, n_fft, hop)``; ``None`` for other pictures."""
@@ -362,7 +493,9 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area, rows_of) ->
     The rulers are tried in order, and the first that holds wins: the shapes of
     steady peaks (:func:`range_from_peaks`, a few per cent where the picture has
     tones), then the spread of noise-like rows against white noise drawn by the
-    same tool at the same geometry (:func:`range_from_noise`), then phase
+    same tool at the same geometry (:func:`range_from_noise`), then, on a
+    ``plt.specgram`` picture with a pixel column or more a frame, the depth of its
+    cells' dips against that drawing (:func:`range_from_dips`), then phase
     retrieval's consistency (:func:`estimate_top_db`, within about 30 % on music and
     speech, far off on noise and clicks).
 
@@ -406,11 +539,26 @@ def estimate_range(levels: np.ndarray, rows: np.ndarray, spec, area, rows_of) ->
             name, sr=p.sample_rate, n_samples=spec.n_samples, n_fft=n_fft, hop_length=hop,
             width=area.right - area.left, height=area.bottom - area.top, cmap=cmap,
         )  # fmt: skip
+        drawn_rows = rows_of(rgba, ColormapInverse(cmap))
         try:
-            ruler = NoiseRuler(rows_of(rgba, ColormapInverse(cmap)), top_db)
+            ruler = NoiseRuler(drawn_rows, top_db)
         except ValueError:
             ruler = None
         found = range_from_noise(rows, ruler) if ruler is not None else None
         if found is not None:
             return found[0], f"spread of {found[1]} noise-like rows"
+        frames = spec.n_columns * p.hop_length / hop
+        if name == "specgram" and frames <= DIP_MAX_FRAMES_PER_COLUMN * rows.shape[1]:
+            drawn = []
+            for seed in DIP_DRAWN_SEEDS:
+                rgba, top_db, _ = drawn_noise(
+                    name, sr=p.sample_rate, n_samples=spec.n_samples, n_fft=n_fft,
+                    hop_length=hop, width=area.right - area.left,
+                    height=area.bottom - area.top, cmap=cmap, seed=seed,
+                    top_db=DIP_DRAWN_TOP_DB,
+                )  # fmt: skip
+                drawn.append((rows_of(rgba, ColormapInverse(cmap)), top_db))
+            found = range_from_dips(rows, drawn)
+            if found is not None:
+                return found[0], f"depth of {found[1]} dips below their rows"
     return estimate_top_db(levels, spec.params), "consistency"

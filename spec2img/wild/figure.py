@@ -32,6 +32,7 @@ every loop runs over at most a few dozen ticks.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -81,6 +82,7 @@ class FigureReading:
     frames: int | None = None  # columns counted on the frame grid
     mesh: str | None = None  # "cells" (imshow's blocks) or "vertices" (gouraud), by the rows
     bends: tuple | None = None  # (first pixel row, colour bends down the rows), see bends()
+    columns: tuple | None = None  # (first pixel row, some columns of the plot's inside)
 
     def set(self, key, value, source) -> None:
         self.settings[key] = value
@@ -193,6 +195,8 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
             out.problem = "no plot area found"
             return out
         rgba = raster.rgba((0, 0, w, h))
+        dpi = raster.img.info.get("dpi")
+    page = ((w, h), float(dpi[0]) if isinstance(dpi, tuple) and dpi else None)
     if area.how not in ("axes frame", "--crop"):
         out.problem = "the image has no axes to read them from"
     l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
@@ -229,10 +233,12 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
     if inner.size:
         out.mesh = rows_drawn(inner, area.bottom - area.top, row0=t0)
         out.bends = (t0 + 1, bends(inner))
+        # a few hundred columns of the plot's inside, for the mesh test of a log axis
+        out.columns = (t0, inner[:, :: max(1, inner.shape[1] // 160), :3].astype(np.float32))
     if out.problem is not None:
         return out
     x_axis, y_axis = read_axes(rgba, area)
-    _interpret(out, area, x_axis, y_axis, bar)
+    _interpret(out, area, x_axis, y_axis, bar, page=page)
     if "sr" in out.settings and out.tool == "specshow" and changes is not None:
         _frame_grid(out, area, changes, (l0, t0))
     return out
@@ -254,9 +260,9 @@ def _colours(out: FigureReading, found, bar, sample) -> None:
         out.set("cmap", found[0], f"pixels (on {found[0]}'s curve, {found[1]:.1f} off)")
 
 
-def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
+def _interpret(out: FigureReading, area, x_axis, y_axis, bar, *, page=None) -> None:
     """Settings from the fitted axes; each axis gives what it can, and ``problem``
-    names the axis that could not be read."""
+    names the axis that could not be read.  ``page`` is the image's ``(size, dpi)``."""
     problems = []
     xfit = yfit = None
     if x_axis is None:
@@ -304,7 +310,11 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
         tool = "scipy-power"
     elif out.mesh == "vertices":
         tool = "scipy"  # pcolormesh(..., shading='gouraud') of scipy's spectrogram in dB
-    elif kind == "plainlog" and yfit is not None and _log_vertices(out, yfit, area.top):
+    elif (
+        kind == "plainlog"
+        and yfit is not None
+        and (_log_vertices(out, yfit, area.top) or _log_ramps(out, yfit, area.top))
+    ):
         tool = "scipy"  # the same mesh on a log axis: its rows are stretched
         out.mesh = "vertices"
     else:
@@ -364,10 +374,12 @@ def _interpret(out: FigureReading, area, x_axis, y_axis, bar) -> None:
                 # axis's own ends, which put each row where the labels say it is
                 out.set("fmin", round(f_bottom, 3), "frequency axis (bottom)")
                 out.set("fmax", round(f_top, 3), "frequency axis (top)")
-    if xfit is not None and tool == "specshow" and _in_milliseconds(out, t_left, area):
+    if xfit is not None and tool == "specshow" and _in_milliseconds(out, t_left, area, x_axis):
         t_left, t_right = t_left / 1000, t_right / 1000
         out.t_span /= 1000
         out.notes.append("time axis in milliseconds (its first cell is half a hop wide)")
+    if xfit is not None and "sr" in out.settings and tool in _FIRST_COLUMN:
+        t_right = _time_end(out, area, x_axis, xfit, t_right, bar, page)
     if xfit is not None and "sr" in out.settings:
         # specshow: the last frame's cell ends half a hop after its centre; specgram's
         # columns start NFFT / 2 in; scipy's gouraud mesh ends at the last segment's
@@ -631,6 +643,68 @@ def _log_vertices(out: FigureReading, yfit: Fit, top: float) -> bool:
     return vertices is not None and vertices > 4.0 and vertices > 1.3 * max(others, default=0.0)
 
 
+def _ramps_residual(cols: np.ndarray, first: int, knots: np.ndarray, lo: int, hi: int) -> float:
+    """RMS misfit of pixel rows ``lo:hi`` (``cols`` starts at pixel row ``first``)
+    to colours that ramp linearly between ``knots`` (pixel rows), fitted per column
+    and channel by least squares on hat functions."""
+    y = np.arange(lo, hi) + 0.5
+    k = np.sort(np.asarray(knots, np.float64))
+    i0, i1 = max(0, int(np.searchsorted(k, lo)) - 1), int(np.searchsorted(k, hi)) + 1
+    k = k[i0 : i1 + 1]
+    if len(k) < 3:
+        return 0.0
+    phi = np.zeros((len(y), len(k)))
+    for j in range(len(k)):
+        left = k[j - 1] if j > 0 else k[j] - 1e9
+        right = k[j + 1] if j + 1 < len(k) else k[j] + 1e9
+        phi[:, j] = np.clip(
+            np.minimum((y - left) / (k[j] - left), (right - y) / (right - k[j])), 0, 1
+        )
+    data = cols[lo - first : hi - first].reshape(len(y), -1).astype(np.float64)
+    coef, *_ = np.linalg.lstsq(phi, data, rcond=None)
+    return float(np.sqrt(np.mean((phi @ coef - data) ** 2)))
+
+
+def _log_ramps(out: FigureReading, yfit: Fit, top: float) -> bool:
+    """Whether a plain log axis shows scipy's bins at its 129 vertices (``k sr / 256``:
+    gouraud's mesh, or cells centred on them) rather than ``plt.specgram``'s image,
+    where JPEG has smeared the bends :func:`_log_vertices` looks for.
+
+    On the stretched rows (vertices 6 pixels apart or more), ``plt.specgram``'s
+    image, resampled onto the log axis, ramps linearly between its 129 cells'
+    centres (``(j + 1/2) sr / 258``): colours that ramp between those fit it 1.3-3
+    times better than between scipy's vertices; scipy's figures fit either about
+    as well (0.96-1.6) or the vertices better.  A picture that ramps between the
+    cells' centres to within 0.9 RGB units is ``plt.specgram``'s whatever the
+    vertices say (clicks: a column one colour from top to bottom fits both to
+    JPEG's noise).
+    """
+    if out.columns is None or yfit.slope >= 0:
+        return False
+    first, cols = out.columns
+    f_top = yfit.value_at(top)
+    sr = _snap(2 * f_top, USUAL_RATES, 0.02 * f_top)
+    if sr == 2 * f_top:
+        return False
+
+    def px(f):
+        return (np.log10(f) - yfit.intercept) / yfit.slope
+
+    vertices = px(np.arange(1, SPECTRUM_ROWS) * sr / 256)
+    gaps = -np.diff(vertices)  # pixel rows fall as the frequency rises
+    wide = np.flatnonzero(gaps >= 6)
+    if len(wide) < 4:
+        return False
+    hi = min(first + cols.shape[0], int(vertices[0]))
+    lo = max(first, int(vertices[wide[-1] + 1]))
+    if hi - lo < 24:
+        return False
+    at_vertices = _ramps_residual(cols, first, vertices, lo, hi)
+    centres = px((np.arange(SPECTRUM_ROWS) + 0.5) * (sr / 2) / SPECTRUM_ROWS)
+    at_centres = _ramps_residual(cols, first, centres, lo, hi)
+    return at_centres >= 0.9 and at_centres >= 0.9 * at_vertices
+
+
 def _refine_fmin(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
     """The bottom of a plain log axis, to a tenth of a pixel: matplotlib snaps tick
     marks to whole pixels, so the labels alone leave it half a pixel out, and on a
@@ -690,11 +764,22 @@ def _mel_bands(out: FigureReading, area, rows: np.ndarray, origin: int) -> None:
         out.sources["n_mels"] = "librosa default (the bands' edges are not clear)"
 
 
-def _in_milliseconds(out: FigureReading, t_left: float, area) -> bool:
+#: A label in librosa's millisecond form past a second: ``1e+03``, ``1.5e+04``.
+_MS_LABEL = re.compile(r"e\+0[3-9]$")
+
+
+def _in_milliseconds(out: FigureReading, t_left: float, area, x_axis=None) -> bool:
     """Whether a specshow figure's time axis counts milliseconds (``x_axis='ms'``):
     its first cell is centred on 0, so the axis starts half a hop before it; half a
     hop of more than 4096 samples in seconds, but of 8 to 4096 in milliseconds, at
-    least two pixels wide, is a millisecond axis."""
+    least two pixels wide, is a millisecond axis.  Past a second or so that half
+    hop is under two pixels, but librosa writes milliseconds with three significant
+    digits (``'{:.3g}'``), so a thousand and more in exponent form (``1.5e+03``),
+    which its seconds (``'{:.2g}'`` under a minute, ``m:ss`` beyond) never are."""
+    if x_axis is not None and out.t_span < 1e6:
+        read = zip(x_axis.labels, x_axis.values, strict=True)
+        if sum(v is not None and bool(_MS_LABEL.search(t)) for t, v in read) >= 2:
+            return True
     sr = out.settings.get("sr")
     if sr is None or t_left >= 0:
         return False
@@ -729,8 +814,49 @@ def duration_from_axis(tool: str, t_right: float, sr: int) -> float:
     if tool in ("scipy", "scipy-power"):
         segments = max(1, round((t_right * sr - 128) / 224) + 1)
         return round((256 + 224 * (segments - 1) + 112) / sr, 5)
-    pad = {"specshow": 0, "specgram": 128}.get(tool, 0)
-    return round(t_right + pad / sr, 4)
+    if tool == "specgram":
+        # the axis ends half a hop (64) past the last segment's centre (128 + 128 k):
+        # the middle of the lengths that give as many segments
+        segments = max(1, round((t_right * sr - 64) / 128))
+        return round((128 * segments + 192) / sr, 5)
+    return round(t_right, 4)
+
+
+#: Where each tool's picture starts on its time axis, in samples: ``plt.specgram``'s
+#: first column is ``(NFFT - noverlap) / 2`` left of its first segment's centre
+#: (``NFFT / 2``); scipy's gouraud mesh starts at the first segment's centre.
+_FIRST_COLUMN = {"specgram": 64, "scipy": 128, "scipy-power": 128}
+
+
+def _time_end(out: FigureReading, area, x_axis, xfit: Fit, t_right: float, bar, page) -> float:
+    """The time at the frame's right edge, from every tick at once (each says where
+    it is only to within the pixel matplotlib snapped it to), the tool's known start
+    and, where the figure keeps matplotlib's default layout, the frame's exact
+    sides (:mod:`spec2img.wild.layout`).  The least-squares value when no end fits
+    every tick, or the ticks allow more than it is off by."""
+    from .layout import axis_end, default_frame
+
+    sr = out.settings["sr"]
+    tol = max(1.0, 0.12 * x_axis.digit_height)
+    pairs = [
+        (p, v)
+        for p, v in x_axis.readable
+        if abs((xfit.intercept + xfit.slope * p) - v) <= tol * abs(xfit.slope)
+    ]
+    frame = None
+    if page is not None:
+        frame = default_frame(page[0], page[1], area.left, area.right, bar=bar is not None)
+    end = axis_end(pairs, area.left, area.right, t_left=_FIRST_COLUMN[out.tool] / sr, frame=frame)
+    per_px = out.t_span / max(1.0, area.right - area.left)
+    if end is None or not (end[0] - per_px <= t_right <= end[1] + per_px):
+        return t_right
+    mid = (end[0] + end[1]) / 2
+    how = "the default layout's frame" if frame is not None else "the frame's pixels"
+    out.notes.append(
+        f"time axis end {mid:.4f} s (every tick and {how}: {end[0]:.4f} .. {end[1]:.4f})"
+    )
+    out.t_span += mid - t_right
+    return mid
 
 
 def _rate(out: FigureReading, nyquist: float, hz_per_px: float) -> None:

@@ -35,6 +35,7 @@ DRAFT_BUDGET = 1 << 28
 FRAME_SEARCH_PIXELS = 40_000_000
 _BG_TOLERANCE = 40
 _DARK = 96
+_FAINT = 140  # a frame line under 0.6 pixel wide, over white
 _MAX_TICK = 40  # pixels a tick mark may extend the frame's left line
 _GRAY_MODES = {"L": 255.0, "I;16": 65535.0, "I;16B": 65535.0, "I;16L": 65535.0, "I": 65535.0}
 
@@ -335,11 +336,23 @@ def _blank(rgba: np.ndarray) -> float:
 
 def _find_frame(rgba: np.ndarray):
     """Outer edges ``(left, top, right, bottom)`` (inclusive) and line width of an axes
-    frame in ``rgba``, or ``None`` if there is no convincing one."""
+    frame in ``rgba``, or ``None`` if there is no convincing one.  Below about 60
+    dpi matplotlib's 0.8-pt frame is under 0.6 pixel wide and, over white, drawn
+    as a gray of 110-130: where no frame of dark lines is found, one of such gray
+    lines is looked for."""
     h, w = rgba.shape[:2]
     if h < 8 or w < 8:
         return None
-    dark = (rgba[..., :3].max(axis=-1) <= _DARK) & (rgba[..., 3] >= 128)
+    for dark_level in (_DARK, _FAINT):
+        found = _frame_of(rgba, dark_level)
+        if found is not None:
+            return found
+    return None
+
+
+def _frame_of(rgba: np.ndarray, dark_level: int):
+    h, w = rgba.shape[:2]
+    dark = (rgba[..., :3].max(axis=-1) <= dark_level) & (rgba[..., 3] >= 128)
     run, end = _longest_runs(dark)
     cand = np.flatnonzero(run >= 0.3 * h)
     for c in cand[:3]:  # the left line is among the first long dark columns

@@ -31,6 +31,7 @@ def drawn_noise(
     height: float,
     cmap: str = "viridis",
     seed: int = 0,
+    top_db: float | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Draw white noise as ``tool`` would in an axes box of ``width`` x ``height`` pixels.
 
@@ -42,6 +43,11 @@ def drawn_noise(
     sr, n_samples : the audio the picture shows
     n_fft, hop_length : the tool's framing
     width, height : the axes box in pixels
+    top_db : float > 0 or None
+        The dB range the colours span, down from the noise's maximum; ``None``:
+        the noise's own minimum to maximum, as the tools draw it.  A fixed range
+        keeps what a drawing does to deep dips from following the noise's random
+        minimum (:func:`spec2img.wild.estimate.range_from_dips`).
 
     Returns
     -------
@@ -52,10 +58,11 @@ def drawn_noise(
         keeping frames per column).
     """
     w, h = max(int(round(width)), 8), max(int(round(height)), 8)
-    return _drawn(tool, int(sr), int(n_samples), int(n_fft), int(hop_length), w, h, cmap, seed)
+    top = None if top_db is None else float(top_db)
+    return _drawn(tool, int(sr), int(n_samples), int(n_fft), int(hop_length), w, h, cmap, seed, top)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _drawn(
     tool: str,
     sr: int,
@@ -66,6 +73,7 @@ def _drawn(
     height: int,
     cmap: str,
     seed: int,
+    top_db: float | None,
 ) -> tuple[np.ndarray, float, int]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -84,6 +92,8 @@ def _drawn(
                             cmap=cmap)  # fmt: skip
     else:
         _, _, _, img = ax.specgram(y, NFFT=n_fft, Fs=sr, noverlap=n_fft - hop_length, cmap=cmap)
+    if top_db is not None:
+        img.set_clim(img.get_clim()[1] - top_db, img.get_clim()[1])
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     rgba = np.array(canvas.buffer_rgba(), dtype=np.uint8)
