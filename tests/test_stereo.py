@@ -134,6 +134,56 @@ def test_weights_follow_the_magnitude_ratios():
     assert same.dtype == np.float32 and same.shape == (40, 30)
 
 
+def _padded_box(a, span):
+    """The box sum by definition: shifted copies of an edge-padded array, in order."""
+    out = a
+    for axis, k in enumerate(span):
+        n = out.shape[axis]
+        if k <= 1 or n == 0:
+            continue
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (k // 2, k - 1 - k // 2)
+        p = np.pad(out, pad, mode="edge")
+        acc = np.zeros_like(out)
+        for j in range(k):
+            acc += p[j : j + n] if axis == 0 else p[:, j : j + n]
+        out = acc
+    return out
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 7), (3, 2), (40, 33), (6, 1)])
+@pytest.mark.parametrize("span", [(5, 3), (9, 7), (1, 3), (2, 4)])
+def test_box_sums_are_the_padded_sums_bit_for_bit(shape, span):
+    a = (np.random.default_rng(1).random(shape) ** 4).astype(np.float32)
+    want = _padded_box(a, span)
+    np.testing.assert_array_equal(stereo._box(a, span), want)
+    scratch, copy = np.empty_like(a), a.copy()
+    got = stereo._box(copy, span, out=copy, scratch=scratch)  # in place, as weights does
+    assert got is copy
+    np.testing.assert_array_equal(got, want)
+
+
+def test_unit_phasors_are_numpys_division_bit_for_bit():
+    rng = np.random.default_rng(2)
+    shape = (3, 50, 40)
+    X = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+    X *= np.exp(rng.uniform(-40, 40, shape)).astype(np.float32)  # far from 1 both ways
+    X[0, :3] = 0
+    mag = np.abs(X)
+    want = np.divide(X, np.maximum(mag, stereo._TINY), dtype=np.complex64)
+    want[mag <= stereo._TINY] = 1
+    got = stereo._unit(X)
+    np.testing.assert_array_equal(got, want)
+    same = stereo._unit(X, X)  # in place
+    assert same is X
+    np.testing.assert_array_equal(X, want)
+    np.testing.assert_allclose(np.abs(want[1:]), 1, rtol=1e-6)
+    X128 = X.astype(np.complex128)  # other types take NumPy's division itself
+    got = stereo._unit(X128)
+    assert got.dtype == np.complex64
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
 def test_agreement_is_the_mean_pairwise_cosine():
     """1 in phase, 1/2 in quadrature, 0 in opposition, 1/2 beside a silent channel; with
     three channels the mean of the three pairs' (1 + cos d) / 2."""
@@ -199,6 +249,42 @@ def test_linked_output_does_not_depend_on_the_threads(monkeypatch, mode):
             out[threads] = retrieve(y, n_iter=20, seed=3, stop_db=0.01)
     np.testing.assert_array_equal(out[1], out[2])
     assert figures(y, out[2])["mid"] < -10
+
+
+@pytest.mark.parametrize("mode", ["numpy", "compiled"])
+@pytest.mark.parametrize("n_ch", [2, 3])
+def test_blocks_coupled_in_the_stream_are_a_pass_after_the_projections(monkeypatch, mode, n_ch):
+    """Each block is coupled as soon as every channel has updated it: the same bits as
+    projecting every channel, then coupling all frames in a pass of its own."""
+    from spec2img.phase import fgla
+
+    y = panned()[:, : SR // 4]
+    y = np.concatenate([y, y[:1] * 0.7])[:n_ch]
+    engine = Stft(STFT["n_fft"], STFT["hop_length"], block=4)  # many blocks
+    S = np.ascontiguousarray(np.swapaxes(np.abs(engine.forward(y)), -1, -2))
+    w = stereo.weights(S)
+    link = stereo.Link(w, 10)
+    X0 = stereo.start(S, engine, w, seed=1, pghi_start=True) * S
+    ctx = jit.numpy_only() if mode == "numpy" else jit.deciding(float("inf"))
+    with ctx:
+        got = X0.copy()
+        with stereo.linked(link):
+            fgla.iterate(S, got, engine, n_iter=4, momentum=0.99, length=y.shape[-1])
+        want = X0.copy()  # the previous order: projections, then one coupling pass
+        prev = np.zeros_like(want).view(np.float32)
+        Xf = want.view(np.float32)
+        couple = fgla.coupler(S, Xf, link)
+        for i in range(4):
+            for c in range(n_ch):
+                views = S[c : c + 1], Xf[c : c + 1], prev[c : c + 1]
+
+                def update(b, t0, t1, views=views):
+                    fgla._update(b.view(np.float32), views[2], views[0], views[1], t0, 0.99)
+
+                engine.project(want[c : c + 1], update, y.shape[-1])
+            if link.strength(i) > 0:
+                couple(0, S.shape[1], link.strength(i))
+    np.testing.assert_array_equal(got, want)
 
 
 def test_linking_follows_init_unless_told():

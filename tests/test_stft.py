@@ -281,3 +281,56 @@ def test_kernel_reraises_other_errors():
     k._compiled = broken
     with pytest.raises(RuntimeError, match="something else"):
         k(1, 2)
+
+
+@pytest.mark.parametrize("framing", [(512, 128, None), (255, 50, 101)])
+def test_projection_into_kept_buffers_is_bit_identical_to_scipy_fft(framing, monkeypatch):
+    """The streaming transforms write into kept buffers through the module under
+    scipy.fft (no fresh pages per block); the result is scipy.fft's, bit for bit."""
+    assert stft_mod._pocketfft() is not None  # the scipy this project pins has it
+    n_fft, hop, win = framing
+    engine = Stft(n_fft, hop, win, block=7)
+    rng = np.random.default_rng(5)
+    n_frames = engine.n_frames(9000)
+    X = (rng.standard_normal((2, n_frames, engine.n_bins)) * (1 - 2j)).astype(np.complex64)
+
+    def projected():
+        got = np.zeros_like(X)
+        engine.project(X, lambda c, t0, t1: got.__setitem__((slice(None), slice(t0, t1)), c))
+        return got, engine.inverse_tf(X)
+
+    kept = projected()
+    monkeypatch.setattr(stft_mod, "_DIRECT", [None])  # scipy.fft's public functions
+    public = projected()
+    for a, b in zip(kept, public, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # and the two transforms alone, on channel-strided views as the stream hands them
+    x = _signal((2, 9, n_fft), seed=6)[:, 1:8]
+    F = np.empty((2, 7, n_fft // 2 + 1), np.complex64)
+    y = np.empty((2, 7, n_fft), np.float32)
+    monkeypatch.setattr(stft_mod, "_DIRECT", [])
+    import scipy.fft
+
+    np.testing.assert_array_equal(stft_mod.rfft(x, 1, out=F), scipy.fft.rfft(x, axis=-1))
+    np.testing.assert_array_equal(stft_mod.irfft(F, n_fft, 1, out=y), scipy.fft.irfft(F, n_fft))
+
+
+def test_a_changed_scipy_interface_falls_back_to_the_public_functions(monkeypatch):
+    import scipy.fft._pocketfft as inner
+
+    class Broken:
+        @staticmethod
+        def r2c(*args):
+            raise TypeError("r2c(): incompatible function arguments")
+
+        c2r = r2c
+
+    monkeypatch.setattr(inner, "pypocketfft", Broken)
+    monkeypatch.setattr(stft_mod, "_DIRECT", [])
+    assert stft_mod._pocketfft() is None
+    x = _signal((1, 3, 64), seed=7)
+    import scipy.fft
+
+    np.testing.assert_array_equal(
+        stft_mod.rfft(x, 1, out=np.empty((1, 3, 33), np.complex64)), scipy.fft.rfft(x, axis=-1)
+    )

@@ -36,10 +36,11 @@ The weights are used twice (:func:`reconstruct`):
   go (it is decided by the basin the first iterations choose): hence the late release.
 
 Each iteration projects every channel in its own stream, the channels at once on
-:data:`~spec2img.phase.channels.THREADS` threads, then couples them in one pass whose
-two halves two threads write (:func:`run`); every element is computed by one thread
-with the same arithmetic whatever the number of threads, so the output does not depend
-on it, and the stopping rule decides for all channels together.
+:data:`~spec2img.phase.channels.THREADS` threads, and couples each block of frames as
+soon as every stream has updated it, while it is in the cache (:func:`run`); every
+element is computed by one thread with the same arithmetic whatever the number of
+threads, so the output does not depend on it, and the stopping rule decides for all
+channels together.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ import contextvars
 import math
 import threading
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -69,24 +69,50 @@ HOLD, RELEASE = 0.4, 0.9
 _TINY = np.float32(1e-30)
 
 
-def _box(a: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+def _box(a: np.ndarray, span: tuple[int, int], out: np.ndarray | None = None,
+         scratch: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Sum of ``a`` [shape=(t, bins)] over a ``span`` box centred on each cell (edges
     repeated): a sum of shifted copies (running sums would lose the quiet cells after
-    loud ones to rounding)."""
-    out = a
+    loud ones to rounding), one axis after the other, in ``out`` (``scratch`` holds the
+    first axis's sums; either may be None, or ``a`` itself for ``out``).
+
+    Each cell's terms are added in the order of their offsets, as they would be along
+    an edge-padded copy, without making that copy (or a zeroed sum): on 60 s of stereo
+    the copies and fresh sums were most of :func:`weights`'s time (page faults).
+    """
+    out = np.empty_like(a) if out is None else out
+    src = a
     for axis, k in enumerate(span):
-        n = out.shape[axis]
+        n = src.shape[axis]
         if k <= 1 or n == 0:
             continue
-        h = k // 2
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (h, k - 1 - h)
-        padded = np.pad(out, pad, mode="edge")
-        acc = np.zeros_like(out)
-        for j in range(k):
-            acc += padded[j : j + n] if axis == 0 else padded[:, j : j + n]
-        out = acc
+        # the first axis's sums go to scratch, so that out may be a itself
+        dst = (np.empty_like(a) if scratch is None else scratch) if src is a else out
+        _shifted_sum(src, dst, k, axis)
+        src = dst
+    if src is not out:
+        out[...] = src
     return out
+
+
+def _shifted_sum(src: np.ndarray, dst: np.ndarray, k: int, axis: int) -> None:
+    """``dst[i] = sum_j src[clip(i + j - k // 2, 0, n - 1)]`` along ``axis``, j in order."""
+    n, h = src.shape[axis], k // 2
+    src, dst = (src, dst) if axis == 0 else (src.T, dst.T)
+    for j in range(k):
+        d = j - h  # dst[i] takes src[i + d], clipped to the edges
+        lo = min(max(0, -d), n)
+        hi = max(min(n, n - d), lo)  # rows lo:hi have their term inside
+        parts = [(slice(lo, hi), src[lo + d : hi + d])] if hi > lo else []
+        if lo > 0:
+            parts.append((slice(0, lo), src[:1]))
+        if hi < n:
+            parts.append((slice(hi, n), src[n - 1 :]))
+        for rows, terms in parts:
+            if j == 0:  # 0 + x is x for the non-negative sums here
+                dst[rows] = terms
+            else:
+                dst[rows] += terms
 
 
 def weights(S: np.ndarray, *, sigma: float = SIGMA, span: tuple[int, int] = SPAN) -> np.ndarray:
@@ -116,19 +142,25 @@ def weights(S: np.ndarray, *, sigma: float = SIGMA, span: tuple[int, int] = SPAN
     S = S / np.float32(peak)  # the energies below stay far from float32's limits
     total = S.sum(axis=0)
     energy = np.einsum("ctf,ctf->tf", S, S)
-    norm = _box(energy, span)
+    # four (t, bins) buffers and the shares' sums are all this needs (one box's first
+    # axis goes to ``scratch``): fresh arrays for every step cost more than the sums
+    scratch = np.empty_like(total)
+    norm = _box(energy, span, scratch=scratch)
     np.maximum(norm, np.float32(1e-30), out=norm)
     quiet = total <= 0
+    loud = ~quiet
     var = np.zeros(total.shape, np.float32)
+    share = np.empty_like(total)
+    m1 = np.empty_like(total)
     # the shares' variances summed over the channels; two channels' shares vary alike
     for c in range(1 if n == 2 else n):
-        share = np.divide(S[c], total, out=np.full(total.shape, 1 / n, np.float32),
-                          where=~quiet)  # fmt: skip
+        share.fill(1 / n)
+        np.divide(S[c], total, out=share, where=loud)
         share *= energy
-        m1 = _box(share, span)
+        _box(share, span, out=m1, scratch=scratch)
         share *= S[c]
-        np.divide(share, total, out=share, where=~quiet)
-        m2 = _box(share, span)
+        np.divide(share, total, out=share, where=loud)
+        m2 = _box(share, span, out=share, scratch=scratch)
         m1 /= norm
         m2 /= norm
         m1 *= m1
@@ -142,12 +174,36 @@ def weights(S: np.ndarray, *, sigma: float = SIGMA, span: tuple[int, int] = SPAN
     return np.exp(var, out=var)
 
 
-def _unit(X: np.ndarray) -> np.ndarray:
-    """``X / |X|`` as complex64, 1 where ``X`` is 0."""
+def _unit(X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``X / |X|`` as complex64, 1 where ``X`` is 0; in ``out`` (which may be ``X``).
+
+    For complex64 ``X`` it multiplies by ``1 / |X|`` in float32 channel by channel,
+    which is what NumPy's complex division by ``|X| + 0j`` computes (the same bits,
+    ``tests/test_stereo.py``) without its complex temporaries.
+    """
+    if X.dtype != np.complex64 or (out is not None and out.dtype != np.complex64):
+        mag = np.abs(X)
+        zero = mag <= _TINY
+        np.maximum(mag, _TINY, out=mag)
+        result = np.divide(X, mag, dtype=np.complex64)
+        result[zero] = 1
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    out = np.empty(X.shape, np.complex64) if out is None else out
+    if X.ndim > 2:  # one channel at a time: temporaries of one channel's size
+        for c in range(X.shape[0]):
+            _unit(X[c], out[c])
+        return out
     mag = np.abs(X)
     zero = mag <= _TINY
     np.maximum(mag, _TINY, out=mag)
-    out = np.divide(X, mag, dtype=np.complex64)
+    np.divide(np.float32(1), mag, out=mag)
+    if out is not X:
+        out[...] = X
+    pairs = out.view(np.float32).reshape(*out.shape, 2)
+    pairs *= mag[..., None]
     out[zero] = 1
     return out
 
@@ -188,20 +244,26 @@ def start(S: np.ndarray, engine, w: np.ndarray, *, seed: int | None, pghi_start:
             z = np.sum(S[:, 0] * np.exp(1j * np.asarray(first, np.float64)), axis=0)
             firsts = [first[c : c + 1] for c in range(n_ch)] + [np.angle(z)[None]]
 
-        def integrate(c, _report):  # channel c's own, or (c == n_ch) the mean's
-            return pghi.pghi_phase(S[c : c + 1] if c < n_ch else mean, engine,
-                                   rng=channel_rng(seed, c), tol=tol, first=firsts[c])  # fmt: skip
+        # written in place (a stack of what each_channel returns cost a copy of all)
+        own = np.empty(S.shape, np.complex64)
+        shared = np.empty((1, *S.shape[1:]), np.complex64)
 
-        both = each_channel(integrate, n_ch + 1, None)  # at once, on the cores
-        own, shared = both[:n_ch], both[n_ch:]
+        def integrate(c, _report):  # channel c's own, or (c == n_ch) the mean's
+            pghi.pghi_phase(S[c : c + 1] if c < n_ch else mean, engine, rng=channel_rng(seed, c),
+                            tol=tol, first=firsts[c], out=own[c : c + 1] if c < n_ch else shared)  # fmt: skip
+            return np.empty((1, 0), np.complex64)  # nothing to stack
+
+        each_channel(integrate, n_ch + 1, None)  # at once, on the cores
     else:
         own = np.concatenate([random_phase((1, *S.shape[1:]), channel_rng(seed, c), nyquist=nyq)
                               for c in range(n_ch)])  # fmt: skip
         shared = random_phase((1, *S.shape[1:]), channel_rng(seed, n_ch), nyquist=nyq)
-    u = _unit(own)
+    u = _unit(own, own)
     u *= np.float32(1) - w
-    u += w * _unit(shared)
-    out = _unit(u)
+    shared = _unit(shared, shared)
+    shared *= w  # (w + 0j) times the phasor: the products of w * shared
+    u += shared
+    out = _unit(u, u)
     out[..., 0] = np.where(out[..., 0].real >= 0, 1, -1)
     if nyq and out.shape[-1] > 1:
         out[..., -1] = np.where(out[..., -1].real >= 0, 1, -1)
@@ -316,8 +378,9 @@ def run(S, X, engine, update_for, couple, link: Link, *, n_iter: int, length, pr
 
     Each iteration projects every channel in its own stream (``update_for(c)`` is
     channel ``c``'s step, given its frames of ``STFT(iSTFT(X_c))``), the channels at
-    once on :data:`~spec2img.phase.channels.THREADS` threads, then applies
-    ``couple(t0, t1, strength)`` to the frames, two halves at once.  Every element is
+    once on :data:`~spec2img.phase.channels.THREADS` threads, and applies
+    ``couple(t0, t1, strength)`` to each block of frames as soon as every channel's
+    stream has updated it, on the thread that did so last.  Every element is
     written by one thread with the same arithmetic, so the output does not depend on
     the number of threads.  The stopping rule is :func:`~spec2img.phase.loop.run`'s on
     the spectral convergence of all channels together, so they stop together.
@@ -348,6 +411,27 @@ def run(S, X, engine, update_for, couple, link: Link, *, n_iter: int, length, pr
 
         return step
 
+    def coupled(steps, strength):
+        """``steps`` that also couple each block's frames once every channel has
+        updated them, on the thread that updated them last: the block is then still in
+        the cache (a pass of its own over all frames after the projections read the
+        estimates, magnitudes and weights from memory again, 230 MB on 60 s of stereo).
+        Every channel's stream cuts the same blocks, which no stream reads again once
+        it has updated them."""
+        lock, seen = threading.Lock(), {}
+
+        def step_for(c):
+            def step(block, t0, t1):
+                steps[c](block, t0, t1)
+                with lock:
+                    n = seen[t0, t1] = seen.get((t0, t1), 0) + 1
+                if n == n_ch:
+                    couple(t0, t1, strength)
+
+            return step
+
+        return [step_for(c) for c in range(n_ch)]
+
     def projection(c, steps):
         return lambda: engine.project(X[c : c + 1], steps[c], length)
 
@@ -362,12 +446,10 @@ def run(S, X, engine, update_for, couple, link: Link, *, n_iter: int, length, pr
             if check:
                 acc[:] = 0.0
             steps = [measured(c) for c in range(n_ch)] if check else updates
-            _all(pool, [projection(c, steps) for c in range(n_ch)])
             strength = link.strength(done + i)
             if strength > 0:
-                half = n_frames // 2
-                _all(pool, [partial(couple, 0, half, strength),
-                            partial(couple, half, n_frames, strength)])  # fmt: skip
+                steps = coupled(steps, strength)
+            _all(pool, [projection(c, steps) for c in range(n_ch)])
             if progress is not None:
                 progress(done + i + 1, total)
             if check:
