@@ -144,20 +144,39 @@ class Resolved:
         return self.sources.get(key) == "option"
 
 
-def detect(header) -> str | None:
-    """The preset an image's header identifies without doubt, or ``None``.
+_UNSET = object()
 
-    sox's palette (its four fixed entries and its level curves) identifies a sox PNG;
+
+def detect(header, path=None) -> str | None:
+    """The preset an image identifies without doubt, or ``None``.
+
+    sox's palette (its four fixed entries and its level curves) identifies a sox PNG
+    from its header; a sox figure whose palette was lost (converted to RGB, saved as
+    JPEG) by its layout, read from ``path`` when given: the grid box, the background
+    and the dB scale at sox's places (:func:`spec2img.wild.sox.looks_like_sox`).
     matplotlib's ``Software`` text does not say which function drew the figure.
     """
     from .sox import identify_palette
 
     if header.format == "PNG" and identify_palette(header.palette) is not None:
         return "sox"
+    if path is not None and header.palette is None and not header.text:
+        from ..errors import Spec2ImgError
+        from .raster import Raster
+        from .sox import looks_like_sox
+
+        try:
+            with Raster(path) as raster:
+                if looks_like_sox(raster) is not None:
+                    return "sox"
+        except Spec2ImgError:  # its loader reports a broken file
+            return None
     return None
 
 
-def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None) -> Resolved:
+def resolve(
+    path: str | os.PathLike, options: Mapping, header=None, figure=None, detected=_UNSET
+) -> Resolved:
     """Settings for a plain image from the user's options, a preset and the image.
 
     Parameters
@@ -171,6 +190,9 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None)
     figure : spec2img.wild.figure.FigureReading or None
         What the figure shows, if already read (:attr:`Identity.figure
         <spec2img.wild.identify.Identity>`); read here when needed otherwise.
+    detected : str or None
+        The preset the image shows without doubt (:attr:`Identity.detected
+        <spec2img.wild.identify.Identity>`), if already known; found here otherwise.
     """
     from ..io.png import read_header
     from .raster import no_bomb_limit
@@ -183,10 +205,13 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None)
         with no_bomb_limit():  # the user chose the file; load_plain's own limit applies
             header = read_header(path, max_pixels=None)
     res = Resolved(None, dict(options), {k: "option" for k in options})
-    detected = detect(header)
+    if detected is _UNSET:
+        detected = detect(header, path)
     if name is None and detected is not None and "params_from" not in options:
         name = detected
-        res.notes.append(f"made by {detected} (from its PNG palette)")
+        how = ("its PNG palette" if header.palette is not None
+               else "its layout and dB scale; not its palette")  # fmt: skip
+        res.notes.append(f"made by {detected} (from {how})")
     elif header.software:
         res.notes.append(f"made by {header.software[:80]!r}")
     reading = None
@@ -317,30 +342,36 @@ def _sox(res: Resolved, path, header) -> None:
     for k in ("n_mels", "mel_power", "fmin", "fmax", "scale"):
         _refuse(res, k, "does not apply: sox draws linear STFT bins")
     pal = identify_palette(header.palette)
+    lossy = pal is None  # converted, re-saved, a JPEG: the colours may be off
     with Raster(path) as raster:
         w, h = raster.size
 
         def row(y, x0, x1):
             return raster.rgba((x0, y, x1, y + 1))[0]
 
-        lay = layout(w, h, row, n_fft=res.options.get("n_fft")) or layout(w, h, row)
+        lay = layout(w, h, row, n_fft=res.options.get("n_fft"), lossy=lossy) or layout(
+            w, h, row, lossy=lossy
+        )
         if lay is None:
             raise ParameterError(
                 f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop",
                 params=("crop",),
             )
         ink = None
+        fig_light = pal.light if pal else _light(raster)
         if lay.bar is not None:
             _, t, r, b = lay.bar
+            from .sox_axes import ink_of
+
             region = raster.rgba((r + 1, max(0, t - 12), w, min(h, b + 12)))
-            labels = (63, 63, 63) if (pal.light if pal else _light(raster)) else (191, 191, 191)
-            ink = np.all(np.abs(region[..., :3].astype(int) - labels) <= 24, axis=-1)
+            labels = (63, 63, 63) if fig_light else (191, 191, 191)
+            ink = ink_of(region, labels, light=fig_light, lossy=lossy)
             bar_rgb = raster.rgba(lay.bar)
         axes = None
         if not lay.raw:
             from .sox_axes import read_axes
 
-            axes = read_axes(raster, lay, light=pal.light if pal else _light(raster))
+            axes = read_axes(raster, lay, light=fig_light, lossy=lossy)
     if res.given("n_fft") and res.options["n_fft"] != lay.n_fft:
         raise ParameterError(
             f"preset 'sox': the image has {lay.rows} rows per channel, a DFT of "
@@ -369,9 +400,17 @@ def _sox(res: Resolved, path, header) -> None:
             res.extra["lut"] = pal.lut
             q = pal.points
         elif lay.bar is not None:
+            from .sox import fit_palette
+
             lut = np.median(bar_rgb[::-1, 2:-2, :3].astype(np.float64), axis=1)
-            res.set("cmap", "sox scale", "detected")
-            res.extra["lut"] = lut  # the scale's rows, -z at the bottom, 0 dB on top
+            fitted = fit_palette(lut, light=fig_light)
+            if fitted is not None:  # sox's own colours, not the scale's JPEG-shifted ones
+                res.set("cmap", f"sox {fitted.variant}", "dB scale colours")
+                res.extra["lut"] = fitted.lut
+                q = fitted.points
+            else:
+                res.set("cmap", "sox scale", "detected")
+                res.extra["lut"] = lut  # the scale's rows, -z at the bottom, 0 dB on top
         else:
             raise ParameterError(
                 "preset 'sox': a raw (-r) sox image converted from its palette needs "
