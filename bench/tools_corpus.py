@@ -41,6 +41,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", default="all", choices=("tune", "judge", "synthetic", "all"))
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--jpeg", default="", help="JPEG qualities of the sox figure to read too "
+                    "(comma-separated): no options against every option, same JPEG")  # fmt: skip
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -84,6 +86,21 @@ def main(argv=None) -> None:
                     continue
                 step, _ = framing(sr, 1024, 800, dur)
                 c = ceiling(y, sr, f"{name[:20]}_sox", n_fft=1024, hop_length=step)
+                for q in [int(v) for v in args.jpeg.split(",") if v]:
+                    from PIL import Image
+
+                    jpg = d / f"{name[:20]}_sox{q}.jpg"
+                    Image.open(png).convert("RGB").save(jpg, quality=q)
+                    zj, sj = spec2img.decode(spec2img.load_image(jpg))
+                    told = {"preset": "sox", "sr": sr, "n_fft": 1024, "duration": dur,
+                            "db_range": (-120.0, 0.0)}  # fmt: skip
+                    za, _ = spec2img.decode(spec2img.load_image(jpg, plain=told))
+                    ok = sj == sr and abs(len(zj) - len(y)) <= 0.01 * len(y)
+                    lj, la = mel_lsd(y, zj, sr), mel_lsd(y, za, sr)
+                    totals.setdefault((which, f"jpeg{q}"), []).append(
+                        (lj, la, rms_db(zj[: len(y)]) - rms_db(y[: len(zj)]))
+                    )
+                    row.append(f"q{q}: {lj:.3f} / {la:.3f}" + ("" if ok else " MISREAD"))
                 a, b = mel_lsd(y, z, sr), mel_lsd(y, c, sr)
                 lvl = rms_db(z[: len(y)]) - rms_db(y[: len(z)])
                 clvl = rms_db(c[: len(y)]) - rms_db(y[: len(c)])

@@ -357,7 +357,7 @@ def _sox(res: Resolved, path, header) -> None:
                 f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop",
                 params=("crop",),
             )
-        ink = None
+        ink = tail = None
         fig_light = pal.light if pal else _light(raster)
         if lay.bar is not None:
             _, t, r, b = lay.bar
@@ -367,6 +367,9 @@ def _sox(res: Resolved, path, header) -> None:
             labels = (63, 63, 63) if fig_light else (191, 191, 191)
             ink = ink_of(region, labels, light=fig_light, lossy=lossy)
             bar_rgb = raster.rgba(lay.bar)
+        # the last columns of the lowest channel, where the recording's end fades out
+        tail = raster.rgba((max(lay.data[0], lay.data[2] - TAIL_READ), lay.data[3] - lay.rows,
+                            lay.data[2], lay.data[3]))  # fmt: skip
         axes = None
         if not lay.raw:
             from .sox_axes import read_axes
@@ -426,6 +429,7 @@ def _sox(res: Resolved, path, header) -> None:
         step = (hi - lo) / (q - 2)
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
+    _sox_end(res, lay, tail)
     # sox's window is periodic: Hann's n_fft points symmetric about n_fft / 2 (a click
     # midway between two windows' starts plus n_fft / 2 gets the same level in both)
     if not res.given("win_length"):
@@ -436,11 +440,14 @@ def _sox(res: Resolved, path, header) -> None:
     window_sum = float(np.sum(get_window(res.options["window"], res.options["win_length"])))
     res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
     if "sr" in res.options and "duration" in res.options and not res.given("hop_length"):
-        from .sox import framing
+        from .sox import block_framing, framing
 
         n_fft = res.options["n_fft"]
-        step, steps = framing(res.options["sr"], n_fft, lay.columns,
-                              res.options["duration"])  # fmt: skip
+        if "sox_block" in res.extra:  # as the time axis shows it
+            step, steps = block_framing(res.extra.pop("sox_block"), n_fft)
+        else:
+            step, steps = framing(res.options["sr"], n_fft, lay.columns,
+                                  res.options["duration"])  # fmt: skip
         # window k of sox's buffer starts (n_fft - step) // 2 zeros early; its centre,
         # n_fft / 2 in, is ``lag`` samples after the centre of frame k step / fine
         zeros = (n_fft - step) // 2
@@ -473,11 +480,48 @@ def _sox(res: Resolved, path, header) -> None:
         res.extra["columns"] = lay.columns
 
 
+#: Columns read at the end of a sox figure for the recording's end (a 2048-point
+#: window over blocks of 8 samples); the fit uses the last ``tail_columns`` of them.
+TAIL_READ = 260
+
+
+def _sox_end(res: Resolved, lay, tail: np.ndarray) -> None:
+    """Refine a duration read from the time axis by where the recording's end fades
+    out in the last columns (:func:`spec2img.wild.sox.end_from_tail`)."""
+    from .colormap import ColormapInverse
+    from .sox import block_framing, end_from_tail, tail_columns
+
+    found = res.extra.pop("sox_interval", None)
+    note = res.extra.pop("sox_duration_note", "")
+    if (found is None or tail is None or res.sources.get("duration") != "time axis"
+            or "lut" not in res.extra):  # fmt: skip
+        if note:
+            res.notes.append(f"duration: {note}")
+        return
+    block, lo, hi = found
+    sr, n_fft = res.options["sr"], res.options["n_fft"]
+    step, steps = block_framing(block, n_fft)
+    res.extra["sox_block"] = block
+    take = min(tail_columns(n_fft, block), tail.shape[1], lay.columns)
+    levels, _ = ColormapInverse("sox", lut=res.extra["lut"]).pixel_levels(tail[:, -take:])
+    if "db_levels" in res.extra:
+        d0, d1 = res.extra["db_levels"]
+    else:
+        d0, d1 = res.options.get("db_range", (-120.0, 0.0))
+    silent = levels <= 0.5 / 65535 if res.extra.get("zero_is_silence") else levels < 0
+    power = np.where(silent, 0.0, 10 ** ((d0 + levels * (d1 - d0)) / 10)).sum(axis=0)
+    end, how = end_from_tail(power, first=lay.columns - take, step=step, steps=steps,
+                             n_fft=n_fft, lo=lo, hi=hi)  # fmt: skip
+    res.options["duration"] = end / sr
+    res.notes.append(f"duration: {block} samples a column: {lo / sr:.4f} .. {hi / sr:.4f} s, "
+                     f"{how} ({end} samples)")  # fmt: skip
+
+
 def _sox_axes(res: Resolved, lay, axes) -> bool:
     """What a sox figure's labels say (rate, duration, dB scale), under the options
     given; a short error naming what is missing when neither says it.  True when the
     dB scale was read."""
-    from .sox_axes import duration
+    from .sox_axes import duration, interval
 
     db_read = False
     if axes is not None:
@@ -496,7 +540,10 @@ def _sox_axes(res: Resolved, lay, axes) -> bool:
             found = duration(axes.seconds_per_column, res.options["sr"], lay.columns)
             if found is not None:
                 res.set("duration", found[0], "time axis")
-                res.notes.append(f"duration: {found[1]}")
+                res.extra["sox_interval"] = interval(
+                    axes.seconds_per_column, res.options["sr"], lay.columns
+                )
+                res.extra["sox_duration_note"] = found[1]
     if "sr" in res.options and ("duration" in res.options or "frames" in res.options):
         return db_read
     if lay.raw:

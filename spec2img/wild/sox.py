@@ -273,7 +273,12 @@ def z_from_labels(tops: np.ndarray, k: int) -> int | None:
 def framing(sample_rate: int, n_fft: int, columns: int, duration: float) -> tuple[int, int]:
     """sox's ``(step, steps_per_column)`` for ``columns`` columns over ``duration`` s."""
     pps = min(5000.0, columns / duration)
-    block = int(sample_rate / pps)
+    return block_framing(int(sample_rate / pps), n_fft)
+
+
+def block_framing(block: int, n_fft: int) -> tuple[int, int]:
+    """sox's ``(step, steps_per_column)`` for ``block`` samples a column (as its time
+    axis shows them)."""
     step = n_fft // 2
     step = int(block / math.ceil(block / step) + 0.5) if block >= 1 else 1
     steps = max(1, math.floor(block / step + 0.5))
@@ -361,3 +366,68 @@ def looks_like_sox(raster) -> SoxLayout | None:
     if np.ptp(scale, axis=0).max() >= 128 and np.quantile(steps, 0.95) <= 24:
         return lay
     return None
+
+
+def tail_columns(n_fft: int, block: int) -> int:
+    """How many of the last columns a recording's end can show in (a window's length,
+    and a column either side)."""
+    return int(math.ceil(n_fft / max(block, 1))) + 2
+
+
+def end_from_tail(
+    power: np.ndarray, *, first: int, step: int, steps: int, n_fft: int, lo: int, hi: int
+) -> tuple[int, str]:
+    """Where the recording ends, in samples, from how its last columns fade.
+
+    sox pads the end with zeros and shortens the windows that reach past the end to the
+    ``n`` samples before it (a Hann window of ``n`` points, its gain scaled by
+    ``(n / n_fft)^2``), so such a window holds ``(n / n_fft)^3`` of the power a full
+    one would (Parseval, for a steady sound).  The end in
+    ``[lo, hi)`` (what the time axis allows) whose faded power best matches the
+    columns' (in dB, the level before the fade fitted) is taken; when no window drawn
+    reaches past ``lo`` or the columns are near silence, the middle of what is left.
+
+    Parameters
+    ----------
+    power : np.ndarray [shape=(columns,)]
+        Total power of each of the last columns (linear, any reference; 0: silent).
+    first : int
+        Index of ``power[0]`` among all the columns.
+    step, steps : int
+        sox's window step and windows per column (:func:`framing`).
+    """
+    zeros = (n_fft - step) // 2
+    cols = first + np.arange(len(power))
+    starts = (cols[:, None] * steps + np.arange(steps)[None, :]) * step - zeros
+    last_end = int(starts.max()) + n_fft
+    seen_hi = min(hi, last_end)
+    ok = power > 0
+    if seen_hi <= lo or ok.sum() < 3:
+        return (max(lo, min(last_end, hi)) + hi) // 2, "no fade drawn: the middle"
+    db = 10 * np.log10(np.where(ok, power, 1.0))
+    floor = float(db[ok].min()) if (~ok).any() else None
+    top = float(np.max(db[ok]))
+    if top - float(np.median(db[ok])) > 40:  # mostly silence already: nothing to fit
+        return (lo + hi) // 2, "the end is silent: the middle"
+    candidates = np.unique(np.linspace(lo, seen_hi, min(seen_hi - lo + 1, 1200)).astype(int))
+    best, best_cost = None, np.inf
+    for end in candidates:
+        f = (np.clip(end - starts, 0, n_fft) / n_fft).astype(np.float64) ** 3
+        f = f.mean(axis=1)
+        full = f > 0.5
+        if not full.any():
+            continue
+        pred = 10 * np.log10(np.maximum(f, 1e-30))
+        level = float(np.median((db - pred)[full & ok]))
+        pred = pred + level
+        # a silent column must be predicted near or below the quietest drawn one
+        miss = np.where(ok, np.abs(db - np.maximum(pred, floor if floor is not None else -1e9)),
+                        np.maximum(0.0, pred - (floor if floor is not None else pred)))  # fmt: skip
+        cost = float(np.sum(np.minimum(miss, 20.0)))
+        if cost < best_cost:
+            best, best_cost = int(end), cost
+    if best is None:
+        return (lo + hi) // 2, "no fade fits: the middle"
+    if best >= seen_hi - 1 and seen_hi < hi:  # no fade: the end lies beyond the last window
+        return (seen_hi + hi) // 2, "no fade in the last columns: the middle of what is left"
+    return best, "fitted to the fade of the last columns"

@@ -369,6 +369,19 @@ def read_axes(raster, lay, *, light: bool, lossy: bool = False) -> SoxAxes:
 BETWEEN_LABELS = 36
 
 
+def interval(seconds_per_column: float, sr: int, columns: int) -> tuple[int, int, int] | None:
+    """``(block, lo, hi)``: the whole samples sox gave a column, and the recording's
+    length in samples, in ``[lo, hi)``, that the time axis allows (see :func:`duration`);
+    ``None`` when the axis does not show a whole number of samples a column."""
+    block = sr * seconds_per_column
+    whole = round(block)
+    if whole < 1 or abs(block - whole) > max(0.02 * whole, 0.5):
+        return None
+    lo = (columns - 1) * whole
+    hi = max(columns * (whole + 1), (columns + 1) * whole)
+    return whole, lo, hi
+
+
 def duration(seconds_per_column: float, sr: int, columns: int) -> tuple[float, str] | None:
     """The audio's duration from the time axis's scale, and how it was judged.
 
@@ -381,12 +394,11 @@ def duration(seconds_per_column: float, sr: int, columns: int) -> tuple[float, s
     else its middle (clips are often cut round); the interval is narrower than 1 % once a column holds 200 samples
     and the plot is 200 columns wide.
     """
-    block = sr * seconds_per_column
-    whole = round(block)
-    if whole < 1 or abs(block - whole) > max(0.02 * whole, 0.5):
+    found = interval(seconds_per_column, sr, columns)
+    if found is None:
         return None
-    lo = (columns - 1) * whole / sr
-    hi = max(columns * (whole + 1), (columns + 1) * whole) / sr
+    whole, lo, hi = found
+    lo, hi = lo / sr, hi / sr
     for grid in (1.0, 0.5, 0.1, 0.05, 0.01):
         d = math.ceil(lo / grid - 1e-9) * grid
         if d < hi - 1e-12:
