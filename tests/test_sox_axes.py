@@ -219,3 +219,112 @@ def test_stereo_figure_is_read(tmp_path):
     res = presets.resolve(png, {})
     assert res.extra["channels"] == 2
     assert res.options["sr"] == 16000 and abs(res.options["duration"] - 2.0) <= 0.02
+
+
+# -- copies without sox's palette (JPEG, RGB), arbitrary lengths, broken files ----------
+
+
+def _lossy(png, path, quality=None):
+    img = Image.open(png).convert("RGB")
+    if quality is None:
+        img.save(path)
+    else:
+        img.save(path, quality=quality)
+    return path
+
+
+@pytest.mark.parametrize("quality,flags", [(90, ()), (75, ("-l",)), (95, ("-m",)), (None, ("-h",))])
+def test_jpeg_and_rgb_copies_are_read_with_no_option(tmp_path, quality, flags):
+    """Saved as JPEG (or converted to RGB) the palette is gone: the figure is known by its
+    layout, its labels read through the JPEG's ringing, its colours as sox's palette."""
+    sr, seconds = 16000, 1.0
+    png = sox_figure(tmp_path, "j", tones(sr, seconds), sr, "-x", "200", "-y", "129", *flags)
+    copy = _lossy(png, tmp_path / ("j.png" if quality is None else f"j{quality}.jpg"), quality)
+    res = presets.resolve(copy, {})
+    assert res.preset == "sox" and res.sources["preset"] == "detected"
+    assert res.options["sr"] == sr and res.sources["sr"] == "frequency axis"
+    assert abs(res.options["duration"] - seconds) <= 0.01 * seconds
+    assert res.options["db_range"] == (-120.0, 0.0)
+    variant = " ".join(flags) or "default"
+    assert res.options["cmap"] == f"sox {variant}" and res.sources["cmap"] == "dB scale colours"
+    assert any("not its palette" in n for n in res.notes)
+
+
+def test_jpeg_decodes_near_the_png(tmp_path):
+    """The JPEG's decode with no option: the PNG's rate, the length within 1 %, its level within
+    0.3 dB, and its mel-LSD to the source within 1.5 dB of the PNG's (the colours'
+    JPEG error; measured 0.9 at quality 90 on these tones)."""
+    from conftest import mel_lsd
+
+    sr, seconds = 16000, 1.0
+    y = tones(sr, seconds)
+    png = sox_figure(tmp_path, "d", y, sr, "-x", "200", "-y", "257")
+    jpg = _lossy(png, tmp_path / "d.jpg", 90)
+    zp, sp = spec2img.decode(spec2img.load_image(png))
+    zj, sj = spec2img.decode(spec2img.load_image(jpg))
+    assert sj == sp == sr and abs(len(zj) - len(y)) <= 0.01 * len(y)
+    assert abs(rms_db(zj) - rms_db(zp)) < 0.3
+    assert mel_lsd(y, zj, sr) < mel_lsd(y, zp, sr) + 1.5
+
+
+def test_a_plot_is_not_taken_for_sox(tmp_path):
+    """An RGB image that is not a sox figure (a gray frame elsewhere, noise) is not read
+    as one."""
+    from spec2img.wild.presets import detect
+    from spec2img.wild.raster import Raster
+    from spec2img.wild.sox import looks_like_sox
+
+    rng = np.random.default_rng(1)
+    px = rng.integers(0, 255, (591, 944, 3), dtype=np.uint8)
+    Image.fromarray(px).save(tmp_path / "noise.png")
+    with Raster(tmp_path / "noise.png") as r:
+        assert looks_like_sox(r) is None
+    from spec2img.io.png import read_header
+
+    assert detect(read_header(tmp_path / "noise.png"), tmp_path / "noise.png") is None
+
+
+@pytest.mark.parametrize(
+    "sr,seconds,flags",
+    [
+        (44100, 0.37, ()),
+        (44100, 1.23, ()),
+        (22050, 2.71, ("-x", "300")),
+        (16000, 7.9, ("-X", "150")),
+        (44100, 2.71, ("-x", "600", "-y", "257")),
+    ],
+)
+def test_arbitrary_lengths_within_one_percent(tmp_path, sr, seconds, flags):
+    """Lengths that are not round: where the recording ends shows in how the last
+    columns fade (sox shortens the windows past the end), and ``info`` says so."""
+    png = sox_figure(tmp_path, "len", tones(sr, seconds), sr, *flags)
+    res = presets.resolve(png, {})
+    assert abs(res.options["duration"] - seconds) <= 0.01 * seconds
+    assert res.sources["duration"] == "time axis"
+    assert any(n.startswith("duration:") and "samples a column" in n for n in res.notes)
+
+
+def test_end_from_tail_finds_a_modelled_end():
+    """The fade model itself: columns of a steady sound whose windows are shortened at
+    sample 16317 give that end back within a few samples."""
+    from spec2img.wild.sox import end_from_tail
+
+    n_fft, step, columns, end = 1024, 20, 800, 16317
+    first = columns - 60
+    starts = (first + np.arange(60)) * step - (n_fft - step) // 2
+    power = (np.clip(end - starts, 0, n_fft) / n_fft) ** 3
+    got, how = end_from_tail(power, first=first, step=step, steps=1, n_fft=n_fft,
+                             lo=16000, hi=16800)  # fmt: skip
+    assert abs(got - end) <= 4 and "fade" in how
+
+
+def test_broken_copies_fail_in_one_line(tmp_path, capsys):
+    png = sox_figure(tmp_path, "b", tones(8000, 1.0), 8000, "-x", "200", "-y", "129")
+    jpg = _lossy(png, tmp_path / "b.jpg", 90)
+    for src in (png, jpg):
+        cut = tmp_path / f"cut{src.suffix}"
+        cut.write_bytes(src.read_bytes()[: len(src.read_bytes()) // 2])
+        code, out, err = run(capsys, "decode", cut, tmp_path / "out.wav")
+        assert code == 1 and not (tmp_path / "out.wav").exists()
+        assert err.count("\n") == 1 and str(cut) in err and "truncated" in err
+        assert "Traceback" not in err

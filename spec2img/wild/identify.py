@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MetadataError, Spec2ImgError
+from ..errors import InputError, MetadataError, Spec2ImgError
 from ..io.image import fits_shape
 from ..io.params_from import read_params
 from ..io.png import ImageHeader, check_pixels, read_header
@@ -182,7 +182,10 @@ def identify(
         if tool is None or tool in FIGURE_PRESETS:  # a figure: read what it shows
             from .figure import read_figure
 
-            figure = read_figure(path, crop=options.get("crop"), max_pixels=max_pixels)
+            try:
+                figure = read_figure(path, crop=options.get("crop"), max_pixels=max_pixels)
+            except InputError as e:  # broken pixels: kept like a broken header
+                return Identity(path, "plain", header, e, options=options, tool=tool)
             if tool is None and figure.tool in FIGURE_PRESETS:
                 tool = figure.tool
     return identity("plain", tool=tool, figure=figure, detected=detected)
