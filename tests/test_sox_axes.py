@@ -250,10 +250,12 @@ def test_jpeg_and_rgb_copies_are_read_with_no_option(tmp_path, quality, flags):
     assert any("not its palette" in n for n in res.notes)
 
 
-def test_jpeg_decodes_near_the_png(tmp_path):
-    """The JPEG's decode with no option: the PNG's rate, the length within 1 %, its level within
-    1 dB, and its mel-LSD to the source within 1.5 dB of the PNG's (the colours'
-    JPEG error; measured 0.9 at quality 90 on these tones)."""
+def test_jpeg_decodes_as_if_told_every_option(tmp_path):
+    """The JPEG's decode with no option is within 0.5 dB mel-LSD of its decode given
+    every option (the rate, DFT size, duration and dB range), at the PNG's rate, the
+    length within 1 %, the level within 1 dB of the PNG's (measured +0.78: JPEG blurs
+    a tone's few bright rows), and far from a misreading (measured LSD 5.0 against the
+    PNG's 1.7: JPEG's colour error on these sparse tones; see docs/presets.md)."""
     from conftest import mel_lsd
 
     sr, seconds = 16000, 1.0
@@ -262,9 +264,13 @@ def test_jpeg_decodes_near_the_png(tmp_path):
     jpg = _lossy(png, tmp_path / "d.jpg", 90)
     zp, sp = spec2img.decode(spec2img.load_image(png))
     zj, sj = spec2img.decode(spec2img.load_image(jpg))
-    assert sj == sp == sr and abs(len(zj) - len(y)) <= 0.01 * len(y)
-    assert abs(rms_db(zj) - rms_db(zp)) < 1.0  # measured +0.78: JPEG blurs a tone's peak rows
-    assert mel_lsd(y, zj, sr) < mel_lsd(y, zp, sr) + 1.5
+    told = {"preset": "sox", "sr": sr, "n_fft": 512, "duration": seconds,
+            "db_range": (-120.0, 0.0)}  # fmt: skip
+    za, sa = spec2img.decode(spec2img.load_image(jpg, plain=told))
+    assert sj == sp == sa == sr and abs(len(zj) - len(y)) <= 0.01 * len(y)
+    assert abs(rms_db(zj) - rms_db(zp)) < 1.0
+    assert abs(mel_lsd(y, zj, sr) - mel_lsd(y, za, sr)) < 0.5
+    assert mel_lsd(y, zj, sr) < mel_lsd(y, zp, sr) + 4.0
 
 
 def test_a_plot_is_not_taken_for_sox(tmp_path):
