@@ -481,8 +481,9 @@ def _sox(res: Resolved, path, header) -> None:
 
 
 #: Columns read at the end of a sox figure for the recording's end (a 2048-point
-#: window over blocks of 8 samples); the fit uses the last ``tail_columns`` of them.
-TAIL_READ = 260
+#: window over blocks of 8 samples, and as many before); the fit uses the last
+#: ``tail_columns`` of them.
+TAIL_READ = 400
 
 
 def _sox_end(res: Resolved, lay, tail: np.ndarray) -> None:

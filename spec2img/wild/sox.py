@@ -369,9 +369,9 @@ def looks_like_sox(raster) -> SoxLayout | None:
 
 
 def tail_columns(n_fft: int, block: int) -> int:
-    """How many of the last columns a recording's end can show in (a window's length,
-    and a column either side)."""
-    return int(math.ceil(n_fft / max(block, 1))) + 2
+    """How many of the last columns are read for a recording's end: a window's length
+    (where the end can show) and half as many before it (the level to fade from)."""
+    return int(math.ceil(1.5 * n_fft / max(block, 1))) + 4
 
 
 def end_from_tail(
@@ -418,8 +418,12 @@ def end_from_tail(
         if not full.any():
             continue
         pred = 10 * np.log10(np.maximum(f, 1e-30))
-        level = float(np.median((db - pred)[full & ok]))
-        pred = pred + level
+        fit = full & ok
+        if fit.sum() >= 4:  # the level before the fade, and its trend (a swelling sound)
+            slope, level = np.polyfit(cols[fit], (db - pred)[fit], 1)
+            pred = pred + level + slope * cols
+        else:
+            pred = pred + float(np.median((db - pred)[fit]))
         # a silent column must be predicted near or below the quietest drawn one
         miss = np.where(ok, np.abs(db - np.maximum(pred, floor if floor is not None else -1e9)),
                         np.maximum(0.0, pred - (floor if floor is not None else pred)))  # fmt: skip
@@ -428,6 +432,8 @@ def end_from_tail(
             best, best_cost = int(end), cost
     if best is None:
         return (lo + hi) // 2, "no fade fits: the middle"
-    if best >= seen_hi - 1 and seen_hi < hi:  # no fade: the end lies beyond the last window
-        return (seen_hi + hi) // 2, "no fade in the last columns: the middle of what is left"
+    # a fade of under half a dB in the last column cannot be told from none: the end
+    # lies at or after ``best``, maybe past the last window
+    if best >= seen_hi - 0.035 * n_fft and seen_hi < hi:
+        return (best + hi) // 2, "no fade in the last columns: the middle of what is left"
     return best, "fitted to the fade of the last columns"
