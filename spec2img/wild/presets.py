@@ -440,7 +440,7 @@ def _sox(res: Resolved, path, header) -> None:
     window_sum = float(np.sum(get_window(res.options["window"], res.options["win_length"])))
     res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
     if "sr" in res.options and "duration" in res.options and not res.given("hop_length"):
-        from .sox import block_framing, framing
+        from .sox import block_framing, framing, leading_zeros
 
         n_fft = res.options["n_fft"]
         if "sox_block" in res.extra:  # as the time axis shows it
@@ -448,9 +448,9 @@ def _sox(res: Resolved, path, header) -> None:
         else:
             step, steps = framing(res.options["sr"], n_fft, lay.columns,
                                   res.options["duration"])  # fmt: skip
-        # window k of sox's buffer starts (n_fft - step) // 2 zeros early; its centre,
+        # window k of sox's buffer starts ceil((n_fft - step) / 2) zeros early; its centre,
         # n_fft / 2 in, is ``lag`` samples after the centre of frame k step / fine
-        zeros = (n_fft - step) // 2
+        zeros = leading_zeros(n_fft, step)
         lag = n_fft // 2 - zeros
         res.extra["columns"] = lay.columns * steps
         if 16 <= step <= ALIGNED_OVERLAP * n_fft:

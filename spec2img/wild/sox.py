@@ -368,6 +368,13 @@ def looks_like_sox(raster) -> SoxLayout | None:
     return None
 
 
+def leading_zeros(n_fft: int, step: int) -> int:
+    """Zeros before the first sample in sox's first window: ``ceil((n_fft - step) / 2)``
+    (C's ``(step - n_fft) / 2`` rounds toward zero: 292, not 291, for a step of 441;
+    with it every cell of a figure matches its computation with the periodic window)."""
+    return n_fft - step - (n_fft - step) // 2
+
+
 def tail_columns(n_fft: int, block: int) -> int:
     """How many of the last columns are read for a recording's end: a window's length
     (where the end can show) and half as many before it (the level to fade from)."""
@@ -396,7 +403,7 @@ def end_from_tail(
     step, steps : int
         sox's window step and windows per column (:func:`framing`).
     """
-    zeros = (n_fft - step) // 2
+    zeros = leading_zeros(n_fft, step)
     cols = first + np.arange(len(power))
     starts = (cols[:, None] * steps + np.arange(steps)[None, :]) * step - zeros
     last_end = int(starts.max()) + n_fft
