@@ -250,6 +250,7 @@ def test_jpeg_and_rgb_copies_are_read_with_no_option(tmp_path, quality, flags):
     assert any("not its palette" in n for n in res.notes)
 
 
+@pytest.mark.slow
 def test_jpeg_decodes_as_if_told_every_option(tmp_path):
     """The JPEG's decode with no option is within 0.5 dB mel-LSD of its decode given
     every option (the rate, DFT size, duration and dB range), at the PNG's rate, the
@@ -334,3 +335,32 @@ def test_broken_copies_fail_in_one_line(tmp_path, capsys):
         assert code == 1 and not (tmp_path / "out.wav").exists()
         assert err.count("\n") == 1 and str(cut) in err and "truncated" in err
         assert "Traceback" not in err
+
+
+def test_odd_step_windows_sit_where_sox_puts_them(tmp_path):
+    """With an odd step sox's first window holds ceil((n_fft - step) / 2) zeros: every
+    cell of the figure is then the periodic Hann's power (one sample off, far fewer)."""
+    from spec2img.wild.sox import leading_zeros
+
+    sr, n_fft, step, cols = 8000, 256, 41, 200
+    rng = np.random.default_rng(3)
+    y = (0.1 * rng.standard_normal(step * cols + 50)).astype(np.float32)
+    png = sox_figure(tmp_path, "odd", y, sr, "-x", str(cols), "-y", str(n_fft // 2 + 1))
+    idx = np.asarray(Image.open(png)).astype(int)
+    h, w = idx.shape
+    shown = idx[30 : h - 48, 58 : w - 86][::-1] - 4  # bins bottom-up, palette levels
+    i = np.arange(n_fft)
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * i / n_fft)
+    win *= 2 / win.sum()
+
+    def cells(zeros):
+        pad = np.concatenate([np.zeros(zeros), y.astype(np.float64), np.zeros(n_fft)])
+        fr = np.stack([pad[k * step : k * step + n_fft] * win for k in range(cols)])
+        db = 10 * np.log10(np.maximum(np.abs(np.fft.rfft(fr, axis=1)) ** 2, 1e-300)).T
+        return np.where(db < -120, 0, np.where(db >= 0, 250, 1 + np.floor((1 + db / 120) * 249)))
+
+    zeros = leading_zeros(n_fft, step)
+    assert zeros == 108
+    inner = (slice(None), slice(3, -3))  # the shortened windows at either end aside
+    assert np.mean(cells(zeros)[inner] == shown[inner]) > 0.99
+    assert np.mean(cells(zeros - 1)[inner] == shown[inner]) < 0.97
