@@ -412,7 +412,7 @@ def end_from_tail(
     if seen_hi <= lo or ok.sum() < 3:
         return (max(lo, min(last_end, hi)) + hi) // 2, "no fade drawn: the middle"
     db = 10 * np.log10(np.where(ok, power, 1.0))
-    floor = float(db[ok].min()) if (~ok).any() else None
+    floor = float(db[ok].min()) if (~ok).any() else -np.inf  # sox's floor, if reached
     top = float(np.max(db[ok]))
     if top - float(np.median(db[ok])) > 40:  # mostly silence already: nothing to fit
         return (lo + hi) // 2, "the end is silent: the middle"
@@ -426,14 +426,15 @@ def end_from_tail(
             continue
         pred = 10 * np.log10(np.maximum(f, 1e-30))
         fit = full & ok
+        if not fit.any():
+            continue
         if fit.sum() >= 4:  # the level before the fade, and its trend (a swelling sound)
             slope, level = np.polyfit(cols[fit], (db - pred)[fit], 1)
             pred = pred + level + slope * cols
         else:
             pred = pred + float(np.median((db - pred)[fit]))
         # a silent column must be predicted near or below the quietest drawn one
-        miss = np.where(ok, np.abs(db - np.maximum(pred, floor if floor is not None else -1e9)),
-                        np.maximum(0.0, pred - (floor if floor is not None else pred)))  # fmt: skip
+        miss = np.where(ok, np.abs(db - np.maximum(pred, floor)), np.maximum(0.0, pred - floor))
         cost = float(np.sum(np.minimum(miss, 20.0)))
         if cost < best_cost:
             best, best_cost = int(end), cost
