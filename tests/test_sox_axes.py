@@ -233,7 +233,10 @@ def _lossy(png, path, quality=None):
     return path
 
 
-@pytest.mark.parametrize("quality,flags", [(90, ()), (75, ("-l",)), (95, ("-m",)), (None, ("-h",))])
+@pytest.mark.parametrize(
+    "quality,flags",
+    [(90, ()), (75, ("-l",)), (95, ("-m",)), (75, ("-h",)), (None, ("-m", "-h", "-l"))],
+)
 def test_jpeg_and_rgb_copies_are_read_with_no_option(tmp_path, quality, flags):
     """Saved as JPEG (or converted to RGB) the palette is gone: the figure is known by its
     layout, its labels read through the JPEG's ringing, its colours as sox's palette."""

@@ -429,7 +429,7 @@ def _sox(res: Resolved, path, header) -> None:
         step = (hi - lo) / (q - 2)
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
-    _sox_end(res, lay, tail)
+    _sox_end(res, lay, tail, lossy=lossy)
     # sox's window is periodic: Hann's n_fft points symmetric about n_fft / 2 (a click
     # midway between two windows' starts plus n_fft / 2 gets the same level in both)
     if not res.given("win_length"):
@@ -486,9 +486,10 @@ def _sox(res: Resolved, path, header) -> None:
 TAIL_READ = 400
 
 
-def _sox_end(res: Resolved, lay, tail: np.ndarray) -> None:
+def _sox_end(res: Resolved, lay, tail: np.ndarray, *, lossy: bool) -> None:
     """Refine a duration read from the time axis by where the recording's end fades
-    out in the last columns (:func:`spec2img.wild.sox.end_from_tail`)."""
+    out in the last columns (:func:`spec2img.wild.sox.end_from_tail`); in a lossy copy
+    without the last two, which the grid line beside them bleeds into."""
     from .colormap import ColormapInverse
     from .sox import block_framing, end_from_tail, tail_columns
 
@@ -511,6 +512,8 @@ def _sox_end(res: Resolved, lay, tail: np.ndarray) -> None:
         d0, d1 = res.options.get("db_range", (-120.0, 0.0))
     silent = levels <= 0.5 / 65535 if res.extra.get("zero_is_silence") else levels < 0
     power = np.where(silent, 0.0, 10 ** ((d0 + levels * (d1 - d0)) / 10)).sum(axis=0)
+    if lossy and take > 8:
+        power = power[:-2]
     end, how = end_from_tail(power, first=lay.columns - take, step=step, steps=steps,
                              n_fft=n_fft, lo=lo, hi=hi)  # fmt: skip
     res.options["duration"] = end / sr

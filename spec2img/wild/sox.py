@@ -191,7 +191,7 @@ def _is_grid_line(px: np.ndarray, *, lossy: bool) -> bool:
             return True
         if lossy:
             err = np.abs(px.mean(axis=-1) - np.mean(fixed[3]))
-            if np.median(err) <= 16 and np.quantile(err, 0.9) <= 32:
+            if np.median(err) <= 24 and np.quantile(err, 0.9) <= 40:
                 return True
     return False
 
