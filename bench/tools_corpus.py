@@ -9,7 +9,10 @@ misread is reported), and prints per clip the mel log-spectral distance (LSD, dB
 better; audio-diffusion decodes, whose level is relative, are brought to the source's
 RMS first) and, for sox (whose dB are absolute), the RMS level error; beside them the
 *ceiling*: the same audio encoded by spec2img at the tool's framing and decoded, what
-a perfect reading of the picture could reach.
+a perfect reading of the picture could reach.  Each sox figure is also decoded given
+every option (preset, rate, DFT size, duration, dB range): the reading should come
+within 0.5 dB mel-LSD of it; ``--jpeg 90,75`` does the same for the figure saved as
+JPEG at those qualities, read with no option.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", default="all", choices=("tune", "judge", "synthetic", "all"))
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--jpeg", default="", help="JPEG qualities of the sox figure to read too "
+                    "(comma-separated): no options against every option, same JPEG")  # fmt: skip
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -82,8 +87,32 @@ def main(argv=None) -> None:
                     row.append(f"misread: {got_sr} Hz, {len(z) / got_sr:.3f} s")
                     print("| " + " | ".join(row) + " |")
                     continue
+                # the same figure decoded given every option: what reading it should reach
+                told = {"preset": "sox", "sr": sr, "n_fft": 1024, "duration": dur,
+                        "db_range": (-120.0, 0.0)}  # fmt: skip
+                zt, _ = spec2img.decode(spec2img.load_image(png, plain=told))
+                derr = 100 * abs(len(z) - len(y)) / len(y)
+                totals.setdefault((which, "png vs told"), []).append(
+                    (mel_lsd(y, z, sr), mel_lsd(y, zt, sr), derr)
+                )
                 step, _ = framing(sr, 1024, 800, dur)
                 c = ceiling(y, sr, f"{name[:20]}_sox", n_fft=1024, hop_length=step)
+                for q in [int(v) for v in args.jpeg.split(",") if v]:
+                    from PIL import Image
+
+                    jpg = d / f"{name[:20]}_sox{q}.jpg"
+                    Image.open(png).convert("RGB").save(jpg, quality=q)
+                    zj, sj = spec2img.decode(spec2img.load_image(jpg))
+                    za, _ = spec2img.decode(spec2img.load_image(jpg, plain=told))
+                    ok = sj == sr and abs(len(zj) - len(y)) <= 0.01 * len(y)
+                    lj, la = mel_lsd(y, zj, sr), mel_lsd(y, za, sr)
+                    totals.setdefault((which, f"jpeg{q}"), []).append(
+                        (lj, la, rms_db(zj[: len(y)]) - rms_db(y[: len(zj)]))
+                    )
+                    totals.setdefault((which, f"jpeg{q} vs told"), []).append(
+                        (lj, la, 100 * abs(len(zj) - len(y)) / len(y))
+                    )
+                    row.append(f"q{q}: {lj:.3f} / {la:.3f}" + ("" if ok else " MISREAD"))
                 a, b = mel_lsd(y, z, sr), mel_lsd(y, c, sr)
                 lvl = rms_db(z[: len(y)]) - rms_db(y[: len(z)])
                 clvl = rms_db(c[: len(y)]) - rms_db(y[: len(c)])
@@ -107,6 +136,12 @@ def main(argv=None) -> None:
     print()
     for (which, tool), v in totals.items():
         v = np.array(v)
+        if tool.endswith("vs told"):  # no options against every option, duration error
+            d = v[:, 0] - v[:, 1]
+            print(f"{which} {tool}: LSD no options {v[:, 0].mean():.3f}, every option "
+                  f"{v[:, 1].mean():.3f}, difference {d.mean():+.3f} (worst {d.max():+.3f}), "
+                  f"largest duration error {v[:, 2].max():.2f} %")  # fmt: skip
+            continue
         print(f"{which} {tool}: LSD {v[:, 0].mean():.3f}, ceiling {v[:, 1].mean():.3f}, "
               f"level error {v[:, 2].mean():+.3f} dB (worst {v[np.argmax(np.abs(v[:, 2])), 2]:+.3f})")  # fmt: skip
 

@@ -591,7 +591,7 @@ def read_image(
             return riffusion.load_riffusion(path, max_pixels=max_pixels, overrides=options,
                                             require_exif=not options)  # fmt: skip
         resolved = presets.resolve(path, options, header=identity.need_header(),
-                                   figure=identity.figure)  # fmt: skip
+                                   figure=identity.figure, detected=identity.detected)  # fmt: skip
         spec = presets.plain_spec_of(path, resolved)
         crop = resolved.options.get("crop")
         return _plain.load_plain(path, spec, crop=crop, max_pixels=max_pixels)

@@ -318,8 +318,10 @@ def test_sox_framing_uses_its_periodic_window_and_its_own_step(tmp_path):
     assert p.win_length == p.n_fft  # periodic: symmetric about n_fft / 2
     assert spec.n_columns == 800 * steps
     # windows overlapping by 65 % or more: decoded at sox's step, one frame a window;
-    # window k starts (n_fft - step) // 2 zeros into sox's buffer, centred n_fft / 2 in
-    zeros = (1024 - step) // 2
+    # window k starts ceil((n_fft - step) / 2) zeros into sox's buffer (C rounds the
+    # negative (step - n_fft) / 2 toward zero), centred n_fft / 2 in
+    zeros = -((step - 1024) // 2)
+    assert zeros == 1024 - step - (1024 - step) // 2
     assert step <= 0.35 * 1024 and p.hop_length == step and spec.column_step == 1
     assert spec.column_lag == 0 and spec.delay == 512 - zeros
     # wider steps (8 s at 44.1 kHz: 441) keep the finer grid, the lag in its frames
@@ -329,7 +331,7 @@ def test_sox_framing_uses_its_periodic_window_and_its_own_step(tmp_path):
     p = spec.params
     assert step == 441 and step % p.hop_length == 0 and p.hop_length <= p.n_fft // 8
     assert spec.column_step == step // p.hop_length and spec.delay == 0
-    assert spec.column_lag * p.hop_length == pytest.approx(512 - (1024 - step) // 2)
+    assert spec.column_lag * p.hop_length == pytest.approx(512 - 292)  # 292 zeros, not 291
 
 
 def test_audio_diffusion_length_is_its_slice(tmp_path):

@@ -186,7 +186,7 @@ def _info_plain(args, identity) -> int:
     path = identity.path
     try:
         res = presets.resolve(path, identity.options, header=identity.need_header(),
-                              figure=identity.figure)  # fmt: skip
+                              figure=identity.figure, detected=identity.detected)  # fmt: skip
         spec = presets.plain_spec_of(path, res)
         spec = presets.settle_range(path, res, spec)  # a range the picture does not print
     except ParameterError as e:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import Spec2ImgError
+from ..errors import InputError, Spec2ImgError
 
 #: Figures with more pixels than this are not read for axes (decoding still works).
 AXES_PIXELS = 16_000_000
@@ -191,6 +191,8 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
             return out
         try:
             area = find_plot_area(raster, crop=crop)
+        except InputError:  # a broken or truncated file: no option would help
+            raise
         except Spec2ImgError:
             out.problem = "no plot area found"
             return out

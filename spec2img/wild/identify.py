@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import MetadataError, Spec2ImgError
+from ..errors import InputError, MetadataError, Spec2ImgError
 from ..io.image import fits_shape
 from ..io.params_from import read_params
 from ..io.png import ImageHeader, check_pixels, read_header
@@ -69,6 +69,9 @@ class Identity:
         The preset named in the options, the one the header identifies (sox's
         palette), or the one the figure's reading identifies (``specgram``,
         ``scipy-power``), for plain images.
+    detected : str or None
+        The preset the image itself shows without doubt (sox, by its palette or its
+        layout), found once here for :func:`spec2img.wild.presets.resolve`.
     figure : spec2img.wild.figure.FigureReading or None
         A plain image's axes, colours and colour bar, read once here
         (:func:`spec2img.wild.figure.read_figure`) for every face; ``None`` where a
@@ -85,6 +88,7 @@ class Identity:
     source: str = ""
     tool: str | None = None
     figure: Any = None
+    detected: str | None = None
 
     def need_header(self) -> ImageHeader:
         """The header, or the error that kept it from being read."""
@@ -165,10 +169,12 @@ def identify(
     if found == "spec2img" and "params_from" not in options and preset is None:
         options["params_from"] = path  # its own parameters, read as a plain image's
     tool = preset
-    if tool is None and header is not None and "params_from" not in options:
+    detected = None
+    if header is not None and "params_from" not in options and preset in (None, "sox"):
         from .presets import detect
 
-        tool = detect(header)
+        detected = detect(header, path)
+        tool = tool or detected
     figure = None
     if header is not None and "params_from" not in options:
         from .presets import FIGURE_PRESETS
@@ -176,7 +182,10 @@ def identify(
         if tool is None or tool in FIGURE_PRESETS:  # a figure: read what it shows
             from .figure import read_figure
 
-            figure = read_figure(path, crop=options.get("crop"), max_pixels=max_pixels)
+            try:
+                figure = read_figure(path, crop=options.get("crop"), max_pixels=max_pixels)
+            except InputError as e:  # broken pixels: kept like a broken header
+                return Identity(path, "plain", header, e, options=options, tool=tool)
             if tool is None and figure.tool in FIGURE_PRESETS:
                 tool = figure.tool
-    return identity("plain", tool=tool, figure=figure)
+    return identity("plain", tool=tool, figure=figure, detected=detected)

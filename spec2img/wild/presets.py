@@ -144,20 +144,39 @@ class Resolved:
         return self.sources.get(key) == "option"
 
 
-def detect(header) -> str | None:
-    """The preset an image's header identifies without doubt, or ``None``.
+_UNSET = object()
 
-    sox's palette (its four fixed entries and its level curves) identifies a sox PNG;
+
+def detect(header, path=None) -> str | None:
+    """The preset an image identifies without doubt, or ``None``.
+
+    sox's palette (its four fixed entries and its level curves) identifies a sox PNG
+    from its header; a sox figure whose palette was lost (converted to RGB, saved as
+    JPEG) by its layout, read from ``path`` when given: the grid box, the background
+    and the dB scale at sox's places (:func:`spec2img.wild.sox.looks_like_sox`).
     matplotlib's ``Software`` text does not say which function drew the figure.
     """
     from .sox import identify_palette
 
     if header.format == "PNG" and identify_palette(header.palette) is not None:
         return "sox"
+    if path is not None and header.palette is None and not header.text:
+        from ..errors import Spec2ImgError
+        from .raster import Raster
+        from .sox import looks_like_sox
+
+        try:
+            with Raster(path) as raster:
+                if looks_like_sox(raster) is not None:
+                    return "sox"
+        except Spec2ImgError:  # its loader reports a broken file
+            return None
     return None
 
 
-def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None) -> Resolved:
+def resolve(
+    path: str | os.PathLike, options: Mapping, header=None, figure=None, detected=_UNSET
+) -> Resolved:
     """Settings for a plain image from the user's options, a preset and the image.
 
     Parameters
@@ -171,6 +190,9 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None)
     figure : spec2img.wild.figure.FigureReading or None
         What the figure shows, if already read (:attr:`Identity.figure
         <spec2img.wild.identify.Identity>`); read here when needed otherwise.
+    detected : str or None
+        The preset the image shows without doubt (:attr:`Identity.detected
+        <spec2img.wild.identify.Identity>`), if already known; found here otherwise.
     """
     from ..io.png import read_header
     from .raster import no_bomb_limit
@@ -183,10 +205,13 @@ def resolve(path: str | os.PathLike, options: Mapping, header=None, figure=None)
         with no_bomb_limit():  # the user chose the file; load_plain's own limit applies
             header = read_header(path, max_pixels=None)
     res = Resolved(None, dict(options), {k: "option" for k in options})
-    detected = detect(header)
+    if detected is _UNSET:
+        detected = detect(header, path)
     if name is None and detected is not None and "params_from" not in options:
         name = detected
-        res.notes.append(f"made by {detected} (from its PNG palette)")
+        how = ("its PNG palette" if header.palette is not None
+               else "its layout and dB scale; not its palette")  # fmt: skip
+        res.notes.append(f"made by {detected} (from {how})")
     elif header.software:
         res.notes.append(f"made by {header.software[:80]!r}")
     reading = None
@@ -317,30 +342,39 @@ def _sox(res: Resolved, path, header) -> None:
     for k in ("n_mels", "mel_power", "fmin", "fmax", "scale"):
         _refuse(res, k, "does not apply: sox draws linear STFT bins")
     pal = identify_palette(header.palette)
+    lossy = pal is None  # converted, re-saved, a JPEG: the colours may be off
     with Raster(path) as raster:
         w, h = raster.size
 
         def row(y, x0, x1):
             return raster.rgba((x0, y, x1, y + 1))[0]
 
-        lay = layout(w, h, row, n_fft=res.options.get("n_fft")) or layout(w, h, row)
+        lay = layout(w, h, row, n_fft=res.options.get("n_fft"), lossy=lossy) or layout(
+            w, h, row, lossy=lossy
+        )
         if lay is None:
             raise ParameterError(
                 f"{w}x{h} pixels is not the layout of a sox spectrogram; give crop",
                 params=("crop",),
             )
-        ink = None
+        ink = tail = None
+        fig_light = pal.light if pal else _light(raster)
         if lay.bar is not None:
             _, t, r, b = lay.bar
+            from .sox_axes import ink_of
+
             region = raster.rgba((r + 1, max(0, t - 12), w, min(h, b + 12)))
-            labels = (63, 63, 63) if (pal.light if pal else _light(raster)) else (191, 191, 191)
-            ink = np.all(np.abs(region[..., :3].astype(int) - labels) <= 24, axis=-1)
+            labels = (63, 63, 63) if fig_light else (191, 191, 191)
+            ink = ink_of(region, labels, light=fig_light, lossy=lossy)
             bar_rgb = raster.rgba(lay.bar)
+        # the last columns of the lowest channel, where the recording's end fades out
+        tail = raster.rgba((max(lay.data[0], lay.data[2] - TAIL_READ), lay.data[3] - lay.rows,
+                            lay.data[2], lay.data[3]))  # fmt: skip
         axes = None
         if not lay.raw:
             from .sox_axes import read_axes
 
-            axes = read_axes(raster, lay, light=pal.light if pal else _light(raster))
+            axes = read_axes(raster, lay, light=fig_light, lossy=lossy)
     if res.given("n_fft") and res.options["n_fft"] != lay.n_fft:
         raise ParameterError(
             f"preset 'sox': the image has {lay.rows} rows per channel, a DFT of "
@@ -369,9 +403,17 @@ def _sox(res: Resolved, path, header) -> None:
             res.extra["lut"] = pal.lut
             q = pal.points
         elif lay.bar is not None:
+            from .sox import fit_palette
+
             lut = np.median(bar_rgb[::-1, 2:-2, :3].astype(np.float64), axis=1)
-            res.set("cmap", "sox scale", "detected")
-            res.extra["lut"] = lut  # the scale's rows, -z at the bottom, 0 dB on top
+            fitted = fit_palette(lut, light=fig_light)
+            if fitted is not None:  # sox's own colours, not the scale's JPEG-shifted ones
+                res.set("cmap", f"sox {fitted.variant}", "dB scale colours")
+                res.extra["lut"] = fitted.lut
+                q = fitted.points
+            else:
+                res.set("cmap", "sox scale", "detected")
+                res.extra["lut"] = lut  # the scale's rows, -z at the bottom, 0 dB on top
         else:
             raise ParameterError(
                 "preset 'sox': a raw (-r) sox image converted from its palette needs "
@@ -387,6 +429,7 @@ def _sox(res: Resolved, path, header) -> None:
         step = (hi - lo) / (q - 2)
         res.extra["db_levels"] = (lo - 0.5 * step, lo + (q - 1.5) * step)
         res.extra["zero_is_silence"] = True
+    _sox_end(res, lay, tail, lossy=lossy)
     # sox's window is periodic: Hann's n_fft points symmetric about n_fft / 2 (a click
     # midway between two windows' starts plus n_fft / 2 gets the same level in both)
     if not res.given("win_length"):
@@ -397,14 +440,17 @@ def _sox(res: Resolved, path, header) -> None:
     window_sum = float(np.sum(get_window(res.options["window"], res.options["win_length"])))
     res.extra["db_offset"] = 20 * math.log10(max(window_sum, 1e-30) / 2)
     if "sr" in res.options and "duration" in res.options and not res.given("hop_length"):
-        from .sox import framing
+        from .sox import block_framing, framing, leading_zeros
 
         n_fft = res.options["n_fft"]
-        step, steps = framing(res.options["sr"], n_fft, lay.columns,
-                              res.options["duration"])  # fmt: skip
-        # window k of sox's buffer starts (n_fft - step) // 2 zeros early; its centre,
+        if "sox_block" in res.extra:  # as the time axis shows it
+            step, steps = block_framing(res.extra.pop("sox_block"), n_fft)
+        else:
+            step, steps = framing(res.options["sr"], n_fft, lay.columns,
+                                  res.options["duration"])  # fmt: skip
+        # window k of sox's buffer starts ceil((n_fft - step) / 2) zeros early; its centre,
         # n_fft / 2 in, is ``lag`` samples after the centre of frame k step / fine
-        zeros = (n_fft - step) // 2
+        zeros = leading_zeros(n_fft, step)
         lag = n_fft // 2 - zeros
         res.extra["columns"] = lay.columns * steps
         if 16 <= step <= ALIGNED_OVERLAP * n_fft:
@@ -434,11 +480,52 @@ def _sox(res: Resolved, path, header) -> None:
         res.extra["columns"] = lay.columns
 
 
+#: Columns read at the end of a sox figure for the recording's end (a 2048-point
+#: window over blocks of 8 samples, and as many before); the fit uses the last
+#: ``tail_columns`` of them.
+TAIL_READ = 400
+
+
+def _sox_end(res: Resolved, lay, tail: np.ndarray, *, lossy: bool) -> None:
+    """Refine a duration read from the time axis by where the recording's end fades
+    out in the last columns (:func:`spec2img.wild.sox.end_from_tail`); in a lossy copy
+    without the last two, which the grid line beside them bleeds into."""
+    from .colormap import ColormapInverse
+    from .sox import block_framing, end_from_tail, tail_columns
+
+    found = res.extra.pop("sox_interval", None)
+    note = res.extra.pop("sox_duration_note", "")
+    if (found is None or tail is None or res.sources.get("duration") != "time axis"
+            or "lut" not in res.extra):  # fmt: skip
+        if note:
+            res.notes.append(f"duration: {note}")
+        return
+    block, lo, hi = found
+    sr, n_fft = res.options["sr"], res.options["n_fft"]
+    step, steps = block_framing(block, n_fft)
+    res.extra["sox_block"] = block
+    take = min(tail_columns(n_fft, block), tail.shape[1], lay.columns)
+    levels, _ = ColormapInverse("sox", lut=res.extra["lut"]).pixel_levels(tail[:, -take:])
+    if "db_levels" in res.extra:
+        d0, d1 = res.extra["db_levels"]
+    else:
+        d0, d1 = res.options.get("db_range", (-120.0, 0.0))
+    silent = levels <= 0.5 / 65535 if res.extra.get("zero_is_silence") else levels < 0
+    power = np.where(silent, 0.0, 10 ** ((d0 + levels * (d1 - d0)) / 10)).sum(axis=0)
+    if lossy and take > 8:
+        power = power[:-2]
+    end, how = end_from_tail(power, first=lay.columns - take, step=step, steps=steps,
+                             n_fft=n_fft, lo=lo, hi=hi)  # fmt: skip
+    res.options["duration"] = end / sr
+    res.notes.append(f"duration: {block} samples a column: {lo / sr:.4f} .. {hi / sr:.4f} s, "
+                     f"{how} ({end} samples)")  # fmt: skip
+
+
 def _sox_axes(res: Resolved, lay, axes) -> bool:
     """What a sox figure's labels say (rate, duration, dB scale), under the options
     given; a short error naming what is missing when neither says it.  True when the
     dB scale was read."""
-    from .sox_axes import duration
+    from .sox_axes import duration, interval
 
     db_read = False
     if axes is not None:
@@ -457,7 +544,10 @@ def _sox_axes(res: Resolved, lay, axes) -> bool:
             found = duration(axes.seconds_per_column, res.options["sr"], lay.columns)
             if found is not None:
                 res.set("duration", found[0], "time axis")
-                res.notes.append(f"duration: {found[1]}")
+                res.extra["sox_interval"] = interval(
+                    axes.seconds_per_column, res.options["sr"], lay.columns
+                )
+                res.extra["sox_duration_note"] = found[1]
     if "sr" in res.options and ("duration" in res.options or "frames" in res.options):
         return db_read
     if lay.raw:

@@ -180,7 +180,25 @@ def _channels(c_rows: int, n_fft: int | None) -> tuple[int, int] | None:
     return (options[0][0], options[0][1]) if options else None
 
 
-def layout(width: int, height: int, rgba_row, *, n_fft: int | None = None) -> SoxLayout | None:
+def _is_grid_line(px: np.ndarray, *, lossy: bool) -> bool:
+    """Whether a row of pixels is sox's gray grid line (of a dark or light figure).
+
+    Exact colours within 8 levels in a palette PNG; through JPEG, whose chroma bleeds
+    from the spectrogram beside it, most pixels' brightness near the gray's.
+    """
+    for fixed in (FIXED_DARK, FIXED_LIGHT):
+        if np.abs(px - np.array(fixed[3])).max() <= 8:
+            return True
+        if lossy:
+            err = np.abs(px.mean(axis=-1) - np.mean(fixed[3]))
+            if np.median(err) <= 24 and np.quantile(err, 0.9) <= 40:
+                return True
+    return False
+
+
+def layout(
+    width: int, height: int, rgba_row, *, n_fft: int | None = None, lossy: bool = False
+) -> SoxLayout | None:
     """The layout of a sox spectrogram of ``width`` x ``height`` pixels.
 
     Parameters
@@ -189,6 +207,9 @@ def layout(width: int, height: int, rgba_row, *, n_fft: int | None = None) -> So
         Pixels of one row (to tell a title, a raw image and the channels apart).
     n_fft : int or None
         The DFT size if the user knows it (``-y``), to tell mono from stereo.
+    lossy : bool
+        The colours may be off (a JPEG or a re-saved copy): the grid line is judged by
+        most of its pixels, not all.
     """
     cols = width - (LEFT + BETWEEN + BAR_WIDTH + RIGHT)
     if cols >= 8:
@@ -200,8 +221,7 @@ def layout(width: int, height: int, rgba_row, *, n_fft: int | None = None) -> So
                 continue
             line = rgba_row(top - 1, LEFT - 1, LEFT + cols + 1)[:, :3].astype(int)
             below = rgba_row(height - BELOW, LEFT - 1, LEFT + cols + 1)[:, :3].astype(int)
-            gray = any(np.abs(line - fixed[3]).max() <= 8 for fixed in (FIXED_DARK, FIXED_LIGHT))
-            if gray and np.abs(line - below).max() <= 8:  # the grid's gray line above and below
+            if _is_grid_line(line, lossy=lossy) and _is_grid_line(below, lossy=lossy):
                 grid = (title, c_rows, top)  # the same gray line above and below
                 break
         if grid is not None:
@@ -253,8 +273,175 @@ def z_from_labels(tops: np.ndarray, k: int) -> int | None:
 def framing(sample_rate: int, n_fft: int, columns: int, duration: float) -> tuple[int, int]:
     """sox's ``(step, steps_per_column)`` for ``columns`` columns over ``duration`` s."""
     pps = min(5000.0, columns / duration)
-    block = int(sample_rate / pps)
+    return block_framing(int(sample_rate / pps), n_fft)
+
+
+def block_framing(block: int, n_fft: int) -> tuple[int, int]:
+    """sox's ``(step, steps_per_column)`` for ``block`` samples a column (as its time
+    axis shows them)."""
     step = n_fft // 2
     step = int(block / math.ceil(block / step) + 0.5) if block >= 1 else 1
     steps = max(1, math.floor(block / step + 0.5))
     return max(step, 1), steps
+
+
+#: The palette variants sox draws by itself (``-p`` permutations are not among them).
+VARIANTS = tuple(
+    (mono, high, light)
+    for light in (False, True)
+    for mono in (False, True)
+    for high in (False, True)
+)
+#: Mean distance (8-bit RGB) within which a scale's colours are taken for a variant's.
+FIT_DISTANCE = 10.0
+
+
+def fit_palette(scale: np.ndarray, *, light: bool, points: int = 251) -> SoxPalette | None:
+    """The sox palette whose curve the dB scale's colours lie on (a copy whose colours
+    are off: a JPEG, a screenshot), with sox's exact colours, or ``None``.
+
+    Parameters
+    ----------
+    scale : np.ndarray [shape=(rows, 3)]
+        The scale's colours, bottom (``-z``) to top.
+    light : bool
+        ``-l``: the figure's background is light.
+    points : int
+        Levels of the palette (``-q`` + 2: 251 by default).
+    """
+    from scipy.spatial import cKDTree
+
+    scale = np.asarray(scale, np.float64)
+    if len(scale) < 16:
+        return None
+    best = None
+    for mono, high, lit in VARIANTS:
+        if lit != light:
+            continue
+        lut = palette_colours(points, monochrome=mono, high_colour=high, light=lit)
+        # a dense copy of the curve: the scale's rows fall between its levels
+        dense = np.concatenate([lut[:-1, None] + (lut[1:] - lut[:-1])[:, None]
+                                * np.linspace(0, 1, 8, endpoint=False)[None, :, None]
+                                ]).reshape(-1, 3)  # fmt: skip
+        d, k = cKDTree(dense).query(scale)
+        order = np.diff(k.astype(float))
+        # the scale runs along the curve, bottom to top, in one direction
+        if np.mean(d) <= FIT_DISTANCE and np.mean(order >= 0) >= 0.9:
+            if best is None or np.mean(d) < best[0]:
+                name = " ".join(f for f, on in (("-m", mono), ("-h", high), ("-l", lit)) if on)
+                best = (float(np.mean(d)), SoxPalette(lit, name or "default", lut))
+    return None if best is None else best[1]
+
+
+def looks_like_sox(raster) -> SoxLayout | None:
+    """The layout of an image that shows a sox spectrogram with axes without its palette
+    (converted to RGB, a JPEG, a screenshot at 1:1): the grid box at sox's place on all
+    four sides, its background in the corner, a colour scale at its place.  ``None``
+    otherwise; only a few rows and columns are read."""
+    w, h = raster.size
+    if w * h > 16_000_000 or w < LEFT + BETWEEN + BAR_WIDTH + RIGHT + 8 or h < BELOW + TOP + 8:
+        return None
+
+    def row(y, x0, x1):
+        return raster.rgba((x0, y, x1, y + 1))[0]
+
+    lay = layout(w, h, row, lossy=True)
+    if lay is None or lay.raw or lay.bar is None:
+        return None
+    left, top, right, bottom = lay.data
+    corner = raster.rgba((0, 0, 4, 4))[..., :3].reshape(-1, 3).astype(int)
+    light = bool(np.median(corner) > 128)
+    bg = np.array((FIXED_LIGHT if light else FIXED_DARK)[0])
+    if np.abs(np.median(corner, axis=0) - bg).max() > 16:
+        return None
+    for x in (left - 1, right):
+        col = raster.rgba((x, top, x + 1, bottom))[:, 0, :3].astype(int)
+        if not _is_grid_line(col, lossy=True):
+            return None
+    bar = raster.rgba(lay.bar)[..., :3].astype(np.float64)
+    scale = np.median(bar[:, 2:-2], axis=1)[::-1]
+    if fit_palette(scale, light=light) is not None:
+        return lay
+    steps = np.abs(np.diff(scale, axis=0)).sum(axis=1)  # another palette (-p): smooth
+    if np.ptp(scale, axis=0).max() >= 128 and np.quantile(steps, 0.95) <= 24:
+        return lay
+    return None
+
+
+def leading_zeros(n_fft: int, step: int) -> int:
+    """Zeros before the first sample in sox's first window: ``ceil((n_fft - step) / 2)``
+    (C's ``(step - n_fft) / 2`` rounds toward zero: 292, not 291, for a step of 441;
+    with it every cell of a figure matches its computation with the periodic window)."""
+    return n_fft - step - (n_fft - step) // 2
+
+
+def tail_columns(n_fft: int, block: int) -> int:
+    """How many of the last columns are read for a recording's end: a window's length
+    (where the end can show) and half as many before it (the level to fade from)."""
+    return int(math.ceil(1.5 * n_fft / max(block, 1))) + 4
+
+
+def end_from_tail(
+    power: np.ndarray, *, first: int, step: int, steps: int, n_fft: int, lo: int, hi: int
+) -> tuple[int, str]:
+    """Where the recording ends, in samples, from how its last columns fade.
+
+    sox pads the end with zeros and shortens the windows that reach past the end to the
+    ``n`` samples before it (a Hann window of ``n`` points, its gain scaled by
+    ``(n / n_fft)^2``), so such a window holds ``(n / n_fft)^3`` of the power a full
+    one would (Parseval, for a steady sound).  The end in
+    ``[lo, hi)`` (what the time axis allows) whose faded power best matches the
+    columns' (in dB, the level before the fade fitted) is taken; when no window drawn
+    reaches past ``lo`` or the columns are near silence, the middle of what is left.
+
+    Parameters
+    ----------
+    power : np.ndarray [shape=(columns,)]
+        Total power of each of the last columns (linear, any reference; 0: silent).
+    first : int
+        Index of ``power[0]`` among all the columns.
+    step, steps : int
+        sox's window step and windows per column (:func:`framing`).
+    """
+    zeros = leading_zeros(n_fft, step)
+    cols = first + np.arange(len(power))
+    starts = (cols[:, None] * steps + np.arange(steps)[None, :]) * step - zeros
+    last_end = int(starts.max()) + n_fft
+    seen_hi = min(hi, last_end)
+    ok = power > 0
+    if seen_hi <= lo or ok.sum() < 3:
+        return (max(lo, min(last_end, hi)) + hi) // 2, "no fade drawn: the middle"
+    db = 10 * np.log10(np.where(ok, power, 1.0))
+    floor = float(db[ok].min()) if (~ok).any() else -np.inf  # sox's floor, if reached
+    top = float(np.max(db[ok]))
+    if top - float(np.median(db[ok])) > 40:  # mostly silence already: nothing to fit
+        return (lo + hi) // 2, "the end is silent: the middle"
+    candidates = np.unique(np.linspace(lo, seen_hi, min(seen_hi - lo + 1, 1200)).astype(int))
+    best, best_cost = None, np.inf
+    for end in candidates:
+        f = (np.clip(end - starts, 0, n_fft) / n_fft).astype(np.float64) ** 3
+        f = f.mean(axis=1)
+        full = f > 0.5
+        if not full.any():
+            continue
+        pred = 10 * np.log10(np.maximum(f, 1e-30))
+        fit = full & ok
+        if not fit.any():
+            continue
+        if fit.sum() >= 4:  # the level before the fade, and its trend (a swelling sound)
+            slope, level = np.polyfit(cols[fit], (db - pred)[fit], 1)
+            pred = pred + level + slope * cols
+        else:
+            pred = pred + float(np.median((db - pred)[fit]))
+        # a silent column must be predicted near or below the quietest drawn one
+        miss = np.where(ok, np.abs(db - np.maximum(pred, floor)), np.maximum(0.0, pred - floor))
+        cost = float(np.sum(np.minimum(miss, 20.0)))
+        if cost < best_cost:
+            best, best_cost = int(end), cost
+    if best is None:
+        return (lo + hi) // 2, "no fade fits: the middle"
+    # a fade of under half a dB in the last column cannot be told from none: the end
+    # lies at or after ``best``, maybe past the last window
+    if best >= seen_hi - 0.035 * n_fft and seen_hi < hi:
+        return (best + hi) // 2, "no fade in the last columns: the middle of what is left"
+    return best, "fitted to the fade of the last columns"

@@ -237,7 +237,35 @@ def snap_rate(nyquist_hz: float, n_fft: int) -> tuple[int, bool]:
     return int(round(2 * nyquist_hz)), False
 
 
-def read_axes(raster, lay, *, light: bool) -> SoxAxes:
+def ink_of(px: np.ndarray, rgb, *, light: bool, lossy: bool) -> np.ndarray:
+    """Pixels of ``px`` (rows x columns x 3) drawn in colour ``rgb`` on sox's background.
+
+    Exact within 24 levels in a palette PNG; in a lossy copy (JPEG at quality 50 and
+    up leaves every label pixel on its side), brightness nearer ``rgb``'s than the
+    background's: the strips read hold only the background and one colour of ink.
+    """
+    from .sox import FIXED_DARK, FIXED_LIGHT
+
+    px = np.asarray(px)[..., :3].astype(np.int16)
+    if not lossy:
+        return np.all(np.abs(px - np.array(rgb)) <= 24, axis=-1)
+    bg = float(np.mean((FIXED_LIGHT if light else FIXED_DARK)[0]))
+    lum = px.mean(axis=-1)
+    return np.abs(lum - float(np.mean(rgb))) < np.abs(lum - bg)
+
+
+def _drop_bleed(ink: np.ndarray, tallest: int = 16) -> np.ndarray:
+    """``ink`` without columns inked over more than ``tallest`` rows in a run: no label
+    is that tall, but a JPEG's ringing beside the colour scale is."""
+    out = ink.copy()
+    for c in np.flatnonzero(ink.sum(axis=0) > tallest):
+        for r0, r1 in _runs(ink[:, c]):
+            if r1 - r0 > tallest:
+                out[r0:r1, c] = False
+    return out
+
+
+def read_axes(raster, lay, *, light: bool, lossy: bool = False) -> SoxAxes:
     """Read the rate, the duration and the dB scale from a sox figure's labels.
 
     Parameters
@@ -248,6 +276,9 @@ def read_axes(raster, lay, *, light: bool) -> SoxAxes:
         Its layout (not raw).
     light : bool
         ``-l``: dark labels on a light background.
+    lossy : bool
+        The colours may be off (no sox palette: a JPEG, a re-saved copy): ink is told
+        from the background by brightness (:func:`ink_of`).
     """
     w, h = raster.size
     left, top, right, bottom = lay.data
@@ -258,8 +289,8 @@ def read_axes(raster, lay, *, light: bool) -> SoxAxes:
         x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
         if x1 <= x0 or y1 <= y0:
             return np.zeros((0, 0), bool)
-        px = raster.rgba((x0, y0, x1, y1))[..., :3].astype(np.int16)
-        return np.all(np.abs(px - np.array(rgb)) <= 24, axis=-1)
+        found = ink_of(raster.rgba((x0, y0, x1, y1)), rgb, light=light, lossy=lossy)
+        return _drop_bleed(found) if lossy else found
 
     font = _Font()
     out = SoxAxes()
@@ -286,7 +317,7 @@ def read_axes(raster, lay, *, light: bool) -> SoxAxes:
         r0, r1 = lines[0]
         x0 = max(0, left - 30)  # where the strip starts (clipped at the image's edge)
         times = [Label(x0 + c, g) for c, g in _line_labels(strip[r0:r1], font)]
-    unit = _caption_unit(ink((left, bottom + 14, right, bottom + 40), text_rgb), font)
+    unit = _caption_unit(ink((left, bottom + 15, right, bottom + 40), text_rgb), font)
     if len(freq) < 3:
         out.problem = "the frequency axis's labels"
         return out
@@ -338,6 +369,19 @@ def read_axes(raster, lay, *, light: bool) -> SoxAxes:
 BETWEEN_LABELS = 36
 
 
+def interval(seconds_per_column: float, sr: int, columns: int) -> tuple[int, int, int] | None:
+    """``(block, lo, hi)``: the whole samples sox gave a column, and the recording's
+    length in samples, in ``[lo, hi)``, that the time axis allows (see :func:`duration`);
+    ``None`` when the axis does not show a whole number of samples a column."""
+    block = sr * seconds_per_column
+    whole = round(block)
+    if whole < 1 or abs(block - whole) > max(0.02 * whole, 0.5):
+        return None
+    lo = (columns - 1) * whole
+    hi = max(columns * (whole + 1), (columns + 1) * whole)
+    return whole, lo, hi
+
+
 def duration(seconds_per_column: float, sr: int, columns: int) -> tuple[float, str] | None:
     """The audio's duration from the time axis's scale, and how it was judged.
 
@@ -350,12 +394,11 @@ def duration(seconds_per_column: float, sr: int, columns: int) -> tuple[float, s
     else its middle (clips are often cut round); the interval is narrower than 1 % once a column holds 200 samples
     and the plot is 200 columns wide.
     """
-    block = sr * seconds_per_column
-    whole = round(block)
-    if whole < 1 or abs(block - whole) > max(0.02 * whole, 0.5):
+    found = interval(seconds_per_column, sr, columns)
+    if found is None:
         return None
-    lo = (columns - 1) * whole / sr
-    hi = max(columns * (whole + 1), (columns + 1) * whole) / sr
+    whole, lo, hi = found
+    lo, hi = lo / sr, hi / sr
     for grid in (1.0, 0.5, 0.1, 0.05, 0.01):
         d = math.ceil(lo / grid - 1e-9) * grid
         if d < hi - 1e-12:
