@@ -604,3 +604,42 @@ def test_axes_at_50_dpi_are_read(tmp_path):
     assert r.problem is None, r.problem
     assert r.settings["sr"] == sr
     assert abs(r.settings["duration"] - 4.0) <= 0.01 * 4.0, r.notes
+
+
+def test_a_dark_session_style_does_not_reach_the_readers_drawings():
+    """A notebook that ran ``plt.style.use('dark_background')`` (black faces, white
+    text) must not blank the glyph templates or change the drawn noise the readers
+    compare a figure against; nor what a default figure is read as."""
+    import matplotlib.style
+
+    from spec2img.wild import axes, colorbar, redraw
+
+    import spec2img
+
+    def drawings():
+        digits = colorbar._templates.__wrapped__(9)
+        powers = axes._exponent_templates.__wrapped__(7)
+        noise, top, _ = redraw._drawn.__wrapped__(
+            "specgram", 16000, 16000, 256, 128, 120, 60, "viridis", 3, None
+        )
+        return digits, powers, noise, top
+
+    plain = drawings()
+    path = _path(KINDS["specshow_log_bar"])
+    told = spec2img.load_image(path).meta
+    with matplotlib.style.context("dark_background"):
+        dark = drawings()
+        for cached in (colorbar._templates, axes._exponent_templates, redraw._drawn):
+            cached.cache_clear()  # what the readers would draw in this session
+        read = spec2img.load_image(path).meta
+    assert plain[0].keys() == dark[0].keys() and len(dark[0]) >= 10
+    for ch, (glyph, top, height) in plain[0].items():
+        assert np.array_equal(glyph, dark[0][ch][0]) and (top, height) == dark[0][ch][1:]
+    for ch, glyphs in plain[1].items():
+        assert len(glyphs) == len(dark[1][ch]) and all(
+            np.array_equal(a, b) for a, b in zip(glyphs, dark[1][ch], strict=True)
+        )
+    assert np.array_equal(plain[2], dark[2]) and plain[3] == dark[3]
+    assert read.params.sample_rate == told.params.sample_rate
+    assert read.n_samples == told.n_samples
+    assert (read.db_min, read.db_max) == (told.db_min, told.db_max)

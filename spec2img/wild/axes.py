@@ -389,16 +389,19 @@ def _exponent_templates(base_height: int) -> dict:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from .shipped import shipped_style
+
     out: dict[str, list] = {ch: [] for ch in _EXPONENT_CHARS}
     for frac in (-0.35, 0.0, 0.35):
         # DejaVu Sans digits are 0.729 em tall; 100 dpi: a point is 100 / 72 pixels
         size_pt = (base_height + frac) / 0.729 * 72 / 100
         for ch in _EXPONENT_CHARS:
-            fig = Figure(figsize=(1, 1), dpi=100)
-            FigureCanvasAgg(fig)
             exp = "-" if ch == "\u2212" else ch
-            fig.text(0.1, 0.3, "$\\mathdefault{10^{" + exp + "}}$", fontsize=size_pt)
-            fig.canvas.draw()
+            with shipped_style():  # not the caller's style (white text on black)
+                fig = Figure(figsize=(1, 1), dpi=100)
+                FigureCanvasAgg(fig)
+                fig.text(0.1, 0.3, "$\\mathdefault{10^{" + exp + "}}$", fontsize=size_pt)
+                fig.canvas.draw()
             ink = 1.0 - np.asarray(fig.canvas.buffer_rgba())[..., :3].mean(axis=-1) / 255.0
             runs = column_runs(ink.max(axis=0) > 0.5)
             if len(runs) < 3:

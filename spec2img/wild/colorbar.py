@@ -338,15 +338,18 @@ def _templates(digit_height: int, chars: str = GLYPHS, offset: float = 0.0) -> d
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    family = matplotlib.rcParams["font.family"]
+    from .shipped import shipped_style
+
     size_pt = digit_height / 0.729 * 72 / 100  # DejaVu Sans digits are 0.729 em tall
     out = {}
     ref_top = ref_h = None
     for ch in "0" + chars:
-        fig = Figure(figsize=(1, 1), dpi=100)
-        FigureCanvasAgg(fig)
-        fig.text(0.2 + offset / 100, 0.3, ch, fontsize=size_pt, family=family, color="black")
-        fig.canvas.draw()
+        with shipped_style():  # the caller's style (a black face) must not reach these
+            family = matplotlib.rcParams["font.family"]
+            fig = Figure(figsize=(1, 1), dpi=100)
+            FigureCanvasAgg(fig)
+            fig.text(0.2 + offset / 100, 0.3, ch, fontsize=size_pt, family=family, color="black")
+            fig.canvas.draw()
         buf = np.asarray(fig.canvas.buffer_rgba())[..., :3]
         ink = 1.0 - buf.mean(axis=-1) / 255.0
         rows = np.flatnonzero(ink.max(axis=1) > 0.5)

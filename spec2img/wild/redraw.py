@@ -78,24 +78,27 @@ def _drawn(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from .shipped import shipped_style
+
     columns = min(width, MAX_COLUMNS)
     n = max(int(n_samples * columns / width), n_fft + hop_length)
     y = np.random.default_rng(seed).standard_normal(n)
-    fig = Figure(figsize=(columns / 100, height / 100), dpi=100)
-    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-    ax.set_axis_off()
-    if tool == "scipy":
-        from scipy import signal
+    with shipped_style():  # drawn as matplotlib ships, whatever the caller's style
+        fig = Figure(figsize=(columns / 100, height / 100), dpi=100)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_axis_off()
+        if tool == "scipy":
+            from scipy import signal
 
-        f, t, sxx = signal.spectrogram(y, sr, nperseg=n_fft, noverlap=n_fft - hop_length)
-        img = ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud",
-                            cmap=cmap)  # fmt: skip
-    else:
-        _, _, _, img = ax.specgram(y, NFFT=n_fft, Fs=sr, noverlap=n_fft - hop_length, cmap=cmap)
-    if top_db is not None:
-        img.set_clim(img.get_clim()[1] - top_db, img.get_clim()[1])
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
+            f, t, sxx = signal.spectrogram(y, sr, nperseg=n_fft, noverlap=n_fft - hop_length)
+            img = ax.pcolormesh(t, f, 10 * np.log10(np.maximum(sxx, 1e-20)), shading="gouraud",
+                                cmap=cmap)  # fmt: skip
+        else:
+            _, _, _, img = ax.specgram(y, NFFT=n_fft, Fs=sr, noverlap=n_fft - hop_length, cmap=cmap)
+        if top_db is not None:
+            img.set_clim(img.get_clim()[1] - top_db, img.get_clim()[1])
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
     rgba = np.array(canvas.buffer_rgba(), dtype=np.uint8)
     rgba.flags.writeable = False
     lo, hi = img.get_clim()
