@@ -92,3 +92,31 @@ def test_default_style_is_still_read_as_dark_ink(tmp_path):
     reading = read_figure(path)
     assert reading.problem is None and reading.settings["sr"] == SR
     assert not any("dark page" in n for n in reading.notes)
+
+
+def _specgram(path, y, style):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.style.context(style):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.specgram(y, Fs=16000)
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def test_dark_background_specgram_reads_like_the_default_style(tmp_path):
+    import spec2img
+
+    warnings.simplefilter("ignore")
+    t = np.arange(32000) / 16000
+    y = (0.4 * np.sin(2 * np.pi * (300 + 500 * t) * t)).astype(np.float32)
+    zs = []
+    for style in ("default", "dark_background"):
+        _specgram(tmp_path / f"{style}.png", y, style)
+        z, sr = spec2img.decode(spec2img.load_image(tmp_path / f"{style}.png"))
+        assert sr == 16000 and abs(len(z) - len(y)) <= 0.01 * len(y)
+        zs.append(mel_lsd(y, _matched(z, y), 16000))
+    assert abs(zs[1] - zs[0]) <= 0.5, zs
