@@ -99,6 +99,7 @@ def main(argv=None) -> None:
     ap.add_argument("--figsize", default=None, help="WxH inches, for every kind (e.g. 12x8)")
     ap.add_argument("--dpi", type=int, default=None, help="dots per inch, for every kind")
     ap.add_argument("--per-clip", action="store_true", help="also print each clip's difference")
+    ap.add_argument("--style", default=None, help="a matplotlib style (e.g. dark_background)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     import librosa
@@ -116,6 +117,10 @@ def main(argv=None) -> None:
         kinds = [dataclasses.replace(k, name=f"{k.name}_jpg", fmt="jpg") for k in kinds]
     sets = ("tune", "judge", "synthetic") if args.set == "all" else (args.set,)
     d = Path(tempfile.mkdtemp())
+    if args.style:  # every figure drawn under this style (issue 20: figures as people make them)
+        import matplotlib.pyplot as plt
+
+        plt.style.use(args.style)
     for which in sets:
         material = clips(which, args.seconds)
         if not material:

@@ -181,6 +181,7 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
     from .axes import read_axes
     from .colorbar import find_bar
     from .colormap import identify_colormap
+    from .ink import page_ink
     from .raster import Raster, find_plot_area
 
     out = FigureReading()
@@ -189,25 +190,32 @@ def read_figure(path, *, crop=None, max_pixels: int | None = None) -> FigureRead
         if w * h > min(AXES_PIXELS, max_pixels or AXES_PIXELS):
             out.problem = f"too large ({w}x{h}) to search for axes"
             return out
+        colours = raster.rgba((0, 0, w, h))
+        # decided once: readers of the frame, ticks and labels see dark ink on light
+        ink = page_ink(colours)
         try:
-            area = find_plot_area(raster, crop=crop)
+            area = find_plot_area(raster, crop=crop, ink=ink)
         except InputError:  # a broken or truncated file: no option would help
             raise
         except Spec2ImgError:
             out.problem = "no plot area found"
             return out
-        rgba = raster.rgba((0, 0, w, h))
+        rgba = ink.view(colours)
         dpi = raster.img.info.get("dpi")
+    if ink.light:
+        out.notes.append("light ink on a dark page (read inverted)")
     page = ((w, h), float(dpi[0]) if isinstance(dpi, tuple) and dpi else None)
     if area.how not in ("axes frame", "--crop"):
         out.problem = "the image has no axes to read them from"
     l0, t0 = int(math.ceil(area.left)) + 3, int(math.ceil(area.top)) + 3
     r0, b0 = int(area.right) - 3, int(area.bottom) - 3
-    inner = rgba[t0:b0, l0:r0]
+    inner = colours[t0:b0, l0:r0]  # the plot's own colours, never inverted
     bar = None
     if area.how == "axes frame":
         x0 = max(0, min(w - 1, int(area.right) - 2))
         bar = find_bar(rgba[:, x0:], replace(area, left=area.left - x0, right=area.right - x0))
+        if bar is not None:
+            bar = replace(bar, lut=ink.colours(bar.lut))
     found, sample = None, np.zeros((0, 3), np.uint8)
     if inner.size:
         step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / 40000)))

@@ -91,6 +91,7 @@ class Raster:
         self.full_size = (w, h)
         self.scale = 1  # original pixels per decoded pixel
         self._loaded = False
+        self.ink = None  # an ink.Ink: how rgba() shows text and lines (None: as they are)
 
     # -- opening -------------------------------------------------------------------------
     @property
@@ -179,8 +180,10 @@ class Raster:
         return 255.0
 
     def rgba(self, box: tuple[int, int, int, int]) -> np.ndarray:
-        """Pixels of ``box`` as ``(h, w, 4)`` uint8 RGBA (for trimming and frames)."""
-        return self.as_rgba(self.region(box))
+        """Pixels of ``box`` as ``(h, w, 4)`` uint8 RGBA (for trimming and frames),
+        seen through :attr:`ink` when it is set."""
+        px = self.as_rgba(self.region(box))
+        return px if self.ink is None else self.ink.view(px)
 
     def as_rgba(self, px: np.ndarray) -> np.ndarray:
         """A :meth:`region` result as ``(h, w, 4)`` uint8 RGBA."""
@@ -191,7 +194,25 @@ class Raster:
         return np.dstack([g, g, g, np.full_like(g, 255)])
 
 
-def find_plot_area(raster: Raster, *, crop=None, trim: bool = True) -> PlotArea:
+def find_plot_area(raster: Raster, *, crop=None, trim: bool = True, ink=None) -> PlotArea:
+    """The rectangle of the image that holds the spectrogram; the frame is searched
+    through ``ink`` (an :class:`~spec2img.wild.ink.Ink`; ``None``: decided here from
+    the page's margins), so a white frame on a dark page is found like a black one."""
+    from .ink import ring_ink
+
+    if ink is None and crop is None:
+        w, h = raster.size
+        edges = ((0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h))
+        ring = [raster.as_rgba(raster.region(b)).reshape(-1, 4) for b in edges]
+        ink = ring_ink(np.concatenate(ring))
+    previous, raster.ink = raster.ink, ink
+    try:
+        return _find_plot_area(raster, crop=crop, trim=trim)
+    finally:
+        raster.ink = previous
+
+
+def _find_plot_area(raster: Raster, *, crop=None, trim: bool = True) -> PlotArea:
     """The rectangle of the image that holds the spectrogram.
 
     Parameters
