@@ -372,28 +372,29 @@ DIP_DRAWN_TOP_DB = 150.0
 DIP_DRAWN_SEEDS = (0, 1, 2)
 
 
-def dip_depths(rows: np.ndarray, columns: int) -> np.ndarray:
-    """Each finite level of ``rows`` but the two at each end, minus the running
-    median of ``columns`` pixel columns along its row (levels; negative: a dip)."""
+def dip_field(rows: np.ndarray, columns: int) -> np.ndarray:
+    """Each level of ``rows`` but the two rows at each end, minus the running median
+    of ``columns`` pixel columns along its row (levels; negative: a dip; NaN where
+    the picture gave no level)."""
     from scipy.ndimage import median_filter
 
     Z = np.asarray(rows, np.float64)[2:-2]
     if Z.size == 0:
-        return np.zeros(0)
-    M = median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
-    d = Z - M
-    return d[np.isfinite(d)]
+        return Z
+    return Z - median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
 
 
-def dip_coupling(rows: np.ndarray, columns: int, below: float) -> float:
+def dip_depths(field: np.ndarray) -> np.ndarray:
+    """The finite values of a :func:`dip_field`."""
+    return field[np.isfinite(field)]
+
+
+def dip_coupling(field: np.ndarray, below: float) -> float:
     """How much likelier a dip deeper than ``below`` levels is :data:`NOISE_COUPLING_BINS`
-    rows above such a dip than anywhere (1 for cells that dip independently)."""
-    from scipy.ndimage import median_filter
-
-    Z = np.asarray(rows, np.float64)[2:-2]
-    M = median_filter(np.nan_to_num(Z, nan=0.0), size=(1, columns), mode="nearest")
+    rows above such a dip than anywhere (1 for cells that dip independently), in a
+    :func:`dip_field`."""
     with np.errstate(invalid="ignore"):
-        D = (Z - M) < -below
+        D = field < -below
     k = NOISE_COUPLING_BINS
     lo, hi = D[:-k], D[k:]
     p = hi.mean() if hi.size else 0.0
@@ -449,14 +450,17 @@ def range_from_dips(
     (0.3-0.7x on the tune set's 8-s figures).  Iterated from 150 dB, since the depth
     is in dB.
     """
-    ests = []
+    ests, fields = [], []  # each window's running medians, for the coupling test too
     for columns in DIP_WINDOWS:
+        field = dip_field(rows, columns)
+        drawn_fields = [(dip_field(r, columns), top) for r, top in drawn]
+        fields.append((field, drawn_fields))
         # the drawings' dips in dB, pooled: the rate per dB
-        pooled = np.concatenate([dip_depths(r, columns) * top for r, top in drawn])
+        pooled = np.concatenate([dip_depths(f) * top for f, top in drawn_fields])
         ref, _ = _dip_rate(pooled, DIP_DEPTH_DB)
         if not math.isfinite(ref):
             return None
-        depths = dip_depths(rows, columns)
+        depths = dip_depths(field)
         est, n = 150.0, 0
         for _ in range(8):
             rate, n = _dip_rate(depths, DIP_DEPTH_DB / est)
@@ -469,9 +473,9 @@ def range_from_dips(
     (est, n), (other, _) = ests
     if abs(other / est - 1) > DIP_AGREE:
         return None
-    columns = DIP_WINDOWS[0]
-    ref = np.mean([dip_coupling(r, columns, DIP_DEPTH_DB / top) for r, top in drawn])
-    if dip_coupling(rows, columns, DIP_DEPTH_DB / est) > DIP_MAX_COUPLING * ref:
+    field, drawn_fields = fields[0]  # the first window's
+    ref = np.mean([dip_coupling(f, DIP_DEPTH_DB / top) for f, top in drawn_fields])
+    if dip_coupling(field, DIP_DEPTH_DB / est) > DIP_MAX_COUPLING * ref:
         return None
     return est, n
 
