@@ -612,9 +612,8 @@ def test_a_dark_session_style_does_not_reach_the_readers_drawings():
     compare a figure against; nor what a default figure is read as."""
     import matplotlib.style
 
-    from spec2img.wild import axes, colorbar, redraw
-
     import spec2img
+    from spec2img.wild import axes, colorbar, redraw
 
     def drawings():
         digits = colorbar._templates.__wrapped__(9)
